@@ -1,0 +1,205 @@
+"""``dab``: the command line, mirroring the wizard's steps.
+
+    dab init    PROJECT                      create a project folder
+    dab ingest  PATH... --project PROJECT    add documents (files, folders, zips) and chunk them
+    dab pairs   --project PROJECT            generate question/answer pairs
+    dab train   --project PROJECT            fine-tune a LoRA adapter on the pairs
+    dab chat    --project PROJECT            chat with the tuned model in the terminal
+    dab eval    --project PROJECT            base vs tuned on held-out pairs
+    dab ui      [--sample]                   launch the browser wizard
+
+Heavy libraries are imported inside the commands, so ``dab --help`` answers at once. Every
+expected problem ends as one ``error:`` line and a non-zero exit code, never a traceback.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import BuilderError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except BuilderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dab", description="Domain Assistant Builder: documents to a tested specialist model.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="create a project folder")
+    p.add_argument("project", type=Path)
+    p.add_argument("--base-model", help="Hub id, local folder, or 'bundled' (default)")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("ingest", help="add documents (PDF, DOCX, HTML, MD, TXT, zip, folders)")
+    p.add_argument("paths", nargs="+", type=Path)
+    add_project_arg(p)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("pairs", help="generate question/answer pairs from the chunks")
+    add_project_arg(p)
+    p.add_argument("--generator", help="pair generator (default: from project.yaml)")
+    p.set_defaults(func=cmd_pairs)
+
+    p = sub.add_parser("train", help="fine-tune a LoRA adapter on the pairs")
+    add_project_arg(p)
+    p.add_argument("--run-dir", type=Path, help="write into this run folder (used by the wizard)")
+    p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("chat", help="chat with the tuned model (streams to the terminal)")
+    add_project_arg(p)
+    p.add_argument("--adapter", type=Path, help="adapter folder (default: the newest completed run)")
+    p.add_argument("--base", action="store_true", help="answer with the base model, adapter off")
+    p.add_argument("-m", "--message", help="ask one question and exit (default: interactive)")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("eval", help="compare base and tuned models on held-out pairs")
+    add_project_arg(p)
+    p.add_argument("--adapter", type=Path, help="adapter folder (default: the newest completed run)")
+    p.add_argument("--heldout", type=Path, help="JSONL of {question, answer} (default: the eval split)")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("ui", help="launch the browser wizard")
+    p.add_argument("--project", type=Path, help="open this project")
+    p.add_argument("--sample", action="store_true", help="open the sample project (sample documents, bundled model)")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this computer only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.set_defaults(func=cmd_ui)
+    return parser
+
+
+def add_project_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", "-p", type=Path, required=True, help="project folder")
+
+
+def cmd_init(args) -> None:
+    from .project import Project
+
+    project = Project.create(args.project)
+    if args.base_model:
+        cfg = project.load_config()
+        cfg.train.base_model = args.base_model
+        project.save_config(cfg)
+    print(f"project ready: {project.root}")
+
+
+def cmd_ingest(args) -> int:
+    from .project import Project
+    from .workflow import ingest_and_chunk
+
+    project = Project.create(args.project)
+    reports, chunks = ingest_and_chunk(project, args.paths)
+    for row in reports:
+        detail = row["error"] if row["status"] == "error" else f"{row['pages']} pages, {row['chars']:,} chars"
+        warn = f"  ({'; '.join(row['warnings'])})" if row.get("warnings") else ""
+        print(f"{row['status']:5}  {row['name']}: {detail}{warn}")
+    failed = sum(row["status"] == "error" for row in reports)
+    print(f"{len(reports) - failed} document(s) ingested, {failed} failed; {len(chunks)} chunks in the project")
+    return 1 if failed else 0
+
+
+def cmd_pairs(args) -> None:
+    from .pairs import generate_pairs
+    from .project import Project
+
+    project = Project.open(args.project)
+    cfg = project.load_config()
+    if args.generator:
+        cfg.pairs.generator = args.generator
+    summary = generate_pairs(project, cfg.pairs)
+    print(f"{summary['pairs']} pairs from {summary['chunks']} chunks "
+          f"({summary['chunks_without_pairs']} chunks gave no pair)")
+
+
+def cmd_train(args) -> None:
+    from .project import Project
+    from .train import run_training
+    from .train.loop import set_status
+
+    project = Project.open(args.project)
+    cfg = project.load_config()
+    if args.max_steps:
+        cfg.train.max_steps = args.max_steps
+    run_dir = args.run_dir or project.new_run_dir()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    print(f"training run: {run_dir}", flush=True)
+    try:
+        status = run_training(project, run_dir, cfg)
+    except BuilderError as exc:
+        set_status(run_dir, "failed", message=str(exc))
+        raise
+    print(json.dumps(status))
+
+
+def cmd_chat(args) -> None:
+    from .chat import ChatEngine
+    from .project import Project
+    from .workflow import latest_adapter
+
+    project = Project.open(args.project)
+    cfg = project.load_config()
+    adapter = None if args.base else (args.adapter or latest_adapter(project))
+    engine = ChatEngine.load(cfg.train.base_model, adapter)
+    if adapter is None and not args.base:
+        print("(no trained adapter yet: answering with the base model)", file=sys.stderr)
+    questions = [args.message] if args.message else iter_prompts()
+    for question in questions:
+        for piece in engine.stream([{"role": "user", "content": question}], cfg.chat):
+            print(piece, end="", flush=True)
+        print()
+
+
+def iter_prompts():
+    """Questions typed at the terminal, until an empty line or end of input."""
+    while True:
+        try:
+            line = input("you> ").strip()
+        except EOFError:
+            return
+        if not line:
+            return
+        yield line
+
+
+def cmd_eval(args) -> None:
+    from .chat import ChatEngine
+    from .errors import AdapterError
+    from .evaluate import evaluate_run
+    from .project import Project
+    from .storage import read_jsonl
+    from .workflow import heldout_pairs, latest_adapter
+
+    project = Project.open(args.project)
+    cfg = project.load_config()
+    adapter = args.adapter or latest_adapter(project)
+    if adapter is None:
+        raise AdapterError("no trained adapter yet: run `dab train` first")
+    pairs = read_jsonl(args.heldout) if args.heldout else heldout_pairs(project)
+    if not pairs:
+        raise BuilderError("no held-out pairs: pass --heldout FILE or generate more pairs")
+    engine = ChatEngine.load(cfg.train.base_model, adapter)
+    print(json.dumps(evaluate_run(engine, pairs, cfg, Path(adapter).parent), indent=2))
+
+
+def cmd_ui(args) -> None:
+    try:
+        from ui.app import launch
+    except ImportError as exc:
+        raise BuilderError(f"the wizard needs Gradio: pip install gradio ({exc})") from exc
+    launch(project=args.project, sample=args.sample, host=args.host, port=args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

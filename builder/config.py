@@ -1,0 +1,184 @@
+"""Typed configuration, one dataclass per pipeline stage, validated on creation.
+
+The same YAML (a project's ``project.yaml``) drives the UI, the CLI and the tests::
+
+    cfg = ProjectConfig.load(path)        # missing keys take their defaults
+    cfg.train.max_steps = 20              # plain attribute access
+    cfg.save(path)                        # atomic write
+
+Unknown keys are refused with a clear message rather than silently ignored.
+"""
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+from .storage import atomic_write_text
+
+BUNDLED_MODEL = "bundled:smollm2-135m-instruct"
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+@dataclass
+class IngestConfig:
+    """Limits that keep one bad or hostile upload from exhausting memory or disk."""
+
+    max_file_bytes: int = 50 * 1024 * 1024
+    max_pages: int = 2000
+    max_archive_entries: int = 1000
+    max_expansion_ratio: float = 100.0
+
+    def __post_init__(self) -> None:
+        _require(self.max_file_bytes > 0, "max_file_bytes must be positive")
+        _require(self.max_pages > 0, "max_pages must be positive")
+        _require(self.max_archive_entries > 0, "max_archive_entries must be positive")
+        _require(self.max_expansion_ratio >= 1, "max_expansion_ratio must be at least 1")
+
+
+@dataclass
+class ChunkConfig:
+    """Chunk size and overlap, counted in tokens of the chosen model's tokenizer."""
+
+    chunk_tokens: int = 384
+    overlap_tokens: int = 48
+
+    def __post_init__(self) -> None:
+        _require(self.chunk_tokens >= 32, "chunk_tokens must be at least 32")
+        _require(0 <= self.overlap_tokens < self.chunk_tokens,
+                 "overlap_tokens must be between 0 and chunk_tokens")
+
+
+@dataclass
+class PairsConfig:
+    """Which generator turns chunks into question/answer pairs, and its knobs."""
+
+    generator: str = "rules"
+    domain: str = "general"
+    max_pairs_per_chunk: int = 8
+    eval_fraction: float = 0.15
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _require(self.max_pairs_per_chunk > 0, "max_pairs_per_chunk must be positive")
+        _require(0 <= self.eval_fraction < 1, "eval_fraction must be in [0, 1)")
+
+
+@dataclass
+class TrainConfig:
+    """LoRA fine-tuning hyperparameters. ``quantize``: auto (4-bit on CUDA), 4bit, or none."""
+
+    base_model: str = BUNDLED_MODEL
+    quantize: str = "auto"
+    epochs: float = 3.0
+    max_steps: int = 0
+    learning_rate: float = 2e-4
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.0
+    max_seq_tokens: int = 1024
+    micro_batch: int = 4
+    grad_accum: int = 1
+    warmup_fraction: float = 0.05
+    seed: int = 0
+    log_every_steps: int = 1
+
+    def __post_init__(self) -> None:
+        _require(self.quantize in {"auto", "4bit", "none"}, "quantize must be auto, 4bit or none")
+        _require(self.epochs > 0 or self.max_steps > 0, "set epochs or max_steps above zero")
+        _require(self.max_steps >= 0, "max_steps cannot be negative")
+        _require(0 < self.learning_rate < 1, "learning_rate must be in (0, 1)")
+        _require(self.lora_rank > 0 and self.lora_alpha > 0, "lora_rank and lora_alpha must be positive")
+        _require(self.max_seq_tokens >= 64, "max_seq_tokens must be at least 64")
+        _require(self.micro_batch > 0 and self.grad_accum > 0, "micro_batch and grad_accum must be positive")
+        _require(0 <= self.warmup_fraction < 1, "warmup_fraction must be in [0, 1)")
+
+
+@dataclass
+class ChatConfig:
+    """Sampling settings for chat and evaluation answers."""
+
+    system_prompt: str = "You are a helpful assistant. Answer from the organisation's documentation."
+    temperature: float = 0.0
+    top_p: float = 0.95
+    max_new_tokens: int = 256
+
+    def __post_init__(self) -> None:
+        _require(self.temperature >= 0, "temperature cannot be negative")
+        _require(0 < self.top_p <= 1, "top_p must be in (0, 1]")
+        _require(self.max_new_tokens > 0, "max_new_tokens must be positive")
+
+
+_SECTIONS = {"ingest": IngestConfig, "chunk": ChunkConfig, "pairs": PairsConfig,
+             "train": TrainConfig, "chat": ChatConfig}
+
+
+@dataclass
+class ProjectConfig:
+    """All stage configs of one project; saved as ``project.yaml`` in the project folder."""
+
+    name: str = "project"
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    chunk: ChunkConfig = field(default_factory=ChunkConfig)
+    pairs: PairsConfig = field(default_factory=PairsConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    chat: ChatConfig = field(default_factory=ChatConfig)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ProjectConfig":
+        """Build from nested dicts, refusing unknown sections and keys."""
+        data = dict(data or {})
+        kwargs: dict[str, Any] = {"name": str(data.pop("name", "project"))}
+        for section, section_cls in _SECTIONS.items():
+            kwargs[section] = section_from_dict(section_cls, data.pop(section, None) or {}, section)
+        _require(not data, f"unknown config section(s): {', '.join(sorted(data))}")
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def load(cls, path: Path) -> "ProjectConfig":
+        path = Path(path)
+        if not path.exists():
+            return cls()
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path.name} is not valid YAML: {exc}") from exc
+        _require(isinstance(data, dict), f"{path.name} must hold a mapping of sections")
+        return cls.from_dict(data)
+
+    def save(self, path: Path) -> None:
+        atomic_write_text(Path(path), yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+
+def section_from_dict(section_cls: type, values: dict[str, Any], label: str) -> Any:
+    """Instantiate one section dataclass, with a clear error for unknown keys or bad types."""
+    _require(isinstance(values, dict), f"config section '{label}' must be a mapping")
+    known = {f.name: f for f in fields(section_cls)}
+    unknown = sorted(set(values) - set(known))
+    _require(not unknown, f"unknown key(s) in '{label}': {', '.join(unknown)}")
+    defaults = section_cls()
+    converted = {key: _coerce(value, getattr(defaults, key), f"{label}.{key}")
+                 for key, value in values.items()}
+    return section_cls(**converted)
+
+
+def _coerce(value: Any, default: Any, label: str) -> Any:
+    """Convert a YAML/CLI/UI value to the type of the field's default (bools strictly)."""
+    if default is None or isinstance(value, type(default)) and not isinstance(default, bool):
+        return value
+    if isinstance(default, bool):
+        _require(isinstance(value, bool), f"{label}: expected true or false, got {value!r}")
+        return value
+    try:
+        return type(default)(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{label}: cannot use {value!r} ({exc})") from exc

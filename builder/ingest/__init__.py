@@ -1,0 +1,108 @@
+"""Ingest documents into a project: files, folders and zip archives of PDF/DOCX/HTML/MD/TXT.
+
+Usage::
+
+    reports = ingest_paths(project, [Path("docs/"), Path("handbook.pdf")])
+
+Each file is stored under a generated name, parsed by the parser registered for its suffix,
+and its text saved as Markdown in ``extracted/``. One bad file never stops the batch: it gets a
+report row with ``status="error"`` and a plain-language message, and every good file is kept.
+"""
+
+import io
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from ..config import IngestConfig
+from ..errors import BuilderError, DocumentTooLarge, NoTextExtracted, ProjectError, UnsupportedDocument
+from ..project import Project, display_name
+from ..storage import atomic_write_text
+from . import docx, html, pdf, text  # noqa: F401  (registers the parsers)
+from .base import PARSERS, ExtractedDocument
+from .docx import check_zip_expansion
+
+SUPPORTED_SUFFIXES = sorted(PARSERS) + [".zip"]
+
+
+def ingest_paths(project: Project, paths: list[Path], cfg: IngestConfig | None = None) -> list[dict]:
+    """Ingest files, folders (recursively) and zip archives; return one report row per document."""
+    cfg = cfg or project.load_config().ingest
+    reports: list[dict] = []
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise ProjectError(f"no such file or folder: {path}")
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        if path.is_dir() and not files:
+            raise ProjectError(f"the folder {path} is empty")
+        for file in files:
+            reports.extend(ingest_file(project, file, cfg))
+    return reports
+
+
+def ingest_file(project: Project, path: Path, cfg: IngestConfig) -> list[dict]:
+    """Ingest one file from disk (a zip yields one report row per member)."""
+    size = path.stat().st_size
+    if size > cfg.max_file_bytes:
+        return [error_row(path.name, DocumentTooLarge(
+            f"{size:,} bytes is over the {cfg.max_file_bytes:,}-byte limit"))]
+    data = path.read_bytes()
+    if path.suffix.lower() == ".zip":
+        return ingest_zip(project, path.name, data, cfg)
+    return [ingest_bytes(project, path.name, data, cfg)]
+
+
+def ingest_bytes(project: Project, name: str, data: bytes, cfg: IngestConfig) -> dict:
+    """Parse, store and record one document; errors become a report row, never an exception."""
+    try:
+        doc = extract(name, data, cfg)
+    except BuilderError as exc:
+        return error_row(name, exc)
+    row = project.store_source(data, name)
+    atomic_write_text(project.extracted_dir / f"{row['id']}.md", doc.text)
+    row["report"] = {"status": "ok", "pages": doc.pages, "chars": len(doc.text),
+                     "headings": doc.headings, "warnings": doc.warnings}
+    sources = [r for r in project.sources() if r["id"] != row["id"]]
+    project.save_sources(sources + [row])
+    return {"name": row["original_name"], "source_id": row["id"], **row["report"]}
+
+
+def extract(name: str, data: bytes, cfg: IngestConfig) -> ExtractedDocument:
+    """Pick the parser by suffix and run it; empty files and unknown types are typed errors."""
+    suffix = PurePosixPath(name.replace("\\", "/")).suffix.lower()
+    parser = PARSERS.get(suffix)
+    if parser is None:
+        known = ", ".join(SUPPORTED_SUFFIXES)
+        raise UnsupportedDocument(f"'{suffix or 'no extension'}' files are not supported (supported: {known})")
+    if not data.strip():
+        raise UnsupportedDocument("the file is empty (0 bytes of text)")
+    doc = parser(data, cfg)
+    if not doc.text.strip():
+        raise NoTextExtracted("no text could be extracted from this file")
+    return doc
+
+
+def ingest_zip(project: Project, name: str, data: bytes, cfg: IngestConfig) -> list[dict]:
+    """Ingest every supported member of a zip; unsafe member paths are skipped with a report row."""
+    try:
+        check_zip_expansion(data, cfg, what="zip archive")
+    except BuilderError as exc:
+        return [error_row(name, exc)]
+    rows = []
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in zf.infolist():
+            member = PurePosixPath(info.filename.replace("\\", "/"))
+            label = f"{display_name(name)}/{info.filename}"
+            if info.is_dir():
+                continue
+            if member.is_absolute() or ".." in member.parts:
+                rows.append(error_row(label, UnsupportedDocument("unsafe path inside the archive; skipped")))
+                continue
+            rows.append(ingest_bytes(project, label, zf.read(info), cfg))
+    return rows
+
+
+def error_row(name: str, exc: BuilderError) -> dict:
+    """A report row for a file that could not be ingested."""
+    return {"name": display_name(name), "status": "error", "error": str(exc),
+            "error_type": type(exc).__name__, "pages": 0, "chars": 0, "headings": 0, "warnings": []}

@@ -1,0 +1,174 @@
+"""One project = one folder on disk holding everything a user has done so far.
+
+Layout::
+
+    <project>/project.yaml     the ProjectConfig (all stages)
+    <project>/sources/         uploads, stored under generated names (<sha256 prefix><ext>)
+    <project>/sources.jsonl    one row per upload: id, original name, bytes, ingest report
+    <project>/extracted/       the text extracted from each source, as Markdown
+    <project>/chunks.jsonl     one chunk per line (id, source_id, heading_path, text, tokens)
+    <project>/pairs.jsonl      one question/answer pair per line, with its review status
+    <project>/runs/<id>/       one training run: config, metrics, checkpoints, adapter, reports
+
+Every write is atomic (see ``storage``); the uploaded file name is never used as a path.
+"""
+
+import hashlib
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import ProjectConfig
+from .errors import ProjectError
+from .storage import atomic_write_bytes, read_jsonl, write_jsonl
+
+RUN_COMPLETE_MARKER = "COMPLETE"
+
+
+def default_home() -> Path:
+    """Where projects and caches live: ``$DAB_HOME`` or ``~/.local/share/domain-assistant-builder``."""
+    env = os.environ.get("DAB_HOME")
+    return Path(env) if env else Path.home() / ".local" / "share" / "domain-assistant-builder"
+
+
+@dataclass
+class Project:
+    """A handle on a project folder; cheap to create, reads files on demand."""
+
+    root: Path
+
+    @classmethod
+    def create(cls, root: Path, name: str | None = None) -> "Project":
+        """Create the folder and a default ``project.yaml`` (an existing project is just opened)."""
+        root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise ProjectError(f"{root} exists and is not a folder")
+        root.mkdir(parents=True, exist_ok=True)
+        project = cls(root)
+        if not project.config_path.exists():
+            project.save_config(ProjectConfig(name=name or root.name))
+        return project
+
+    @classmethod
+    def open(cls, root: Path) -> "Project":
+        """Open an existing project; raises ProjectError if the folder is not one."""
+        root = Path(root)
+        if not (root / "project.yaml").is_file():
+            raise ProjectError(f"{root} is not a project folder (no project.yaml); create it first")
+        return cls(root)
+
+    # --- paths -------------------------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.root / "project.yaml"
+
+    @property
+    def sources_dir(self) -> Path:
+        return self.root / "sources"
+
+    @property
+    def extracted_dir(self) -> Path:
+        return self.root / "extracted"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    # --- config --------------------------------------------------------------------------
+    def load_config(self) -> ProjectConfig:
+        return ProjectConfig.load(self.config_path)
+
+    def save_config(self, cfg: ProjectConfig) -> None:
+        cfg.save(self.config_path)
+
+    # --- tables ------------------------------------------------------------------------
+    def sources(self) -> list[dict]:
+        return read_jsonl(self.root / "sources.jsonl")
+
+    def save_sources(self, rows: list[dict]) -> None:
+        write_jsonl(self.root / "sources.jsonl", rows)
+
+    def chunks(self) -> list[dict]:
+        return read_jsonl(self.root / "chunks.jsonl")
+
+    def save_chunks(self, rows: list[dict]) -> None:
+        write_jsonl(self.root / "chunks.jsonl", rows)
+
+    def pairs(self) -> list[dict]:
+        return read_jsonl(self.root / "pairs.jsonl")
+
+    def save_pairs(self, rows: list[dict]) -> None:
+        write_jsonl(self.root / "pairs.jsonl", rows)
+
+    # --- sources -------------------------------------------------------------------------
+    def store_source(self, data: bytes, original_name: str) -> dict:
+        """Store uploaded bytes under a generated name; return its ``sources.jsonl`` row.
+
+        The same content uploaded twice is stored once (the id is the content hash).
+        """
+        digest = hashlib.sha256(data).hexdigest()
+        source_id = digest[:16]
+        suffix = safe_suffix(original_name)
+        stored = self.sources_dir / f"{source_id}{suffix}"
+        if not stored.exists():
+            atomic_write_bytes(stored, data)
+        return {"id": source_id, "original_name": display_name(original_name),
+                "stored_name": stored.name, "bytes": len(data), "sha256": digest}
+
+    def remove_source(self, source_id: str) -> None:
+        """Forget a source and everything derived from it (extracted text, chunks, pairs)."""
+        rows = self.sources()
+        kept = [row for row in rows if row["id"] != source_id]
+        if len(kept) == len(rows):
+            raise ProjectError(f"no source with id {source_id}")
+        for row in rows:
+            if row["id"] == source_id:
+                (self.sources_dir / row["stored_name"]).unlink(missing_ok=True)
+        (self.extracted_dir / f"{source_id}.md").unlink(missing_ok=True)
+        self.save_sources(kept)
+        chunks = self.chunks()
+        self.save_chunks([c for c in chunks if c["source_id"] != source_id])
+        dropped = {c["id"] for c in chunks if c["source_id"] == source_id}
+        self.save_pairs([p for p in self.pairs() if p.get("chunk_id") not in dropped])
+
+    # --- runs ----------------------------------------------------------------------------
+    def new_run_dir(self) -> Path:
+        """Create and return ``runs/<timestamp>`` (unique even when called twice a second)."""
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for n in range(1000):
+            path = self.runs_dir / (stamp if n == 0 else f"{stamp}-{n}")
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                continue
+        raise ProjectError("could not create a run folder")
+
+    def completed_runs(self) -> list[Path]:
+        """Run folders whose completion marker exists, newest first."""
+        if not self.runs_dir.exists():
+            return []
+        done = [p for p in self.runs_dir.iterdir() if (p / RUN_COMPLETE_MARKER).exists()]
+        return sorted(done, key=lambda p: p.name, reverse=True)
+
+    def delete(self) -> None:
+        """Delete the whole project folder (the UI asks for confirmation first)."""
+        if not self.config_path.exists():
+            raise ProjectError(f"{self.root} is not a project folder; refusing to delete it")
+        shutil.rmtree(self.root)
+
+
+def safe_suffix(name: str) -> str:
+    """The lowercase extension of an uploaded name, limited to a short alphanumeric string."""
+    suffix = Path(name.replace("\\", "/")).suffix.lower()
+    return suffix if suffix[1:].isalnum() and len(suffix) <= 8 else ""
+
+
+def display_name(name: str, max_chars: int = 120) -> str:
+    """The base name of an upload, for display only: no folders, no control characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable()) or "unnamed"
+    return base if len(base) <= max_chars else base[: max_chars - 3] + "..."

@@ -1,0 +1,87 @@
+"""Atomic file writes and JSON Lines helpers.
+
+Every file the builder writes goes through here: the content is written to a temporary file in
+the same folder, flushed to disk, then moved over the target with ``os.replace``, so a crash or
+``kill -9`` leaves either the old file or the new one, never half of one.
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write UTF-8 ``text`` to ``path`` atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write one JSON document atomically, pretty-printed for humans."""
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def read_json(path: Path, default: Any = None) -> Any:
+    """Read a JSON document, or return ``default`` when the file does not exist."""
+    path = Path(path)
+    if not path.exists():
+        return default
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    """Write rows as JSON Lines atomically (one object per line)."""
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    atomic_write_text(path, text)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Read all rows of a JSON Lines file; a missing file is an empty list."""
+    return list(iter_jsonl(path))
+
+
+def iter_jsonl(path: Path) -> Iterator[dict]:
+    """Yield the rows of a JSON Lines file, skipping blank lines.
+
+    A last line without its newline is a write torn by a crash (append-only logs): it is skipped.
+    """
+    path = Path(path)
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            if not line.endswith("\n"):
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    return
+                return
+            yield json.loads(line)
+
+
+def append_jsonl(path: Path, row: dict) -> None:
+    """Append one row to a JSON Lines log (metrics); a torn last line is skipped by readers."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.flush()

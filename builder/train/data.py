@@ -1,0 +1,73 @@
+"""Tokenize conversations with assistant-only labels, and pack them padding-free.
+
+Only the assistant's answer is learned: system and user tokens get label -100. Packing puts
+several short examples into one row whose ``position_ids`` restart at 0 for each example;
+transformers detects the restarts and builds a block-causal mask (sdpa/eager) or passes
+sequence boundaries to flash/flex attention, so packed examples never attend to each other and
+no compute is spent on padding.
+"""
+
+import random
+from dataclasses import dataclass
+
+IGNORE_INDEX = -100
+
+
+@dataclass
+class Example:
+    input_ids: list[int]
+    labels: list[int]
+
+
+def tokenize_conversation(tokenizer, messages: list[dict], max_tokens: int) -> tuple[Example, bool]:
+    """Token ids of the whole conversation, labels only on the final assistant turn.
+
+    Returns the example and whether it had to be truncated to ``max_tokens``.
+    """
+    prompt_ids = chat_ids(tokenizer, messages[:-1], add_generation_prompt=True)
+    full_ids = chat_ids(tokenizer, messages, add_generation_prompt=False)
+    if full_ids[: len(prompt_ids)] != prompt_ids:  # template not prefix-stable: fall back to a plain join
+        full_ids = prompt_ids + tokenizer(messages[-1]["content"], add_special_tokens=False)["input_ids"]
+        if tokenizer.eos_token_id is not None:
+            full_ids.append(tokenizer.eos_token_id)
+    labels = [IGNORE_INDEX] * len(prompt_ids) + full_ids[len(prompt_ids):]
+    truncated = len(full_ids) > max_tokens
+    return Example(full_ids[:max_tokens], labels[:max_tokens]), truncated
+
+
+def chat_ids(tokenizer, messages: list[dict], add_generation_prompt: bool) -> list[int]:
+    """Apply the chat template and return its token ids."""
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+    return tokenizer(text, add_special_tokens=False, split_special_tokens=False)["input_ids"]
+
+
+def pack_examples(examples: list[Example], row_tokens: int, seed: int) -> list[list[Example]]:
+    """Shuffle, then fill rows of at most ``row_tokens`` tokens greedily (first fit)."""
+    order = list(examples)
+    random.Random(seed).shuffle(order)
+    rows: list[list[Example]] = []
+    sizes: list[int] = []
+    for example in order:
+        n = len(example.input_ids)
+        for i, size in enumerate(sizes):
+            if size + n <= row_tokens:
+                rows[i].append(example)
+                sizes[i] += n
+                break
+        else:
+            rows.append([example])
+            sizes.append(n)
+    return rows
+
+
+def collate_packed(row: list[Example]) -> dict:
+    """One packed row as a batch of size 1: input_ids, labels, restarting position_ids."""
+    import torch
+
+    input_ids, labels, positions = [], [], []
+    for example in row:
+        input_ids += example.input_ids
+        labels += [IGNORE_INDEX] + example.labels[1:]  # never predict across an example boundary
+        positions += list(range(len(example.input_ids)))
+    as_tensor = lambda values: torch.tensor([values], dtype=torch.long)  # noqa: E731
+    return {"input_ids": as_tensor(input_ids), "labels": as_tensor(labels), "position_ids": as_tensor(positions)}
