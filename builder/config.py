@@ -34,8 +34,10 @@ class IngestConfig:
     max_pages: int = 2000
     max_archive_entries: int = 1000
     max_expansion_ratio: float = 100.0
+    max_text_chars: int = 10_000_000
 
     def __post_init__(self) -> None:
+        _require(self.max_text_chars > 0, "max_text_chars must be positive")
         _require(self.max_file_bytes > 0, "max_file_bytes must be positive")
         _require(self.max_pages > 0, "max_pages must be positive")
         _require(self.max_archive_entries > 0, "max_archive_entries must be positive")
@@ -64,9 +66,33 @@ class PairsConfig:
     max_pairs_per_chunk: int = 8
     eval_fraction: float = 0.15
     seed: int = 0
+    # validation of every pair
+    min_grounding: float = 0.6
+    duplicate_similarity: float = 92.0
+    max_question_chars: int = 300
+    max_answer_chars: int = 2000
+    # teacher generators: ``local`` (transformers) and ``openai`` (any compatible endpoint)
+    template: str = "qa"
+    teacher_model: str = BUNDLED_MODEL
+    base_url: str = "http://127.0.0.1:11434/v1"
+    api_model: str = ""
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 4
+    timeout_s: float = 60.0
+    max_retries: int = 3
+    batch_size: int = 8
+    chunk_time_limit_s: float = 60.0
+    max_new_tokens: int = 384
 
     def __post_init__(self) -> None:
         _require(self.max_pairs_per_chunk > 0, "max_pairs_per_chunk must be positive")
+        _require(0 <= self.min_grounding <= 1, "min_grounding must be in [0, 1]")
+        _require(50 <= self.duplicate_similarity <= 100, "duplicate_similarity must be in [50, 100]")
+        _require(self.max_question_chars >= 20 and self.max_answer_chars >= 20, "length bounds must be at least 20")
+        _require(self.concurrency > 0 and self.batch_size > 0, "concurrency and batch_size must be positive")
+        _require(self.timeout_s > 0 and self.chunk_time_limit_s > 0, "timeouts must be positive")
+        _require(0 <= self.max_retries <= 10, "max_retries must be in [0, 10]")
+        _require(self.max_new_tokens > 0, "max_new_tokens must be positive")
         _require(0 <= self.eval_fraction < 1, "eval_fraction must be in [0, 1)")
 
 

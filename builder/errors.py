@@ -47,3 +47,11 @@ class TrainingError(BuilderError):
 
 class AdapterError(BuilderError):
     """An adapter folder is missing, corrupt, or belongs to another base model."""
+
+
+class GeneratorError(BuilderError):
+    """A pair generator (teacher model or endpoint) failed for a chunk or could not start."""
+
+
+class DatasetError(BuilderError):
+    """A dataset file cannot be imported or exported (unknown format, malformed rows)."""
