@@ -98,7 +98,13 @@ class PairsConfig:
 
 @dataclass
 class TrainConfig:
-    """LoRA fine-tuning hyperparameters. ``quantize``: auto (4-bit on CUDA), 4bit, or none."""
+    """LoRA fine-tuning hyperparameters. ``quantize``: auto (4-bit on CUDA), 4bit, or none.
+
+    ``preset`` (quick/balanced/thorough) sets epochs, learning rate, rank, sequence length,
+    micro-batch and accumulation from the hardware, model and data; ``custom`` uses the fields
+    as written. ``eval_every_steps``/``checkpoint_every_steps`` 0 = chosen automatically;
+    ``early_stopping_patience`` 0 = off.
+    """
 
     base_model: str = BUNDLED_MODEL
     quantize: str = "auto"
@@ -114,9 +120,20 @@ class TrainConfig:
     warmup_fraction: float = 0.05
     seed: int = 0
     log_every_steps: int = 1
+    preset: str = "balanced"
+    eval_every_steps: int = 0
+    checkpoint_every_steps: int = 0
+    early_stopping_patience: int = 0
+    gradient_checkpointing: str = "auto"
+    trust_remote_code: bool = False
 
     def __post_init__(self) -> None:
         _require(self.quantize in {"auto", "4bit", "none"}, "quantize must be auto, 4bit or none")
+        _require(self.preset in {"quick", "balanced", "thorough", "custom"},
+                 "preset must be quick, balanced, thorough or custom")
+        _require(min(self.eval_every_steps, self.checkpoint_every_steps, self.early_stopping_patience) >= 0,
+                 "eval_every_steps, checkpoint_every_steps and early_stopping_patience cannot be negative")
+        _require(self.gradient_checkpointing in {"auto", "on", "off"}, "gradient_checkpointing must be auto, on or off")
         _require(self.epochs > 0 or self.max_steps > 0, "set epochs or max_steps above zero")
         _require(self.max_steps >= 0, "max_steps cannot be negative")
         _require(0 < self.learning_rate < 1, "learning_rate must be in (0, 1)")

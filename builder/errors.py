@@ -55,3 +55,7 @@ class GeneratorError(BuilderError):
 
 class DatasetError(BuilderError):
     """A dataset file cannot be imported or exported (unknown format, malformed rows)."""
+
+
+class TrainingBusy(TrainingError):
+    """Another training of the same project is already running (one at a time per project)."""
