@@ -1,0 +1,94 @@
+"""The skeleton's contracts: lazy imports, no Gradio in the core, config and atomic storage."""
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from builder.config import ProjectConfig
+from builder.errors import ConfigError
+from builder.project import Project, display_name, safe_suffix
+from builder.storage import append_jsonl, read_jsonl, write_jsonl
+
+PY = sys.executable
+
+
+def run_py(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_builder_imports_without_gradio_or_torch():
+    code = ("import sys, pkgutil, importlib, builder\n"
+            "sys.modules['gradio'] = None  # any import of gradio now raises ImportError\n"
+            "names = [m.name for m in pkgutil.walk_packages(builder.__path__, 'builder.')]\n"
+            "[importlib.import_module(n) for n in names]\n"
+            "print(len(names), 'torch' in sys.modules)")
+    result = run_py(code)
+    assert result.returncode == 0, result.stderr
+    count, torch_loaded = result.stdout.split()
+    assert int(count) >= 15
+    assert torch_loaded == "False", "importing builder must not import torch"
+
+
+def test_dab_help_is_fast_and_lists_commands():
+    started = time.monotonic()
+    result = subprocess.run([PY, "-m", "builder.cli", "--help"], capture_output=True, text=True, timeout=30)
+    elapsed_s = time.monotonic() - started
+    assert result.returncode == 0
+    for command in ("ingest", "pairs", "train", "chat", "ui"):
+        assert command in result.stdout
+    assert elapsed_s < 2.0
+
+
+def test_config_roundtrip_and_validation(tmp_path):
+    cfg = ProjectConfig(name="legal")
+    cfg.train.max_steps = 7
+    cfg.save(tmp_path / "p.yaml")
+    loaded = ProjectConfig.load(tmp_path / "p.yaml")
+    assert loaded.name == "legal" and loaded.train.max_steps == 7
+    (tmp_path / "bad.yaml").write_text("train:\n  learnin_rate: 0.1\n")
+    with pytest.raises(ConfigError, match="learnin_rate"):
+        ProjectConfig.load(tmp_path / "bad.yaml")
+    (tmp_path / "bad2.yaml").write_text("train:\n  learning_rate: fast\n")
+    with pytest.raises(ConfigError, match="learning_rate"):
+        ProjectConfig.load(tmp_path / "bad2.yaml")
+
+
+def test_jsonl_roundtrip_and_torn_last_line(tmp_path):
+    rows = [{"a": 1, "text": "é €"}, {"a": 2}]
+    write_jsonl(tmp_path / "x.jsonl", rows)
+    assert read_jsonl(tmp_path / "x.jsonl") == rows
+    assert not list(tmp_path.glob(".*tmp")), "no temp files left behind"
+    log = tmp_path / "metrics.jsonl"
+    append_jsonl(log, {"step": 1})
+    with log.open("a") as handle:
+        handle.write('{"step": 2, "lo')  # a crash mid-write
+    assert read_jsonl(log) == [{"step": 1}]
+
+
+def test_uploads_are_stored_under_generated_names(tmp_path):
+    project = Project.create(tmp_path / "p")
+    hostile = "../../" + "é" * 300 + ".TXT"
+    row = project.store_source(b"hello", hostile)
+    stored = project.sources_dir / row["stored_name"]
+    assert stored.read_bytes() == b"hello"
+    assert stored.parent == project.sources_dir
+    assert row["stored_name"] == row["id"] + ".txt"
+    assert "/" not in row["original_name"] and len(row["original_name"]) <= 120
+    assert safe_suffix("a.p/df") == "" and display_name("C:\\x\\y.md") == "y.md"
+
+
+def test_open_missing_project_is_a_clear_error(tmp_path):
+    from builder.errors import ProjectError
+
+    with pytest.raises(ProjectError, match="not a project folder"):
+        Project.open(tmp_path / "nope")
+
+
+def test_new_run_dirs_are_unique(tmp_path):
+    project = Project.create(tmp_path / "p")
+    dirs = {project.new_run_dir() for _ in range(3)}
+    assert len(dirs) == 3 and all(d.is_dir() for d in dirs)
+    assert json.loads(json.dumps([str(d) for d in dirs]))
