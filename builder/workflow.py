@@ -73,3 +73,66 @@ def latest_adapter(project: Project) -> Path | None:
         if (run / "adapter" / "adapter_config.json").exists():
             return run / "adapter"
     return None
+
+
+WIZARD_STEPS = ("documents", "pairs", "train", "evaluate", "share")
+ACTIVE_RUN_STATES = {"starting", "loading", "running"}
+
+
+def list_projects(folder: Path) -> list[str]:
+    """Names of the project folders (those holding a ``project.yaml``) directly inside ``folder``."""
+    if not Path(folder).is_dir():
+        return []
+    return sorted(p.name for p in Path(folder).iterdir() if (p / "project.yaml").is_file())
+
+
+def latest_run(project: Project) -> Path | None:
+    """The newest run folder that has a status file, finished or not."""
+    runs = sorted(project.runs_dir.glob("*/status.json")) if project.runs_dir.exists() else []
+    return runs[-1].parent if runs else None
+
+
+def run_is_active(run_dir: Path | None) -> bool:
+    """True while a run's process is starting or training (a dead process does not count)."""
+    from .storage import read_json
+
+    if run_dir is None:
+        return False
+    state = read_json(Path(run_dir) / "status.json", default={}).get("state")
+    if state not in ACTIVE_RUN_STATES:
+        return False
+    pid_file = Path(run_dir) / "pid"
+    if not pid_file.exists():
+        return True  # the process is being started right now
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def project_progress(project: Project) -> dict[str, bool]:
+    """Which wizard steps are done, read from the project folder (drives the progress bar)."""
+    adapter = latest_adapter(project)
+    return {"documents": bool(project.chunks()),
+            "pairs": bool(training_pairs(project.pairs())),
+            "train": adapter is not None,
+            "evaluate": adapter is not None and (adapter.parent / "eval.json").exists(),
+            "share": (project.root / "share.json").exists()}
+
+
+def add_user_pair(project: Project, question: str, answer: str) -> dict:
+    """Add a pair written by the user (accepted, protected from regeneration)."""
+    from .errors import ConfigError
+    from .pairs.base import pair_id
+
+    if not question.strip() or not answer.strip():
+        raise ConfigError("question and answer cannot be empty")
+    chunk_id = f"user-{pair_id('user', question)}"
+    pair = {"id": pair_id(chunk_id, question), "question": question.strip(), "answer": answer.strip(),
+            "chunk_id": chunk_id, "evidence": None, "generator": "user", "scores": {"grounding": 1.0},
+            "status": "accepted", "edited_by_user": True}
+    project.save_pairs([p for p in project.pairs() if p["id"] != pair["id"]] + [pair])
+    return pair

@@ -1,10 +1,16 @@
-"""The browser wizard: Documents → Pairs → Fine-tune → Evaluate & chat → Share.
+"""The browser wizard: Documents → Pairs → Train → Evaluate & Chat → Share.
 
-    python -m builder.cli ui --sample        # or: dab ui --project PATH
+    dab ui --sample                 # the sample project, bundled model
+    dab ui --project PATH           # any project folder (its parent folder lists the others)
 
 Each step is a tab built by a module in ``ui/steps``; handlers turn widget values into builder
-calls and show errors as plain messages. All state lives in the project folder, so a reload
-or a restart picks up where the user was. The wizard binds to 127.0.0.1 unless told otherwise.
+calls and show errors as plain messages. All state lives in the project folder, so a reload or
+a restart picks up where the user was (the last project opened is remembered too).
+
+Security: the wizard binds to 127.0.0.1 unless ``--host`` says otherwise (with a warning: it has
+no password). Uploads are capped (``max_file_bytes``) and stored under generated names; Gradio's
+file route serves only its own upload cache and the projects folder; the cache is cleaned
+hourly (``delete_cache``); analytics are off.
 """
 
 import logging
@@ -15,58 +21,94 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-from builder.config import BUNDLED_MODEL  # noqa: E402
+from builder.config import IngestConfig  # noqa: E402
 from builder.project import Project, default_home  # noqa: E402
-from builder.workflow import create_sample_project  # noqa: E402
+from builder.workflow import WIZARD_STEPS, create_sample_project, project_progress  # noqa: E402
 
+from . import projects  # noqa: E402
+from .progress import LABELS, current_step, progress_html, step_open  # noqa: E402
 from .steps import chat, documents, pairs, share, train  # noqa: E402
 
 log = logging.getLogger("dab.ui")
-MAX_UPLOAD = "50mb"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+STEP_MODULES = {"documents": documents, "pairs": pairs, "train": train, "evaluate": chat, "share": share}
+CACHE_CLEAN_S = (3600, 3600)  # every hour, delete cached uploads older than an hour
 
 
-def build_app(project_root: Path) -> gr.Blocks:
-    """The five-step wizard for one project folder."""
-    with gr.Blocks(title="Domain Assistant Builder", analytics_enabled=False,
-                   delete_cache=(3600, 3600)) as app:
-        gr.Markdown("# Domain Assistant Builder\nTurn your documents into an assistant that knows them: "
-                    f"five steps, left to right. Project: `{project_root}`")
-        root = gr.State(str(project_root))
-        refreshers = []
-        with gr.Tabs():
-            with gr.Tab("1 · Documents"):
-                refreshers.append(documents.build(root)["refresh"])
-            with gr.Tab("2 · Pairs"):
-                refreshers.append(pairs.build(root)["refresh"])
-            with gr.Tab("3 · Fine-tune"):
-                model = Project.open(project_root).load_config().train.base_model
-                refreshers.append(train.build(root, "bundled" if model == BUNDLED_MODEL else model)["refresh"])
-            with gr.Tab("4 · Evaluate & chat"):
-                chat.build(root)
-            with gr.Tab("5 · Share"):
-                share.build(root)
-        for fn, inputs, outputs in refreshers:
-            app.load(fn, inputs, outputs)
+def page_state(root: str, select: bool):
+    """Progress bar, tab gating and (on load) the tab where the user left off."""
+    project = Project.open(Path(root))
+    done = project_progress(project)
+    tabs = [gr.Tab(interactive=step_open(step, done)) for step in WIZARD_STEPS]
+    selected = gr.Tabs(selected=current_step(done)) if select else gr.Tabs()
+    return progress_html(done, project.root.name), selected, *tabs
+
+
+def build_app(home: Path, initial: str) -> gr.Blocks:
+    """The wizard over the projects inside ``home``, opening project ``initial``."""
+    with gr.Blocks(title="Domain Assistant Builder", analytics_enabled=False, delete_cache=CACHE_CLEAN_S) as app:
+        gr.Markdown("# Domain Assistant Builder\nTurn your documents into an assistant that knows them, "
+                    "in five steps. Your work is saved as you go: close the page and come back any time.")
+        root = gr.State(str(home / initial))
+        bar = projects.build(home, root, initial)
+        progress = gr.HTML(elem_id="progress")
+        built, tab_list = {}, []
+        with gr.Tabs() as tabs:
+            for number, step in enumerate(WIZARD_STEPS, start=1):
+                with gr.Tab(f"{number} · {LABELS[step]}", id=step, elem_id=f"tab-{step}") as tab:
+                    built[step] = STEP_MODULES[step].build(root)
+                tab_list.append(tab)
+        wire_refresh(app, root, bar, built, [progress, tabs, *tab_list])
     return app
 
 
-def open_project(project: Path | None, sample: bool) -> Path:
-    """The project to show: the given folder, the sample project, or a default one."""
+def wire_refresh(app: gr.Blocks, root: gr.State, bar: dict, built: dict, page_outputs: list) -> None:
+    """Reload everything on page load and project switch; update the progress bar after each action."""
+    for step_parts in built.values():
+        for event in step_parts.get("changed", []):
+            event.success(lambda r: page_state(r, select=False), [root], page_outputs, api_visibility="private")
+
+    def load_all(root_value: str):
+        outputs = []
+        for step_parts in built.values():
+            for key in ("refresh", "settings"):
+                if key in step_parts:
+                    fn, _, _ = step_parts[key]
+                    result = fn(root_value)
+                    outputs.extend(result if isinstance(result, tuple) else [result])
+        return [*page_state(root_value, select=True), *outputs]
+
+    step_outputs = [c for parts in built.values() for key in ("refresh", "settings") if key in parts
+                    for c in parts[key][2]]
+    app.load(load_all, [root], page_outputs + step_outputs, api_name="load_page")
+    for event in bar["changed"]:
+        event.success(load_all, [root], page_outputs + step_outputs, api_visibility="private")
+
+
+def open_project(project: Path | None, sample: bool) -> tuple[Path, str]:
+    """The projects folder and the project to open: given, the sample, or the last one used."""
     if sample:
-        return create_sample_project(default_home() / "projects" / "sample").root
-    return Project.create(project or default_home() / "projects" / "default").root
+        root = create_sample_project(default_home() / "projects" / "sample").root
+        return root.parent, root.name
+    if project is not None:
+        root = Project.create(project).root
+        return root.parent, root.name
+    home = default_home() / "projects"
+    name = projects.last_project(home) or Project.create(home / "default").root.name
+    return home, name
 
 
-def launch(project: Path | None = None, sample: bool = False, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Prepare the project and serve the wizard (blocks until interrupted)."""
-    if host not in {"127.0.0.1", "localhost", "::1"}:
+def launch(project: Path | None = None, sample: bool = False, host: str = "127.0.0.1", port: int = 7860,
+           max_file_bytes: int = IngestConfig().max_file_bytes, block: bool = True):
+    """Prepare the project and serve the wizard; returns (app, local_url) when ``block`` is False."""
+    if host not in LOCAL_HOSTS:
         log.warning("binding to %s: anyone who can reach this address can use the wizard", host)
-        print(f"warning: the wizard is reachable from other computers on {host}; it has no password")
-    root = open_project(project, sample)
-    print(f"project: {root}")
-    app = build_app(root)
-    app.queue(default_concurrency_limit=1).launch(
-        server_name=host, server_port=port, max_file_size=MAX_UPLOAD, show_error=False,
-        allowed_paths=[str(root)])
-
-
+        print(f"warning: the wizard is reachable from other computers on {host}, and it has no password")
+    home, name = open_project(project, sample)
+    projects.remember(home, name)
+    print(f"projects folder: {home}\nproject: {name}")
+    app = build_app(home, name)
+    _, local_url, _ = app.queue(default_concurrency_limit=1).launch(
+        server_name=host, server_port=port, max_file_size=max_file_bytes, show_error=False, quiet=not block,
+        allowed_paths=[str(home.resolve())], prevent_thread_lock=not block, footer_links=["gradio"])
+    return app, local_url

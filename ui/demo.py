@@ -1,11 +1,13 @@
 """The chat-only demo app that a share link points to: one chat box, nothing else.
 
-    python -m ui.demo --project PROJECT --adapter ADAPTER --password SECRET [--share] [--port 7861]
+    python -m ui.demo --project PROJECT --adapter ADAPTER [--share] [--port 7861]   # password in DAB_DEMO_PASSWORD
 
-It exposes no files, no training controls and no project data: its only endpoint streams
-answers from the tuned model. A password is required (user name ``demo``). When started with
-``--share``, Gradio is asked for a public link; without internet none can be made, and the
-app says so in ``--info-file`` while the local demo keeps working.
+What it exposes: one API endpoint, ``/chat``, streaming answers from the tuned model, behind a
+password (user name ``demo``) and a per-visitor rate limit. What it does not expose: files (the
+project folder is on Gradio's blocked list and no path is allowed), training controls, project
+data, or any other endpoint. When started with ``--share``, Gradio is asked for a public link;
+offline none can be made (``share_url`` stays None), and ``--info-file`` says so while the local
+demo keeps working.
 """
 
 import argparse
@@ -17,46 +19,70 @@ import gradio as gr
 from builder.project import Project
 from builder.storage import write_json
 
-from .engines import get_engine
+from .engines import get_engine, to_messages
+from .ratelimit import RateLimiter, visitor_key
+
+DEMO_USER = "demo"
+MAX_UPLOAD = "16kb"  # the demo takes no files; Gradio's upload route stays tiny
 
 
-def build_demo(project: Project, adapter: Path) -> gr.Blocks:
-    """A ChatInterface streaming answers from base + adapter."""
+def build_demo(project: Project, adapter: Path, limiter: RateLimiter) -> gr.Blocks:
+    """A ChatInterface streaming answers from base + adapter; only its chat endpoint is public."""
     cfg = project.load_config()
     engine = get_engine(cfg.train.base_model, adapter)
 
-    def respond(message: str, history: list[dict]):
+    def respond(message: str, history: list[dict], request: gr.Request):
         if not message or not message.strip():
             yield "Please type a question."
             return
-        messages = [{"role": m["role"], "content": m["content"]} for m in history if isinstance(m.get("content"), str)]
+        visitor = visitor_key(request)
+        if not limiter.allow(visitor):
+            wait_s = limiter.retry_after_s(visitor)
+            raise gr.Error(f"Too many messages: please wait {wait_s:.0f} s before asking again.")
         text = ""
-        for piece in engine.stream(messages + [{"role": "user", "content": message}], cfg.chat):
+        for piece in engine.stream(to_messages(history) + [{"role": "user", "content": message}], cfg.chat):
             text += piece
             yield text
 
-    return gr.ChatInterface(respond, title=f"{cfg.name} assistant", analytics_enabled=False,
-                            description="Answers come from a model fine-tuned on this organisation's documents.")
+    demo = gr.ChatInterface(respond, title=f"{cfg.name} assistant", analytics_enabled=False, api_name="chat",
+                            description="Answers come from a model fine-tuned on this organisation's documents.",
+                            flagging_mode="never", save_history=False, delete_cache=(600, 600))
+    hide_internal_endpoints(demo, keep="chat")
+    return demo
+
+
+def hide_internal_endpoints(blocks: gr.Blocks, keep: str) -> None:
+    """Make every event but ``keep`` private, so the API offers nothing but the chat."""
+    for dep in blocks.fns.values():
+        if dep.api_name != keep:
+            dep.api_visibility = "private"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve the chat-only demo of a tuned model.")
     parser.add_argument("--project", type=Path, required=True)
     parser.add_argument("--adapter", type=Path, required=True)
-    parser.add_argument("--password", default=os.environ.get("DAB_DEMO_PASSWORD", ""))
     parser.add_argument("--share", action="store_true", help="ask Gradio for a public link")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7861)
+    parser.add_argument("--port", type=int, default=0, help="0 = the first free port from 7860")
+    parser.add_argument("--max-messages-per-minute", type=int, default=10)
     parser.add_argument("--info-file", type=Path, help="write the local and public URLs here (JSON)")
     args = parser.parse_args(argv)
-    if not args.password:
-        parser.error("a password is required (--password or DAB_DEMO_PASSWORD)")
-    demo = build_demo(Project.open(args.project), args.adapter)
-    _, local_url, share_url = demo.launch(server_name=args.host, server_port=args.port, share=args.share,
-                                          auth=("demo", args.password), prevent_thread_lock=True, quiet=True)
+    password = os.environ.get("DAB_DEMO_PASSWORD", "")
+    if not password:
+        parser.error("a password is required in DAB_DEMO_PASSWORD")
+    project = Project.open(args.project)
+    demo = build_demo(project, args.adapter, RateLimiter(args.max_messages_per_minute, 60.0))
+    _, local_url, share_url = demo.queue(default_concurrency_limit=1).launch(
+        server_name=args.host, server_port=args.port or None, share=args.share, auth=(DEMO_USER, password),
+        prevent_thread_lock=True, quiet=True, max_file_size=MAX_UPLOAD, allowed_paths=[],
+        blocked_paths=[str(project.root.resolve())], footer_links=[])
     if args.info_file:
-        note = None if share_url or not args.share else "no public link could be made (offline?); the local demo works"
-        write_json(args.info_file, {"local_url": local_url, "share_url": share_url, "note": note, "pid": os.getpid()})
+        note = None if share_url or not args.share else (
+            "No public link could be made (no internet, or Gradio's share service is unreachable). "
+            "The demo works on this computer and your network at the local address.")
+        write_json(args.info_file, {"local_url": local_url, "share_url": share_url, "note": note,
+                                    "pid": os.getpid(), "adapter": str(args.adapter)})
     demo.block_thread()
 
 

@@ -1,4 +1,8 @@
-"""Keep one loaded chat model per app process, reloaded only when the base or adapter changes."""
+"""Keep one loaded chat model per app process, reloaded only when the base or adapter changes.
+
+Also turns Gradio chat histories (whose messages carry lists of content parts) into the plain
+``{"role", "content"}`` messages the chat engine expects.
+"""
 
 import threading
 from pathlib import Path
@@ -17,3 +21,20 @@ def get_engine(base_model: str, adapter_dir: Path | None) -> ChatEngine:
             _cache.clear()
             _cache[key] = ChatEngine.load(base_model, adapter_dir)
         return _cache[key]
+
+
+def plain_text(content) -> str:
+    """The text of a chat message content: a string, or a list of parts with ``text``."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    if isinstance(content, (list, tuple)):
+        return "".join(plain_text(part) for part in content)
+    return ""
+
+
+def to_messages(history: list[dict]) -> list[dict]:
+    """Gradio chat history -> plain user/assistant messages (empty ones dropped)."""
+    messages = [{"role": m.get("role"), "content": plain_text(m.get("content"))} for m in history or []]
+    return [m for m in messages if m["role"] in {"user", "assistant"} and m["content"].strip()]

@@ -1,14 +1,16 @@
-"""Step 4, Evaluate & chat: the tuned model and the base model side by side, streaming."""
+"""Step 4, Evaluate & Chat: the report card, then the tuned and base models side by side, streaming."""
 
 from pathlib import Path
 
 import gradio as gr
+import pandas as pd
 
 from builder.evaluate import evaluate_run
 from builder.project import Project
+from builder.storage import read_json
 from builder.workflow import heldout_pairs, latest_adapter
 
-from ..engines import get_engine
+from ..engines import get_engine, to_messages
 from ..errors import friendly
 
 
@@ -21,51 +23,81 @@ def engine_for(root: str):
     return get_engine(cfg.train.base_model, adapter), cfg, adapter
 
 
-@friendly
-def on_send(message: str, tuned: list, base: list, root: str):
-    if not message or not message.strip():
-        raise gr.Error("Type a question first.")
-    engine, cfg, _ = engine_for(root)
-    history = [{"role": "user", "content": message}]
-    tuned = tuned + [{"role": "user", "content": message}, {"role": "assistant", "content": ""}]
-    base = base + [{"role": "user", "content": message}, {"role": "assistant", "content": ""}]
-    for target, use_adapter in ((tuned, True), (base, False)):
-        for piece in engine.stream(history, cfg.chat, use_adapter=use_adapter):
-            target[-1]["content"] += piece
-            yield "", tuned, base
-
-
-@friendly
-def on_stop(root: str):
-    engine_for(root)[0].stop()
+def report_views(report: dict | None) -> tuple:
+    """Summary text, a metrics table (metric, base, tuned) and a bar chart frame."""
+    if not report:
+        return ("No report yet: press the button to score both models on held-out questions.",
+                pd.DataFrame(columns=["metric", "base", "tuned"]), pd.DataFrame(columns=["metric", "model", "value"]))
+    metrics = [k for k in report["base"] if isinstance(report["base"][k], (int, float))]
+    table = pd.DataFrame([[m, report["base"][m], report["tuned"].get(m)] for m in metrics],
+                         columns=["metric", "base", "tuned"])
+    bars = pd.DataFrame([{"metric": m, "model": who, "value": report[who].get(m)}
+                         for m in metrics for who in ("base", "tuned")])
+    text = (f"On **{report['pairs']} held-out questions** the tuned model's answer perplexity is "
+            f"**{report['tuned']['perplexity']}** against **{report['base']['perplexity']}** for the base "
+            "model (lower is better).")
+    return text, table, bars
 
 
 @friendly
 def on_evaluate(root: str, progress=gr.Progress()):
+    progress(0.05, desc="Loading the models")
     engine, cfg, adapter = engine_for(root)
-    progress(0.1, desc="Scoring base and tuned answers")
     heldout = heldout_pairs(Project.open(Path(root)))
     if not heldout:
         raise gr.Error("No held-out questions yet: generate more pairs so some can be set aside.")
-    report = evaluate_run(engine, heldout, cfg, adapter.parent)
-    return (f"On {report['pairs']} held-out questions, answer perplexity went from "
-            f"**{report['base']['perplexity']}** (base) to **{report['tuned']['perplexity']}** (tuned). Lower is better.")
+    progress(0.3, desc=f"Scoring base and tuned answers on {len(heldout)} questions")
+    return report_views(evaluate_run(engine, heldout, cfg, adapter.parent))
+
+
+@friendly
+def on_send(message: str, tuned: list, base: list, root: str):
+    """Stream the tuned answer into the left pane, then the base answer into the right one."""
+    if not message or not message.strip():
+        raise gr.Error("Type a question first.")
+    engine, cfg, _ = engine_for(root)
+    panes = []
+    for history in (tuned, base):
+        asked = to_messages(history) + [{"role": "user", "content": message}]
+        panes.append((asked, asked + [{"role": "assistant", "content": ""}]))
+    (tuned_in, tuned_out), (base_in, base_out) = panes
+    yield "", tuned_out, base_out
+    for asked, shown, use_adapter in ((tuned_in, tuned_out, True), (base_in, base_out, False)):
+        for piece in engine.stream(asked, cfg.chat, use_adapter=use_adapter):
+            shown[-1]["content"] += piece
+            yield "", tuned_out, base_out
+
+
+def on_stop(root: str):
+    adapter = latest_adapter(Project.open(Path(root)))
+    if adapter is not None:
+        engine_for(root)[0].stop()
+
+
+def refresh(root: str):
+    adapter = latest_adapter(Project.open(Path(root)))
+    return report_views(read_json(adapter.parent / "eval.json") if adapter else None)
 
 
 def build(root: gr.State) -> dict:
-    gr.Markdown("### 4 · Evaluate & chat\nAsk a question: the tuned model answers on the left, the "
-                "original model on the right. Next, share a demo.")
+    gr.Markdown("### 4 · Evaluate & Chat\nFirst, score the original and the tuned model on questions "
+                "kept out of training. Then ask your own: the tuned model answers on the left, the "
+                "original on the right. **Next:** share a demo.")
     evaluate = gr.Button("Evaluate on held-out questions")
-    report = gr.Markdown()
+    summary = gr.Markdown()
     with gr.Row():
-        tuned = gr.Chatbot(label="Tuned model", height=350)
-        base = gr.Chatbot(label="Base model", height=350)
+        table = gr.Dataframe(label="Report card", interactive=False)
+        chart = gr.BarPlot(x="metric", y="value", color="model", label="Base vs tuned", height=260)
     with gr.Row():
-        message = gr.Textbox(placeholder="Ask something your documents answer…", show_label=False, scale=4)
-        send = gr.Button("Send", variant="primary", scale=1)
+        tuned = gr.Chatbot(label="Tuned model", height=350, elem_id="chat-tuned")
+        base = gr.Chatbot(label="Original model", height=350, elem_id="chat-base")
+    with gr.Row():
+        message = gr.Textbox(placeholder="Ask something your documents answer…", show_label=False, scale=4,
+                             elem_id="chat-input")
+        send = gr.Button("Send", variant="primary", scale=1, elem_id="chat-send")
         stop = gr.Button("Stop", scale=1)
-    send.click(on_send, [message, tuned, base, root], [message, tuned, base])
-    message.submit(on_send, [message, tuned, base, root], [message, tuned, base])
-    stop.click(on_stop, [root], None)
-    evaluate.click(on_evaluate, [root], [report])
-    return {}
+    sent = [send.click(on_send, [message, tuned, base, root], [message, tuned, base], api_name="chat"),
+            message.submit(on_send, [message, tuned, base, root], [message, tuned, base], api_visibility="private")]
+    stop.click(on_stop, [root], None, cancels=sent, api_name="chat_stop")
+    evaluated = evaluate.click(on_evaluate, [root], [summary, table, chart], api_name="evaluate")
+    return {"refresh": (refresh, [root], [summary, table, chart]), "changed": [evaluated]}

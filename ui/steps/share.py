@@ -1,4 +1,8 @@
-"""Step 5, Share: start a password-protected, chat-only demo of the tuned model."""
+"""Step 5, Share: start a password-protected, chat-only demo of the tuned model, and stop it.
+
+The demo is a separate process (``python -m ui.demo``) that serves only a chat box; the wizard is
+never reachable through it. Its URLs and process id are kept in ``share.json`` in the project.
+"""
 
 import os
 import secrets
@@ -17,67 +21,102 @@ from builder.workflow import latest_adapter
 from ..errors import friendly
 
 INFO_FILE = "share.json"
+START_TIMEOUT_S = 120
+MIN_PASSWORD_CHARS = 8
+
+
+def demo_alive(info: dict | None) -> bool:
+    if not info:
+        return False
+    try:
+        os.kill(int(info["pid"]), 0)
+    except (ProcessLookupError, ValueError, KeyError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def describe(info: dict | None) -> str:
+    if not demo_alive(info):
+        return "No demo is running."
+    lines = [f"**Demo running** at {info['local_url']} — user `demo`, with the password above."]
+    if info.get("share_url"):
+        lines.append(f"Public link: {info['share_url']} (give it only to people you trust; stop sharing when done)")
+    if info.get("note"):
+        lines.append(f"⚠️ {info['note']}")
+    return "\n\n".join(lines)
+
+
+def start_demo(project: Project, adapter: Path, password: str, public: bool, rate_per_min: int) -> dict:
+    """Launch ``ui.demo`` in its own process session; wait for its info file."""
+    info_path = project.root / INFO_FILE
+    info_path.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "ui.demo", "--project", str(project.root), "--adapter", str(adapter),
+           "--info-file", str(info_path), "--max-messages-per-minute", str(rate_per_min)]
+    process = subprocess.Popen(cmd + (["--share"] if public else []), start_new_session=True,
+                               env={**os.environ, "DAB_DEMO_PASSWORD": password}, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=(project.root / "share.log").open("ab"))
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if info_path.exists():
+            return read_json(info_path)
+        if process.poll() is not None:
+            raise gr.Error("The demo stopped while starting; see share.log in the project folder.")
+        time.sleep(0.3)
+    process.terminate()
+    raise gr.Error(f"The demo did not start within {START_TIMEOUT_S} s; see share.log in the project folder.")
+
+
+def stop_demo(project: Project) -> bool:
+    """Stop the project's demo if one runs; True when one was stopped."""
+    info = read_json(project.root / INFO_FILE)
+    running = demo_alive(info)
+    if running:
+        os.kill(int(info["pid"]), signal.SIGTERM)
+    (project.root / INFO_FILE).unlink(missing_ok=True)
+    return running
 
 
 @friendly
-def on_start(password: str, public: bool, port: float, root: str):
+def on_start(password: str, public: bool, rate_per_min: float, root: str, progress=gr.Progress()):
     project = Project.open(Path(root))
     adapter = latest_adapter(project)
     if adapter is None:
         raise gr.Error("Train a model first (step 3).")
-    if len(password) < 8:
-        raise gr.Error("Choose a password of at least 8 characters.")
+    if len(password or "") < MIN_PASSWORD_CHARS:
+        raise gr.Error(f"Choose a password of at least {MIN_PASSWORD_CHARS} characters.")
     stop_demo(project)
-    info = project.root / INFO_FILE
-    cmd = [sys.executable, "-m", "ui.demo", "--project", str(project.root), "--adapter", str(adapter),
-           "--port", str(int(port)), "--info-file", str(info)] + (["--share"] if public else [])
-    subprocess.Popen(cmd, env={**os.environ, "DAB_DEMO_PASSWORD": password}, start_new_session=True,
-                     stdout=subprocess.DEVNULL, stderr=(project.root / "share.log").open("ab"))
-    for _ in range(240):
-        if info.exists():
-            return describe(read_json(info))
-        time.sleep(0.5)
-    raise gr.Error("The demo did not start within 2 minutes; see share.log in the project folder.")
-
-
-def describe(info: dict) -> str:
-    lines = [f"Demo running at {info['local_url']} (user `demo`, your password)."]
-    if info.get("share_url"):
-        lines.append(f"Public link: {info['share_url']}")
-    if info.get("note"):
-        lines.append(f"Note: {info['note']}")
-    return "\n\n".join(lines)
-
-
-def stop_demo(project: Project) -> bool:
-    info = read_json(project.root / INFO_FILE)
-    if not info:
-        return False
-    try:
-        os.kill(int(info["pid"]), signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        pass
-    (project.root / INFO_FILE).unlink(missing_ok=True)
-    return True
+    progress(0.2, desc="Starting the demo app (loading the model)")
+    info = start_demo(project, adapter, password, public, int(rate_per_min or 10))
+    if public and not info.get("share_url"):
+        gr.Warning("No public link could be made; the demo runs locally only.")
+    return describe(info)
 
 
 @friendly
 def on_stop(root: str):
-    stopped = stop_demo(Project.open(Path(root)))
-    return "Sharing stopped." if stopped else "No demo was running."
+    return "Sharing stopped." if stop_demo(Project.open(Path(root))) else "No demo was running."
+
+
+def refresh(root: str):
+    return describe(read_json(Path(root) / INFO_FILE))
 
 
 def build(root: gr.State) -> dict:
-    gr.Markdown("### 5 · Share\nStart a separate demo app that only offers a chat with your tuned "
-                "model, protected by a password. Nothing else of this wizard is reachable through it.")
+    gr.Markdown("### 5 · Share\nStart a separate demo app that offers only a chat with your tuned "
+                "model, protected by a password. Nothing else of this wizard is reachable through it. "
+                "Ask for a public link to share it beyond this computer (needs internet).")
     with gr.Row():
-        password = gr.Textbox(secrets.token_urlsafe(9), label="Password (user: demo)")
-        public = gr.Checkbox(False, label="Create a public link (needs internet)")
-        port = gr.Number(7861, label="Port", precision=0)
+        password = gr.Textbox(secrets.token_urlsafe(9), label="Password (user name: demo)",
+                              info=f"At least {MIN_PASSWORD_CHARS} characters; a random one is filled in.")
+        public = gr.Checkbox(False, label="Create a public link")
+        rate = gr.Number(10, label="Messages per visitor per minute", precision=0, minimum=1)
     with gr.Row():
-        start = gr.Button("Start demo", variant="primary")
+        start = gr.Button("Start demo", variant="primary", elem_id="share-start")
         stop = gr.Button("Stop sharing", variant="stop")
-    status = gr.Markdown()
-    start.click(on_start, [password, public, port, root], [status])
-    stop.click(on_stop, [root], [status])
-    return {}
+    status = gr.Markdown("No demo is running.", elem_id="share-status")
+    started = start.click(on_start, [password, public, rate, root], [status], api_name="share_start",
+                          concurrency_limit=1)
+    stopped = stop.click(on_stop, [root], [status], api_name="share_stop")
+    return {"refresh": (refresh, [root], [status]), "changed": [started, stopped]}

@@ -1,0 +1,54 @@
+"""The wizard's progress indicator and step gating, computed from the project folder.
+
+    html = progress_html(project_progress(project))
+
+A step opens (its tab becomes clickable) once the steps before it that it needs are done:
+pairs need documents, training needs pairs, evaluation and sharing need a trained adapter.
+"""
+
+from html import escape
+
+from builder.workflow import WIZARD_STEPS
+
+LABELS = {"documents": "Documents", "pairs": "Pairs", "train": "Train",
+          "evaluate": "Evaluate & Chat", "share": "Share"}
+NEEDS = {"documents": None, "pairs": "documents", "train": "pairs", "evaluate": "train", "share": "train"}
+# Fixed colours (with text) so the state is readable without relying on colour alone.
+STYLE = {"done": ("#15803d", "#ffffff", "✓"), "current": ("#1d4ed8", "#ffffff", "●"),
+         "open": ("#e5e7eb", "#111827", "○"), "locked": ("#f3f4f6", "#9ca3af", "🔒")}
+
+
+def step_open(step: str, done: dict[str, bool]) -> bool:
+    need = NEEDS[step]
+    return need is None or done.get(need, False)
+
+
+def current_step(done: dict[str, bool]) -> str:
+    """The first step that is open but not done (where a returning user continues)."""
+    for step in WIZARD_STEPS:
+        if step_open(step, done) and not done.get(step):
+            return step
+    return WIZARD_STEPS[-1]
+
+
+def step_state(step: str, done: dict[str, bool]) -> str:
+    if done.get(step):
+        return "done"
+    if step == current_step(done):
+        return "current"
+    return "open" if step_open(step, done) else "locked"
+
+
+def progress_html(done: dict[str, bool], project_name: str) -> str:
+    """A row of five labelled step badges plus a one-line "what next" hint."""
+    badges = []
+    for number, step in enumerate(WIZARD_STEPS, start=1):
+        state = step_state(step, done)
+        bg, fg, mark = STYLE[state]
+        badges.append(f'<span class="dab-step dab-{state}" style="background:{bg};color:{fg};padding:6px 12px;'
+                      f'border-radius:999px;margin-right:6px;display:inline-block;font-weight:600">'
+                      f'{mark} {number}. {LABELS[step]} <small>({state})</small></span>')
+    finished = sum(bool(done.get(s)) for s in WIZARD_STEPS)
+    hint = f"Next: <b>{LABELS[current_step(done)]}</b>" if finished < len(WIZARD_STEPS) else "All steps done."
+    return (f'<div id="dab-progress"><div>Project <b>{escape(project_name)}</b> · {finished} of '
+            f'{len(WIZARD_STEPS)} steps done · {hint}</div><div style="margin-top:6px">{"".join(badges)}</div></div>')
