@@ -1,43 +1,109 @@
 """Split extracted Markdown into token-bounded, heading-aware chunks.
 
-First the text is cut at Markdown headings (each piece remembers its heading path, e.g.
-``["Fees", "Late payment"]``), then each piece is split to at most ``chunk_tokens`` tokens of
-the chosen model's tokenizer with ``overlap_tokens`` of overlap, using
-langchain-text-splitters. Chunk ids are content hashes, so re-chunking the same text gives the
-same ids and review decisions stay attached to their chunks.
+    chunks = chunk_project(project, tokenizer)          # writes chunks.jsonl
+
+First the text is cut at Markdown headings (each section remembers its heading path, e.g.
+``["Fees", "Late payment"]``; headings inside fenced code blocks are not headings). Then each
+section is split with langchain-text-splitters' ``RecursiveCharacterTextSplitter`` (paragraphs,
+then lines, sentences, words) to at most ``chunk_tokens`` tokens of the chosen model's
+tokenizer with about ``overlap_tokens`` of overlap.
+
+Token counting is done in bulk: the splitter works on characters, sized from the document's
+own measured characters-per-token, and every resulting piece is then tokenized in one batch;
+the rare piece still over the limit is split again by exact token count. This keeps chunking
+linear in the document length (a multi-megabyte single-line file stays bounded in time), where
+tokenizing every candidate split would be quadratic. Chunk ids are content hashes, so
+re-chunking the same text gives the same ids and review decisions stay attached to them.
 """
 
 import hashlib
+import re
 
-from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from .config import ChunkConfig
 from .project import Project
 
-_HEADERS = [("#" * level, f"h{level}") for level in range(1, 7)]
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
+SAMPLE_CHARS = 20_000  # characters tokenized to measure a document's characters per token
+
+
+def split_sections(markdown: str) -> list[tuple[list[str], str]]:
+    """``(heading_path, body)`` for each heading section, in order; empty bodies are dropped."""
+    sections: list[tuple[list[str], str]] = []
+    path: list[tuple[int, str]] = []
+    body: list[str] = []
+    in_fence = False
+
+    def flush() -> None:
+        text = "\n".join(body).strip()
+        if text:
+            sections.append(([title for _, title in path], text))
+        body.clear()
+
+    for line in markdown.split("\n"):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        match = None if in_fence else _HEADING.match(line)
+        if match:
+            flush()
+            level = len(match.group(1))
+            path = [(lvl, title) for lvl, title in path if lvl < level] + [(level, match.group(2))]
+        else:
+            body.append(line)
+    flush()
+    return sections
+
+
+def chars_per_token(markdown: str, tokenizer) -> float:
+    """Measured characters per token on the start of the document (at least 1)."""
+    sample = markdown[:SAMPLE_CHARS]
+    n_tokens = len(tokenizer(sample, add_special_tokens=False)["input_ids"]) if sample else 0
+    return max(1.0, len(sample) / max(n_tokens, 1))
 
 
 def chunk_markdown(source_id: str, markdown: str, tokenizer, cfg: ChunkConfig) -> list[dict]:
     """Return the chunks of one document as ``chunks.jsonl`` rows."""
-    sections = MarkdownHeaderTextSplitter(_HEADERS, strip_headers=True).split_text(markdown)
-    splitter = RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
-        tokenizer, chunk_size=cfg.chunk_tokens, chunk_overlap=cfg.overlap_tokens)
+    ratio = chars_per_token(markdown, tokenizer)
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=int(cfg.chunk_tokens * ratio * 0.9), chunk_overlap=int(cfg.overlap_tokens * ratio),
+        separators=_SEPARATORS, keep_separator="end")
+    pieces = [(path, piece.strip()) for path, body in split_sections(markdown)
+              for piece in splitter.split_text(body) if piece.strip()]
+    counts = token_counts([text for _, text in pieces], tokenizer)
     chunks = []
-    for section in sections:
-        heading_path = [section.metadata[key] for _, key in _HEADERS if key in section.metadata]
-        for piece in splitter.split_text(section.page_content):
-            piece = piece.strip()
-            if piece:
-                chunks.append(make_chunk(source_id, heading_path, piece, tokenizer))
+    for (path, text), n_tokens in zip(pieces, counts):
+        if n_tokens > cfg.chunk_tokens:
+            chunks.extend(resplit_by_tokens(source_id, path, text, tokenizer, cfg))
+        else:
+            chunks.append(make_chunk(source_id, path, text, n_tokens))
     return chunks
 
 
-def make_chunk(source_id: str, heading_path: list[str], text: str, tokenizer) -> dict:
+def token_counts(texts: list[str], tokenizer, batch: int = 256) -> list[int]:
+    """Token count of each text (batched calls to the tokenizer)."""
+    counts: list[int] = []
+    for start in range(0, len(texts), batch):
+        ids = tokenizer(texts[start:start + batch], add_special_tokens=False)["input_ids"]
+        counts.extend(len(row) for row in ids)
+    return counts
+
+
+def resplit_by_tokens(source_id: str, path: list[str], text: str, tokenizer, cfg: ChunkConfig) -> list[dict]:
+    """Split an over-long piece by exact token counts (only pieces the estimate got wrong)."""
+    splitter = RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
+        tokenizer, chunk_size=cfg.chunk_tokens, chunk_overlap=cfg.overlap_tokens, separators=_SEPARATORS)
+    pieces = [p.strip() for p in splitter.split_text(text) if p.strip()]
+    return [make_chunk(source_id, path, p, n) for p, n in zip(pieces, token_counts(pieces, tokenizer))]
+
+
+def make_chunk(source_id: str, heading_path: list[str], text: str, n_tokens: int) -> dict:
     """One chunk row with a stable content-hash id and its token count."""
     key = "\x1f".join([source_id, *heading_path, text]).encode("utf-8")
     return {"id": hashlib.sha256(key).hexdigest()[:16], "source_id": source_id,
-            "heading_path": heading_path, "text": text,
-            "tokens": len(tokenizer(text, add_special_tokens=False)["input_ids"])}
+            "heading_path": heading_path, "text": text, "tokens": n_tokens}
 
 
 def chunk_project(project: Project, tokenizer, cfg: ChunkConfig | None = None) -> list[dict]:

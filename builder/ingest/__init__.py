@@ -10,11 +10,13 @@ report row with ``status="error"`` and a plain-language message, and every good 
 """
 
 import io
+import math
 import zipfile
 from pathlib import Path, PurePosixPath
 
 from ..config import IngestConfig
-from ..errors import BuilderError, DocumentTooLarge, NoTextExtracted, ProjectError, UnsupportedDocument
+from ..errors import (BuilderError, CorruptDocument, DocumentTooLarge, NoTextExtracted, ProjectError,
+                      UnsupportedDocument)
 from ..project import Project, display_name
 from ..storage import atomic_write_text
 from . import docx, html, pdf, text  # noqa: F401  (registers the parsers)
@@ -22,6 +24,7 @@ from .base import PARSERS, ExtractedDocument
 from .docx import check_zip_expansion
 
 SUPPORTED_SUFFIXES = sorted(PARSERS) + [".zip"]
+CHARS_PER_PAGE = 3000  # page estimate for formats without pages (a typical printed page)
 
 
 def ingest_paths(project: Project, paths: list[Path], cfg: IngestConfig | None = None) -> list[dict]:
@@ -60,7 +63,7 @@ def ingest_bytes(project: Project, name: str, data: bytes, cfg: IngestConfig) ->
         return error_row(name, exc)
     row = project.store_source(data, name)
     atomic_write_text(project.extracted_dir / f"{row['id']}.md", doc.text)
-    row["report"] = {"status": "ok", "pages": doc.pages, "chars": len(doc.text),
+    row["report"] = {"status": "ok", "pages": doc.pages, "pages_estimated": doc.pages_estimated, "chars": len(doc.text),
                      "headings": doc.headings, "warnings": doc.warnings}
     sources = [r for r in project.sources() if r["id"] != row["id"]]
     project.save_sources(sources + [row])
@@ -79,6 +82,11 @@ def extract(name: str, data: bytes, cfg: IngestConfig) -> ExtractedDocument:
     doc = parser(data, cfg)
     if not doc.text.strip():
         raise NoTextExtracted("no text could be extracted from this file")
+    if len(doc.text) > cfg.max_text_chars:
+        raise DocumentTooLarge(f"the text has {len(doc.text):,} characters; the limit is {cfg.max_text_chars:,} "
+                               "(split the file, or raise ingest.max_text_chars)")
+    if doc.pages is None:
+        doc.pages, doc.pages_estimated = max(1, math.ceil(len(doc.text) / CHARS_PER_PAGE)), True
     return doc
 
 
@@ -95,10 +103,15 @@ def ingest_zip(project: Project, name: str, data: bytes, cfg: IngestConfig) -> l
             label = f"{display_name(name)}/{info.filename}"
             if info.is_dir():
                 continue
-            if member.is_absolute() or ".." in member.parts:
+            if member.is_absolute() or ".." in member.parts or member.parts[0].endswith(":"):
                 rows.append(error_row(label, UnsupportedDocument("unsafe path inside the archive; skipped")))
                 continue
-            rows.append(ingest_bytes(project, label, zf.read(info), cfg))
+            try:
+                member_data = zf.read(info)
+            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+                rows.append(error_row(label, CorruptDocument(f"damaged archive member ({type(exc).__name__}); skipped")))
+                continue
+            rows.append(ingest_bytes(project, label, member_data, cfg))
     return rows
 
 

@@ -16,8 +16,9 @@ class ExtractedDocument:
     """Text pulled out of one document, plus what the per-file report shows."""
 
     text: str
-    pages: int = 1
+    pages: int | None = None  # None: no page structure (estimated from the length at ingest)
     warnings: list[str] = field(default_factory=list)
+    pages_estimated: bool = False
 
     @property
     def headings(self) -> int:

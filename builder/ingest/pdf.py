@@ -8,6 +8,7 @@ from pypdf.errors import PdfReadError
 from ..config import IngestConfig
 from ..errors import CorruptDocument, DocumentTooLarge, EncryptedDocument, NoTextExtracted
 from .base import ExtractedDocument, register
+from .text import promote_headings
 
 
 @register(".pdf")
@@ -30,5 +31,6 @@ def parse_pdf(data: bytes, cfg: IngestConfig) -> ExtractedDocument:
         raise NoTextExtracted(f"no text extracted from {len(texts)} pages (scanned images? run OCR first)")
     if empty:
         warnings.append(f"no text on {empty} of {len(texts)} pages (images only?)")
-    return ExtractedDocument(text="\n\n".join(t.strip() for t in texts if t.strip()),
+    text = "\n\n".join(t.strip() for t in texts if t.strip())
+    return ExtractedDocument(text=promote_headings(text, numbered=True),
                              pages=len(texts), warnings=warnings)

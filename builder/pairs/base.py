@@ -1,16 +1,22 @@
 """The pair record, the generator registry, and the merge that protects the user's review.
 
-A generator is a function ``(chunk: dict, cfg: PairsConfig) -> list[Candidate]``. Candidates
-become ``pairs.jsonl`` rows with a stable id (hash of chunk id + question), an evidence span
-(character offsets of the supporting text inside the chunk) and a grounding score.
+A generator is registered under a name and called once for the whole job::
+
+    results = GENERATORS["rules"](chunks, cfg, progress)   # one ChunkResult per chunk, in order
+
+so teacher models can batch and endpoints can run concurrently. A chunk a generator could not
+handle gets ``ChunkResult(error=...)`` instead of raising: the batch goes on and the
+reconciliation report shows why that chunk has no pairs. Per-chunk generators (``rules``)
+register through ``per_chunk``. Candidates become ``pairs.jsonl`` rows (``make_pair``) with a
+stable id (hash of chunk id + question), an evidence span and a grounding score.
 """
 
 import hashlib
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from ..config import PairsConfig
+from .validate import evidence_span, grounding_score, instruction_flags, neutralize_control_tokens, words_key
 
 STATUSES = ("pending", "accepted", "rejected", "edited")
 
@@ -21,56 +27,65 @@ class Candidate:
 
     question: str
     answer: str
-    evidence: str
+    evidence: str = ""
 
 
-Generator = Callable[[dict, PairsConfig], list[Candidate]]
+@dataclass
+class ChunkResult:
+    """What a generator made of one chunk: candidates, or the reason it made none."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    error: str | None = None
+
+
+Progress = Callable[[int, int], None] | None
+Generator = Callable[[list[dict], PairsConfig, Progress], list[ChunkResult]]
 GENERATORS: dict[str, Generator] = {}
 
 
 def register(name: str) -> Callable[[Generator], Generator]:
-    """Decorator: make ``generator`` available under ``name``."""
+    """Decorator: make a whole-job ``generator`` available under ``name``."""
     def wrap(generator: Generator) -> Generator:
         GENERATORS[name] = generator
         return generator
     return wrap
 
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
-
-
-def grounding_score(answer: str, chunk_text: str) -> float:
-    """Share of the answer's words that occur in the chunk (1.0 = every word is supported)."""
-    answer_words = words(answer)
-    if not answer_words:
-        return 0.0
-    chunk_words = set(words(chunk_text))
-    return round(sum(w in chunk_words for w in answer_words) / len(answer_words), 3)
+def per_chunk(name: str) -> Callable:
+    """Decorator: register a ``(chunk, cfg) -> list[Candidate]`` function as a generator."""
+    def wrap(function: Callable[[dict, PairsConfig], list[Candidate]]):
+        def run(chunks: list[dict], cfg: PairsConfig, progress: Progress = None) -> list[ChunkResult]:
+            results = []
+            for done, chunk in enumerate(chunks, start=1):
+                results.append(ChunkResult(function(chunk, cfg)))
+                if progress:
+                    progress(done, len(chunks))
+            return results
+        GENERATORS[name] = run
+        return function
+    return wrap
 
 
 def pair_id(chunk_id: str, question: str) -> str:
-    key = f"{chunk_id}\x1f{' '.join(words(question))}".encode("utf-8")
+    key = f"{chunk_id}\x1f{words_key(question)}".encode("utf-8")
     return hashlib.sha256(key).hexdigest()[:16]
 
 
 def make_pair(chunk: dict, candidate: Candidate, generator: str) -> dict:
-    """A ``pairs.jsonl`` row for one candidate of one chunk."""
-    start = chunk["text"].find(candidate.evidence)
-    span = {"start": start, "end": start + len(candidate.evidence)} if start >= 0 else None
-    return {"id": pair_id(chunk["id"], candidate.question), "question": candidate.question.strip(),
-            "answer": candidate.answer.strip(), "chunk_id": chunk["id"], "evidence": span,
+    """A ``pairs.jsonl`` row for one candidate of one chunk (control tokens made inert)."""
+    question = neutralize_control_tokens(" ".join(candidate.question.split()))
+    answer = neutralize_control_tokens(candidate.answer.strip())
+    return {"id": pair_id(chunk["id"], question), "question": question, "answer": answer,
+            "chunk_id": chunk["id"], "evidence": evidence_span(answer, chunk["text"], candidate.evidence),
             "generator": generator,
-            "scores": {"grounding": grounding_score(candidate.answer, chunk["text"])},
+            "scores": {"grounding": grounding_score(answer, chunk["text"]), "duplicate_of": None},
+            "flags": instruction_flags(f"{question}\n{answer}"),
             "status": "pending", "edited_by_user": False}
 
 
 def is_protected(pair: dict) -> bool:
     """A pair the user edited or judged must survive regeneration untouched."""
-    return pair.get("edited_by_user") or pair.get("status") != "pending"
+    return bool(pair.get("edited_by_user")) or pair.get("status", "pending") != "pending"
 
 
 def merge_pairs(existing: list[dict], fresh: list[dict]) -> list[dict]:
