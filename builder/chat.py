@@ -1,15 +1,27 @@
-"""Streaming chat with a base model and, optionally, its LoRA adapter on the same weights.
+"""Streaming chat with a base model and its LoRA adapters, all on one copy of the weights.
 
     engine = ChatEngine.load("bundled:smollm2-135m-instruct", adapter_dir=run / "adapter")
     for text in engine.stream([{"role": "user", "content": "Hi"}], use_adapter=True):
         print(text, end="")
 
-Base and tuned answers come from one copy of the weights: the adapter is switched off for the
-base answer (``disable_adapter``). A lock serialises generation so two chats never mix
-outputs; ``stop()`` ends the current answer at the next token.
+- Base and tuned answers share the weights: the adapter is switched off for the base answer
+  (``disable_adapter``); more adapters can be added (``add_adapter``) and picked by name.
+- ``merge=True`` folds the adapter into full-precision weights, for serving (no LoRA overhead
+  per token; base answers are then no longer available). 4-bit weights are never merged.
+- The prompt is the model's chat template with the system prompt first; message contents are
+  tokenized as plain text, so a control token typed in a message (``<|im_end|>``) stays text.
+- The conversation is trimmed to the context window: oldest turns go first, then the start of
+  an over-long last message.
+- One generation runs at a time (``engine.lock``, held by the generating thread; hold it too
+  when using ``engine.model`` directly), so two chats never mix outputs; ``stop()`` or
+  ``Generation.cancel()`` ends an answer at the next token.
 """
 
+import contextlib
+import json
+import re
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -17,90 +29,299 @@ from .config import ChatConfig
 from .errors import AdapterError, ConfigError
 from .models import load_model, load_tokenizer
 
+DEFAULT_ADAPTER = "default"
+ROLES = {"system", "user", "assistant"}
+_MARK = re.compile("\ue000(\\d+)\ue001")  # private-use characters: never in a chat template
+
+
+class Generation:
+    """One answer being generated in a background thread; iterate it for text pieces."""
+
+    def __init__(self, streamer):
+        self.streamer = streamer
+        self.stop_event = threading.Event()
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self.prompt_tokens = 0
+        self.new_tokens = 0
+        self.started_s = time.perf_counter()
+        self.first_token_s: float | None = None
+
+    def cancel(self) -> None:
+        """End the answer after the current token (or before it starts)."""
+        self.stop_event.set()
+
+    def __iter__(self) -> Iterator[str]:
+        for piece in self.streamer:
+            if piece:
+                yield piece
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+
+    def count_token(self) -> bool:
+        """Called once per generated token; returns True when the answer must stop."""
+        self.new_tokens += 1
+        if self.first_token_s is None:
+            self.first_token_s = time.perf_counter() - self.started_s
+        return self.stop_event.is_set()
+
 
 class ChatEngine:
-    """One loaded model (+ optional adapter) that streams answers."""
+    """One loaded model (+ optional adapters) that streams answers."""
 
-    def __init__(self, model, tokenizer, has_adapter: bool):
-        self.model, self.tokenizer, self.has_adapter = model, tokenizer, has_adapter
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
+    def __init__(self, model, tokenizer, adapters: dict[str, Path] | None = None, merged: bool = False):
+        self.model, self.tokenizer = model, tokenizer
+        self.adapters = dict(adapters or {})
+        self.merged = merged
+        self.lock = threading.Lock()
+        self._current: Generation | None = None
+
+    @property
+    def has_adapter(self) -> bool:
+        return bool(self.adapters) or self.merged
 
     @classmethod
-    def load(cls, base_model: str, adapter_dir: Path | None = None, quantize: str = "none") -> "ChatEngine":
-        """Load the base model and, if given, attach the adapter found in ``adapter_dir``."""
+    def load(cls, base_model: str, adapter_dir: Path | None = None, quantize: str = "none",
+             merge: bool = False) -> "ChatEngine":
+        """Load the base model and, if given, attach (or with ``merge``, fold in) the adapter."""
         model = load_model(base_model, quantize=quantize)
         tokenizer = load_tokenizer(base_model)
         if adapter_dir is None:
-            return cls(model.eval(), tokenizer, has_adapter=False)
-        return cls(attach_adapter(model, Path(adapter_dir)).eval(), tokenizer, has_adapter=True)
+            return cls(model.eval(), tokenizer)
+        model = attach_adapter(model, Path(adapter_dir))
+        if merge and not getattr(model, "is_loaded_in_4bit", False):
+            return cls(model.merge_and_unload().eval(), tokenizer, merged=True)
+        return cls(model.eval(), tokenizer, {DEFAULT_ADAPTER: Path(adapter_dir)})
+
+    def add_adapter(self, name: str, adapter_dir: Path) -> None:
+        """Load another adapter of the same base model, selectable with ``use_adapter=name``."""
+        if self.merged or not self.adapters:
+            raise AdapterError("adapters can only be added to an engine loaded with an (unmerged) adapter")
+        if name in self.adapters:
+            raise AdapterError(f"an adapter named '{name}' is already loaded")
+        adapter_dir = Path(adapter_dir)
+        check_adapter(self.model.get_base_model(), adapter_dir)
+        with self.lock:
+            self.model.load_adapter(str(adapter_dir), adapter_name=name)
+        self.adapters[name] = adapter_dir
+
+    def context_tokens(self, cfg: ChatConfig) -> int:
+        """The context window in tokens: the config's limit, else the model's."""
+        window = getattr(self.model.config, "max_position_embeddings", None) or 2048
+        return min(cfg.context_tokens, window) if cfg.context_tokens else window
 
     def stop(self) -> None:
-        """Ask the answer being generated to end after its current token."""
-        self._stop.set()
+        """Ask the answer being generated now to end after its current token."""
+        current = self._current
+        if current is not None:
+            current.cancel()
 
-    def stream(self, messages: list[dict], cfg: ChatConfig | None = None, use_adapter: bool = True) -> Iterator[str]:
-        """Yield the answer in pieces as they are generated."""
-        import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+    def stream(self, messages: list[dict], cfg: ChatConfig | None = None,
+               use_adapter: bool | str = True) -> Iterator[str]:
+        """Yield the answer in pieces; leaving the loop early stops the generation."""
+        generation = self.start(messages, cfg, use_adapter)
+        try:
+            yield from generation
+        finally:
+            generation.cancel()
+
+    def start(self, messages: list[dict], cfg: ChatConfig | None = None,
+              use_adapter: bool | str = True) -> Generation:
+        """Start generating an answer in a background thread; returns its ``Generation``."""
+        from transformers import TextIteratorStreamer
 
         cfg = cfg or ChatConfig()
-        if not messages or not str(messages[-1].get("content", "")).strip():
-            raise ConfigError("the message is empty")
-        inputs = self.encode(messages, cfg)
+        self.check_choice(use_adapter)
+        input_ids = self.prompt_ids(messages, cfg)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        stop_event = self._stop
+        generation = Generation(streamer)
+        generation.prompt_tokens = len(input_ids)
+        max_new = max(1, min(cfg.max_new_tokens, self.context_tokens(cfg) - len(input_ids)))
+        kwargs = self.generate_kwargs(input_ids, cfg, max_new, generation)
+        threading.Thread(target=self._generate, args=(generation, kwargs, use_adapter), daemon=True).start()
+        return generation
 
-        class _Stop(StoppingCriteria):
+    def _generate(self, generation: Generation, kwargs: dict, use_adapter: bool | str) -> None:
+        import torch
+
+        try:
+            with self.lock:
+                self._current = generation
+                try:
+                    if generation.stop_event.is_set():
+                        generation.streamer.end()
+                        return
+                    with torch.inference_mode(), self.adapter_enabled(use_adapter):
+                        self.model.generate(**kwargs)
+                finally:
+                    self._current = None
+        except BaseException as exc:  # handed to the reading thread, which re-raises it
+            generation.error = exc
+            generation.streamer.end()
+        finally:
+            generation.done.set()
+
+    def generate_kwargs(self, input_ids: list[int], cfg: ChatConfig, max_new_tokens: int,
+                        generation: Generation) -> dict:
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        class _Count(StoppingCriteria):
             def __call__(self, input_ids, scores, **kwargs):
-                return stop_event.is_set()
+                return generation.count_token()
 
-        kwargs = dict(**inputs, streamer=streamer, max_new_tokens=cfg.max_new_tokens,
-                      do_sample=cfg.temperature > 0, stopping_criteria=StoppingCriteriaList([_Stop()]),
+        ids = torch.tensor([input_ids], device=self.model.device)
+        kwargs = dict(input_ids=ids, attention_mask=torch.ones_like(ids), streamer=generation.streamer,
+                      max_new_tokens=max_new_tokens, do_sample=cfg.temperature > 0,
+                      stopping_criteria=StoppingCriteriaList([_Count()]),
                       pad_token_id=self.tokenizer.pad_token_id)
         if cfg.temperature > 0:
             kwargs.update(temperature=cfg.temperature, top_p=cfg.top_p)
-        with self._lock:
-            self._stop.clear()
+        else:
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        return kwargs
 
-            def generate():
-                with torch.inference_mode(), self.adapter_enabled(use_adapter):
-                    self.model.generate(**kwargs)
-
-            worker = threading.Thread(target=generate, daemon=True)
-            worker.start()
-            yield from streamer
-            worker.join()
+    def prompt_ids(self, messages: list[dict], cfg: ChatConfig) -> list[int]:
+        """Token ids of the system prompt + conversation, trimmed to leave room for the answer."""
+        turns = clean_messages(messages)
+        system = [{"role": "system", "content": cfg.system_prompt}] if cfg.system_prompt else []
+        budget = self.context_tokens(cfg) - min(cfg.max_new_tokens, self.context_tokens(cfg) // 2)
+        return fit_to_window(self.tokenizer, system, turns, budget)
 
     def encode(self, messages: list[dict], cfg: ChatConfig) -> dict:
-        """Apply the chat template (with the system prompt) and return model inputs."""
-        full = [{"role": "system", "content": cfg.system_prompt}] if cfg.system_prompt else []
-        full += [m for m in messages if m.get("role") != "system"]
-        encoded = self.tokenizer.apply_chat_template(full, add_generation_prompt=True,
-                                                     return_tensors="pt", return_dict=True)
-        return {k: v.to(self.model.device) for k, v in encoded.items()}
+        """Model inputs (``input_ids``, ``attention_mask``) for ``messages``."""
+        import torch
 
-    def adapter_enabled(self, enabled: bool):
-        """Context manager: the adapter on (tuned) or off (base) for one answer."""
-        import contextlib
+        ids = torch.tensor([self.prompt_ids(messages, cfg)], device=self.model.device)
+        return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
 
-        if self.has_adapter and not enabled:
-            return self.model.disable_adapter()
-        return contextlib.nullcontext()
+    def check_choice(self, enabled: bool | str) -> None:
+        """Refuse an adapter choice this engine cannot serve (unknown name, base of a merged model)."""
+        if self.merged and enabled is False:
+            raise ConfigError("the adapter is merged into the weights: base answers need an unmerged engine")
+        if isinstance(enabled, str) and not self.merged and enabled not in self.adapters:
+            raise AdapterError(f"no adapter named '{enabled}' (loaded: {', '.join(self.adapters) or 'none'})")
+
+    @contextlib.contextmanager
+    def adapter_enabled(self, enabled: bool | str):
+        """Context manager: the adapter on (``True`` or a name) or off (``False``, the base)."""
+        self.check_choice(enabled)
+        if self.merged or not self.adapters:
+            yield
+        elif enabled is False:
+            with self.model.disable_adapter():
+                yield
+        else:
+            self.model.set_adapter(enabled if isinstance(enabled, str) else DEFAULT_ADAPTER)
+            yield
+
+
+def clean_messages(messages: list[dict]) -> list[dict]:
+    """Check roles and contents; drop system turns (the config gives the system prompt)."""
+    if not messages:
+        raise ConfigError("the conversation is empty")
+    turns = []
+    for message in messages:
+        role, content = message.get("role"), message.get("content")
+        if role not in ROLES or not isinstance(content, str):
+            raise ConfigError(f"each message needs a role ({', '.join(sorted(ROLES))}) and text content")
+        if role != "system":
+            turns.append({"role": role, "content": content})
+    if not turns or turns[-1]["role"] != "user" or not turns[-1]["content"].strip():
+        raise ConfigError("the message is empty")
+    return turns
+
+
+def encode_chat(tokenizer, messages: list[dict]) -> list[int]:
+    """Chat-template ids with every message content tokenized as text (control tokens split)."""
+    marked = [{**m, "content": f"\ue000{i}\ue001"} for i, m in enumerate(messages)]
+    text = tokenizer.apply_chat_template(marked, tokenize=False, add_generation_prompt=True)
+    ids, pos = [], 0
+    for match in _MARK.finditer(text):
+        ids += tokenizer(text[pos:match.start()], add_special_tokens=False)["input_ids"]
+        ids += tokenizer(messages[int(match[1])]["content"], add_special_tokens=False,
+                         split_special_tokens=True)["input_ids"]
+        pos = match.end()
+    return ids + tokenizer(text[pos:], add_special_tokens=False)["input_ids"]
+
+
+def fit_to_window(tokenizer, system: list[dict], turns: list[dict], budget_tokens: int) -> list[int]:
+    """Drop the oldest turns, then the start of the last message, until the prompt fits."""
+    while len(turns) > 1 and len(encode_chat(tokenizer, system + turns)) > budget_tokens:
+        turns = turns[2:] if len(turns) > 2 else turns[1:]
+    ids = encode_chat(tokenizer, system + turns)
+    excess = len(ids) - budget_tokens
+    while excess > 0:
+        content = turns[-1]["content"]
+        content_ids = tokenizer(content, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+        keep = len(content_ids) - excess - 8
+        if keep <= 0:
+            raise ConfigError(f"the system prompt alone fills the {budget_tokens}-token context window")
+        turns = turns[:-1] + [{"role": "user", "content": tokenizer.decode(content_ids[-keep:])}]
+        ids = encode_chat(tokenizer, system + turns)
+        excess = len(ids) - budget_tokens
+    return ids
+
+
+def read_adapter_config(adapter_dir: Path) -> dict:
+    """The adapter's ``adapter_config.json``; AdapterError when missing or unreadable."""
+    path = Path(adapter_dir) / "adapter_config.json"
+    if not path.is_file():
+        raise AdapterError(f"no adapter in {adapter_dir} (adapter_config.json missing)")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AdapterError(f"the adapter in {adapter_dir} is corrupt (adapter_config.json: {exc})") from exc
+    if not isinstance(config, dict):
+        raise AdapterError(f"the adapter in {adapter_dir} is corrupt (adapter_config.json is not a mapping)")
+    return config
+
+
+def adapter_shapes(adapter_dir: Path) -> dict[str, tuple]:
+    """Tensor name -> shape of ``adapter_model.safetensors`` (header only, nothing loaded)."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(adapter_dir) / "adapter_model.safetensors"
+    if not path.is_file():
+        raise AdapterError(f"the adapter in {adapter_dir} has no weights (adapter_model.safetensors missing)")
+    try:
+        with safe_open(str(path), framework="pt") as weights:
+            return {name: tuple(weights.get_slice(name).get_shape()) for name in weights.keys()}
+    except (SafetensorError, OSError) as exc:
+        raise AdapterError(f"the adapter weights in {adapter_dir} are corrupt ({exc})") from exc
+
+
+def check_adapter(model, adapter_dir: Path) -> None:
+    """Refuse an adapter that is corrupt or was trained on a different base model."""
+    config = read_adapter_config(adapter_dir)
+    trained_on = str(config.get("base_model_name_or_path") or "")
+    ours = str(getattr(model, "name_or_path", "") or model.config.name_or_path or "")
+    if trained_on and ours and Path(trained_on).name.lower() != Path(ours).name.lower():
+        raise AdapterError(f"the adapter in {adapter_dir} was trained on '{trained_on}', not on '{ours}'")
+    modules = dict(model.named_modules())
+    for name, shape in adapter_shapes(adapter_dir).items():
+        match = re.match(r"base_model\.model\.(.+)\.lora_([AB])\.weight$", name)
+        layer = modules.get(match[1]) if match else None
+        if match and not hasattr(layer, "in_features"):
+            raise AdapterError(f"the adapter in {adapter_dir} was trained on a different base model "
+                               f"('{match[1]}' is not a layer of '{ours}')")
+        if match and shape[1 if match[2] == "A" else 0] != (layer.in_features if match[2] == "A" else layer.out_features):
+            raise AdapterError(f"the adapter in {adapter_dir} was trained on a different base model "
+                               f"(layer sizes do not match '{ours}')")
 
 
 def attach_adapter(model, adapter_dir: Path):
     """Wrap ``model`` with the LoRA adapter in ``adapter_dir``; clear errors when it is unusable."""
     from peft import PeftModel
 
-    if not (adapter_dir / "adapter_config.json").is_file():
-        raise AdapterError(f"no adapter in {adapter_dir} (adapter_config.json missing)")
+    check_adapter(model, adapter_dir)
     try:
-        return PeftModel.from_pretrained(model, str(adapter_dir))
+        return PeftModel.from_pretrained(model, str(adapter_dir), adapter_name=DEFAULT_ADAPTER)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise AdapterError(f"the adapter in {adapter_dir} cannot be loaded: {str(exc).splitlines()[0]}") from exc
 
 
-def answer(engine: ChatEngine, question: str, cfg: ChatConfig | None = None, use_adapter: bool = True) -> str:
+def answer(engine: ChatEngine, question: str, cfg: ChatConfig | None = None, use_adapter: bool | str = True) -> str:
     """The whole answer to one question (greedy by default), for evaluation and tests."""
     return "".join(engine.stream([{"role": "user", "content": question}], cfg, use_adapter)).strip()
