@@ -151,11 +151,13 @@ class ChatConfig:
     temperature: float = 0.0
     top_p: float = 0.95
     max_new_tokens: int = 256
+    context_tokens: int = 0  # prompt + answer limit; 0 = the model's context window
 
     def __post_init__(self) -> None:
         _require(self.temperature >= 0, "temperature cannot be negative")
         _require(0 < self.top_p <= 1, "top_p must be in (0, 1]")
         _require(self.max_new_tokens > 0, "max_new_tokens must be positive")
+        _require(self.context_tokens == 0 or self.context_tokens >= 64, "context_tokens must be 0 (model window) or at least 64")
 
 
 _SECTIONS = {"ingest": IngestConfig, "chunk": ChunkConfig, "pairs": PairsConfig,
