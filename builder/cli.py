@@ -3,7 +3,7 @@
     dab init    PROJECT                      create a project folder
     dab ingest  PATH... --project PROJECT    add documents (files, folders, zips) and chunk them
     dab pairs   --project PROJECT            generate question/answer pairs
-    dab train   --project PROJECT            fine-tune a LoRA adapter on the pairs
+    dab train   --project PROJECT            fine-tune a LoRA adapter on the pairs (--resume, --stop, --preset)
     dab chat    --project PROJECT            chat with the tuned model in the terminal
     dab eval    --project PROJECT            base vs tuned on held-out pairs
     dab ui      [--sample]                   launch the browser wizard
@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_project_arg(p)
     p.add_argument("--run-dir", type=Path, help="write into this run folder (used by the wizard)")
     p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
+    p.add_argument("--preset", choices=["quick", "balanced", "thorough", "custom"],
+                   help="settings from hardware, model and data (custom: as in project.yaml)")
+    p.add_argument("--resume", action="store_true", help="continue the newest unfinished run (or --run-dir)")
+    p.add_argument("--stop", action="store_true", help="ask the project's running training to stop and save")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("chat", help="chat with the tuned model (streams to the terminal)")
@@ -126,20 +130,18 @@ def cmd_pairs(args) -> None:
 def cmd_train(args) -> None:
     from .project import Project
     from .train import run_training
-    from .train.loop import set_status
+    from .train.runner import stop_project_training
 
     project = Project.open(args.project)
+    if args.stop:
+        print(f"stop requested for run {stop_project_training(project).name}")
+        return
     cfg = project.load_config()
     if args.max_steps:
         cfg.train.max_steps = args.max_steps
-    run_dir = args.run_dir or project.new_run_dir()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    print(f"training run: {run_dir}", flush=True)
-    try:
-        status = run_training(project, run_dir, cfg)
-    except BuilderError as exc:
-        set_status(run_dir, "failed", message=str(exc))
-        raise
+    if args.preset:
+        cfg.train.preset = args.preset
+    status = run_training(project, args.run_dir, cfg, resume=args.resume)
     print(json.dumps(status))
 
 

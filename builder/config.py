@@ -101,8 +101,8 @@ class TrainConfig:
     """LoRA fine-tuning hyperparameters. ``quantize``: auto (4-bit on CUDA), 4bit, or none.
 
     ``preset`` (quick/balanced/thorough) sets epochs, learning rate, rank, sequence length,
-    micro-batch and accumulation from the hardware, model and data; ``custom`` uses the fields
-    as written. ``eval_every_steps``/``checkpoint_every_steps`` 0 = chosen automatically;
+    micro-batch and accumulation from the hardware, model and data; ``custom`` (the default) uses
+    the fields as written. ``eval_every_steps``/``checkpoint_every_steps`` 0 = chosen automatically;
     ``early_stopping_patience`` 0 = off.
     """
 
@@ -120,7 +120,7 @@ class TrainConfig:
     warmup_fraction: float = 0.05
     seed: int = 0
     log_every_steps: int = 1
-    preset: str = "balanced"
+    preset: str = "custom"
     eval_every_steps: int = 0
     checkpoint_every_steps: int = 0
     early_stopping_patience: int = 0

@@ -11,6 +11,7 @@ Torch and transformers are imported lazily so that importing this module is chea
 """
 
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -98,6 +99,7 @@ def load_tokenizer(spec: str, trust_remote_code: bool = False):
     from transformers import AutoTokenizer
 
     source = resolve_model(spec)
+    refuse_remote_code(source, trust_remote_code)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **_hub_kwargs(trust_remote_code))
     except (OSError, ValueError) as exc:
@@ -133,15 +135,20 @@ def quantization_config(quantize: str, device: str):
                               bnb_4bit_quant_storage=compute)
 
 
-def load_model(spec: str, quantize: str = "none", trust_remote_code: bool = False, device: str | None = None):
+def load_model(spec: str, quantize: str = "none", trust_remote_code: bool = False, device: str | None = None,
+               attn_implementation: str | None = None):
     """Load a causal LM: fp32 on CPU, bf16 on CUDA, 4-bit NF4 when ``quantize`` asks for it."""
     import torch
     from transformers import AutoModelForCausalLM
 
     device = device or pick_device()
     source = resolve_model(spec)
-    bnb = quantization_config(quantize, device)
-    kwargs = {"dtype": torch.bfloat16 if device == "cuda" else torch.float32, "use_safetensors": True}
+    refuse_remote_code(source, trust_remote_code)
+    on_cuda = device.startswith("cuda")
+    bnb = quantization_config(quantize, "cuda" if on_cuda else device)
+    kwargs = {"dtype": torch.bfloat16 if on_cuda else torch.float32, "use_safetensors": True}
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
     if bnb is not None:
         kwargs.update(quantization_config=bnb, device_map={"": device})
     try:
@@ -151,6 +158,19 @@ def load_model(spec: str, quantize: str = "none", trust_remote_code: bool = Fals
     if bnb is None:
         model.to(device)
     return model
+
+
+def refuse_remote_code(source: str, trust_remote_code: bool) -> None:
+    """A local model folder whose config maps to custom Python code is refused unless opted in."""
+    config = Path(source) / "config.json"
+    if trust_remote_code or not config.is_file():
+        return
+    try:
+        auto_map = json.loads(config.read_text(encoding="utf-8")).get("auto_map")
+    except ValueError as exc:
+        raise ModelNotFound(f"{config} is not valid JSON ({exc})") from exc
+    if auto_map:
+        raise ModelNotFound(f"'{source}' needs custom code (trust_remote_code); enable it only if you trust its authors")
 
 
 def load_model_and_tokenizer(spec: str, quantize: str = "none", trust_remote_code: bool = False):

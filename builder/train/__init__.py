@@ -1,4 +1,8 @@
-"""Fine-tuning: data preparation (``data``) and the LoRA / QLoRA training loop (``loop``)."""
+"""Fine-tuning: data (``data``), recipe, presets, checkpoints, the loop and the subprocess runner.
+
+    status = run_training(project)                 # in this process
+    run_dir = start_training(project)              # in a background process (see ``runner``)
+"""
 
 from .loop import STOP_FILE, run_training
 

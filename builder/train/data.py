@@ -8,7 +8,7 @@ no compute is spent on padding.
 """
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 IGNORE_INDEX = -100
 
@@ -35,6 +35,37 @@ def tokenize_conversation(tokenizer, messages: list[dict], max_tokens: int) -> t
     return Example(full_ids[:max_tokens], labels[:max_tokens]), truncated
 
 
+@dataclass
+class PreparedData:
+    """Packed rows plus what happened on the way: truncated and dropped pairs, token count."""
+
+    rows: list[list[Example]] = field(default_factory=list)
+    truncated: int = 0
+    dropped: int = 0
+    tokens: int = 0
+
+
+def prepare_rows(tokenizer, conversations: list[list[dict]], max_seq_tokens: int, row_tokens: int,
+                 seed: int) -> PreparedData:
+    """Tokenize, truncate to ``max_seq_tokens`` (a pair with no answer token left is dropped), pack."""
+    data, examples = PreparedData(), []
+    for messages in conversations:
+        example, truncated = tokenize_conversation(tokenizer, messages, max_seq_tokens)
+        if all(label == IGNORE_INDEX for label in example.labels[1:]):
+            data.dropped += 1
+            continue
+        data.truncated += truncated
+        data.tokens += len(example.input_ids)
+        examples.append(example)
+    data.rows = pack_examples(examples, max(row_tokens, max_seq_tokens), seed)
+    return data
+
+
+def conversation_lengths(tokenizer, conversations: list[list[dict]]) -> list[int]:
+    """Untruncated token count of each conversation (to size sequences before training)."""
+    return [len(chat_ids(tokenizer, messages, add_generation_prompt=False)) for messages in conversations]
+
+
 def chat_ids(tokenizer, messages: list[dict], add_generation_prompt: bool) -> list[int]:
     """Apply the chat template and return its token ids."""
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
@@ -58,6 +89,27 @@ def pack_examples(examples: list[Example], row_tokens: int, seed: int) -> list[l
             rows.append([example])
             sizes.append(n)
     return rows
+
+
+def rows_for_step(rows: list, step: int, micro_steps: int, rank: int = 0, world: int = 1, seed: int = 0) -> list:
+    """The rows one rank trains on at optimizer step ``step`` (1-based); reshuffled every epoch.
+
+    Pure arithmetic on the step number, so a resumed run continues with exactly the rows it
+    would have seen, and data-parallel ranks never share a row within an epoch.
+    """
+    chosen = []
+    for i in range(micro_steps):
+        index = ((step - 1) * micro_steps + i) * world + rank
+        epoch, offset = divmod(index, len(rows))
+        order = list(range(len(rows)))
+        random.Random(seed * 1_000_003 + epoch).shuffle(order)
+        chosen.append(rows[order[offset]])
+    return chosen
+
+
+def label_tokens(row: list[Example]) -> int:
+    """How many tokens of a packed row carry a loss (the loss is averaged over these)."""
+    return sum(sum(label != IGNORE_INDEX for label in example.labels[1:]) for example in row)
 
 
 def collate_packed(row: list[Example]) -> dict:

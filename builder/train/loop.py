@@ -1,156 +1,297 @@
-"""The training loop: LoRA (fp32 on CPU, 4-bit QLoRA on CUDA) over packed, assistant-only data.
+"""The training loop: LoRA / QLoRA over packed, assistant-only rows, with checkpoints and resume.
 
-    result = run_training(project, run_dir)
+    status = run_training(project)                       # a new run folder under runs/
+    status = run_training(project, run_dir, resume=True) # continue from its last checkpoint
 
-Writes into ``run_dir``: ``config.yaml`` (resolved), ``data.json`` (fingerprint and counts),
-``metrics.jsonl`` (one line per logged step), ``status.json`` (state for the UI and CLI),
-``adapter/`` (safetensors) and, last, the ``COMPLETE`` marker. A ``STOP`` file in the run
-folder ends training gracefully after the current step, saving the adapter.
+Writes into the run folder: ``config.yaml`` (resolved), ``data.json`` (fingerprint, counts,
+plan, warnings), ``metrics.jsonl`` (one line per step: step, loss, lr, tokens_per_s, memory_mb,
+eta_s; eval lines: step, eval_loss, best), ``status.json`` (state for the UI and CLI),
+``checkpoints/step-N/`` (atomic; the latest and the best are kept), ``adapter/`` (safetensors,
+the best checkpoint when there is held-out data) and, last, the ``COMPLETE`` marker. A ``STOP``
+file or SIGTERM ends training after the current micro-batch: the unfinished step is dropped,
+the last finished one is saved (a stop within seconds, even when a step takes minutes).
 """
 
-import hashlib
-import json
 import math
+import signal
+import threading
 import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..config import ProjectConfig
-from ..dataset import split_pairs, to_messages
-from ..errors import TrainingError
-from ..models import load_model, load_tokenizer
-from ..pairs import training_pairs
+from ..errors import TrainingBusy, TrainingError
 from ..project import RUN_COMPLETE_MARKER, Project
-from ..storage import append_jsonl, write_json
-from .data import collate_packed, pack_examples, tokenize_conversation
+from ..storage import append_jsonl, read_jsonl, write_jsonl
+from . import checkpoint as ckpt
+from .data import collate_packed, label_tokens, rows_for_step
+from .distributed import Dist, any_rank, barrier, broadcast_text, setup_distributed, sum_across, teardown_distributed, wrap_model
+from .lock import acquire_lock, active_lock, release_lock
+from .presets import auto_interval
+from .setup import Prepared, failure_message, log, pick_run_dir, prepare, set_status
 
 STOP_FILE = "STOP"
+MAX_EVAL_ROWS = 32
 
 
-def run_training(project: Project, run_dir: Path, cfg: ProjectConfig | None = None) -> dict:
-    """Train one LoRA adapter on the project's pairs; returns the final status dict."""
+@dataclass
+class Progress:
+    """What a checkpoint must remember besides the weights."""
+
+    step: int = 0
+    best_eval_loss: float | None = None
+    best_step: int = 0
+    evals_without_gain: int = 0
+    early_stopped: bool = False
+
+
+class StopSignal:
+    """A stop is requested by a ``STOP`` file in the run folder or by SIGTERM."""
+
+    def __init__(self, run_dir: Path):
+        self.path, self.flag, self.previous = Path(run_dir) / STOP_FILE, False, None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._on_signal)
+
+    def _on_signal(self, signum, frame) -> None:
+        self.flag = True
+
+    def requested(self, dist: Dist) -> bool:
+        return any_rank(self.flag or self.path.exists(), dist)
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
+def run_training(project: Project, run_dir: Path | None = None, cfg: ProjectConfig | None = None,
+                 resume: bool = False) -> dict:
+    """Train (or resume) one LoRA adapter on the project's pairs; returns the final status."""
+    dist = setup_distributed()
+    try:
+        run_dir = Path(broadcast_text(str(claim_run(project, run_dir, resume)) if dist.main else "", dist))
+        if dist.main:
+            log(f"training run: {run_dir}")
+        stop = StopSignal(run_dir)
+        try:
+            return train_run(project, run_dir, cfg, resume, dist, stop)
+        except Exception as exc:
+            message = failure_message(exc, run_dir)
+            if dist.main:
+                set_status(run_dir, "failed", message=message, resumable=bool(ckpt.complete_checkpoints(run_dir)))
+            if isinstance(exc, TrainingError) or message.startswith("training failed"):
+                raise
+            raise TrainingError(message) from exc
+        finally:
+            stop.restore()
+            if dist.main:
+                release_lock(project.root, run_dir)
+    finally:
+        teardown_distributed(dist)
+
+
+def claim_run(project: Project, run_dir: Path | None, resume: bool) -> Path:
+    """The run folder to train in, with the project's training lock taken for it."""
+    lock = active_lock(project.root)
+    if lock is not None and (run_dir is None or lock.get("run_dir") != str(run_dir)):
+        acquire_lock(project.root, Path("-"))  # raises TrainingBusy with the holder's details
+    created = run_dir is None and not resume
+    run_dir = pick_run_dir(project, run_dir, resume)
+    try:
+        acquire_lock(project.root, run_dir)
+    except TrainingBusy:
+        if created:
+            run_dir.rmdir()
+        raise
+    return run_dir
+
+
+def train_run(project: Project, run_dir: Path, cfg, resume: bool, dist: Dist, stop: StopSignal) -> dict:
+    """Prepare data and model, restore a checkpoint when resuming, train, save."""
     import torch
 
-    cfg = cfg or project.load_config()
-    tc = cfg.train
-    torch.manual_seed(tc.seed)
-    pairs = training_pairs(project.pairs())
-    if not pairs:
-        raise TrainingError("no pairs to train on: generate pairs and accept at least a few first")
-    train_pairs, eval_pairs = split_pairs(pairs, cfg.pairs.eval_fraction, cfg.pairs.seed)
-    cfg.save(run_dir / "config.yaml")
-    set_status(run_dir, "loading", message="loading the base model")
-    tokenizer = load_tokenizer(tc.base_model)
-    train_rows, truncated = build_rows(tokenizer, train_pairs, cfg)
-    eval_rows, _ = build_rows(tokenizer, eval_pairs, cfg)
-    write_json(run_dir / "data.json", {"fingerprint": fingerprint(pairs), "train_pairs": len(train_pairs),
-                                       "eval_pairs": len(eval_pairs), "truncated": truncated,
-                                       "base_model": tc.base_model})
-    model = build_lora_model(tc)
-    return train_loop(model, tokenizer, train_rows, eval_rows, cfg, run_dir)
-
-
-def build_rows(tokenizer, pairs: list[dict], cfg: ProjectConfig) -> tuple[list, int]:
-    """Tokenize and pack pairs into rows of ``micro_batch * max_seq_tokens`` tokens."""
-    examples, truncated = [], 0
-    for pair in pairs:
-        example, was_truncated = tokenize_conversation(
-            tokenizer, to_messages(pair, cfg.chat.system_prompt), cfg.train.max_seq_tokens)
-        examples.append(example)
-        truncated += was_truncated
-    return pack_examples(examples, cfg.train.micro_batch * cfg.train.max_seq_tokens, cfg.train.seed), truncated
-
-
-def build_lora_model(tc):
-    """Base model (4-bit when configured) with LoRA adapters on all linear layers."""
-    from peft import LoraConfig, get_peft_model
-
-    model = load_model(tc.base_model, quantize=tc.quantize)
-    model.config.use_cache = False
-    lora = LoraConfig(r=tc.lora_rank, lora_alpha=tc.lora_alpha, lora_dropout=tc.lora_dropout,
-                      target_modules="all-linear", task_type="CAUSAL_LM")
-    return get_peft_model(model, lora)
-
-
-def train_loop(model, tokenizer, train_rows, eval_rows, cfg: ProjectConfig, run_dir: Path) -> dict:
-    """Optimise the LoRA weights; log metrics; stop on request; save the adapter."""
-    import torch
+    if resume and dist.main:
+        (run_dir / STOP_FILE).unlink(missing_ok=True)
+        (run_dir / RUN_COMPLETE_MARKER).unlink(missing_ok=True)
+    barrier(dist)
+    prep = prepare(project, run_dir, cfg, resume, dist)
+    tc = prep.cfg.train
+    params = [p for p in prep.model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=tc.learning_rate, weight_decay=0.0)
     from transformers import get_cosine_schedule_with_warmup
 
-    tc = cfg.train
-    device = next(model.parameters()).device
-    steps_per_epoch = math.ceil(len(train_rows) / tc.grad_accum)
-    total_steps = tc.max_steps or max(1, math.ceil(steps_per_epoch * tc.epochs))
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=tc.learning_rate, weight_decay=0.0)
-    scheduler = get_cosine_schedule_with_warmup(optimizer, int(tc.warmup_fraction * total_steps), total_steps)
-    model.train()
-    started, tokens_seen = time.monotonic(), 0
-    for step in range(1, total_steps + 1):
-        rows = [train_rows[((step - 1) * tc.grad_accum + i) % len(train_rows)] for i in range(tc.grad_accum)]
-        loss, tokens = accumulate(model, rows, device)
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        tokens_seen += tokens
-        elapsed = time.monotonic() - started
-        if step % tc.log_every_steps == 0 or step == total_steps:
-            append_jsonl(run_dir / "metrics.jsonl", {
-                "step": step, "epoch": round(step / steps_per_epoch, 3), "loss": round(loss, 4),
-                "lr": scheduler.get_last_lr()[0], "tokens_per_s": round(tokens_seen / elapsed, 1),
-                "elapsed_s": round(elapsed, 1), "eta_s": round(elapsed / step * (total_steps - step), 1)})
-        set_status(run_dir, "running", step=step, total_steps=total_steps)
-        if (run_dir / STOP_FILE).exists():
-            break
-    eval_loss = evaluate_loss(model, eval_rows, device) if eval_rows else None
-    if eval_loss is not None:
-        append_jsonl(run_dir / "metrics.jsonl", {"step": step, "eval_loss": round(eval_loss, 4)})
-    save_adapter(model, tokenizer, run_dir)
-    state = "stopped" if (run_dir / STOP_FILE).exists() else "completed"
-    (run_dir / RUN_COMPLETE_MARKER).write_text(state + "\n")
-    return set_status(run_dir, state, step=step, total_steps=total_steps, eval_loss=eval_loss)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, int(tc.warmup_fraction * prep.total_steps), prep.total_steps)
+    session = Session(prep, wrap_model(prep.model, dist), optimizer, scheduler, params, dist, run_dir)
+    progress = session.restore() if resume else Progress()
+    if dist.main:
+        set_status(run_dir, "running", step=progress.step, total_steps=prep.total_steps, pid=prep.pid)
+    session.train(progress, stop)
+    return session.finish(progress, stop)
 
 
-def accumulate(model, rows: list, device) -> tuple[float, int]:
-    """Forward/backward over ``rows`` (gradient accumulation); mean loss and real tokens."""
-    total_loss, total_tokens = 0.0, 0
-    for row in rows:
-        batch = {k: v.to(device) for k, v in collate_packed(row).items()}
-        loss = model(**batch).loss / len(rows)
-        loss.backward()
-        total_loss += loss.item()
-        total_tokens += batch["input_ids"].numel()
-    return total_loss, total_tokens
+class Session:
+    """One training session over prepared data: steps, evaluation, checkpoints, the final save."""
 
+    def __init__(self, prep: Prepared, model, optimizer, scheduler, params, dist: Dist, run_dir: Path):
+        self.prep, self.model, self.optimizer, self.scheduler, self.params = prep, model, optimizer, scheduler, params
+        self.dist, self.run_dir, self.tc = dist, run_dir, prep.cfg.train
+        self.eval_rows = prep.eval_rows[:MAX_EVAL_ROWS]
+        self.eval_every = auto_interval(self.tc.eval_every_steps, prep.total_steps)
+        self.checkpoint_every = auto_interval(self.tc.checkpoint_every_steps, prep.total_steps)
+        self.started, self.tokens_seen, self.first_step = time.monotonic(), 0, 0
 
-def evaluate_loss(model, rows: list, device) -> float:
-    """Mean loss on held-out rows (no gradients)."""
-    import torch
+    def restore(self) -> Progress:
+        """Load the newest usable checkpoint (damaged ones are skipped); trim later metrics."""
+        found = ckpt.load_latest_checkpoint(self.run_dir, log=log)
+        if found is None:
+            log("no usable checkpoint: starting from step 0")
+            return Progress()
+        ckpt.restore_checkpoint(found, self.model, self.optimizer, self.scheduler)
+        progress = Progress(**{k: v for k, v in found.state.items() if k in Progress.__dataclass_fields__})
+        if self.dist.main:
+            metrics = self.run_dir / "metrics.jsonl"
+            write_jsonl(metrics, [row for row in read_jsonl(metrics) if row.get("step", 0) <= progress.step])
+        log(f"resumed from {found.path.name}")
+        self.first_step = progress.step
+        return progress
 
-    model.eval()
-    with torch.no_grad():
-        losses = [model(**{k: v.to(device) for k, v in collate_packed(row).items()}).loss.item() for row in rows]
-    model.train()
-    return sum(losses) / len(losses)
+    def train(self, progress: Progress, stop: StopSignal) -> None:
+        while progress.step < self.prep.total_steps and not progress.early_stopped:
+            result = self.train_step(progress.step + 1, stop)
+            if result is None:
+                return
+            progress.step += 1
+            self.log_step(progress.step, *result)
+            self.evaluate_and_checkpoint(progress)
+            if stop.requested(self.dist):
+                return
+
+    def train_step(self, step: int, stop: StopSignal) -> tuple[float, int] | None:
+        """One optimizer step over ``grad_accum`` rows; None if a stop came before it finished."""
+        import torch
+
+        rows = rows_for_step(self.prep.train_rows, step, self.tc.grad_accum, self.dist.rank, self.dist.world, self.tc.seed)
+        total_loss, tokens = 0.0, 0
+        for i, row in enumerate(rows):
+            if stop.requested(self.dist):
+                self.optimizer.zero_grad(set_to_none=True)
+                return None
+            batch = {k: v.to(self.prep.device) for k, v in collate_packed(row).items()}
+            syncing = self.dist.world == 1 or i == len(rows) - 1
+            with nullcontext() if syncing else self.model.no_sync():
+                loss = self.model(**batch).loss / len(rows)
+                loss.backward()
+            total_loss += loss.item()
+            tokens += batch["input_ids"].numel()
+        torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss_sum, token_sum = sum_across([total_loss, tokens], self.dist)
+        return loss_sum / self.dist.world, int(token_sum)
+
+    def log_step(self, step: int, loss: float, tokens: int) -> None:
+        self.tokens_seen += tokens
+        elapsed = time.monotonic() - self.started
+        done = step - self.first_step
+        if self.dist.main and (step % self.tc.log_every_steps == 0 or step == self.prep.total_steps):
+            append_jsonl(self.run_dir / "metrics.jsonl", {
+                "step": step, "epoch": round(step / self.prep.steps_per_epoch, 3), "loss": round(loss, 4),
+                "lr": self.scheduler.get_last_lr()[0], "tokens_per_s": round(self.tokens_seen / elapsed, 1),
+                "memory_mb": round(peak_memory_bytes(self.prep.device) / 2**20), "elapsed_s": round(elapsed, 1),
+                "eta_s": round(elapsed / done * (self.prep.total_steps - step), 1)})
+            set_status(self.run_dir, "running", step=step, total_steps=self.prep.total_steps, pid=self.prep.pid)
+
+    def evaluate_and_checkpoint(self, progress: Progress, final: bool = False) -> None:
+        """Eval loss every ``eval_every`` steps; checkpoint when it improved or on schedule."""
+        improved = False
+        if self.eval_rows and (progress.step % self.eval_every == 0 or final):
+            eval_loss = self.evaluate()
+            improved = progress.best_eval_loss is None or eval_loss < progress.best_eval_loss
+            if improved:
+                progress.best_eval_loss, progress.best_step, progress.evals_without_gain = eval_loss, progress.step, 0
+            else:
+                progress.evals_without_gain += 1
+            if self.dist.main:
+                append_jsonl(self.run_dir / "metrics.jsonl",
+                             {"step": progress.step, "eval_loss": round(eval_loss, 4), "best": improved})
+            patience = self.tc.early_stopping_patience
+            progress.early_stopped = bool(patience) and progress.evals_without_gain >= patience
+        if improved or final or progress.step % self.checkpoint_every == 0:
+            self.save_checkpoint(progress)
+
+    def evaluate(self) -> float:
+        """Label-token-weighted mean loss over this rank's share of the held-out rows, all ranks summed."""
+        import torch
+
+        self.model.eval()
+        loss_sum, count = 0.0, 0
+        with torch.no_grad():
+            for row in self.eval_rows[self.dist.rank::self.dist.world]:
+                n = label_tokens(row)
+                batch = {k: v.to(self.prep.device) for k, v in collate_packed(row).items()}
+                loss_sum += self.prep.model(**batch).loss.item() * n
+                count += n
+        self.model.train()
+        loss_sum, count = sum_across([loss_sum, count], self.dist)
+        return loss_sum / max(count, 1)
+
+    def save_checkpoint(self, progress: Progress) -> None:
+        if self.dist.main:
+            ckpt.save_checkpoint(self.run_dir, progress.step, self.model, self.optimizer, self.scheduler, asdict(progress))
+            ckpt.prune_checkpoints(self.run_dir, {progress.step, progress.best_step})
+        barrier(self.dist)
+
+    def finish(self, progress: Progress, stop: StopSignal) -> dict:
+        """Final eval and checkpoint, then the adapter (the best one) and the completion marker."""
+        total = self.prep.total_steps
+        if progress.step == 0:
+            message = "stopped before the first step finished: nothing to save"
+            return set_status(self.run_dir, "stopped", step=0, total_steps=total, message=message) if self.dist.main else {}
+        if not (self.run_dir / ckpt.CHECKPOINTS_DIR / ckpt.checkpoint_name(progress.step)).is_dir():
+            self.evaluate_and_checkpoint(progress, final=True)
+        adapter_step = progress.best_step or progress.step
+        state = "completed" if progress.step >= total or progress.early_stopped else "stopped"
+        if self.dist.main:
+            if adapter_step != progress.step:
+                best = ckpt.load_checkpoint(self.run_dir / ckpt.CHECKPOINTS_DIR / ckpt.checkpoint_name(adapter_step))
+                ckpt.restore_weights(self.prep.model, best.weights)
+            save_adapter(self.prep.model, self.prep.tokenizer, self.run_dir)
+            (self.run_dir / RUN_COMPLETE_MARKER).write_text(state + "\n")
+        barrier(self.dist)
+        stop_note = {"message": "early stopping: the eval loss stopped improving"} if progress.early_stopped else {}
+        status = {"step": progress.step, "total_steps": total, "eval_loss": progress.best_eval_loss,
+                  "best_step": progress.best_step, "adapter_step": adapter_step, **stop_note}
+        return set_status(self.run_dir, state, **status) if self.dist.main else {"state": state, **status}
 
 
 def save_adapter(model, tokenizer, run_dir: Path) -> Path:
     """Save the LoRA adapter (safetensors) and tokenizer; a folder rename makes it atomic."""
-    target, tmp = run_dir / "adapter", run_dir / ".adapter.tmp"
+    import shutil
+
+    target, tmp, old = run_dir / "adapter", run_dir / ".adapter.tmp", run_dir / ".adapter.old"
+    shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        target.replace(old)
     tmp.replace(target)
+    shutil.rmtree(old, ignore_errors=True)
     return target
 
 
-def set_status(run_dir: Path, state: str, **fields) -> dict:
-    """Write ``status.json``: the state the UI and CLI follow (loading/running/completed/...)."""
-    status = {"state": state, "updated": time.time(), **fields}
-    write_json(run_dir / "status.json", status)
-    return status
+def peak_memory_bytes(device: str) -> int:
+    """Peak GPU memory allocated, or this process's peak resident memory on CPU."""
+    import resource
+
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.max_memory_allocated(device)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def fingerprint(pairs: list[dict]) -> str:
-    """A short hash of the exact training data, so a run records what it learned from."""
-    blob = json.dumps([[p["id"], p["question"], p["answer"]] for p in pairs], ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+def steps_per_epoch(rows: int, grad_accum: int, world: int) -> int:
+    return max(1, math.ceil(rows / (grad_accum * world)))

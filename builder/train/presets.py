@@ -1,0 +1,158 @@
+"""Presets Quick / Balanced / Thorough and a memory estimate, from hardware, model and data.
+
+    hardware = detect_hardware()
+    shape = model_shape("bundled")
+    plan = plan_training(cfg.train, hardware, shape, pair_lengths)
+    plan.train            # the resolved TrainConfig (epochs, lr, rank, lengths, batch, ...)
+    plan.memory_bytes     # estimated peak memory of training
+    plan.warnings         # e.g. dataset too small, pairs that will be truncated
+
+A preset fixes the learning budget (epochs, learning rate, LoRA rank); the hardware, the model
+and the pair lengths fix the shapes (sequence length, micro-batch, accumulation) and whether
+gradient checkpointing is needed. ``preset: custom`` keeps the configured values and only
+estimates memory and warns. The estimate is a rule of thumb (weights + LoRA optimizer state +
+activations per token + logits), meant to pick shapes and warn early, not to be exact.
+"""
+
+import math
+import os
+from dataclasses import dataclass, field, replace
+
+from ..config import TrainConfig
+
+PRESETS = {
+    "quick": {"epochs": 1.0, "learning_rate": 3e-4, "lora_rank": 8, "lora_alpha": 16},
+    "balanced": {"epochs": 3.0, "learning_rate": 2e-4, "lora_rank": 16, "lora_alpha": 32},
+    "thorough": {"epochs": 5.0, "learning_rate": 1e-4, "lora_rank": 32, "lora_alpha": 64,
+                 "early_stopping_patience": 3},
+}
+MIN_PAIRS = 50
+GIB = 1024**3
+TOKENS_PER_STEP = {"cpu": 2048, "cuda": 16384}
+MAX_SEQ_TOKENS = {"cpu": 1024, "cuda": 4096}
+
+
+@dataclass
+class Hardware:
+    device: str  # "cuda" or "cpu"
+    memory_bytes: int
+    name: str
+
+
+@dataclass
+class ModelShape:
+    params: int
+    layers: int
+    hidden: int
+    intermediate: int
+    vocab: int
+    max_positions: int
+    tied_embeddings: bool
+
+
+@dataclass
+class Plan:
+    train: TrainConfig
+    memory_bytes: int
+    gradient_checkpointing: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def detect_hardware() -> Hardware:
+    """The first CUDA GPU (total memory), else this machine's CPU and RAM."""
+    import torch
+
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        return Hardware("cuda", props.total_memory, props.name)
+    ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return Hardware("cpu", ram, f"CPU ({os.cpu_count()} cores)")
+
+
+def model_shape(source: str, trust_remote_code: bool = False) -> ModelShape:
+    """Parameter count and dimensions from the model's config (weights are never read)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    config = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
+    with torch.device("meta"):
+        params = sum(p.numel() for p in AutoModelForCausalLM.from_config(config).parameters())
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    return ModelShape(params, text.num_hidden_layers, text.hidden_size,
+                      getattr(text, "intermediate_size", 4 * text.hidden_size), text.vocab_size,
+                      getattr(text, "max_position_embeddings", 2048), bool(getattr(config, "tie_word_embeddings", False)))
+
+
+def plan_training(tc: TrainConfig, hardware: Hardware, shape: ModelShape, pair_lengths: list[int],
+                  fused_loss: bool = False) -> Plan:
+    """Resolve the preset into concrete values, estimate memory, and collect warnings."""
+    if tc.preset != "custom":
+        tc = replace(tc, **PRESETS[tc.preset], **preset_shapes(hardware, shape, pair_lengths, tc))
+    four_bit = tc.quantize == "4bit" or (tc.quantize == "auto" and hardware.device == "cuda")
+    row_tokens = tc.micro_batch * tc.max_seq_tokens
+    plain = estimate_memory(shape, hardware.device, four_bit, tc.lora_rank, row_tokens, False, fused_loss)
+    budget = 0.85 * hardware.memory_bytes
+    checkpointing = tc.gradient_checkpointing == "on" or (
+        tc.gradient_checkpointing == "auto" and hardware.device == "cuda" and plain > budget)
+    memory = estimate_memory(shape, hardware.device, four_bit, tc.lora_rank, row_tokens, checkpointing, fused_loss)
+    return Plan(tc, memory, checkpointing, plan_warnings(tc, pair_lengths, memory, budget))
+
+
+def preset_shapes(hardware: Hardware, shape: ModelShape, pair_lengths: list[int], tc: TrainConfig) -> dict:
+    """Sequence length, micro-batch and accumulation for this hardware and data."""
+    longest_useful = percentile(pair_lengths, 0.98) if pair_lengths else 512
+    cap = min(MAX_SEQ_TOKENS[hardware.device], shape.max_positions)
+    max_seq = min(cap, max(128, 2 ** math.ceil(math.log2(max(longest_useful, 1)))))
+    micro_batch = 1 if hardware.device == "cpu" else fitting_micro_batch(hardware, shape, max_seq, tc)
+    row_tokens = micro_batch * max_seq
+    total_tokens = sum(min(n, max_seq) for n in pair_lengths)
+    accum = max(1, round(TOKENS_PER_STEP[hardware.device] / row_tokens))
+    accum = max(1, min(accum, total_tokens // (row_tokens * 10)))  # keep at least ~10 steps per epoch
+    return {"max_seq_tokens": max_seq, "micro_batch": micro_batch, "grad_accum": accum}
+
+
+def fitting_micro_batch(hardware: Hardware, shape: ModelShape, max_seq: int, tc: TrainConfig) -> int:
+    """The largest power-of-two micro-batch (up to 16) whose estimate fits without checkpointing."""
+    budget = 0.85 * hardware.memory_bytes
+    for micro_batch in (16, 8, 4, 2):
+        if estimate_memory(shape, "cuda", True, tc.lora_rank, micro_batch * max_seq, False, False) <= budget:
+            return micro_batch
+    return 1
+
+
+def estimate_memory(shape: ModelShape, device: str, four_bit: bool, rank: int, row_tokens: int,
+                    checkpointing: bool, fused_loss: bool) -> int:
+    """Peak bytes: frozen weights, LoRA weights+grads+Adam, activations, logits, runtime overhead."""
+    embed = shape.vocab * shape.hidden * (1 if shape.tied_embeddings else 2)
+    dense_bytes = 4 if device == "cpu" else 2
+    weights = embed * dense_bytes + (shape.params - embed) * (0.53 if four_bit else dense_bytes)
+    lora_params = rank * shape.layers * (10 * shape.hidden + 3 * shape.intermediate)
+    per_layer_token = (2 if checkpointing else 34) * shape.hidden * dense_bytes / 2
+    activations = row_tokens * (shape.layers * per_layer_token + (34 * shape.hidden * dense_bytes / 2 if checkpointing else 0))
+    logits = 0 if fused_loss else row_tokens * shape.vocab * 4 * 2
+    overhead = 0.5 * GIB if device == "cuda" else 0.3 * GIB
+    return int(weights + lora_params * 16 + activations + logits + overhead)
+
+
+def plan_warnings(tc: TrainConfig, pair_lengths: list[int], memory: int, budget: float) -> list[str]:
+    warnings = []
+    if len(pair_lengths) < MIN_PAIRS:
+        warnings.append(f"only {len(pair_lengths)} training pairs: the model may learn little; "
+                        f"aim for at least {MIN_PAIRS}, ideally a few hundred")
+    longer = sum(n > tc.max_seq_tokens for n in pair_lengths)
+    if longer:
+        warnings.append(f"{longer} pair(s) are longer than {tc.max_seq_tokens} tokens and will be truncated")
+    if memory > budget:
+        warnings.append(f"estimated memory {memory / GIB:.1f} GiB exceeds the {budget / GIB:.1f} GiB available: "
+                        "choose the Quick preset, 4-bit loading, or a shorter sequence length")
+    return warnings
+
+
+def percentile(values: list[int], q: float) -> int:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def auto_interval(configured: int, total_steps: int, evaluations: int = 10) -> int:
+    """A configured interval, or about ``evaluations`` intervals over the run when 0."""
+    return configured or max(1, math.ceil(total_steps / evaluations))

@@ -1,0 +1,52 @@
+"""The training recipe: which weights, attention backend and kernels the model trains with.
+
+    model = build_lora_model(cfg.train, device="cuda:0", checkpointing=False)
+
+CUDA: 4-bit NF4 with double quantization and bf16 compute (``quantize: auto``), LoRA on all
+linear layers, the frozen model left in its storage dtypes (no ``prepare_model_for_kbit_training``,
+which upcasts it to fp32 and is ~2.4x slower), flex attention so packed rows get block-sparse
+sequence boundaries, Liger kernels (fused linear cross-entropy, RMSNorm, RoPE, SwiGLU) when the
+``liger-kernel`` extra is installed, and non-reentrant gradient checkpointing only when the
+memory plan asks for it. CPU: fp32 LoRA by default (bf16 is far slower on most CPUs), 4-bit
+with ``quantize: 4bit``, sdpa attention (flex attention has no CPU backward); sdpa also honours
+packed boundaries, through a block-causal mask built from the restarting position ids.
+"""
+
+from ..config import TrainConfig
+from ..models import load_model
+
+
+def attention_backend(device: str) -> str:
+    return "flex_attention" if device.startswith("cuda") else "sdpa"
+
+
+def build_lora_model(tc: TrainConfig, device: str, checkpointing: bool):
+    """Base model (4-bit when configured) with LoRA adapters on all linear layers."""
+    from peft import LoraConfig, get_peft_model
+
+    model = load_model(tc.base_model, quantize=tc.quantize, trust_remote_code=tc.trust_remote_code,
+                       device=device, attn_implementation=attention_backend(device))
+    model.config.use_cache = False
+    if device.startswith("cuda"):
+        apply_liger_kernels(model)
+    if checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    lora = LoraConfig(r=tc.lora_rank, lora_alpha=tc.lora_alpha, lora_dropout=tc.lora_dropout,
+                      target_modules="all-linear", task_type="CAUSAL_LM")
+    return get_peft_model(model, lora)
+
+
+def liger_available() -> bool:
+    from transformers.utils import is_liger_kernel_available
+
+    return is_liger_kernel_available()
+
+
+def apply_liger_kernels(model) -> bool:
+    """Patch the model with Liger's fused kernels when the optional package is installed."""
+    if not liger_available():
+        return False
+    from transformers.integrations.liger import apply_liger_kernel
+
+    apply_liger_kernel(model, {})
+    return True

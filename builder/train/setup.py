@@ -1,0 +1,179 @@
+"""Everything before the first training step: run folder, resolved config, data, plan, model.
+
+    run_dir = pick_run_dir(project, None, resume=False)
+    prep = prepare(project, run_dir, cfg, resume=False, dist=Dist())
+
+``prepare`` refuses to start without accepted pairs, resolves the preset against the detected
+hardware, tokenizes and packs the pairs (counting truncated and dropped ones), records all of it
+in ``data.json`` and loads the model. Resuming reuses the run's own ``config.yaml`` and refuses
+when the pairs changed since the run began (the data fingerprint differs).
+"""
+
+import errno
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from ..config import ProjectConfig
+from ..dataset import split_pairs, to_messages
+from ..errors import BuilderError, TrainingError
+from ..models import load_tokenizer, resolve_model
+from ..pairs import training_pairs
+from ..project import RUN_COMPLETE_MARKER, Project
+from ..storage import read_json, write_json
+from .checkpoint import complete_checkpoints
+from .data import conversation_lengths, prepare_rows
+from .distributed import Dist, device_for
+from .presets import detect_hardware, model_shape, plan_training
+from .recipe import build_lora_model, liger_available
+
+DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+@dataclass
+class Prepared:
+    cfg: ProjectConfig
+    tokenizer: object
+    model: object
+    train_rows: list
+    eval_rows: list
+    device: str
+    total_steps: int
+    steps_per_epoch: int
+    pid: int
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def set_status(run_dir: Path, state: str, **fields) -> dict:
+    """Write ``status.json``: the state the UI and CLI follow (loading/running/completed/...)."""
+    status = {"state": state, "updated": time.time(), **fields}
+    write_json(Path(run_dir) / "status.json", status)
+    return status
+
+
+def pick_run_dir(project: Project, run_dir: Path | None, resume: bool) -> Path:
+    """The given folder, the newest resumable run (``resume``), or a new run folder."""
+    if run_dir is None and not resume:
+        return project.new_run_dir()
+    run_dir = Path(run_dir) if run_dir else newest_resumable_run(project)
+    if run_dir is None:
+        raise TrainingError("there is no interrupted or stopped run to resume; start a new training")
+    if resume and not (run_dir / "config.yaml").is_file():
+        raise TrainingError(f"{run_dir.name} has no saved configuration: it cannot be resumed")
+    if resume and run_state(run_dir) == "completed":
+        raise TrainingError(f"run {run_dir.name} already completed; start a new training instead")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def run_state(run_dir: Path) -> str | None:
+    marker = run_dir / RUN_COMPLETE_MARKER
+    return marker.read_text().strip() if marker.is_file() else None
+
+
+def newest_resumable_run(project: Project) -> Path | None:
+    """The newest run that started (has a config) and did not complete."""
+    if not project.runs_dir.is_dir():
+        return None
+    runs = sorted((p for p in project.runs_dir.iterdir() if (p / "config.yaml").is_file()), reverse=True)
+    return next((run for run in runs if run_state(run) != "completed"), None)
+
+
+def run_config(project: Project, run_dir: Path, cfg: ProjectConfig | None, resume: bool) -> ProjectConfig:
+    if resume:
+        return ProjectConfig.load(run_dir / "config.yaml")
+    return cfg or project.load_config()
+
+
+def prepare(project: Project, run_dir: Path, cfg: ProjectConfig | None, resume: bool, dist: Dist) -> Prepared:
+    """Data, plan and model for one run (see the module docstring)."""
+    import torch
+
+    cfg = run_config(project, run_dir, cfg, resume)
+    torch.manual_seed(cfg.train.seed)
+    pairs = training_pairs(project.pairs())
+    if not pairs:
+        raise TrainingError("no accepted pairs to train on: generate pairs and accept at least a few first")
+    train_pairs, eval_pairs = split_pairs(pairs, cfg.pairs.eval_fraction, cfg.pairs.seed)
+    if dist.main:
+        set_status(run_dir, "loading", message="preparing the data")
+    tc = cfg.train
+    tokenizer = load_tokenizer(tc.base_model, tc.trust_remote_code)
+    device = device_for(dist)
+    train_convs = [to_messages(p, cfg.chat.system_prompt) for p in train_pairs]
+    hardware = detect_hardware()
+    plan = plan_training(tc, hardware, model_shape(resolve_model(tc.base_model), tc.trust_remote_code),
+                         conversation_lengths(tokenizer, train_convs), fused_loss=device != "cpu" and liger_available())
+    preset = (read_json(run_dir / "data.json", default={}) or {}).get("preset", "custom") if resume else tc.preset
+    cfg.train = tc = replace(plan.train, preset="custom")
+    row_tokens = tc.micro_batch * tc.max_seq_tokens
+    train_data = prepare_rows(tokenizer, train_convs, tc.max_seq_tokens, row_tokens, tc.seed)
+    eval_data = prepare_rows(tokenizer, [to_messages(p, cfg.chat.system_prompt) for p in eval_pairs],
+                             tc.max_seq_tokens, row_tokens, tc.seed)
+    if not train_data.rows:
+        raise TrainingError(f"all {len(train_pairs)} training pairs were dropped: their questions are longer than "
+                            f"max_seq_tokens ({tc.max_seq_tokens}); raise it or shorten the pairs")
+    record = {"fingerprint": fingerprint(pairs), "train_pairs": len(train_pairs), "eval_pairs": len(eval_pairs),
+              "truncated": train_data.truncated + eval_data.truncated, "dropped": train_data.dropped + eval_data.dropped,
+              "train_tokens": train_data.tokens, "base_model": tc.base_model, "preset": preset,
+              "hardware": asdict(hardware), "memory_estimate_bytes": plan.memory_bytes,
+              "gradient_checkpointing": plan.gradient_checkpointing, "warnings": plan.warnings}
+    if dist.main:
+        check_same_data(run_dir, record["fingerprint"], resume)
+        write_json(run_dir / "data.json", record)
+        cfg.save(run_dir / "config.yaml")
+        for warning in plan.warnings + dropped_warnings(record):
+            log(f"warning: {warning}")
+        set_status(run_dir, "loading", message="loading the base model")
+    model = build_lora_model(tc, device, plan.gradient_checkpointing)
+    per_epoch = max(1, math.ceil(len(train_data.rows) / (tc.grad_accum * dist.world)))
+    total = tc.max_steps or max(1, math.ceil(per_epoch * tc.epochs))
+    return Prepared(cfg, tokenizer, model, train_data.rows, eval_data.rows, device, total, per_epoch, os.getpid())
+
+
+def dropped_warnings(record: dict) -> list[str]:
+    notes = [f"{record['truncated']} pair(s) were truncated to fit max_seq_tokens"] if record["truncated"] else []
+    return notes + ([f"{record['dropped']} pair(s) were dropped: no answer token fits"] if record["dropped"] else [])
+
+
+def check_same_data(run_dir: Path, new_fingerprint: str, resume: bool) -> None:
+    old = (read_json(run_dir / "data.json", default={}) or {}).get("fingerprint")
+    if resume and old and old != new_fingerprint:
+        raise TrainingError("the pairs changed since this run started, so it cannot be resumed; start a new training")
+
+
+def fingerprint(pairs: list[dict]) -> str:
+    """A short hash of the exact training data, so a run records what it learned from."""
+    blob = json.dumps([[p["id"], p["question"], p["answer"]] for p in pairs], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def failure_message(exc: BaseException, run_dir: Path) -> str:
+    """One line for the status file: what went wrong, what to do, and whether a checkpoint survives."""
+    kept = complete_checkpoints(run_dir)
+    keep = (f" The last checkpoint ({kept[0].name}) is intact: fix this, then resume "
+            "(`dab train --project P --resume`).") if kept else ""
+    if is_out_of_memory(exc):
+        return ("out of memory: choose the Quick preset, 4-bit loading, a shorter max_seq_tokens or a smaller "
+                "micro_batch." + keep)
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+        return "the disk is full: free some space (checkpoints need room for a copy of the adapter)." + keep
+    if isinstance(exc, BuilderError):
+        return str(exc)
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"training failed: {type(exc).__name__}: {text}" + keep
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    return isinstance(exc, RuntimeError) and ("out of memory" in str(exc) or "can't allocate memory" in str(exc))
