@@ -6,6 +6,8 @@
     dab train   --project PROJECT            fine-tune a LoRA adapter on the pairs (--resume, --stop, --preset)
     dab chat    --project PROJECT            chat with the tuned model in the terminal
     dab eval    --project PROJECT            base vs tuned on held-out pairs
+    dab serve   --project PROJECT            OpenAI-compatible /v1/chat/completions for the tuned model
+    dab export  --project PROJECT --out DIR  adapter + model card (--merged, --ollama, --push user/name)
     dab ui      [--sample]                   launch the browser wizard
 
 Heavy libraries are imported inside the commands, so ``dab --help`` answers at once. Every
@@ -74,6 +76,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--adapter", type=Path, help="adapter folder (default: the newest completed run)")
     p.add_argument("--heldout", type=Path, help="JSONL of {question, answer} (default: the eval split)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", help="serve the tuned model on an OpenAI-compatible endpoint")
+    add_project_arg(p)
+    p.add_argument("--adapter", type=Path, help="adapter folder (default: the newest completed run)")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this computer only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("export", help="export the adapter (+ model card), merged weights, Ollama Modelfile, Hub")
+    add_project_arg(p)
+    p.add_argument("--adapter", type=Path, help="adapter folder (default: the newest completed run)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--merged", action="store_true", help="also save full weights with the adapter merged in")
+    p.add_argument("--ollama", action="store_true", help="also write an Ollama Modelfile (implies --merged)")
+    p.add_argument("--push", metavar="USER/NAME", help="upload the adapter to this Hub repository ($HF_TOKEN)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("ui", help="launch the browser wizard")
     p.add_argument("--project", type=Path, help="open this project")
@@ -192,7 +210,49 @@ def cmd_eval(args) -> None:
     if not pairs:
         raise BuilderError("no held-out pairs: pass --heldout FILE or generate more pairs")
     engine = ChatEngine.load(cfg.train.base_model, adapter)
-    print(json.dumps(evaluate_run(engine, pairs, cfg, Path(adapter).parent), indent=2))
+    report = evaluate_run(engine, pairs, cfg, Path(adapter).parent)
+    print(json.dumps({key: report[key] for key in ("pairs", "base", "tuned", "wall_s")}, indent=2))
+    print(f"report: {Path(adapter).parent / 'eval.md'}")
+
+
+def resolve_adapter(project, adapter: Path | None) -> Path:
+    """The adapter folder given, else the newest completed run's; AdapterError when none."""
+    from .errors import AdapterError
+    from .workflow import latest_adapter
+
+    adapter = adapter or latest_adapter(project)
+    if adapter is None:
+        raise AdapterError("no trained adapter yet: run `dab train` first")
+    return Path(adapter)
+
+
+def cmd_serve(args) -> None:
+    from .project import Project
+    from .serve import load_serving_engine, serve
+
+    project = Project.open(args.project)
+    cfg = project.load_config()
+    engine = load_serving_engine(cfg.train.base_model, resolve_adapter(project, args.adapter))
+    print(f"serving {cfg.name} on http://{args.host}:{args.port}/v1/chat/completions", flush=True)
+    serve(engine, cfg.chat, args.host, args.port, model_name=cfg.name)
+
+
+def cmd_export(args) -> None:
+    from .export import export_adapter, export_merged, push_to_hub, write_modelfile
+    from .models import load_tokenizer
+    from .project import Project
+
+    project = Project.open(args.project)
+    cfg = project.load_config()
+    run_dir = resolve_adapter(project, args.adapter).parent
+    print(f"adapter: {export_adapter(run_dir, args.out / 'adapter', cfg.train.base_model)}")
+    if args.merged or args.ollama:
+        print(f"merged:  {export_merged(cfg.train.base_model, run_dir, args.out / 'merged')}")
+    if args.ollama:
+        template = load_tokenizer(cfg.train.base_model).chat_template or ""
+        print(f"ollama:  {write_modelfile(args.out / 'merged', cfg.chat, template)}")
+    if args.push:
+        print(f"hub:     {push_to_hub(args.out / 'adapter', args.push)}")
 
 
 def cmd_ui(args) -> None:

@@ -59,3 +59,7 @@ class DatasetError(BuilderError):
 
 class TrainingBusy(TrainingError):
     """Another training of the same project is already running (one at a time per project)."""
+
+
+class ExportError(BuilderError):
+    """A model cannot be exported or uploaded (missing token, offline, unwritable folder)."""

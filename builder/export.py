@@ -1,0 +1,182 @@
+"""Take a tuned model elsewhere: the adapter with a model card, merged weights, the Hub, Ollama.
+
+    dab export --project PROJECT --out DIR [--merged] [--ollama] [--push user/name]
+
+    export_adapter(run_dir, out / "adapter", base_model)     # LoRA safetensors + README.md card
+    export_merged(base_model, run_dir, out / "merged")       # full model, adapter folded in
+    write_modelfile(out / "merged", chat_config)             # Ollama: `ollama create NAME -f Modelfile`
+    push_to_hub(out / "adapter", "user/name")                # token from $HF_TOKEN
+
+The model card records the base model, the training data (pair counts, data fingerprint), the
+LoRA settings, the held-out evaluation (``eval.json``) and a licence note.
+
+GGUF is not produced here. The converter that turns a transformers folder into GGUF
+(``convert_hf_to_gguf.py``) lives in the llama.cpp repository and follows its model code; it is
+not published as an installable package (the ``gguf`` package on PyPI holds the file-format
+library and metadata tools only), so it cannot be pinned and run offline from this project.
+To get a GGUF, export the merged weights and run llama.cpp's converter on that folder:
+``python convert_hf_to_gguf.py DIR/merged --outfile model.gguf``. Ollama does not need it: it
+imports the merged safetensors folder directly (Llama, Mistral, Gemma, Phi-3, Qwen families).
+"""
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .chat import attach_adapter, read_adapter_config
+from .config import BUNDLED_MODEL, ChatConfig, ProjectConfig
+from .errors import ExportError
+from .storage import atomic_write_text, read_json
+
+BUNDLED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+TOKEN_ENV = "HF_TOKEN"
+
+CHATML_OLLAMA_TEMPLATE = """{{- if .System }}<|im_start|>system
+{{ .System }}<|im_end|>
+{{ end }}{{- range .Messages }}<|im_start|>{{ .Role }}
+{{ .Content }}<|im_end|>
+{{ end }}<|im_start|>assistant
+"""
+
+
+def hub_base_id(base_model: str) -> str | None:
+    """The Hub id of the base model, when there is one (the bundled model is a Hub model)."""
+    if base_model in {BUNDLED_MODEL, "bundled"}:
+        return BUNDLED_HUB_ID
+    if Path(base_model).expanduser().exists() or base_model.count("/") != 1:
+        return None
+    return base_model
+
+
+def model_card(run_dir: Path, base_model: str, kind: str) -> str:
+    """README.md for an exported adapter (``kind="adapter"``) or merged model (``"merged"``)."""
+    cfg = ProjectConfig.load(run_dir / "config.yaml")
+    data = read_json(run_dir / "data.json", default={}) or {}
+    report = read_json(run_dir / "eval.json", default=None)
+    hub_id = hub_base_id(base_model)
+    front = ["---", f"library_name: {'peft' if kind == 'adapter' else 'transformers'}",
+             *([f"base_model: {hub_id}"] if hub_id else []), "tags:", "- domain-assistant-builder", "- lora", "---"]
+    lines = front + [f"# {cfg.name} assistant ({kind})", "",
+                     f"A specialist chat model fine-tuned from **{hub_id or base_model}** with LoRA "
+                     f"(rank {cfg.train.lora_rank}, alpha {cfg.train.lora_alpha}, all linear layers) on "
+                     f"question/answer pairs generated from the organisation's own documents.", "",
+                     "## Training data", "",
+                     f"- training pairs: {data.get('train_pairs', 'unknown')}, evaluation pairs: {data.get('eval_pairs', 'unknown')}",
+                     f"- data fingerprint: `{data.get('fingerprint', 'unknown')}`",
+                     f"- system prompt: {cfg.chat.system_prompt!r}", "", "## Evaluation (held-out questions)", ""]
+    lines += evaluation_lines(report)
+    lines += ["", "## Licence", "",
+              "These weights derive from the base model and are bound by its licence: read the base "
+              "model's card before sharing them. The training data came from your documents; publish "
+              "the model only if you may publish what it learned from them.", ""]
+    return "\n".join(lines)
+
+
+def evaluation_lines(report: dict | None) -> list[str]:
+    if not report:
+        return ["Not evaluated yet: run `dab eval` before exporting to include the results."]
+    lines = [f"On {report['pairs']} held-out questions (base model vs this model):", "",
+             "| metric | base | tuned |", "|---|---|---|"]
+    for metric in ("answer_nll", "perplexity", "token_f1", "rouge_l"):
+        if metric in report.get("base", {}):
+            lines.append(f"| {metric} | {report['base'][metric]} | {report['tuned'][metric]} |")
+    return lines
+
+
+def fresh_folder(out_dir: Path) -> Path:
+    """A temporary folder beside ``out_dir``; move it into place with ``publish``."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    except OSError as exc:
+        raise ExportError(f"cannot write to {out_dir.parent}: {exc.strerror or exc}") from exc
+
+
+def publish(tmp: Path, out_dir: Path) -> Path:
+    """Replace ``out_dir`` with the finished ``tmp`` folder."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+    return out_dir
+
+
+def export_adapter(run_dir: Path, out_dir: Path, base_model: str) -> Path:
+    """Copy the run's adapter (safetensors, config, tokenizer) and write its model card."""
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    config = read_adapter_config(run_dir / "adapter")
+    tmp = fresh_folder(out_dir)
+    try:
+        shutil.copytree(run_dir / "adapter", tmp, dirs_exist_ok=True)
+        hub_id = hub_base_id(base_model)
+        if hub_id:  # so `PeftModel.from_pretrained` finds the base model on another machine
+            atomic_write_text(tmp / "adapter_config.json",
+                              json.dumps({**config, "base_model_name_or_path": hub_id}, indent=2))
+        atomic_write_text(tmp / "README.md", model_card(run_dir, base_model, "adapter"))
+        return publish(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def merge_adapter(base_model: str, adapter_dir: Path):
+    """Base model in full precision with the adapter folded into its weights."""
+    from .models import load_model
+
+    return attach_adapter(load_model(base_model, quantize="none"), Path(adapter_dir)).merge_and_unload()
+
+
+def export_merged(base_model: str, run_dir: Path, out_dir: Path) -> Path:
+    """Save the merged model (safetensors) with the tokenizer and a model card."""
+    from .models import load_tokenizer
+
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    model = merge_adapter(base_model, run_dir / "adapter")
+    tmp = fresh_folder(out_dir)
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        load_tokenizer(base_model).save_pretrained(tmp)
+        atomic_write_text(tmp / "README.md", model_card(run_dir, base_model, "merged"))
+        return publish(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_modelfile(merged_dir: Path, chat: ChatConfig, chat_template: str = "") -> Path:
+    """An Ollama Modelfile beside ``merged_dir`` that imports it: ``ollama create NAME -f Modelfile``."""
+    merged_dir = Path(merged_dir)
+    lines = [f"FROM ./{merged_dir.name}", ""]
+    if "<|im_start|>" in chat_template:  # Ollama reads other templates from the tokenizer itself
+        lines += [f'TEMPLATE """{CHATML_OLLAMA_TEMPLATE}"""', "PARAMETER stop <|im_end|>", "PARAMETER stop <|im_start|>"]
+    if chat.system_prompt:
+        lines.append('SYSTEM """' + chat.system_prompt.replace('"""', '" " "') + '"""')
+    lines += [f"PARAMETER temperature {chat.temperature}", f"PARAMETER top_p {chat.top_p}",
+              f"PARAMETER num_predict {chat.max_new_tokens}"]
+    if chat.context_tokens:
+        lines.append(f"PARAMETER num_ctx {chat.context_tokens}")
+    path = merged_dir.parent / "Modelfile"
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
+
+
+def push_to_hub(folder: Path, repo_id: str, private: bool = True, token: str | None = None) -> str:
+    """Upload an exported folder to a (private by default) Hub repository; returns its URL."""
+    token = token or os.environ.get(TOKEN_ENV)
+    if not token:
+        raise ExportError(f"no Hugging Face token: set ${TOKEN_ENV} (a token with write access)")
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
+        raise ExportError("HF_HUB_OFFLINE is set: unset it to push to the Hub")
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise ExportError(f"'{repo_id}' is not a repository id (expected user/name)")
+    import httpx
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api = HfApi(token=token)
+    try:
+        url = api.create_repo(repo_id, private=private, exist_ok=True)
+        api.upload_folder(folder_path=str(folder), repo_id=repo_id, commit_message="Upload from Domain Assistant Builder")
+    except (HfHubHTTPError, httpx.HTTPError, OSError) as exc:
+        raise ExportError(f"upload to {repo_id} failed: {str(exc).splitlines()[0]}") from exc
+    return str(url)

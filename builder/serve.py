@@ -1,0 +1,173 @@
+"""An OpenAI-compatible HTTP endpoint for the tuned model: ``POST /v1/chat/completions``.
+
+    dab serve --project PROJECT [--adapter DIR] [--host 127.0.0.1] [--port 8000]
+
+    curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\
+         -d '{"messages": [{"role": "user", "content": "When does the depot open?"}], "stream": true}'
+
+Any OpenAI client works with ``base_url="http://127.0.0.1:8000/v1"``. Streaming answers are
+server-sent events (``data: {chunk}`` lines, then ``data: [DONE]``); a client that disconnects
+mid-stream cancels its generation. Requests are answered one at a time (the chat engine's lock);
+the others wait. Also ``GET /v1/models`` and ``GET /health``.
+
+Security: it binds to 127.0.0.1 by default. With ``$DAB_SERVE_API_KEY`` set, every request must
+carry ``Authorization: Bearer <key>``. There is no TLS and no rate limit: put a reverse proxy in
+front of it before exposing it beyond this computer.
+"""
+
+import asyncio
+import json
+import os
+import secrets
+import time
+import uuid
+from pathlib import Path
+
+from .chat import ChatEngine
+from .config import ChatConfig
+from .errors import BuilderError, ConfigError
+
+API_KEY_ENV = "DAB_SERVE_API_KEY"
+
+
+def serving_quantize(base_model: str) -> str:
+    """Full precision ("none") when the weights fit in free GPU memory (or on CPU), else "4bit"."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return "none"
+    from accelerate import init_empty_weights
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from .models import resolve_model
+
+    with init_empty_weights():
+        model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(resolve_model(base_model)))
+    bf16_bytes = 2 * sum(p.numel() for p in model.parameters())
+    free_bytes, _ = torch.cuda.mem_get_info()
+    return "none" if bf16_bytes * 1.3 < free_bytes else "4bit"
+
+
+def load_serving_engine(base_model: str, adapter_dir: Path | None) -> ChatEngine:
+    """The engine for serving: adapter merged into full-precision weights when memory allows."""
+    return ChatEngine.load(base_model, adapter_dir, quantize=serving_quantize(base_model), merge=True)
+
+
+def request_config(body: dict, defaults: ChatConfig) -> ChatConfig:
+    """Sampling settings of one request (OpenAI field names), on top of the project's."""
+    try:
+        return ChatConfig(system_prompt=defaults.system_prompt, context_tokens=defaults.context_tokens,
+                          temperature=float(body.get("temperature", defaults.temperature)),
+                          top_p=float(body.get("top_p", defaults.top_p)),
+                          max_new_tokens=int(body.get("max_tokens") or body.get("max_completion_tokens")
+                                             or defaults.max_new_tokens))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad sampling setting: {exc}") from exc
+
+
+def request_messages(body: dict, defaults: ChatConfig) -> tuple[list[dict], ChatConfig]:
+    """The conversation of a request; a system message in it replaces the project's prompt."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        raise ConfigError("'messages' must be a list of {role, content} objects")
+    cfg = request_config(body, defaults)
+    system = [m.get("content") for m in messages if m.get("role") == "system"]
+    if system and isinstance(system[0], str):
+        cfg.system_prompt = system[0]
+    return messages, cfg
+
+
+def completion(answer_id: str, model: str, text: str, finish: str, usage: dict) -> dict:
+    return {"id": answer_id, "object": "chat.completion", "created": int(time.time()), "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+            "usage": usage}
+
+
+def chunk(answer_id: str, model: str, delta: dict, finish: str | None = None) -> str:
+    """One server-sent event carrying a ``chat.completion.chunk``."""
+    body = {"id": answer_id, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+
+def finish_reason(generation, cfg: ChatConfig) -> str:
+    return "length" if generation.new_tokens >= cfg.max_new_tokens else "stop"
+
+
+def usage_of(generation) -> dict:
+    return {"prompt_tokens": generation.prompt_tokens, "completion_tokens": generation.new_tokens,
+            "total_tokens": generation.prompt_tokens + generation.new_tokens}
+
+
+def create_app(engine: ChatEngine, defaults: ChatConfig, model_name: str = "domain-assistant",
+               api_key: str | None = None):
+    """The FastAPI application serving ``engine``."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse, StreamingResponse
+    from starlette.concurrency import run_in_threadpool
+
+    app = FastAPI(title="Domain Assistant", docs_url=None, redoc_url=None, openapi_url=None)
+
+    def error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
+        return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status)
+
+    @app.middleware("http")
+    async def require_key(request: Request, call_next):
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if api_key and not secrets.compare_digest(given.encode(), api_key.encode()):
+            return error(401, "missing or wrong API key (Authorization: Bearer ...)", "authentication_error")
+        return await call_next(request)
+
+    @app.get("/health")
+    async def health():
+        return {"status": "ok", "model": model_name}
+
+    @app.get("/v1/models")
+    async def models():
+        return {"object": "list", "data": [{"id": model_name, "object": "model", "owned_by": "local"}]}
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request):
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ConfigError("the request body must be a JSON object")
+            messages, cfg = request_messages(body, defaults)
+            generation = await run_in_threadpool(engine.start, messages, cfg)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return error(400, "the request body is not valid JSON")
+        except BuilderError as exc:
+            return error(400, str(exc))
+        answer_id = f"chatcmpl-{uuid.uuid4().hex}"
+        if body.get("stream"):
+            return StreamingResponse(sse_events(generation, cfg, answer_id, model_name),
+                                     media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        try:
+            text = "".join(await run_in_threadpool(list, generation))
+        except asyncio.CancelledError:
+            generation.cancel()
+            raise
+        return completion(answer_id, model_name, text.strip(), finish_reason(generation, cfg), usage_of(generation))
+
+    async def sse_events(generation, cfg: ChatConfig, answer_id: str, model: str):
+        """Server-sent events for one answer; closing the stream (disconnect) cancels it."""
+        pieces = iter(generation)
+        try:
+            yield chunk(answer_id, model, {"role": "assistant", "content": ""})
+            while (piece := await run_in_threadpool(next, pieces, None)) is not None:
+                yield chunk(answer_id, model, {"content": piece})
+            yield chunk(answer_id, model, {}, finish_reason(generation, cfg))
+            yield "data: [DONE]\n\n"
+        finally:
+            generation.cancel()
+
+    return app
+
+
+def serve(engine: ChatEngine, defaults: ChatConfig, host: str = "127.0.0.1", port: int = 8000,
+          model_name: str = "domain-assistant") -> None:
+    """Run the server until interrupted (the key, if any, comes from ``$DAB_SERVE_API_KEY``)."""
+    import uvicorn
+
+    app = create_app(engine, defaults, model_name, api_key=os.environ.get(API_KEY_ENV) or None)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
