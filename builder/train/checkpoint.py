@@ -107,10 +107,14 @@ def load_checkpoint(path: Path) -> Checkpoint:
 
 def load_latest_checkpoint(run_dir: Path, log=print) -> Checkpoint | None:
     """The newest checkpoint that loads; damaged ones are reported through ``log`` and skipped."""
+    import pickle
+
+    from safetensors import SafetensorError
+
     for path in complete_checkpoints(run_dir):
         try:
             return load_checkpoint(path)
-        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        except (OSError, ValueError, RuntimeError, KeyError, EOFError, pickle.UnpicklingError, SafetensorError) as exc:
             log(f"skipping damaged checkpoint {path.name}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
     return None
 

@@ -1,0 +1,211 @@
+"""The training loop in-process with the tiny model: resume, checkpoints, eval, faults.
+
+    .venv/bin/python -m pytest tests/test_train_loop.py -q
+"""
+
+import errno
+import shutil
+import threading
+import time
+
+import pytest
+import torch
+
+from builder.errors import TrainingBusy, TrainingError
+from builder.storage import read_json, read_jsonl
+from builder.train import STOP_FILE, run_training
+from builder.train import checkpoint as ckpt
+from builder.train.lock import LOCK_FILE, acquire_lock
+
+from .train_fixtures import adapter_tensors, build_template, copy_project, losses
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory, tiny_model_dir):
+    return build_template(tmp_path_factory.mktemp("template") / "project", tiny_model_dir)
+
+
+def stop_when_step(run_dir_holder: list, step: int) -> threading.Thread:
+    """Write the STOP file as soon as metrics.jsonl shows ``step`` (from a background thread)."""
+    def watch():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            runs = run_dir_holder[0].glob("*/metrics.jsonl")
+            for metrics in runs:
+                if any(row.get("step", 0) >= step for row in read_jsonl(metrics)):
+                    (metrics.parent / STOP_FILE).write_text("stop\n")
+                    return
+            time.sleep(0.002)
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.slow
+def test_stop_then_resume_matches_an_uninterrupted_run(template, tmp_path):
+    straight = copy_project(template, tmp_path / "a", max_steps=12, checkpoint_every_steps=2)
+    done = run_training(straight)
+    assert done["state"] == "completed" and done["step"] == 12
+
+    project = copy_project(template, tmp_path / "b", max_steps=12, checkpoint_every_steps=2)
+    stop_when_step([project.runs_dir], 3)
+    stopped = run_training(project)
+    assert stopped["state"] == "stopped" and 3 <= stopped["step"] < 12, stopped
+    run_dir = next(project.runs_dir.iterdir())
+    assert (run_dir / "checkpoints" / ckpt.checkpoint_name(stopped["step"]) / ckpt.CHECKPOINT_MARKER).is_file()
+
+    resumed = run_training(project, resume=True)
+    assert resumed["state"] == "completed" and resumed["step"] == 12
+    assert [row["step"] for row in read_jsonl(run_dir / "metrics.jsonl") if "loss" in row] == list(range(1, 13))
+    first_run = next(straight.runs_dir.iterdir())
+    expected, got = adapter_tensors(first_run / "adapter"), adapter_tensors(run_dir / "adapter")
+    assert expected.keys() == got.keys()
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name], rtol=1e-4, atol=1e-5)
+    assert not (project.root / LOCK_FILE).exists()
+
+
+def test_corrupted_checkpoint_is_skipped_for_the_previous_one(template, tmp_path, capsys):
+    project = copy_project(template, tmp_path / "p", max_steps=8, checkpoint_every_steps=2, eval_every_steps=100)
+    stop_when_step([project.runs_dir], 4)
+    stopped = run_training(project)
+    run_dir = next(project.runs_dir.iterdir())
+    good = run_dir / "checkpoints" / ckpt.checkpoint_name(stopped["step"])
+    broken = run_dir / "checkpoints" / ckpt.checkpoint_name(stopped["step"] + 1)
+    ckpt_copy = shutil.copytree(good, broken)
+    (ckpt_copy / ckpt.WEIGHTS_FILE).write_bytes(b"\x00" * 40)  # torn file, marker present
+    (run_dir / "checkpoints" / ".tmp-step-000099").mkdir()       # leftover of a killed save
+
+    resumed = run_training(project, resume=True)
+    out = capsys.readouterr().out
+    assert f"skipping damaged checkpoint {broken.name}" in out
+    assert f"resumed from {good.name}" in out
+    assert resumed["state"] == "completed" and resumed["step"] == 8
+    assert not (run_dir / "checkpoints" / ".tmp-step-000099").exists()
+
+
+def test_stop_during_the_first_step_saves_nothing_and_ends_quickly(template, tmp_path):
+    project = copy_project(template, tmp_path / "p", max_steps=50)
+    run_dir = project.new_run_dir()
+    (run_dir / STOP_FILE).write_text("stop\n")
+    started = time.monotonic()
+    status = run_training(project, run_dir)
+    assert status["state"] == "stopped" and status["step"] == 0
+    assert "nothing to save" in status["message"]
+    assert not (run_dir / "adapter").exists() and not (run_dir / "COMPLETE").exists()
+    assert time.monotonic() - started < 10
+    assert read_json(run_dir / "status.json")["state"] == "stopped"
+
+
+def test_zero_accepted_pairs_refuses_to_start(template, tmp_path):
+    project = copy_project(template, tmp_path / "p")
+    project.save_pairs([{**pair, "status": "rejected"} for pair in project.pairs()])
+    with pytest.raises(TrainingError, match="no accepted pairs"):
+        run_training(project)
+    run_dir = next(project.runs_dir.iterdir())
+    assert read_json(run_dir / "status.json")["state"] == "failed"
+    assert not (project.root / LOCK_FILE).exists()
+
+
+def test_over_long_pairs_are_truncated_or_dropped_with_counts(template, tmp_path, capsys):
+    project = copy_project(template, tmp_path / "p", max_seq_tokens=64, max_steps=2)
+    pairs = project.pairs()
+    words = " ".join(pairs[0]["answer"].split() * 40)
+    pairs[0]["answer"] = words          # answer far past 64 tokens: truncated
+    pairs[1]["question"] = words        # question alone past 64 tokens: no answer token left, dropped
+    project.save_pairs(pairs)
+    status = run_training(project)
+    assert status["state"] == "completed"
+    data = read_json(next(project.runs_dir.iterdir()) / "data.json")
+    assert data["truncated"] >= 1 and data["dropped"] >= 1
+    assert "were truncated" in capsys.readouterr().out
+
+
+def test_out_of_memory_fails_with_a_hint_and_keeps_the_checkpoint(template, tmp_path, monkeypatch):
+    from builder.train import loop
+
+    project = copy_project(template, tmp_path / "p", max_steps=6, checkpoint_every_steps=2, eval_every_steps=100)
+    real = loop.collate_packed
+    calls = []
+
+    def collate_until_oom(row):  # the third step runs out of memory, as a too-long row would on a GPU
+        calls.append(1)
+        if len(calls) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(row)
+
+    monkeypatch.setattr(loop, "collate_packed", collate_until_oom)
+    with pytest.raises(TrainingError, match="out of memory"):
+        run_training(project)
+    run_dir = next(project.runs_dir.iterdir())
+    status = read_json(run_dir / "status.json")
+    assert status["state"] == "failed" and status["resumable"] is True
+    assert "step-000002) is intact" in status["message"]
+    assert ckpt.load_latest_checkpoint(run_dir).step == 2
+
+
+def test_disk_full_during_checkpoint_keeps_the_previous_one(template, tmp_path, monkeypatch):
+    project = copy_project(template, tmp_path / "p", max_steps=6, checkpoint_every_steps=2, eval_every_steps=100)
+    real_save, saves = torch.save, []
+
+    def save_until_full(obj, path, *args, **kwargs):
+        saves.append(path)
+        if len(saves) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", save_until_full)
+    with pytest.raises(TrainingError, match="disk is full"):
+        run_training(project)
+    run_dir = next(project.runs_dir.iterdir())
+    assert read_json(run_dir / "status.json")["state"] == "failed"
+    assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["step-000002"]
+    monkeypatch.setattr(torch, "save", real_save)
+    assert ckpt.load_latest_checkpoint(run_dir).step == 2
+    assert run_training(project, resume=True)["state"] == "completed"
+
+
+def test_eval_loss_best_checkpoint_and_early_stopping(template, tmp_path):
+    project = copy_project(template, tmp_path / "p", max_steps=30, learning_rate=0.5, eval_every_steps=1,
+                           early_stopping_patience=2)
+    status = run_training(project)
+    run_dir = next(project.runs_dir.iterdir())
+    evals = [row for row in read_jsonl(run_dir / "metrics.jsonl") if "eval_loss" in row]
+    assert status["state"] == "completed" and status["step"] < 30, "a too-high learning rate must stop early"
+    assert "early stopping" in status["message"]
+    best = min(evals, key=lambda row: row["eval_loss"])
+    assert status["adapter_step"] == best["step"] == status["best_step"]
+    kept = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert ckpt.checkpoint_name(best["step"]) in kept and len(kept) <= 2
+    saved = ckpt.load_checkpoint(run_dir / "checkpoints" / ckpt.checkpoint_name(best["step"])).weights
+    final = adapter_tensors(run_dir / "adapter")
+    for name, tensor in final.items():
+        torch.testing.assert_close(tensor, saved[name])
+
+
+@pytest.mark.slow
+def test_second_training_is_refused_while_one_holds_the_lock(template, tmp_path):
+    import subprocess
+    import sys
+
+    project = copy_project(template, tmp_path / "p")
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        acquire_lock(project.root, project.root / "runs" / "other", pid=holder.pid)
+        with pytest.raises(TrainingBusy, match="already running"):
+            run_training(project)
+        assert not project.runs_dir.exists() or not any(project.runs_dir.iterdir()), "no empty run left behind"
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run_training(project)["state"] == "completed", "a lock whose process is gone is stale"
+    assert not (project.root / LOCK_FILE).exists(), "the lock is released at the end"
+
+
+@pytest.mark.slow
+def test_cpu_4bit_training_learns(template, tmp_path):
+    project = copy_project(template, tmp_path / "p", quantize="4bit", max_steps=10)
+    status = run_training(project)
+    assert status["state"] == "completed"
+    curve = losses(next(project.runs_dir.iterdir()))
+    assert len(curve) == 10 and sum(curve[-3:]) < sum(curve[:3]), curve
