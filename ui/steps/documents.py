@@ -77,7 +77,7 @@ def build(root: gr.State) -> dict:
     table = gr.Dataframe(headers=REPORT_COLUMNS, label="What was read from each file", interactive=False,
                          wrap=True, elem_id="documents-table")
     with gr.Row():
-        which = gr.Dropdown([], label="Remove a document", scale=3)
+        which = gr.Dropdown([], label="Remove a document", scale=3, allow_custom_value=True)
         remove = gr.Button("Remove", scale=1)
     uploaded = add.click(on_upload, [files, root], [table, status, which, files], api_name="upload")
     removed = remove.click(on_remove, [which, root], [table, status, which], api_name="remove_document")

@@ -120,7 +120,7 @@ def build(root: gr.State) -> dict:
     with gr.Row():
         status = gr.Dropdown([ALL, *STATUSES], value=ALL, label="Show status")
         min_score = gr.Slider(0, 1, value=0, step=0.05, label="Minimum grounding score")
-        source = gr.Dropdown([ALL], value=ALL, label="Source document")
+        source = gr.Dropdown([ALL], value=ALL, label="Source document", allow_custom_value=True)
     table = gr.Dataframe(headers=COLUMNS, label="Pairs (edit the question, answer or status, then save)",
                          interactive=True, wrap=True, elem_id="pairs-table", max_height=420,
                          datatype=["str", "str", "str", "str", "number", "str"])

@@ -1,0 +1,298 @@
+"""The wizard's handlers driven through ``gradio_client`` against the real app on 127.0.0.1.
+
+    .venv/bin/python -m pytest tests/test_ui_app.py -q
+
+One app is launched per module on a free port, over a projects folder in a tmp dir whose
+project trains the tiny random model of ``tests/conftest.py``. Fixtures build on each other
+(uploaded → pairs → trained), so each test asks only for the state it needs.
+"""
+
+import json
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from builder.project import Project
+from builder.workflow import sample_documents
+
+pytestmark = pytest.mark.e2e
+
+MAX_UPLOAD_BYTES = 200_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def wizard(tmp_path_factory, tiny_model_dir):
+    """(url, project) of a running wizard whose project uses the tiny model."""
+    from ui.app import launch
+
+    home = tmp_path_factory.mktemp("projects")
+    project = Project.create(home / "bikes")
+    cfg = project.load_config()
+    cfg.train.base_model = str(tiny_model_dir)
+    cfg.chat.max_new_tokens = 12
+    project.save_config(cfg)
+    app, url = launch(project=project.root, port=free_port(), max_file_bytes=MAX_UPLOAD_BYTES, block=False)
+    yield url, project
+    app.close()
+
+
+def client(url):
+    from gradio_client import Client
+
+    return Client(url, verbose=False, download_files=False)
+
+
+def upload(url, paths):
+    from gradio_client import handle_file
+
+    return client(url).predict([handle_file(str(p)) for p in paths], api_name="/upload")
+
+
+@pytest.fixture(scope="module")
+def uploaded(wizard):
+    url, project = wizard
+    table, summary, _, _ = upload(url, sample_documents())
+    return url, project, table, summary
+
+
+@pytest.fixture(scope="module")
+def paired(uploaded):
+    url, project, _, _ = uploaded
+    table, counts, _ = client(url).predict("rules", "all", 0, "all", api_name="/generate_pairs")
+    return url, project, table, counts
+
+
+@pytest.fixture(scope="module")
+def trained(paired):
+    """Start a 3-step training with a double click, then follow it from a fresh session."""
+    url, project, _, _ = paired
+    first, second = client(url), client(url)
+    model = project.load_config().train.base_model
+    jobs = [c.submit(model, 1.0, 3, 1e-3, 4, api_name="/train_start") for c in (first, second)]
+    outcomes = []
+    for job in jobs:
+        try:
+            outcomes.append(job.result(timeout=60))
+        except Exception as exc:  # noqa: BLE001  (the refused click surfaces as an exception)
+            outcomes.append(exc)
+    reloaded_status, _ = client(url).predict(api_name="/train_poll")  # a reload while training runs
+    return url, project, outcomes, reloaded_status
+
+
+def wait_for_training(url, timeout_s: float = 120) -> str:
+    reloaded = client(url)  # a new session, like a reloaded page
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status, plot = reloaded.predict(api_name="/train_poll")
+        if status.startswith(("**completed", "**stopped", "**failed", "**interrupted")):
+            return status, plot
+        time.sleep(1)
+    raise AssertionError(f"training did not finish: {status}")
+
+
+def test_upload_reports_each_file(uploaded):
+    _, project, table, summary = uploaded
+    names = {row[0] for row in table["data"]}
+    assert {"membership-guide.md", "terms-of-membership.pdf", "staff-handbook.docx"} <= names
+    assert all(row[1] == "ok" and row[3] > 0 for row in table["data"])
+    assert "9 documents" in summary
+    stored = [p.name for p in project.sources_dir.iterdir()]
+    assert not any(name in stored for name in names)  # stored under generated names
+
+
+def test_empty_and_unsupported_files_are_reported_and_lose_nothing(uploaded, tmp_path):
+    url, project, _, _ = uploaded
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    table, summary, _, _ = upload(url, [empty])
+    rows = {row[0]: row for row in table["data"]}
+    assert rows["empty.txt"][1] == "error" and "empty" in rows["empty.txt"][5]
+    assert "9 documents" in summary  # the earlier documents are all still there
+    odd = tmp_path / "tool.exe"
+    odd.write_bytes(b"MZ\x90\x00 not a document")
+    with pytest.raises(Exception, match=r"(?i)invalid file type|not supported"):
+        upload(url, [odd])
+    assert len(project.sources()) == 9
+
+
+def test_file_over_the_size_limit_is_refused(uploaded, tmp_path):
+    url, project, _, _ = uploaded
+    big = tmp_path / "big.txt"
+    big.write_text("bicycle " * (MAX_UPLOAD_BYTES // 8 + 1000))
+    with pytest.raises(Exception, match=r"(?i)too large|size|413"):
+        upload(url, [big])
+    assert len(project.sources()) == 9
+
+
+def test_remove_document(wizard, tmp_path):
+    url, project = wizard
+    note = tmp_path / "note.md"
+    note.write_text("# Spare parts\n\nThe spare parts cupboard is in the basement of the depot.\n")
+    upload(url, [note])
+    source_id = next(s["id"] for s in project.sources() if s["original_name"] == "note.md")
+    table, _, _ = client(url).predict(source_id, api_name="/remove_document")
+    assert "note.md" not in {row[0] for row in table["data"]}
+    assert not any(c["source_id"] == source_id for c in project.chunks())
+
+
+def test_pairs_edit_filter_bulk_and_add(paired):
+    url, project, table, counts = paired
+    assert len(table["data"]) > 10 and "pending" in counts
+    c = client(url)
+    edited = [list(row) for row in table["data"][:1]]
+    edited[0][3] = "Members borrow bikes for up to a week."
+    table, counts, _ = c.predict({"headers": table["headers"], "data": edited}, "all", 0, "all",
+                                 api_name="/save_pairs")
+    pair = next(p for p in project.pairs() if p["id"] == edited[0][0])
+    assert pair["status"] == "edited" and pair["answer"] == "Members borrow bikes for up to a week."
+    shown, _, _ = c.predict("edited", 0, "all", api_name="/reject_shown")
+    assert [row[0] for row in shown["data"]] == []  # the filter shows edited ones; now none are edited
+    assert next(p for p in project.pairs() if p["id"] == pair["id"])["status"] == "rejected"
+    _, _, shown, counts, _ = c.predict("Where is the depot?", "On Mill Lane.", "accepted", 0, "all",
+                                       api_name="/add_pair")
+    assert "Where is the depot?" in [row[2] for row in shown["data"]]
+    assert "1 rejected" in counts
+
+
+def test_bad_project_names_cannot_escape_the_projects_folder(wizard):
+    url, project = wizard
+    for name in ("../evil", "/tmp/evil", "a/b"):
+        with pytest.raises(Exception, match="Project names"):
+            client(url).predict(name, api_name="/create_project")
+    assert not (project.root.parent.parent / "evil").exists()
+
+
+def test_create_and_delete_project(wizard):
+    url, project = wizard
+    c = client(url)
+    choose, _ = c.predict("scratch", api_name="/create_project")
+    assert (project.root.parent / "scratch" / "project.yaml").exists()
+    c.predict("scratch", api_name="/delete_project")
+    assert not (project.root.parent / "scratch").exists() and project.root.exists()
+
+
+@pytest.mark.parametrize("path", ["../../../../../../etc/passwd", "/etc/passwd", "..%2F..%2F..%2Fetc%2Fpasswd"])
+def test_file_route_refuses_paths_outside_the_projects(wizard, path):
+    url, _ = wizard
+    response = httpx.get(f"{url}gradio_api/file={path}")
+    assert response.status_code in (403, 404) and "root:" not in response.text
+
+
+def test_file_route_refuses_a_file_beside_the_projects(wizard, tmp_path):
+    url, _ = wizard
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the browser")
+    response = httpx.get(f"{url}gradio_api/file={secret}")
+    assert response.status_code in (403, 404) and "not for the browser" not in response.text
+
+
+def test_double_click_on_train_starts_one_run_and_reload_picks_it_up(trained):
+    url, project, outcomes, reloaded_status = trained
+    assert reloaded_status.startswith(("**starting", "**loading", "**running")), reloaded_status
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(errors) == 1 and "already running" in str(errors[0])
+    assert len(list(project.runs_dir.iterdir())) == 1
+    status, plot = wait_for_training(url)
+    assert status.startswith("**completed") and "step 3 of 3" in status
+    series = plot["columns"].index("series")
+    assert {"train", "eval"} == {row[series] for row in plot["data"]}
+    assert len([row for row in plot["data"] if row[series] == "train"]) == 3
+
+
+def test_page_state_after_training(trained):
+    url, _, _, _ = trained
+    wait_for_training(url)
+    values = client(url).predict(api_name="/load_page")
+    progress_html = values[0]
+    assert "3 of 5 steps done" in progress_html and "Evaluate &amp; Chat" in progress_html
+
+
+def test_chat_streams_both_models(trained):
+    url, _, _, _ = trained
+    wait_for_training(url)
+    job = client(url).submit("How much is a day pass?", [], [], api_name="/chat")
+    updates = list(job)
+    final = job.result()
+    assert len(updates) > 2  # streamed, not one final answer
+    tuned, base = final[1], final[2]
+    assert tuned[0]["role"] == "user" and tuned[-1]["role"] == "assistant"
+    assert base[-1]["role"] == "assistant" and final[0] == ""
+
+
+DEMO_PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="module")
+def shared(trained):
+    """The chat-only demo started from the Share step, asking for a public link (none offline)."""
+    url, project, _, _ = trained
+    wait_for_training(url)
+    c = client(url)
+    status = c.predict(DEMO_PASSWORD, True, 2, api_name="/share_start")
+    info = json.loads((project.root / "share.json").read_text())
+    yield url, project, status, info
+    c.predict(api_name="/share_stop")
+
+
+def demo_client(info):
+    from gradio_client import Client
+
+    return Client(info["local_url"], auth=("demo", DEMO_PASSWORD), verbose=False, download_files=False)
+
+
+def test_share_reports_the_demo_and_the_missing_public_link(shared):
+    _, _, status, info = shared
+    assert info["local_url"] in status and "Demo running" in status
+    if info["share_url"] is None:  # offline: Gradio leaves share_url empty and the user is told
+        assert "No public link could be made" in status
+
+
+def test_demo_needs_the_password(shared):
+    _, _, _, info = shared
+    assert httpx.get(f"{info['local_url']}config").status_code == 401
+    bad = httpx.post(f"{info['local_url']}login", data={"username": "demo", "password": "wrong"})
+    assert bad.status_code >= 400
+
+
+def test_demo_api_offers_only_chat_and_serves_no_project_file(shared):
+    _, project, _, info = shared
+    assert set(demo_client(info).view_api(return_format="dict")["named_endpoints"]) == {"/chat"}
+    with httpx.Client(base_url=info["local_url"]) as http:
+        assert http.post("login", data={"username": "demo", "password": DEMO_PASSWORD}).status_code == 200
+        for path in (project.root / "pairs.jsonl", project.root / "project.yaml", "../../etc/passwd"):
+            response = http.get(f"gradio_api/file={path}")
+            assert response.status_code in (403, 404), path
+        assert http.get("gradio_api/info").status_code == 200  # logged in, yet only chat is listed
+
+
+def test_demo_chats_and_limits_each_visitor(shared):
+    _, _, _, info = shared
+    demo = demo_client(info)
+    answers = [demo.predict("Where can I park a cargo bike?", api_name="/chat") for _ in range(2)]
+    assert all(isinstance(a, str) and a.strip() for a in answers)
+    with pytest.raises(Exception, match="Too many messages"):
+        demo.predict("And a third question?", api_name="/chat")
+
+
+def test_stop_sharing_ends_the_demo(shared):
+    url, project, _, info = shared
+    assert client(url).predict(api_name="/share_stop") == "Sharing stopped."
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(info["local_url"], timeout=1)
+        except httpx.TransportError:
+            break
+        time.sleep(0.3)
+    else:
+        raise AssertionError("the demo still answers after stop sharing")
+    assert not (project.root / "share.json").exists()
