@@ -1,0 +1,65 @@
+"""Presets and the memory plan for described hardware and model shapes (no model is loaded).
+
+    .venv/bin/python -m pytest tests/test_presets.py -q
+"""
+
+from builder.config import TrainConfig
+from builder.train.presets import GIB, Hardware, ModelShape, estimate_memory, plan_training
+
+QWEN_05B = ModelShape(params=494_000_000, layers=24, hidden=896, intermediate=4864, vocab=151_936,
+                      max_positions=32768, tied_embeddings=True)
+LLAMA_8B = ModelShape(params=8_030_000_000, layers=32, hidden=4096, intermediate=14336, vocab=128_256,
+                      max_positions=131072, tied_embeddings=False)
+SMOLLM_135M = ModelShape(params=134_500_000, layers=30, hidden=576, intermediate=1536, vocab=49152,
+                         max_positions=8192, tied_embeddings=True)
+H100 = Hardware("cuda", 80 * GIB, "H100")
+SMALL_GPU = Hardware("cuda", 8 * GIB, "8 GB GPU")
+CPU = Hardware("cpu", 16 * GIB, "CPU (2 cores)")
+LENGTHS = [120 + (i * 37) % 300 for i in range(400)]  # 120..419 tokens
+
+
+def plan(preset: str, hardware=H100, shape=QWEN_05B, lengths=LENGTHS, **fields):
+    return plan_training(TrainConfig(preset=preset, **fields), hardware, shape, lengths)
+
+
+def test_presets_scale_the_learning_budget():
+    quick, balanced, thorough = (plan(name).train for name in ("quick", "balanced", "thorough"))
+    assert quick.epochs < balanced.epochs < thorough.epochs
+    assert quick.lora_rank < balanced.lora_rank < thorough.lora_rank
+    assert thorough.early_stopping_patience > 0 and quick.early_stopping_patience == 0
+
+
+def test_sequence_length_follows_the_data_and_cpu_rows_stay_short():
+    gpu, cpu = plan("balanced").train, plan("balanced", hardware=CPU, shape=SMOLLM_135M).train
+    assert gpu.max_seq_tokens == 512, "the longest pairs (419 tokens) fit without truncation"
+    assert gpu.micro_batch > 1 and cpu.micro_batch == 1
+    assert gpu.micro_batch * gpu.max_seq_tokens * gpu.grad_accum >= 8192
+    assert cpu.max_seq_tokens * cpu.grad_accum <= 4096, "CPU steps stay short enough to stop quickly"
+
+
+def test_big_model_on_small_gpu_gets_checkpointing_and_a_warning():
+    roomy = plan("balanced")
+    tight = plan("thorough", hardware=SMALL_GPU, shape=LLAMA_8B, micro_batch=8, max_seq_tokens=4096)
+    assert not roomy.gradient_checkpointing and roomy.memory_bytes < 0.85 * H100.memory_bytes
+    assert tight.train.micro_batch == 1
+    tight_custom = plan("custom", hardware=SMALL_GPU, shape=LLAMA_8B, micro_batch=8, max_seq_tokens=4096)
+    assert tight_custom.gradient_checkpointing
+    assert any("exceeds" in w for w in tight_custom.warnings)
+
+
+def test_memory_estimate_orders_the_recipes():
+    rows = 4 * 2048
+    four_bit = estimate_memory(QWEN_05B, "cuda", True, 16, rows, False, False)
+    bf16 = estimate_memory(QWEN_05B, "cuda", False, 16, rows, False, False)
+    checkpointed = estimate_memory(QWEN_05B, "cuda", True, 16, rows, True, False)
+    fused = estimate_memory(QWEN_05B, "cuda", True, 16, rows, True, True)
+    assert bf16 > four_bit > checkpointed > fused
+    assert fused < 4 * GIB < four_bit
+
+
+def test_small_dataset_and_truncation_warnings():
+    few = plan("custom", lengths=[100] * 10, max_seq_tokens=1024)
+    assert any("only 10 training pairs" in w for w in few.warnings)
+    long = plan("custom", lengths=[100] * 60 + [3000] * 3, max_seq_tokens=1024)
+    assert any(w.startswith("3 pair(s) are longer than 1024 tokens") for w in long.warnings)
+    assert plan("custom", lengths=[100] * 60, max_seq_tokens=1024).warnings == []
