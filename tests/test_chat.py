@@ -14,7 +14,7 @@ from builder.chat import ChatEngine, answer, encode_chat
 from builder.config import ChatConfig
 from builder.errors import AdapterError, ConfigError
 
-from .test_chat_support import make_adapter, make_other_base, second_adapter, tiny_adapter, tiny_engine  # noqa: F401
+from .test_chat_support import endless, make_adapter, make_other_base, second_adapter, tiny_adapter, tiny_engine  # noqa: F401
 
 GREEDY = ChatConfig(max_new_tokens=12)
 
@@ -82,23 +82,27 @@ def test_history_is_trimmed_oldest_first(tiny_engine):
 
 
 def test_stop_ends_generation_mid_answer(tiny_engine):
-    generation = tiny_engine.start(ask("tell me everything"), ChatConfig(max_new_tokens=1500))
-    pieces = iter(generation)
-    next(pieces)
-    tiny_engine.stop()
-    rest = list(pieces)
-    assert generation.done.wait(5)
-    assert generation.new_tokens < 200, generation.new_tokens
+    with endless(tiny_engine):
+        generation = tiny_engine.start(ask("tell me everything"), ChatConfig(max_new_tokens=1500))
+        pieces = iter(generation)
+        next(pieces)
+        tiny_engine.stop()
+        rest = list(pieces)
+        assert generation.done.wait(5)
+    assert generation.stop_event.is_set() and 1 <= generation.new_tokens < 200, generation.new_tokens
     assert len(rest) < 200
 
 
 def test_leaving_the_stream_early_stops_the_worker(tiny_engine):
-    stream = tiny_engine.stream(ask("tell me everything"), ChatConfig(max_new_tokens=1500))
-    next(stream)
-    stream.close()
-    started = time.perf_counter()
-    assert answer(tiny_engine, "hello", GREEDY)  # the lock was released quickly
+    with endless(tiny_engine):
+        stream = tiny_engine.stream(ask("tell me everything"), ChatConfig(max_new_tokens=1500))
+        next(stream)
+        stream.close()
+        started = time.perf_counter()
+        assert tiny_engine.lock.acquire(timeout=3)  # the worker let go of the model quickly
+        tiny_engine.lock.release()
     assert time.perf_counter() - started < 3
+    assert answer(tiny_engine, "where is the depot ?", GREEDY)
 
 
 def test_two_chats_at_once_do_not_mix(tiny_engine):

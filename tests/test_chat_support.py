@@ -4,6 +4,7 @@ An adapter made here has random, non-zero LoRA weights (``lora_B`` is zero after
 ``get_peft_model``), so the tuned model really answers differently from the base model.
 """
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,15 @@ def tiny_engine(tiny_model_dir, tiny_adapter):
     from builder.chat import ChatEngine
 
     return ChatEngine.load(str(tiny_model_dir), tiny_adapter)
+
+
+@contextlib.contextmanager
+def endless(engine):
+    """Answers that never meet an end-of-sequence token, so only a stop can end them early."""
+    model = engine.model.get_base_model() if hasattr(engine.model, "get_base_model") else engine.model
+    saved = model.generation_config.eos_token_id
+    model.generation_config.eos_token_id = None
+    try:
+        yield
+    finally:
+        model.generation_config.eos_token_id = saved

@@ -1,0 +1,125 @@
+"""Export on the tiny model: adapter + model card, merged weights (same logits), Ollama, Hub.
+
+    .venv/bin/python -m pytest tests/test_export.py -q
+    DAB_TEST_HUB_REPO=user/name HF_TOKEN=... HF_HUB_OFFLINE=0 pytest tests/test_export.py -k push  # real upload
+"""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from builder.chat import ChatEngine, answer, attach_adapter
+from builder.cli import main
+from builder.config import ChatConfig, ProjectConfig
+from builder.errors import ExportError
+from builder.export import export_adapter, merge_adapter, push_to_hub, write_modelfile
+from builder.models import load_model
+from builder.project import RUN_COMPLETE_MARKER, Project
+from builder.storage import write_json
+
+from .test_chat_support import tiny_adapter, tiny_engine  # noqa: F401
+
+GREEDY = ChatConfig(max_new_tokens=10)
+
+
+def test_merged_and_unmerged_give_the_same_logits(tiny_model_dir, tiny_adapter):
+    import torch
+
+    ids = torch.tensor([[5, 17, 42, 99, 7, 3, 250, 11]])
+    with torch.no_grad():
+        base = load_model(str(tiny_model_dir))(ids).logits
+        tuned = attach_adapter(load_model(str(tiny_model_dir)), tiny_adapter)(ids).logits
+        merged_model = merge_adapter(str(tiny_model_dir), tiny_adapter)
+        merged = merged_model(ids).logits
+    assert not hasattr(merged_model, "peft_config")
+    assert (tuned - base).abs().max() > 1e-2  # the adapter really changes the model
+    torch.testing.assert_close(merged, tuned, atol=1e-4, rtol=1e-4)
+
+
+def make_run(project: Project, adapter) -> "Path":  # noqa: F821
+    run = project.new_run_dir()
+    shutil.copytree(adapter, run / "adapter")
+    project.load_config().save(run / "config.yaml")
+    write_json(run / "data.json", {"fingerprint": "abc123", "train_pairs": 41, "eval_pairs": 7})
+    write_json(run / "eval.json", {"pairs": 7, "base": {"answer_nll": 3.1, "perplexity": 22.2, "token_f1": 0.1, "rouge_l": 0.1},
+                                   "tuned": {"answer_nll": 1.2, "perplexity": 3.32, "token_f1": 0.5, "rouge_l": 0.4}})
+    (run / RUN_COMPLETE_MARKER).write_text("completed\n")
+    return run
+
+
+@pytest.fixture()
+def project(tiny_model_dir, tmp_path):
+    project = Project.create(tmp_path / "project", name="commons")
+    cfg = project.load_config()
+    cfg.train.base_model = str(tiny_model_dir)
+    project.save_config(cfg)
+    return project
+
+
+def test_adapter_export_has_a_model_card_and_still_loads(project, tiny_adapter, tiny_engine, tiny_model_dir, tmp_path):
+    run = make_run(project, tiny_adapter)
+    out = export_adapter(run, tmp_path / "out" / "adapter", str(tiny_model_dir))
+    assert (out / "adapter_model.safetensors").is_file() and (out / "tokenizer.json").is_file()
+    card = (out / "README.md").read_text()
+    for text in ("library_name: peft", "# commons assistant", str(tiny_model_dir), "training pairs: 41",
+                 "`abc123`", "| perplexity | 22.2 | 3.32 |", "## Licence"):
+        assert text in card
+    exported = ChatEngine.load(str(tiny_model_dir), out)
+    assert answer(exported, "where is the depot ?", GREEDY) == answer(tiny_engine, "where is the depot ?", GREEDY)
+
+
+def test_adapter_of_a_hub_model_points_at_the_hub_id(project, tiny_adapter, tmp_path):
+    run = make_run(project, tiny_adapter)
+    out = export_adapter(run, tmp_path / "adapter", "bundled")
+    config = json.loads((out / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert "base_model: HuggingFaceTB/SmolLM2-135M-Instruct" in (out / "README.md").read_text()
+
+
+def test_dab_export_merged_and_ollama(project, tiny_adapter, tiny_engine, tiny_model_dir, tmp_path, capsys):
+    make_run(project, tiny_adapter)
+    out = tmp_path / "export"
+    assert main(["export", "--project", str(project.root), "--out", str(out), "--ollama"]) == 0
+    assert "merged:" in capsys.readouterr().out
+    merged = out / "merged"
+    assert (merged / "model.safetensors").is_file() and (merged / "config.json").is_file()
+    assert "library_name: transformers" in (merged / "README.md").read_text()
+    engine = ChatEngine.load(str(merged))
+    assert answer(engine, "where is the depot ?", GREEDY) == answer(tiny_engine, "where is the depot ?", GREEDY)
+    modelfile = (out / "Modelfile").read_text()
+    assert modelfile.startswith("FROM ./merged\n") and "<|im_start|>{{ .Role }}" in modelfile
+    assert f'SYSTEM """{ProjectConfig().chat.system_prompt}"""' in modelfile and "PARAMETER stop <|im_end|>" in modelfile
+
+
+def test_modelfile_keeps_a_hostile_system_prompt_inside_its_quotes(tmp_path):
+    path = write_modelfile(tmp_path / "merged", ChatConfig(system_prompt='Be brief."""\nFROM evil'))
+    inside = path.read_text().split('SYSTEM """', 1)[1].split('"""', 1)[0]
+    assert inside.startswith("Be brief.") and inside.endswith("FROM evil")  # the quote did not close early
+
+
+def test_export_without_adapter_is_a_clear_error(project, tmp_path, capsys):
+    assert main(["export", "--project", str(project.root), "--out", str(tmp_path / "x")]) == 2
+    assert "no trained adapter" in capsys.readouterr().err
+
+
+def test_push_needs_a_token_and_the_network(tmp_path, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with pytest.raises(ExportError, match="HF_TOKEN"):
+        push_to_hub(tmp_path, "user/model")
+    monkeypatch.setenv("HF_TOKEN", "hf_test")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ExportError, match="HF_HUB_OFFLINE"):
+        push_to_hub(tmp_path, "user/model")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    with pytest.raises(ExportError, match="not a repository id"):
+        push_to_hub(tmp_path, "no-slash")
+
+
+@pytest.mark.skipif(not (os.environ.get("DAB_TEST_HUB_REPO") and os.environ.get("HF_TOKEN")),
+                    reason="set DAB_TEST_HUB_REPO and HF_TOKEN (and network) for a real upload")
+def test_push_uploads_the_adapter(project, tiny_adapter, tmp_path):
+    out = export_adapter(make_run(project, tiny_adapter), tmp_path / "adapter", "bundled")
+    url = push_to_hub(out, os.environ["DAB_TEST_HUB_REPO"])
+    assert os.environ["DAB_TEST_HUB_REPO"] in url

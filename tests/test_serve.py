@@ -1,0 +1,125 @@
+"""``dab serve``'s OpenAI-compatible endpoint, over real HTTP on 127.0.0.1 (tiny model).
+
+    .venv/bin/python -m pytest tests/test_serve.py -q
+"""
+
+import json
+import threading
+import time
+
+import httpx
+import pytest
+
+from builder.chat import answer
+from builder.config import ChatConfig
+from builder.serve import create_app
+
+from .test_chat_support import endless, tiny_adapter, tiny_engine  # noqa: F401
+
+pytestmark = pytest.mark.e2e
+DEFAULTS = ChatConfig(max_new_tokens=12)
+QUESTION = "where is the depot ?"
+
+
+def start_server(app):
+    """Run ``app`` with uvicorn on a free port of 127.0.0.1; returns (server, base_url)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def base_url(tiny_engine):
+    server, thread, url = start_server(create_app(tiny_engine, DEFAULTS, model_name="tiny"))
+    yield url
+    server.should_exit = True
+    thread.join(10)
+
+
+def ask(text: str = QUESTION, **extra) -> dict:
+    return {"model": "tiny", "messages": [{"role": "user", "content": text}], **extra}
+
+
+def sse_events(response) -> list:
+    return [line.removeprefix("data: ") for line in response.iter_lines() if line.startswith("data: ")]
+
+
+def test_non_streaming_completion(base_url, tiny_engine):
+    reply = httpx.post(f"{base_url}/v1/chat/completions", json=ask(), timeout=30)
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["object"] == "chat.completion" and body["model"] == "tiny"
+    assert body["choices"][0]["message"]["content"] == answer(tiny_engine, QUESTION, DEFAULTS)
+    assert body["choices"][0]["finish_reason"] in {"stop", "length"}
+    assert body["usage"]["completion_tokens"] > 0 and body["usage"]["prompt_tokens"] > 5
+
+
+def test_streaming_completion(base_url, tiny_engine):
+    with httpx.stream("POST", f"{base_url}/v1/chat/completions", json=ask(stream=True), timeout=30) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = sse_events(response)
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert len(chunks) > 3 and text.strip() == answer(tiny_engine, QUESTION, DEFAULTS)
+    assert chunks[-1]["choices"][0]["finish_reason"] in {"stop", "length"}
+
+
+def test_request_settings_are_used(base_url):
+    one = httpx.post(f"{base_url}/v1/chat/completions", json=ask(max_tokens=3), timeout=30).json()
+    assert one["usage"]["completion_tokens"] <= 3 and one["choices"][0]["finish_reason"] == "length"
+
+
+@pytest.mark.parametrize("body, message", [
+    (ask(""), "empty"), ({"messages": "hi"}, "messages"), (ask(temperature="hot"), "sampling"),
+    (ask(top_p=7), "top_p")])
+def test_bad_requests_get_a_clear_400(base_url, body, message):
+    reply = httpx.post(f"{base_url}/v1/chat/completions", json=body, timeout=30)
+    assert reply.status_code == 400 and message in reply.json()["error"]["message"]
+    reply = httpx.post(f"{base_url}/v1/chat/completions", content=b"{oops", timeout=30)
+    assert reply.status_code == 400 and "JSON" in reply.json()["error"]["message"]
+
+
+def test_client_disconnect_stops_generation(base_url, tiny_engine):
+    started = []
+    original = tiny_engine.start
+
+    def recording_start(*args, **kwargs):
+        started.append(original(*args, **kwargs))
+        return started[-1]
+
+    tiny_engine.start = recording_start
+    try:
+        with endless(tiny_engine), httpx.stream("POST", f"{base_url}/v1/chat/completions",
+                                                json=ask(stream=True, max_tokens=1500), timeout=30) as response:
+            for _, line in zip(range(4), response.iter_lines()):
+                pass
+    finally:
+        tiny_engine.start = original
+    generation = started[0]
+    assert generation.done.wait(10), "generation kept running after the client left"
+    assert generation.new_tokens < 1500 and generation.stop_event.is_set()
+    reply = httpx.post(f"{base_url}/v1/chat/completions", json=ask(), timeout=30)
+    assert reply.status_code == 200  # the engine is free again
+
+
+def test_api_key_is_required_when_set(tiny_engine):
+    server, thread, url = start_server(create_app(tiny_engine, DEFAULTS, api_key="s3cret"))
+    try:
+        assert httpx.get(f"{url}/v1/models", timeout=10).status_code == 401
+        wrong = httpx.get(f"{url}/v1/models", headers={"Authorization": "Bearer nope"}, timeout=10)
+        assert wrong.status_code == 401
+        ok = httpx.get(f"{url}/v1/models", headers={"Authorization": "Bearer s3cret"}, timeout=10)
+        assert ok.status_code == 200 and ok.json()["data"][0]["id"] == "domain-assistant"
+    finally:
+        server.should_exit = True
+        thread.join(10)
