@@ -251,6 +251,8 @@ class Session:
             return set_status(self.run_dir, "stopped", step=0, total_steps=total, message=message) if self.dist.main else {}
         if not (self.run_dir / ckpt.CHECKPOINTS_DIR / ckpt.checkpoint_name(progress.step)).is_dir():
             self.evaluate_and_checkpoint(progress, final=True)
+        log(f"rank {self.dist.rank}/{self.dist.world}: trained to step {progress.step}, "
+            f"{self.tokens_seen} tokens, LoRA checksum {lora_checksum(self.params):.6f}")
         adapter_step = progress.best_step or progress.step
         state = "completed" if progress.step >= total or progress.early_stopped else "stopped"
         if self.dist.main:
@@ -280,6 +282,11 @@ def save_adapter(model, tokenizer, run_dir: Path) -> Path:
     tmp.replace(target)
     shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+def lora_checksum(params) -> float:
+    """Sum of absolute LoRA weights: equal on all data-parallel ranks when they stay in sync."""
+    return float(sum(p.detach().abs().sum().item() for p in params))
 
 
 def peak_memory_bytes(device: str) -> int:
