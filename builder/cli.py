@@ -2,7 +2,9 @@
 
     dab init    PROJECT                      create a project folder
     dab ingest  PATH... --project PROJECT    add documents (files, folders, zips) and chunk them
-    dab pairs   --project PROJECT            generate question/answer pairs
+    dab pairs   --project PROJECT            generate question/answer pairs (--report: reconciliation)
+    dab dataset export|import|save PATH -p P export/import pairs (openai, alpaca, sharegpt), save_to_disk
+    dab transfer --project PROJECT           domain distance and a recommended number of pairs
     dab train   --project PROJECT            fine-tune a LoRA adapter on the pairs (--resume, --stop, --preset)
     dab chat    --project PROJECT            chat with the tuned model in the terminal
     dab eval    --project PROJECT            base vs tuned on held-out pairs
@@ -52,7 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pairs", help="generate question/answer pairs from the chunks")
     add_project_arg(p)
     p.add_argument("--generator", help="pair generator (default: from project.yaml)")
+    p.add_argument("--report", action="store_true", help="print the reconciliation report (no generation)")
     p.set_defaults(func=cmd_pairs)
+
+    p = sub.add_parser("dataset", help="export or import pairs (openai messages JSONL, alpaca, sharegpt)")
+    p.add_argument("action", choices=["export", "import", "save"])
+    p.add_argument("path", type=Path, help="file to write or read (save: a datasets folder)")
+    add_project_arg(p)
+    p.add_argument("--format", choices=["openai", "alpaca", "sharegpt"], help="default: openai (import: detected)")
+    p.set_defaults(func=cmd_dataset)
+
+    p = sub.add_parser("transfer", help="how far the documents are from general text; pairs to aim for")
+    add_project_arg(p)
+    p.set_defaults(func=cmd_transfer)
 
     p = sub.add_parser("train", help="fine-tune a LoRA adapter on the pairs")
     add_project_arg(p)
@@ -133,16 +147,48 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_pairs(args) -> None:
-    from .pairs import generate_pairs
+    from .pairs import format_report, generate_pairs, load_report
     from .project import Project
 
     project = Project.open(args.project)
     cfg = project.load_config()
+    if args.report:
+        report = load_report(project)
+        print(format_report(report) if report else "no pairs generated yet: run `dab pairs` first")
+        return
     if args.generator:
         cfg.pairs.generator = args.generator
     summary = generate_pairs(project, cfg.pairs)
+    print(format_report(load_report(project)).splitlines()[-1])
     print(f"{summary['pairs']} pairs from {summary['chunks']} chunks "
           f"({summary['chunks_without_pairs']} chunks gave no pair)")
+
+
+def cmd_dataset(args) -> None:
+    from .dataset import build_dataset_dict, export_pairs, import_into_project
+    from .pairs import training_pairs
+    from .project import Project
+
+    project = Project.open(args.project)
+    cfg = project.load_config()
+    if args.action == "import":
+        added, total = import_into_project(project, args.path, args.format)
+        print(f"{added} new pairs imported ({total - added} already in the project)")
+    elif args.action == "export":
+        n = export_pairs(training_pairs(project.pairs()), args.path, args.format or "openai", cfg.chat.system_prompt)
+        print(f"{n} pairs written to {args.path}")
+    else:
+        data = build_dataset_dict(training_pairs(project.pairs()), cfg.pairs.eval_fraction, cfg.pairs.seed,
+                                  cfg.chat.system_prompt)
+        data.save_to_disk(str(args.path))
+        print(f"dataset saved to {args.path} ({', '.join(f'{k}: {len(v)}' for k, v in data.items())})")
+
+
+def cmd_transfer(args) -> None:
+    from .project import Project
+    from .transfer import transfer_check
+
+    print(transfer_check(Project.open(args.project))["advice"])
 
 
 def cmd_train(args) -> None:

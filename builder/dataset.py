@@ -1,11 +1,33 @@
-"""From reviewed pairs to training examples: a leakage-free split and chat-format messages.
+"""From reviewed pairs to training data: leakage-free split, chat messages, export and import.
 
-All pairs of one chunk land on the same side of the train/eval split (a pair and its
-paraphrase from the same passage must not sit on both sides), decided by a hash of the chunk id
-so the split is stable when pairs are added or edited.
+    train, held = split_pairs(pairs, eval_fraction=0.15)
+    export_pairs(pairs, Path("out.jsonl"), "openai")       # also "alpaca", "sharegpt"
+    rows = import_pairs(Path("data.json"))                 # format detected from the rows
+    build_dataset_dict(pairs, 0.15).save_to_disk("ds")     # datasets.DatasetDict train/eval
+    push_to_hub(pairs, "me/my-dataset", 0.15)              # token from $HF_TOKEN
+
+All pairs of one chunk land on the same side of the split (a pair and its paraphrase from the
+same passage must not sit on both sides), decided by a hash of the chunk id so the split is
+stable when pairs are added or edited.
+
+Formats: ``openai`` = JSONL of ``{"messages": [{"role", "content"}, ...]}``; ``alpaca`` = a JSON
+list (or JSONL) of ``{"instruction", "input", "output"}``; ``sharegpt`` = JSONL of
+``{"conversations": [{"from": "human"|"gpt"|"system", "value"}]}``. Imported pairs become
+``edited`` pairs of generator ``import`` (the user brought them, so regeneration keeps them).
 """
 
 import hashlib
+import json
+import os
+from pathlib import Path
+
+from .errors import DatasetError
+from .pairs.validate import neutralize_control_tokens
+from .storage import atomic_write_text
+
+FORMATS = ("openai", "alpaca", "sharegpt")
+_SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
+                   "system": "system"}
 
 
 def split_pairs(pairs: list[dict], eval_fraction: float, seed: int = 0) -> tuple[list[dict], list[dict]]:
@@ -31,3 +53,120 @@ def to_messages(pair: dict, system_prompt: str = "") -> list[dict]:
     messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
     return messages + [{"role": "user", "content": pair["question"]},
                        {"role": "assistant", "content": pair["answer"]}]
+
+
+def to_row(pair: dict, fmt: str, system_prompt: str = "") -> dict:
+    """One pair in an export format."""
+    if fmt == "openai":
+        return {"messages": to_messages(pair, system_prompt)}
+    if fmt == "alpaca":
+        return {"instruction": pair["question"], "input": "", "output": pair["answer"]}
+    if fmt == "sharegpt":
+        turns = [{"from": "system", "value": system_prompt}] if system_prompt else []
+        return {"conversations": turns + [{"from": "human", "value": pair["question"]},
+                                          {"from": "gpt", "value": pair["answer"]}]}
+    raise DatasetError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)})")
+
+
+def export_pairs(pairs: list[dict], path: Path, fmt: str, system_prompt: str = "") -> int:
+    """Write pairs as JSONL in ``fmt``; returns the number of rows written."""
+    rows = [to_row(p, fmt, system_prompt) for p in pairs]
+    atomic_write_text(Path(path), "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return len(rows)
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Rows of a JSON list file or a JSONL file."""
+    text = Path(path).read_text(encoding="utf-8-sig").strip()
+    if not text:
+        raise DatasetError(f"{Path(path).name} is empty")
+    try:
+        data = json.loads(text) if text.startswith("[") else [json.loads(line) for line in text.splitlines()
+                                                             if line.strip()]
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{Path(path).name} is not JSON or JSON Lines (line {exc.lineno}: {exc.msg})") from exc
+    if not all(isinstance(r, dict) for r in data):
+        raise DatasetError(f"{Path(path).name}: every row must be a JSON object")
+    return data
+
+
+def detect_format(row: dict) -> str:
+    if "messages" in row:
+        return "openai"
+    if "conversations" in row:
+        return "sharegpt"
+    if "instruction" in row and "output" in row:
+        return "alpaca"
+    raise DatasetError(f"unrecognised row (keys: {', '.join(sorted(row)) or 'none'}); expected {', '.join(FORMATS)}")
+
+
+def row_question_answer(row: dict, fmt: str) -> tuple[str, str]:
+    """The (question, answer) of one imported row: its first user turn and the reply to it."""
+    if fmt == "alpaca":
+        question = "\n\n".join(part for part in (row.get("instruction"), row.get("input")) if part)
+        return question, row.get("output", "")
+    turns = row["messages"] if fmt == "openai" else [
+        {"role": _SHAREGPT_ROLES.get(t.get("from"), "?"), "content": t.get("value", "")} for t in row["conversations"]]
+    roles = [t.get("role") for t in turns]
+    if "user" not in roles or "assistant" not in roles[roles.index("user"):]:
+        raise DatasetError("a conversation without a user turn followed by an assistant turn")
+    first = roles.index("user")
+    reply = roles.index("assistant", first)
+    return turns[first]["content"], turns[reply]["content"]
+
+
+def import_pairs(path: Path, fmt: str | None = None) -> list[dict]:
+    """Pairs from an exported file (format detected unless given); bad rows raise DatasetError."""
+    rows = read_rows(path)
+    pairs = []
+    for number, row in enumerate(rows, start=1):
+        row_fmt = fmt or detect_format(row)
+        try:
+            question, answer = row_question_answer(row, row_fmt)
+        except (KeyError, TypeError, AttributeError, DatasetError) as exc:
+            raise DatasetError(f"{Path(path).name} row {number}: not a valid {row_fmt} row ({exc})") from exc
+        if not str(question).strip() or not str(answer).strip():
+            raise DatasetError(f"{Path(path).name} row {number}: empty question or answer")
+        pairs.append(imported_pair(str(question), str(answer)))
+    return pairs
+
+
+def import_into_project(project, path: Path, fmt: str | None = None) -> tuple[int, int]:
+    """Add the pairs of an exported file to a project; returns (new pairs, pairs in the file)."""
+    rows = import_pairs(path, fmt)
+    existing = project.pairs()
+    known = {p["id"] for p in existing}
+    new = list({r["id"]: r for r in rows if r["id"] not in known}.values())
+    project.save_pairs(existing + new)
+    return len(new), len(rows)
+
+
+def imported_pair(question: str, answer: str) -> dict:
+    question, answer = neutralize_control_tokens(question.strip()), neutralize_control_tokens(answer.strip())
+    key = hashlib.sha256(f"import\x1f{question}\x1f{answer}".encode("utf-8")).hexdigest()[:16]
+    return {"id": key, "question": question, "answer": answer, "chunk_id": f"import-{key}", "evidence": None,
+            "generator": "import", "scores": {"grounding": None, "duplicate_of": None}, "flags": [],
+            "status": "edited", "edited_by_user": True}
+
+
+def build_dataset_dict(pairs: list[dict], eval_fraction: float, seed: int = 0, system_prompt: str = ""):
+    """A ``datasets.DatasetDict`` with ``train`` (and ``eval``) splits of ``messages`` rows."""
+    from datasets import Dataset, DatasetDict
+
+    train, held = split_pairs(pairs, eval_fraction, seed)
+    def table(rows: list[dict]):
+        return Dataset.from_list([{"id": p["id"], "chunk_id": p["chunk_id"],
+                                   "messages": to_messages(p, system_prompt)} for p in rows])
+    splits = {"train": table(train)}
+    if held:
+        splits["eval"] = table(held)
+    return DatasetDict(splits)
+
+
+def push_to_hub(pairs: list[dict], repo_id: str, eval_fraction: float, private: bool = True, seed: int = 0) -> str:
+    """Upload the dataset to the Hugging Face Hub with the token in ``$HF_TOKEN``; returns its URL."""
+    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    if not token:
+        raise DatasetError("set HF_TOKEN to a Hugging Face write token to push datasets")
+    build_dataset_dict(pairs, eval_fraction, seed).push_to_hub(repo_id, token=token, private=private)
+    return f"https://huggingface.co/datasets/{repo_id}"

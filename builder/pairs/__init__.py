@@ -9,7 +9,7 @@ the user edited, accepted or rejected. ``neutralize_control_tokens`` makes chat-
 in document text inert; it is applied to every pair when it is created.
 """
 
-from . import rules  # noqa: F401  (register the generators)
+from . import local, openai_api, rules  # noqa: F401  (register the generators)
 from .base import GENERATORS, STATUSES, Candidate, ChunkResult, make_pair, merge_pairs
 from .pipeline import check_report, format_report, generate_pairs, load_report
 from .review import (PairFilter, add_manual_pair, bulk_set_status, edit_pair, set_status, training_pairs,

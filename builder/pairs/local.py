@@ -1,0 +1,76 @@
+"""The ``local`` generator: a teacher chat model run with transformers on this machine.
+
+    pairs:
+      generator: local
+      teacher_model: bundled            # or any chat model id / folder
+      batch_size: 8                     # chunks generated together (padding-left batches)
+      chunk_time_limit_s: 60            # generation time limit per batch, so per chunk
+      max_retries: 2                    # a chunk whose reply is unusable is retried (sampled)
+
+Prompts come from ``templates/generation`` (JSON reply against ``teacher.PAIRS_SCHEMA``). The
+reply is started for the model with the template's ``response_prefix`` (``{"pairs":
+[{"question": "``), which keeps small models on the JSON track; near-valid replies are
+repaired (``teacher.parse_pairs_json``). Chunks are sorted by prompt length before batching so
+padding stays small. A chunk that still fails after its retries gets an error in the report.
+"""
+
+import functools
+
+from ..config import PairsConfig
+from ..errors import GeneratorError
+from .base import ChunkResult, Progress, register
+from .prompts import load_template, render_messages
+from .teacher import parse_pairs_json
+
+
+@functools.lru_cache(maxsize=1)
+def load_teacher(spec: str):
+    """Model (eval mode) and tokenizer (left padding), cached for the process."""
+    from ..models import load_model_and_tokenizer
+
+    model, tokenizer = load_model_and_tokenizer(spec)
+    tokenizer.padding_side = "left"
+    return model.eval(), tokenizer
+
+
+@register("local")
+def generate_local(chunks: list[dict], cfg: PairsConfig, progress: Progress = None) -> list[ChunkResult]:
+    """Pairs for every chunk from the local teacher; one ChunkResult per chunk."""
+    model, tokenizer = load_teacher(cfg.teacher_model)
+    prefix = load_template(cfg.template).response_prefix
+    prompts = [tokenizer.apply_chat_template(render_messages(c, cfg), tokenize=False, add_generation_prompt=True)
+               + prefix for c in chunks]
+    results: dict[int, ChunkResult] = {}
+    pending = sorted(range(len(chunks)), key=lambda i: len(prompts[i]))
+    for attempt in range(cfg.max_retries + 1):
+        failed = []
+        for start in range(0, len(pending), cfg.batch_size):
+            batch = pending[start:start + cfg.batch_size]
+            replies = generate_batch(model, tokenizer, [prompts[i] for i in batch], cfg, attempt)
+            for i, reply in zip(batch, replies):
+                try:
+                    results[i] = ChunkResult(parse_pairs_json(prefix + reply)[0])
+                except GeneratorError as exc:
+                    results[i] = ChunkResult(error=f"{exc} (after {attempt + 1} attempts)")
+                    failed.append(i)
+            if progress:
+                progress(len(results), len(chunks))
+        pending = failed
+        if not pending:
+            break
+    return [results[i] for i in range(len(chunks))]
+
+
+def generate_batch(model, tokenizer, prompts: list[str], cfg: PairsConfig, attempt: int) -> list[str]:
+    """Generate replies for a batch of prompts; greedy first, sampled on retries."""
+    import torch
+
+    inputs = tokenizer(prompts, add_special_tokens=False, padding=True, return_tensors="pt").to(model.device)
+    sampling = {"do_sample": True, "temperature": 0.7, "top_p": 0.95} if attempt else {"do_sample": False}
+    if attempt:
+        torch.manual_seed(cfg.seed + attempt)
+    with torch.inference_mode():
+        output = model.generate(**inputs, max_new_tokens=cfg.max_new_tokens, max_time=cfg.chunk_time_limit_s,
+                                pad_token_id=tokenizer.pad_token_id, **sampling)
+    new_tokens = output[:, inputs["input_ids"].shape[1]:]
+    return tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
