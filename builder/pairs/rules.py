@@ -90,11 +90,9 @@ def definition_pairs(text: str) -> list[Candidate]:
 
 def definition_question(article: str | None, term: str, verb: str) -> str:
     """The question a user would ask about a defined term."""
+    if verb in {"means", "refers to"}:  # a defined term: keep it as written
+        return f"What does “{term}” {'mean' if verb == 'means' else 'refer to'}?"
     term = term if looks_like_name(term) or article and term[:1].isupper() else lower_first(term)
-    if verb == "means":
-        return f"What does “{term}” mean?"
-    if verb == "refers to":
-        return f"What does “{term}” refer to?"
     noun = f"{article.lower()} {term}" if article else term
     return f"What {verb} {noun}?"
 

@@ -1,0 +1,175 @@
+"""Ingestion: every format, the per-file report, limits, and each listed bad input (batch goes on)."""
+
+import io
+import time
+import tracemalloc
+import zipfile
+
+import docx
+import pytest
+from fpdf import FPDF
+from pypdf import PdfWriter
+
+from builder.config import IngestConfig
+from builder.ingest import extract, ingest_bytes, ingest_paths
+from builder.project import Project
+
+
+@pytest.fixture()
+def project(tmp_path) -> Project:
+    return Project.create(tmp_path / "p")
+
+
+def pdf_bytes(pages: list[str]) -> bytes:
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 10, text)
+    return bytes(pdf.output())
+
+
+def docx_bytes() -> bytes:
+    document = docx.Document()
+    document.add_heading("Fees", level=1)
+    document.add_paragraph("The Day Pass costs 4.50 euro.")
+    document.add_heading("Late payment", level=2)
+    table = document.add_table(rows=2, cols=2)
+    for (r, c), text in {(0, 0): "Item", (0, 1): "Fee", (1, 0): "Late", (1, 1): "5 euro"}.items():
+        table.cell(r, c).text = text
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_formats_keep_structure_and_report(project):
+    good = {"a.md": b"# Title\n\n## Part\n\nSome text here.", "b.docx": docx_bytes(),
+            "c.html": b"<html><nav>MENU LINKS</nav><script>var x=1</script><main><h1>Hours</h1>"
+                      b"<p>Open daily.</p></main><footer>Copyright</footer></html>",
+            "d.pdf": pdf_bytes(["Page one text.", "Page two text."])}
+    rows = {name: ingest_bytes(project, name, data, IngestConfig()) for name, data in good.items()}
+    assert all(r["status"] == "ok" for r in rows.values())
+    assert rows["a.md"]["headings"] == 2 and rows["d.pdf"]["pages"] == 2 and not rows["d.pdf"]["pages_estimated"]
+    docx_text = (project.extracted_dir / f"{rows['b.docx']['source_id']}.md").read_text()
+    assert "# Fees" in docx_text and "## Late payment" in docx_text and "| Late | 5 euro |" in docx_text
+    html_text = (project.extracted_dir / f"{rows['c.html']['source_id']}.md").read_text()
+    assert "# Hours" in html_text and "Open daily." in html_text
+    assert "MENU" not in html_text and "var x" not in html_text and "Copyright" not in html_text
+    assert len(project.sources()) == 4
+
+
+def test_text_encodings_are_decoded_with_warnings():
+    cfg = IngestConfig()
+    assert extract("a.txt", "\ufeffcafé".encode("utf-8"), cfg).text == "café"
+    utf16 = extract("a.txt", "Grüße aus Köln".encode("utf-16"), cfg)
+    assert utf16.text == "Grüße aus Köln" and not utf16.warnings
+    cp1252 = extract("a.txt", b"Caf\xe9 \x81 ok", cfg)
+    assert cp1252.text.startswith("Café") and "1 characters replaced" in cp1252.warnings[0]
+    nul = extract("a.txt", b"ab\x00cd\x00", cfg)
+    assert nul.text == "abcd" and "removed 2 NUL bytes" in nul.warnings[0]
+
+
+def test_plain_text_titles_become_headings():
+    text = extract("minutes.txt", b"WELCOME\n\nHello all.\n\n3. THE INDUCTION\n\nTwo mornings.", IngestConfig()).text
+    assert "## WELCOME" in text and "## 3. THE INDUCTION" in text and "Hello all." in text
+
+
+@pytest.mark.parametrize("name,data,error_type,message", [
+    ("empty.txt", b"", "UnsupportedDocument", "empty"),
+    ("fake.pdf", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "CorruptDocument", "not a PDF"),
+    ("fake.docx", bytes(range(256)) * 4, "CorruptDocument", "not a readable DOCX"),
+    ("notdocx.docx", zip_bytes({"hello.txt": b"not a word file"}), "CorruptDocument", "not a readable DOCX"),
+    ("truncated.pdf", pdf_bytes(["Hello world"])[:300], "CorruptDocument", "damaged or truncated"),
+    ("nuls.txt", b"\x00" * 100, "CorruptDocument", "only NUL bytes"),
+    ("x.exe", b"MZ...", "UnsupportedDocument", "not supported"),
+])
+def test_bad_inputs_give_one_clear_error_row(project, name, data, error_type, message):
+    row = ingest_bytes(project, name, data, IngestConfig())
+    assert row["status"] == "error" and row["error_type"] == error_type
+    assert message in row["error"] and "\n" not in row["error"]
+    assert project.sources() == []
+
+
+def test_encrypted_and_image_only_pdfs(project):
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.encrypt("secret")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    row = ingest_bytes(project, "locked.pdf", buffer.getvalue(), IngestConfig())
+    assert row["error_type"] == "EncryptedDocument" and "password" in row["error"]
+    writer = PdfWriter()
+    for _ in range(3):
+        writer.add_blank_page(200, 200)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    row = ingest_bytes(project, "scan.pdf", buffer.getvalue(), IngestConfig())
+    assert row["error_type"] == "NoTextExtracted" and "no text extracted from 3 pages" in row["error"]
+
+
+def test_docx_zip_bomb_and_archive_limits(project):
+    bomb = zip_bytes({"word/document.xml": b"\x00" * 20_000_000})
+    row = ingest_bytes(project, "bomb.docx", bomb, IngestConfig())
+    assert row["error_type"] == "DocumentTooLarge" and "zip bomb" in row["error"]
+    many = zip_bytes({f"f{i}.txt": b"hello there" for i in range(30)})
+    (project.root / "many.zip").write_bytes(many)
+    rows = ingest_paths(project, [project.root / "many.zip"], IngestConfig(max_archive_entries=10))
+    assert rows[0]["error_type"] == "DocumentTooLarge" and "30 entries" in rows[0]["error"]
+    rows = ingest_paths(project, [project.root / "many.zip"], IngestConfig(max_file_bytes=100))
+    assert "limit" in rows[0]["error"]
+
+
+def test_zip_with_unsafe_paths_keeps_the_good_members(project, tmp_path):
+    archive = tmp_path / "docs.zip"
+    archive.write_bytes(zip_bytes({"../evil.txt": b"escape attempt", "/etc/abs.txt": b"absolute path",
+                                   "C:/win.txt": b"drive letter", "ok/good.md": b"# Good\n\nKept text.",
+                                   "ok/empty.txt": b""}))
+    rows = ingest_paths(project, [archive], IngestConfig())
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["good.md"]["status"] == "ok"
+    assert sum("unsafe path" in r.get("error", "") for r in rows) == 3
+    assert by_name["empty.txt"]["status"] == "error"
+    assert not (tmp_path / "evil.txt").exists() and not (project.root.parent / "evil.txt").exists()
+    stored = list(project.sources_dir.iterdir())
+    assert len(stored) == 1 and stored[0].name.endswith(".md")
+
+
+def test_max_pages_limit(project):
+    row = ingest_bytes(project, "long.pdf", pdf_bytes(["a page"] * 3), IngestConfig(max_pages=2))
+    assert row["error_type"] == "DocumentTooLarge" and "3 pages" in row["error"]
+
+
+def test_hostile_file_names_are_display_only(project):
+    cfg = IngestConfig()
+    for i, name in enumerate(["../../outside.txt", "Préface—日本語.md", "x" * 300 + ".txt"]):
+        row = ingest_bytes(project, name, f"Some harmless text content {i}.".encode(), cfg)
+        assert row["status"] == "ok" and "/" not in row["name"] and len(row["name"]) <= 120
+    names = [s["original_name"] for s in project.sources()]
+    assert "Préface—日本語.md" in names and "outside.txt" in names
+    assert sorted(p.suffix for p in project.sources_dir.iterdir()) == [".md", ".txt", ".txt"]
+    assert all(len(p.name) <= 24 for p in project.sources_dir.iterdir())
+    assert not (project.root.parent / "outside.txt").exists()
+
+
+def test_fifty_megabyte_single_line_is_bounded(project, tmp_path):
+    big = tmp_path / "huge.txt"
+    big.write_bytes(b"word " * 10_000_000)  # 50 MB, one line
+    good = tmp_path / "good.md"
+    good.write_text("# Ok\n\nStill ingested.", encoding="utf-8")
+    tracemalloc.start()
+    started = time.perf_counter()
+    rows = ingest_paths(project, [big, good], IngestConfig(max_file_bytes=60_000_000))
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert rows[0]["error_type"] == "DocumentTooLarge" and "max_text_chars" in rows[0]["error"]
+    assert rows[1]["status"] == "ok"
+    assert elapsed < 10 and peak < 400_000_000
