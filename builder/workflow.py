@@ -122,17 +122,3 @@ def project_progress(project: Project) -> dict[str, bool]:
             "evaluate": adapter is not None and (adapter.parent / "eval.json").exists(),
             "share": (project.root / "share.json").exists()}
 
-
-def add_user_pair(project: Project, question: str, answer: str) -> dict:
-    """Add a pair written by the user (accepted, protected from regeneration)."""
-    from .errors import ConfigError
-    from .pairs.base import pair_id
-
-    if not question.strip() or not answer.strip():
-        raise ConfigError("question and answer cannot be empty")
-    chunk_id = f"user-{pair_id('user', question)}"
-    pair = {"id": pair_id(chunk_id, question), "question": question.strip(), "answer": answer.strip(),
-            "chunk_id": chunk_id, "evidence": None, "generator": "user", "scores": {"grounding": 1.0},
-            "status": "accepted", "edited_by_user": True}
-    project.save_pairs([p for p in project.pairs() if p["id"] != pair["id"]] + [pair])
-    return pair

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from builder.pairs import training_pairs
 from builder.project import Project
 from builder.workflow import sample_documents
 
@@ -67,7 +68,8 @@ def uploaded(wizard):
 @pytest.fixture(scope="module")
 def paired(uploaded):
     url, project, _, _ = uploaded
-    table, counts, _ = client(url).predict("rules", "all", 0, "all", api_name="/generate_pairs")
+    table, counts, _, report = client(url).predict("rules", "general", "all", 0, "all", api_name="/generate_pairs")
+    assert report.splitlines()[-1].startswith("total:")
     return url, project, table, counts
 
 
@@ -157,10 +159,26 @@ def test_pairs_edit_filter_bulk_and_add(paired):
     shown, _, _ = c.predict("edited", 0, "all", api_name="/reject_shown")
     assert [row[0] for row in shown["data"]] == []  # the filter shows edited ones; now none are edited
     assert next(p for p in project.pairs() if p["id"] == pair["id"])["status"] == "rejected"
-    _, _, shown, counts, _ = c.predict("Where is the depot?", "On Mill Lane.", "accepted", 0, "all",
+    _, _, shown, counts, _ = c.predict("Where is the depot?", "On Mill Lane.", "edited", 0, "all",
                                        api_name="/add_pair")
-    assert "Where is the depot?" in [row[2] for row in shown["data"]]
+    assert "Where is the depot?" in [row[2] for row in shown["data"]]  # the filter now shows accepted
     assert "1 rejected" in counts
+
+
+def test_filter_by_source_and_download_in_three_formats(paired):
+    url, project, _, _ = paired
+    c = client(url)
+    pdf = next(s for s in project.sources() if s["original_name"] == "terms-of-membership.pdf")
+    shown, _, _ = c.predict("all", 0, pdf["id"], api_name="/reject_shown")
+    assert shown["data"] and {row[5] for row in shown["data"]} == {"terms-of-membership.pdf"}
+    keys = {"openai": "messages", "alpaca": "instruction", "sharegpt": "conversations"}
+    for fmt, key in keys.items():
+        file = c.predict(fmt, api_name="/download_pairs")
+        response = httpx.get(file["url"])
+        assert response.status_code == 200, fmt
+        rows = [json.loads(line) for line in response.text.splitlines()]
+        assert rows and key in rows[0]
+    assert len(rows) == len(training_pairs(project.pairs())) < len(project.pairs())
 
 
 def test_bad_project_names_cannot_escape_the_projects_folder(wizard):

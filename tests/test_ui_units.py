@@ -12,7 +12,7 @@ import pytest
 
 from builder.project import Project
 from builder.train.loop import set_status
-from builder.workflow import add_user_pair, list_projects, project_progress, run_is_active
+from builder.workflow import list_projects, project_progress, run_is_active
 from ui import projects
 from ui.engines import to_messages
 from ui.progress import current_step, progress_html, step_open
@@ -48,15 +48,6 @@ def test_last_project_is_remembered(tmp_path):
     assert projects.last_project(tmp_path) == "beta"
     projects.remember(tmp_path, "gone")
     assert projects.last_project(tmp_path) == "alpha"
-
-
-def test_user_pair_is_accepted_and_counts_as_training_data(project_dir):
-    project = Project.create(project_dir)
-    pair = add_user_pair(project, " Where is the depot? ", "On Mill Lane.")
-    assert pair["status"] == "accepted" and pair["question"] == "Where is the depot?"
-    assert project_progress(project)["pairs"]
-    with pytest.raises(Exception, match="cannot be empty"):
-        add_user_pair(project, "Why?", "  ")
 
 
 def test_a_run_whose_process_died_is_not_active(tmp_path):

@@ -15,7 +15,7 @@ LABELS = {"documents": "Documents", "pairs": "Pairs", "train": "Train",
 NEEDS = {"documents": None, "pairs": "documents", "train": "pairs", "evaluate": "train", "share": "train"}
 # Fixed colours (with text) so the state is readable without relying on colour alone.
 STYLE = {"done": ("#15803d", "#ffffff", "✓"), "current": ("#1d4ed8", "#ffffff", "●"),
-         "open": ("#e5e7eb", "#111827", "○"), "locked": ("#f3f4f6", "#9ca3af", "🔒")}
+         "open": ("#e5e7eb", "#111827", "○"), "locked": ("#f3f4f6", "#6b7280", "–")}
 
 
 def step_open(step: str, done: dict[str, bool]) -> bool:

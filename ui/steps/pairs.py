@@ -4,10 +4,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from builder.pairs import GENERATORS, edit_pair, generate_pairs, set_status
+from builder.dataset import FORMATS, export_pairs
+from builder.pairs import (GENERATORS, PairFilter, add_manual_pair, bulk_set_status, edit_pair, format_report,
+                           generate_pairs, load_report, set_status)
 from builder.pairs.base import STATUSES
+from builder.pairs.prompts import list_domains
 from builder.project import Project
-from builder.workflow import add_user_pair
 
 from ..errors import friendly
 
@@ -15,26 +17,20 @@ COLUMNS = ["id", "status", "question", "answer", "grounding", "source"]
 ALL = "all"
 
 
-def source_names(project: Project) -> dict[str, str]:
-    """chunk id -> the original name of the document it came from."""
-    names = {s["id"]: s["original_name"] for s in project.sources()}
-    return {c["id"]: names.get(c["source_id"], "?") for c in project.chunks()}
+def selection(status: str, min_score: float, source: str) -> PairFilter:
+    """The filter the page shows (also what the bulk buttons act on)."""
+    return PairFilter(status=None if status in (ALL, None) else status,
+                      source_id=None if source in (ALL, None) else source,
+                      min_grounding=float(min_score) if min_score else None)
 
 
 def shown_pairs(project: Project, status: str, min_score: float, source: str) -> list[dict]:
-    """The pairs that pass the filters (status, minimum grounding score, source document)."""
-    by_chunk = source_names(project)
-    rows = []
-    for pair in project.pairs():
-        pair = {**pair, "source": by_chunk.get(pair["chunk_id"], "written by you")}
-        if status not in (ALL, None) and pair["status"] != status:
-            continue
-        if pair["scores"].get("grounding", 0) < (min_score or 0):
-            continue
-        if source not in (ALL, None) and pair["source"] != source:
-            continue
-        rows.append(pair)
-    return rows
+    """The pairs that pass the filters, each with the name of its source document."""
+    names = {s["id"]: s["original_name"] for s in project.sources()}
+    chunk_sources = {c["id"]: c["source_id"] for c in project.chunks()}
+    chosen = selection(status, min_score, source)
+    return [{**p, "source": names.get(chunk_sources.get(p["chunk_id"]), "written by you")}
+            for p in project.pairs() if chosen.matches(p, chunk_sources)]
 
 
 def counts(project: Project) -> str:
@@ -46,39 +42,59 @@ def counts(project: Project) -> str:
 
 def view(project: Project, status: str, min_score: float, source: str) -> tuple:
     """Table rows, counts, and the source filter's choices."""
-    table = [[p["id"], p["status"], p["question"], p["answer"], p["scores"].get("grounding", 0), p["source"]]
+    table = [[p["id"], p["status"], p["question"], p["answer"], p["scores"].get("grounding") or 0, p["source"]]
              for p in shown_pairs(project, status, min_score, source)]
-    sources = [ALL] + sorted({s["original_name"] for s in project.sources()})
-    return table, counts(project), gr.Dropdown(choices=sources, value=source if source in sources else ALL)
+    sources = [ALL] + [(s["original_name"], s["id"]) for s in project.sources()]
+    known = {ALL} | {s["id"] for s in project.sources()}
+    return table, counts(project), gr.Dropdown(choices=sources, value=source if source in known else ALL)
+
+
+def report_text(project: Project) -> str:
+    """The reconciliation report: every passage with its pairs kept and dropped, then totals."""
+    report = load_report(project)
+    return format_report(report) if report else "No report yet: generate pairs first."
+
+
+def outputs(project: Project, status: str, min_score: float, source: str) -> tuple:
+    return (*view(project, status, min_score, source), report_text(project))
 
 
 @friendly
-def on_generate(generator: str, root: str, status: str, min_score: float, source: str, progress=gr.Progress()):
+def on_generate(generator: str, domain: str, root: str, status: str, min_score: float, source: str,
+                progress=gr.Progress()):
     project = Project.open(Path(root))
     cfg = project.load_config()
-    cfg.pairs.generator = generator
+    cfg.pairs.generator, cfg.pairs.domain = generator, domain
     project.save_config(cfg)
     summary = generate_pairs(project, cfg.pairs,
                              progress=lambda done, total: progress(done / total, desc="Reading passages"))
     gr.Info(f"{summary['pairs']} pairs from {summary['chunks']} passages.")
-    return view(project, status, min_score, source)
+    return outputs(project, status, min_score, source)
+
+
+def unchanged(row: list, stored: list[dict]) -> bool:
+    return any(row[2] == p["question"] and row[3] == p["answer"] for p in stored)
 
 
 @friendly
 def on_save(table, root: str, status: str, min_score: float, source: str):
     """Apply the edited table: changed text becomes an edit, a changed status a judgement."""
     project = Project.open(Path(root))
-    stored = {p["id"]: p for p in project.pairs()}
+    stored: dict[str, list[dict]] = {}
+    for pair in project.pairs():
+        stored.setdefault(pair["id"], []).append(pair)
+    changed = 0
     for row in table.values.tolist():
         pair_id, new_status, question, answer = row[0], row[1], str(row[2]), str(row[3])
-        pair = stored.get(pair_id)
-        if pair is None:
+        if pair_id not in stored:
             continue
-        if question != pair["question"] or answer != pair["answer"]:
+        if not unchanged([pair_id, new_status, question, answer], stored[pair_id]):
             edit_pair(project, pair_id, question, answer)
-        elif new_status != pair["status"]:
+            changed += 1
+        elif new_status != stored[pair_id][0]["status"]:
             set_status(project, pair_id, new_status)
-    gr.Info("Your changes are saved.")
+            changed += 1
+    gr.Info(f"{changed} change(s) saved.")
     return view(project, status, min_score, source)
 
 
@@ -86,8 +102,8 @@ def bulk(new_status: str):
     @friendly
     def on_bulk(root: str, status: str, min_score: float, source: str):
         project = Project.open(Path(root))
-        for pair in shown_pairs(project, status, min_score, source):
-            set_status(project, pair["id"], new_status)
+        changed = bulk_set_status(project, new_status, selection(status, min_score, source))
+        gr.Info(f"{changed} pair(s) set to {new_status}.")
         return view(project, status, min_score, source)
     return on_bulk
 
@@ -95,7 +111,7 @@ def bulk(new_status: str):
 @friendly
 def on_add(question: str, answer: str, root: str, status: str, min_score: float, source: str):
     project = Project.open(Path(root))
-    add_user_pair(project, question, answer)
+    add_manual_pair(project, question or "", answer or "")
     return ("", "", *view(project, status, min_score, source))
 
 
@@ -104,8 +120,22 @@ def on_filter(root: str, status: str, min_score: float, source: str):
     return view(Project.open(Path(root)), status, min_score, source)
 
 
+@friendly
+def on_download(fmt: str, root: str):
+    """Export the pairs that go into training, in ``fmt``, into the project's exports folder."""
+    from builder.pairs import training_pairs
+
+    project = Project.open(Path(root))
+    pairs = training_pairs(project.pairs())
+    if not pairs:
+        raise gr.Error("No pairs to download yet: generate pairs first.")
+    path = project.root / "exports" / f"pairs-{fmt}.jsonl"
+    export_pairs(pairs, path, fmt, project.load_config().chat.system_prompt)
+    return str(path)
+
+
 def refresh(root: str):
-    return view(Project.open(Path(root)), ALL, 0.0, ALL)
+    return outputs(Project.open(Path(root)), ALL, 0.0, ALL)
 
 
 def build(root: gr.State) -> dict:
@@ -114,7 +144,9 @@ def build(root: gr.State) -> dict:
                 "to `accepted` or `rejected`, or add your own. **Next:** the model learns from them.")
     with gr.Row():
         generator = gr.Dropdown(sorted(GENERATORS), value="rules", label="Generator",
-                                info="'rules' works offline and instantly")
+                                info="'rules' works offline and instantly; the others use a teacher model")
+        domain = gr.Dropdown(list_domains(), value="general", label="Domain preset",
+                             info="The style of questions and answers")
         generate = gr.Button("Generate pairs", variant="primary")
     status_md = gr.Markdown()
     with gr.Row():
@@ -123,6 +155,7 @@ def build(root: gr.State) -> dict:
         source = gr.Dropdown([ALL], value=ALL, label="Source document", allow_custom_value=True)
     table = gr.Dataframe(headers=COLUMNS, label="Pairs (edit the question, answer or status, then save)",
                          interactive=True, wrap=True, elem_id="pairs-table", max_height=420,
+                         column_widths=["9%", "8%", "28%", "37%", "7%", "11%"],
                          datatype=["str", "str", "str", "str", "number", "str"])
     with gr.Row():
         save = gr.Button("Save my edits", variant="primary")
@@ -132,13 +165,20 @@ def build(root: gr.State) -> dict:
         question = gr.Textbox(label="Question")
         answer = gr.Textbox(label="Answer", lines=3)
         add = gr.Button("Add pair")
+    with gr.Accordion("Download and reconciliation report", open=False):
+        with gr.Row():
+            fmt = gr.Dropdown(list(FORMATS), value=FORMATS[0], label="Dataset format")
+            download = gr.Button("Prepare download")
+            file = gr.File(label="Dataset", interactive=False)
+        report = gr.Code(label="Every passage: pairs kept and dropped, and why", language=None, lines=12)
     filters = [root, status, min_score, source]
     shown = [table, status_md, source]
-    events = [generate.click(on_generate, [generator, *filters], shown, api_name="generate_pairs"),
+    events = [generate.click(on_generate, [generator, domain, *filters], [*shown, report], api_name="generate_pairs"),
               save.click(on_save, [table, *filters], shown, api_name="save_pairs"),
               accept_all.click(bulk("accepted"), filters, shown, api_name="accept_shown"),
               reject_all.click(bulk("rejected"), filters, shown, api_name="reject_shown"),
               add.click(on_add, [question, answer, *filters], [question, answer, *shown], api_name="add_pair")]
+    download.click(on_download, [fmt, root], [file], api_name="download_pairs")
     for control in (status, min_score, source):
         control.change(on_filter, filters, shown, api_visibility="private")
-    return {"refresh": (refresh, [root], shown), "changed": events, "filters": (status, min_score, source)}
+    return {"refresh": (refresh, [root], [*shown, report]), "changed": events}
