@@ -8,7 +8,8 @@
   (``disable_adapter``); more adapters can be added (``add_adapter``) and picked by name.
 - ``merge=True`` folds the adapter into full-precision weights, for serving (no LoRA overhead
   per token; base answers are then no longer available). 4-bit weights are never merged.
-- The prompt is the model's chat template with the system prompt first; message contents are
+- The prompt is the model's chat template with the system prompt first (``chat_settings``: the
+  one the adapter was trained with, else the domain preset's); message contents are
   tokenized as plain text, so a control token typed in a message (``<|im_end|>``) stays text.
 - The conversation is trimmed to the context window: oldest turns go first, then the start of
   an over-long last message.
@@ -18,6 +19,7 @@
 """
 
 import contextlib
+import dataclasses
 import json
 import re
 import threading
@@ -25,8 +27,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from .config import ChatConfig
-from .errors import AdapterError, ConfigError
+from .config import ChatConfig, ProjectConfig
+from .errors import AdapterError, BuilderError, ConfigError
 from .models import load_model, load_tokenizer
 
 DEFAULT_ADAPTER = "default"
@@ -320,6 +322,23 @@ def attach_adapter(model, adapter_dir: Path):
         return PeftModel.from_pretrained(model, str(adapter_dir), adapter_name=DEFAULT_ADAPTER)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise AdapterError(f"the adapter in {adapter_dir} cannot be loaded: {str(exc).splitlines()[0]}") from exc
+
+
+def chat_settings(cfg: ProjectConfig, adapter_dir: Path | None = None) -> ChatConfig:
+    """The project's chat settings, with the system prompt the adapter was trained with (its run's
+    ``config.yaml``), else the domain preset's when the project keeps the default prompt."""
+    chat = dataclasses.replace(cfg.chat)
+    run_config = Path(adapter_dir).parent / "config.yaml" if adapter_dir else None
+    try:
+        if run_config is not None and run_config.is_file():
+            chat.system_prompt = ProjectConfig.load(run_config).chat.system_prompt
+        elif chat.system_prompt == ChatConfig().system_prompt:
+            from .pairs.prompts import load_domain
+
+            chat.system_prompt = load_domain(cfg.pairs.domain).system_prompt
+    except BuilderError:  # an unreadable run config or preset: keep the project's prompt
+        pass
+    return chat
 
 
 def answer(engine: ChatEngine, question: str, cfg: ChatConfig | None = None, use_adapter: bool | str = True) -> str:

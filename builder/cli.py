@@ -210,7 +210,7 @@ def cmd_train(args) -> None:
 
 
 def cmd_chat(args) -> None:
-    from .chat import ChatEngine
+    from .chat import ChatEngine, chat_settings
     from .project import Project
     from .workflow import latest_adapter
 
@@ -220,10 +220,14 @@ def cmd_chat(args) -> None:
     engine = ChatEngine.load(cfg.train.base_model, adapter)
     if adapter is None and not args.base:
         print("(no trained adapter yet: answering with the base model)", file=sys.stderr)
-    questions = [args.message] if args.message else iter_prompts()
-    for question in questions:
-        for piece in engine.stream([{"role": "user", "content": question}], cfg.chat):
+    settings, history = chat_settings(cfg, adapter), []
+    for question in [args.message] if args.message else iter_prompts():
+        history.append({"role": "user", "content": question})
+        reply = ""
+        for piece in engine.stream(history, settings):
             print(piece, end="", flush=True)
+            reply += piece
+        history.append({"role": "assistant", "content": reply})
         print()
 
 
@@ -273,17 +277,20 @@ def resolve_adapter(project, adapter: Path | None) -> Path:
 
 
 def cmd_serve(args) -> None:
+    from .chat import chat_settings
     from .project import Project
     from .serve import load_serving_engine, serve
 
     project = Project.open(args.project)
     cfg = project.load_config()
-    engine = load_serving_engine(cfg.train.base_model, resolve_adapter(project, args.adapter))
+    adapter = resolve_adapter(project, args.adapter)
+    engine = load_serving_engine(cfg.train.base_model, adapter)
     print(f"serving {cfg.name} on http://{args.host}:{args.port}/v1/chat/completions", flush=True)
-    serve(engine, cfg.chat, args.host, args.port, model_name=cfg.name)
+    serve(engine, chat_settings(cfg, adapter), args.host, args.port, model_name=cfg.name)
 
 
 def cmd_export(args) -> None:
+    from .chat import chat_settings
     from .export import export_adapter, export_merged, push_to_hub, write_modelfile
     from .models import load_tokenizer
     from .project import Project
@@ -296,7 +303,7 @@ def cmd_export(args) -> None:
         print(f"merged:  {export_merged(cfg.train.base_model, run_dir, args.out / 'merged')}")
     if args.ollama:
         template = load_tokenizer(cfg.train.base_model).chat_template or ""
-        print(f"ollama:  {write_modelfile(args.out / 'merged', cfg.chat, template)}")
+        print(f"ollama:  {write_modelfile(args.out / 'merged', chat_settings(cfg, run_dir / 'adapter'), template)}")
     if args.push:
         print(f"hub:     {push_to_hub(args.out / 'adapter', args.push)}")
 

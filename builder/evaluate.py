@@ -5,7 +5,7 @@
 Base and tuned are the same loaded weights with the adapter switched off and on. Measures:
 
 - answer NLL / perplexity: how surprised each model is by the reference answer, given the
-  question (assistant tokens only; lower is better);
+  question (assistant tokens only; lower is better), with the system prompt the adapter was trained with;
 - token F1 and ROUGE-L (``rouge-score``) of each model's greedy answer against the reference
   (higher is better); answers are generated in left-padded batches, which is several times
   faster on a CPU than one question at a time.
@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
-from .chat import ChatEngine
+from .chat import ChatEngine, chat_settings
 from .config import ChatConfig, ProjectConfig
 from .dataset import to_messages
 from .storage import atomic_write_text, write_json
@@ -30,7 +30,8 @@ MODELS = (("base", False), ("tuned", True))
 MAX_EVAL_NEW_TOKENS = 128
 
 
-def answer_nlls(engine: ChatEngine, pairs: list[dict], cfg: ProjectConfig, use_adapter: bool) -> list[tuple[float, int]]:
+def answer_nlls(engine: ChatEngine, pairs: list[dict], system_prompt: str, max_seq_tokens: int,
+                use_adapter: bool) -> list[tuple[float, int]]:
     """Per pair: (summed NLL of the reference answer tokens, number of answer tokens)."""
     import torch
 
@@ -38,18 +39,11 @@ def answer_nlls(engine: ChatEngine, pairs: list[dict], cfg: ProjectConfig, use_a
     device = engine.model.device
     with engine.lock, torch.inference_mode(), engine.adapter_enabled(use_adapter):
         for pair in pairs:
-            example, _ = tokenize_conversation(engine.tokenizer, to_messages(pair, cfg.chat.system_prompt),
-                                               cfg.train.max_seq_tokens)
+            example, _ = tokenize_conversation(engine.tokenizer, to_messages(pair, system_prompt), max_seq_tokens)
             batch = {k: v.to(device) for k, v in collate_packed([example]).items()}
             n = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
             rows.append((engine.model(**batch).loss.item() * n, n))
     return rows
-
-
-def answer_nll(engine: ChatEngine, pairs: list[dict], cfg: ProjectConfig, use_adapter: bool) -> float:
-    """Mean per-token NLL of the reference answers (assistant tokens only)."""
-    rows = answer_nlls(engine, pairs, cfg, use_adapter)
-    return sum(nll for nll, _ in rows) / max(sum(n for _, n in rows), 1)
 
 
 def greedy_answers(engine: ChatEngine, questions: list[str], chat: ChatConfig, use_adapter: bool,
@@ -110,13 +104,14 @@ def evaluate_run(engine: ChatEngine, pairs: list[dict], cfg: ProjectConfig, run_
     """Base vs tuned on ``pairs``; saves ``eval.json`` and ``eval.md`` in ``run_dir`` if given."""
     started = time.perf_counter()
     progress = on_progress or (lambda fraction, message: None)
-    chat = ChatConfig(system_prompt=cfg.chat.system_prompt, context_tokens=cfg.chat.context_tokens)
+    trained = chat_settings(cfg, Path(run_dir) / "adapter" if run_dir is not None else None)
+    chat = ChatConfig(system_prompt=trained.system_prompt, context_tokens=trained.context_tokens)  # greedy
     max_new = eval_new_tokens(engine, pairs, cfg.chat)
     rows = [{"question": p["question"], "reference": p["answer"]} for p in pairs]
     report = {"pairs": len(pairs)}
     for step, (name, use_adapter) in enumerate(MODELS):
         progress(step / 2, f"scoring the {name} model's answers")
-        nlls = answer_nlls(engine, pairs, cfg, use_adapter)
+        nlls = answer_nlls(engine, pairs, chat.system_prompt, cfg.train.max_seq_tokens, use_adapter)
         answers = greedy_answers(engine, [p["question"] for p in pairs], chat, use_adapter, max_new)
         for row, (nll, n), text in zip(rows, nlls, answers):
             row.update({f"{name}_answer": text, f"{name}_nll": round(nll / max(n, 1), 4),

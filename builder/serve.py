@@ -65,11 +65,20 @@ def request_config(body: dict, defaults: ChatConfig) -> ChatConfig:
         raise ConfigError(f"bad sampling setting: {exc}") from exc
 
 
+def text_of(content):
+    """A message content as text: a string, or the text parts of an OpenAI content list."""
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content
+                       if isinstance(part, dict) and part.get("type") == "text")
+    return content
+
+
 def request_messages(body: dict, defaults: ChatConfig) -> tuple[list[dict], ChatConfig]:
     """The conversation of a request; a system message in it replaces the project's prompt."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
         raise ConfigError("'messages' must be a list of {role, content} objects")
+    messages = [{"role": m.get("role"), "content": text_of(m.get("content"))} for m in messages]
     cfg = request_config(body, defaults)
     system = [m.get("content") for m in messages if m.get("role") == "system"]
     if system and isinstance(system[0], str):

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from builder.chat import ChatEngine, answer, encode_chat
-from builder.config import ChatConfig
+from builder.chat import ChatEngine, answer, chat_settings, encode_chat
+from builder.config import ChatConfig, ProjectConfig
 from builder.errors import AdapterError, ConfigError
 
 from .test_chat_support import endless, make_adapter, make_other_base, second_adapter, tiny_adapter, tiny_engine  # noqa: F401
@@ -179,3 +179,16 @@ def test_adapter_of_another_base_model_is_refused(tiny_model_dir, tmp_path):
     (other / "adapter_config.json").write_text(json.dumps(config))
     with pytest.raises(AdapterError, match="different base model"):
         ChatEngine.load(str(tiny_model_dir), other)
+
+
+def test_system_prompt_comes_from_the_trained_run_else_the_domain_preset(tmp_path):
+    cfg = ProjectConfig()
+    cfg.pairs.domain = "legal"
+    assert "legal analyst" in chat_settings(cfg).system_prompt
+    trained = ProjectConfig()
+    trained.chat.system_prompt = "you answer for the commons"
+    trained.save(tmp_path / "run" / "config.yaml")
+    assert chat_settings(cfg, tmp_path / "run" / "adapter").system_prompt == "you answer for the commons"
+    cfg.chat.system_prompt, cfg.chat.temperature = "my own prompt", 0.7
+    settings = chat_settings(cfg)
+    assert settings.system_prompt == "my own prompt" and settings.temperature == 0.7

@@ -4,6 +4,9 @@
 """
 
 import json
+import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -12,6 +15,7 @@ import pytest
 
 from builder.chat import answer
 from builder.config import ChatConfig
+from builder.project import Project
 from builder.serve import create_app
 
 from .test_chat_support import endless, tiny_adapter, tiny_engine  # noqa: F401
@@ -74,9 +78,14 @@ def test_streaming_completion(base_url, tiny_engine):
     assert chunks[-1]["choices"][0]["finish_reason"] in {"stop", "length"}
 
 
-def test_request_settings_are_used(base_url):
+def test_request_settings_are_used(base_url, tiny_engine):
     one = httpx.post(f"{base_url}/v1/chat/completions", json=ask(max_tokens=3), timeout=30).json()
     assert one["usage"]["completion_tokens"] <= 3 and one["choices"][0]["finish_reason"] == "length"
+    parts = {"messages": [{"role": "system", "content": "be brief"},
+                          {"role": "user", "content": [{"type": "text", "text": QUESTION}]}]}
+    reply = httpx.post(f"{base_url}/v1/chat/completions", json=parts, timeout=30).json()
+    expected = answer(tiny_engine, QUESTION, ChatConfig(system_prompt="be brief", max_new_tokens=12))
+    assert reply["choices"][0]["message"]["content"] == expected
 
 
 @pytest.mark.parametrize("body, message", [
@@ -123,3 +132,33 @@ def test_api_key_is_required_when_set(tiny_engine):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_dab_serve_answers_over_http(tiny_model_dir, tiny_adapter, tmp_path):
+    project = Project.create(tmp_path / "project")
+    cfg = project.load_config()
+    cfg.train.base_model, cfg.chat.max_new_tokens = str(tiny_model_dir), 6
+    project.save_config(cfg)
+    port = free_port()
+    cmd = [sys.executable, "-m", "builder.cli", "serve", "--project", str(project.root),
+           "--adapter", str(tiny_adapter), "--port", str(port)]
+    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        reply = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=ask(), timeout=30).json()
+        assert reply["model"] == "project" and 0 < reply["usage"]["completion_tokens"] <= 6
+    finally:
+        server.terminate()
+        server.wait(10)

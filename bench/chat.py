@@ -1,0 +1,171 @@
+"""Chat speed on this machine: time to first token and tokens/s, ours vs plain ``generate``.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/chat.py [--adapter RUN/adapter] [--new-tokens 64] [--skip-eval]
+
+Model: the bundled SmolLM2-135M-Instruct in fp32 with a LoRA adapter (rank 16, all linear
+layers, like training). Without ``--adapter`` a random adapter with non-zero weights of that
+shape is made (same compute as a trained one). Measured in one run, batch 1, greedy, the same
+prompts and the same number of new tokens for every engine:
+
+- baseline: plain ``model.generate`` through the peft wrapper (adapter unmerged), timed with a
+  streamer at the first generated token;
+- ours (serving): ``load_serving_engine`` (adapter merged into the weights), timed at the first
+  text piece the caller receives (``ChatEngine.stream``);
+- ours (chat, unmerged): the wizard's engine that can switch the adapter off for base answers.
+
+Then the wall time of ``evaluate_run`` on the sample corpus's held-out questions. Prints a
+table and writes ``bench/results/chat.json``.
+"""
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+PROMPTS = ["How do I book a cargo bike for a Saturday?",
+           "What happens if I return a bike late to the depot?",
+           "Can I pause my membership over the winter?"]
+
+
+def make_adapter(base: str, out_dir: Path) -> Path:
+    """A rank-16, all-linear LoRA adapter with small non-zero weights for ``base``."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from builder.models import load_model
+
+    torch.manual_seed(0)
+    model = get_peft_model(load_model(base), LoraConfig(r=16, lora_alpha=32, target_modules="all-linear",
+                                                        task_type="CAUSAL_LM"))
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(std=0.002)
+    model.save_pretrained(out_dir)
+    return out_dir
+
+
+def endless(model) -> None:
+    """No end-of-sequence token, so every engine generates exactly the tokens asked for."""
+    model.generation_config.eos_token_id = None
+
+
+def time_plain_generate(model, tokenizer, prompt: str, cfg, new_tokens: int) -> dict:
+    """Baseline: ``generate`` with the chat template, first token timed by a streamer."""
+    import torch
+    from transformers.generation.streamers import BaseStreamer
+
+    class Clock(BaseStreamer):
+        def __init__(self):
+            self.calls = []
+
+        def put(self, value):
+            self.calls.append(time.perf_counter())
+
+        def end(self):
+            pass
+
+    started = time.perf_counter()
+    messages = [{"role": "system", "content": cfg.system_prompt}, {"role": "user", "content": prompt}]
+    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    clock = Clock()
+    with torch.inference_mode():
+        model.generate(**inputs, max_new_tokens=new_tokens, do_sample=False, streamer=clock,
+                       pad_token_id=tokenizer.pad_token_id)
+    first, end = clock.calls[1], clock.calls[-1]  # calls[0] is the prompt
+    return {"first_token_s": first - started, "tokens_per_s": (len(clock.calls) - 2) / (end - first)}
+
+
+def time_engine(engine, prompt: str, cfg) -> dict:
+    """Ours: first text piece the caller sees, then decode speed over the rest of the answer."""
+    started = time.perf_counter()
+    generation = engine.start([{"role": "user", "content": prompt}], cfg)
+    first = None
+    for _ in generation:
+        first = first or time.perf_counter()
+    end = time.perf_counter()
+    return {"first_token_s": first - started, "tokens_per_s": (generation.new_tokens - 1) / (end - started - generation.first_token_s)}
+
+
+def median_of(runs: list[dict]) -> dict:
+    return {key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]}
+
+
+def measure(label: str, run_once, repeats: int) -> dict:
+    run_once(PROMPTS[0])  # warm-up
+    result = median_of([run_once(p) for _ in range(repeats) for p in PROMPTS])
+    print(f"{label:34} first token {result['first_token_s']:.3f} s   {result['tokens_per_s']:.1f} tok/s", flush=True)
+    return result
+
+
+def bench_generation(base: str, adapter: Path, new_tokens: int, repeats: int) -> dict:
+    from builder.chat import ChatEngine, attach_adapter
+    from builder.config import ChatConfig
+    from builder.models import load_model, load_tokenizer
+    from builder.serve import load_serving_engine
+
+    cfg = ChatConfig(max_new_tokens=new_tokens)
+    tokenizer = load_tokenizer(base)
+    peft_model = attach_adapter(load_model(base), adapter).eval()
+    endless(peft_model.get_base_model())
+    results = {"baseline_peft_generate": measure("baseline: generate through peft",
+                                                 lambda p: time_plain_generate(peft_model, tokenizer, p, cfg, new_tokens), repeats)}
+    del peft_model
+    chat = ChatEngine.load(base, adapter)
+    endless(chat.model.get_base_model())
+    results["ours_chat_unmerged"] = measure("ours: chat engine (unmerged)", lambda p: time_engine(chat, p, cfg), repeats)
+    del chat
+    serving = load_serving_engine(base, adapter)
+    endless(serving.model)
+    results["ours_serving_merged"] = measure("ours: serving engine (merged)", lambda p: time_engine(serving, p, cfg), repeats)
+    return results
+
+
+def bench_evaluation(base: str, adapter: Path) -> dict:
+    from builder.chat import ChatEngine
+    from builder.config import ProjectConfig
+    from builder.evaluate import evaluate_run
+    from builder.workflow import sample_heldout
+
+    engine = ChatEngine.load(base, adapter)
+    pairs = sample_heldout()
+    started = time.perf_counter()
+    report = evaluate_run(engine, pairs, ProjectConfig())
+    wall_s = round(time.perf_counter() - started, 1)
+    print(f"evaluation of {len(pairs)} held-out questions (base + tuned): {wall_s} s", flush=True)
+    return {"questions": len(pairs), "wall_s": wall_s, "max_new_tokens": report["max_new_tokens"],
+            "base": report["base"], "tuned": report["tuned"]}
+
+
+def main() -> None:
+    import torch
+
+    from builder.models import ensure_bundled_model
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--adapter", type=Path, help="a trained adapter of the bundled model (default: random)")
+    parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=1, help="runs per prompt (3 prompts)")
+    parser.add_argument("--skip-eval", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "chat.json")
+    args = parser.parse_args()
+    base = str(ensure_bundled_model())
+    adapter = args.adapter or make_adapter(base, Path(tempfile.mkdtemp(prefix="bench-adapter-")))
+    results = {"model": "bundled SmolLM2-135M-Instruct, fp32, CPU", "threads": torch.get_num_threads(),
+               "adapter": "trained" if args.adapter else "random rank-16 all-linear", "new_tokens": args.new_tokens}
+    results.update(bench_generation(base, adapter, args.new_tokens, args.repeats))
+    baseline = results["baseline_peft_generate"]["tokens_per_s"]
+    for key in ("ours_chat_unmerged", "ours_serving_merged"):
+        results[key]["speedup_vs_baseline"] = round(results[key]["tokens_per_s"] / baseline, 2)
+        print(f"{key}: {results[key]['speedup_vs_baseline']}x tokens/s of the baseline")
+    if not args.skip_eval:
+        results["evaluation"] = bench_evaluation(base, adapter)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
