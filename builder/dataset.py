@@ -168,5 +168,11 @@ def push_to_hub(pairs: list[dict], repo_id: str, eval_fraction: float, private: 
     token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
     if not token:
         raise DatasetError("set HF_TOKEN to a Hugging Face write token to push datasets")
-    build_dataset_dict(pairs, eval_fraction, seed).push_to_hub(repo_id, token=token, private=private)
+    import httpx
+
+    try:
+        build_dataset_dict(pairs, eval_fraction, seed).push_to_hub(repo_id, token=token, private=private)
+    except (OSError, httpx.HTTPError, ValueError) as exc:  # offline, auth, network (hub errors are OSErrors)
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatasetError(f"could not push to the Hub ({type(exc).__name__}): {first_line}") from exc
     return f"https://huggingface.co/datasets/{repo_id}"

@@ -24,7 +24,7 @@ _PHRASES = {"close": "close to", "moderate": "moderately far from", "distant": "
 
 
 def perplexity(model, tokenizer, texts: list[str], window_tokens: int, max_tokens: int) -> tuple[float, int]:
-    """Perplexity over up to ``max_tokens`` tokens of ``texts``, scored in windows; (ppl, tokens)."""
+    """Perplexity over up to ``max_tokens`` tokens of ``texts``, scored in windows; (ppl, tokens read)."""
     import torch
 
     ids: list[int] = []
@@ -44,7 +44,7 @@ def perplexity(model, tokenizer, texts: list[str], window_tokens: int, max_token
             total_tokens += window.shape[1] - 1
     if total_tokens == 0:
         return float("nan"), 0
-    return math.exp(total_nll / total_tokens), total_tokens
+    return math.exp(total_nll / total_tokens), len(ids)
 
 
 def recommended_pairs(ratio: float) -> int:
