@@ -131,12 +131,12 @@ def test_zip_with_unsafe_paths_keeps_the_good_members(project, tmp_path):
     archive = tmp_path / "docs.zip"
     archive.write_bytes(zip_bytes({"../evil.txt": b"escape attempt", "/etc/abs.txt": b"absolute path",
                                    "C:/win.txt": b"drive letter", "ok/good.md": b"# Good\n\nKept text.",
-                                   "ok/empty.txt": b""}))
+                                   "ok/empty.txt": b"", "inner.zip": zip_bytes({"a.txt": b"nested"})}))
     rows = ingest_paths(project, [archive], IngestConfig())
     by_name = {r["name"]: r for r in rows}
     assert by_name["good.md"]["status"] == "ok"
     assert sum("unsafe path" in r.get("error", "") for r in rows) == 3
-    assert by_name["empty.txt"]["status"] == "error"
+    assert by_name["empty.txt"]["status"] == "error" and "inside archives" in by_name["inner.zip"]["error"]
     assert not (tmp_path / "evil.txt").exists() and not (project.root.parent / "evil.txt").exists()
     stored = list(project.sources_dir.iterdir())
     assert len(stored) == 1 and stored[0].name.endswith(".md")

@@ -8,7 +8,7 @@ from builder.config import PairsConfig
 from builder.pairs import (GENERATORS, ChunkResult, PairFilter, add_manual_pair, bulk_set_status, check_report,
                            edit_pair, format_report, generate_pairs, load_report, neutralize_control_tokens,
                            set_status, training_pairs)
-from builder.pairs.base import Candidate, register
+from builder.pairs.base import Candidate
 from builder.pairs.rules import generate_rules
 from builder.pairs.validate import evidence_span, garbled, grounding_score, near_duplicates, rejection_reason
 from builder.project import Project
@@ -99,7 +99,12 @@ def project(tmp_path) -> Project:
     return project
 
 
-@register("scripted")
+@pytest.fixture(autouse=True)
+def scripted(monkeypatch):
+    """Register the scripted generator for this module's tests only."""
+    monkeypatch.setitem(GENERATORS, "scripted", scripted_generator)
+
+
 def scripted_generator(chunks, cfg, progress=None):
     """A deterministic generator for the reconciliation tests: fixed candidates per chunk."""
     results = []

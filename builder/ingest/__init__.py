@@ -106,6 +106,10 @@ def ingest_zip(project: Project, name: str, data: bytes, cfg: IngestConfig) -> l
             if member.is_absolute() or ".." in member.parts or member.parts[0].endswith(":"):
                 rows.append(error_row(label, UnsupportedDocument("unsafe path inside the archive; skipped")))
                 continue
+            if member.suffix.lower() == ".zip":
+                nested = UnsupportedDocument("archives inside archives are not opened; unpack it first")
+                rows.append(error_row(label, nested))
+                continue
             try:
                 member_data = zf.read(info)
             except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
