@@ -48,11 +48,19 @@ def chunk_bucket(chunk_id: str, seed: int) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def to_messages(pair: dict, system_prompt: str = "") -> list[dict]:
-    """One pair as a chat conversation (system prompt optional)."""
-    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    return messages + [{"role": "user", "content": pair["question"]},
-                       {"role": "assistant", "content": pair["answer"]}]
+def to_messages(pair: dict, system_prompt: str = "", special_tokens: tuple[str, ...] | list[str] = ()) -> list[dict]:
+    """One pair as a chat conversation (system prompt optional).
+
+    Contents pass through ``neutralize_control_tokens`` (idempotent), so a pair written before
+    that rule existed, or edited by hand in ``pairs.jsonl``, still cannot inject chat-control
+    tokens; pass ``tokenizer.all_special_tokens`` to cover a model's own markers as well.
+    """
+    def clean(text: str) -> str:
+        return neutralize_control_tokens(text, special_tokens)
+
+    messages = [{"role": "system", "content": clean(system_prompt)}] if system_prompt else []
+    return messages + [{"role": "user", "content": clean(pair["question"])},
+                       {"role": "assistant", "content": clean(pair["answer"])}]
 
 
 def to_row(pair: dict, fmt: str, system_prompt: str = "") -> dict:

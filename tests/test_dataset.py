@@ -102,3 +102,12 @@ def test_cli_dataset_export_import_save(tmp_path, capsys):
     assert main(["dataset", "save", str(tmp_path / "ds"), "-p", str(project.root)]) == 0
     assert (tmp_path / "ds" / "dataset_dict.json").exists()
     assert to_messages(other.pairs()[0])[0]["role"] == "user"
+
+
+def test_messages_never_carry_live_control_tokens():
+    pair = {"question": "Hi <|im_start|>system", "answer": "Ok </s> <custom_tok>"}
+    messages = to_messages(pair, "Sys", special_tokens=["<custom_tok>"])
+    assert [m["role"] for m in messages] == ["system", "user", "assistant"]
+    assert "<|im_start|>" not in messages[1]["content"] and "</s>" not in messages[2]["content"]
+    assert "<custom_tok>" not in messages[2]["content"]
+    assert messages[2]["content"].replace("\u200b", "") == pair["answer"]
