@@ -4,6 +4,7 @@
 """
 
 import errno
+import json
 import shutil
 import threading
 import time
@@ -209,3 +210,42 @@ def test_cpu_4bit_training_learns(template, tmp_path):
     assert status["state"] == "completed"
     curve = losses(next(project.runs_dir.iterdir()))
     assert len(curve) == 10 and sum(curve[-3:]) < sum(curve[:3]), curve
+
+
+def test_next_token_loss_equals_the_model_loss_on_packed_rows(tiny_model_dir):
+    from transformers import AutoModelForCausalLM
+
+    from builder.train.data import Example, collate_packed
+    from builder.train.recipe import next_token_loss
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation="sdpa")
+    row = [Example([5, 6, 7, 8, 9], [-100, -100, 7, 8, 9]), Example([10, 11, 12, 13], [-100, -100, -100, 13])]
+    batch = collate_packed(row)
+    expected = model(**batch).loss
+    got = next_token_loss(model, batch)
+    torch.testing.assert_close(got, expected)
+    got.backward()
+    assert model.lm_head.weight.grad is not None
+
+
+def test_cli_preset_is_resolved_and_recorded(template, tmp_path, capsys):
+    from builder.cli import main
+    from builder.config import ProjectConfig
+
+    project = copy_project(template, tmp_path / "p", max_steps=2)
+    assert main(["train", "--project", str(project.root), "--preset", "quick", "--max-steps", "2"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["state"] == "completed"
+    run_dir = next(project.runs_dir.iterdir())
+    data = read_json(run_dir / "data.json")
+    assert data["preset"] == "quick" and data["memory_estimate_bytes"] > 0 and data["hardware"]["device"] == "cpu"
+    resolved = ProjectConfig.load(run_dir / "config.yaml").train
+    assert (resolved.preset, resolved.lora_rank, resolved.micro_batch) == ("custom", 8, 1)
+    assert resolved.max_seq_tokens >= 128
+
+
+def test_resume_without_an_unfinished_run_is_a_clear_error(template, tmp_path, capsys):
+    from builder.cli import main
+
+    project = copy_project(template, tmp_path / "p")
+    assert main(["train", "--project", str(project.root), "--resume"]) == 2
+    assert "no interrupted or stopped run to resume" in capsys.readouterr().err

@@ -59,12 +59,17 @@ def acquire_lock(project_root: Path, run_dir: Path, pid: int | None = None) -> d
             if lock.get("run_dir") == str(run_dir):
                 write_json(lock_path(project_root), record)
                 return record
-            raise TrainingBusy(f"a training is already running for this project (run {Path(str(lock.get('run_dir'))).name},"
-                               f" pid {lock.get('pid')}); stop it or wait for it to finish")
+            raise busy_error(lock)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(record, handle)
         return record
     raise TrainingBusy("could not take the training lock; another training is starting right now")
+
+
+def busy_error(lock: dict) -> TrainingBusy:
+    """The error for a start refused because ``lock`` is held by a live training."""
+    return TrainingBusy(f"a training is already running for this project (run {Path(str(lock.get('run_dir'))).name},"
+                        f" pid {lock.get('pid')}); stop it or wait for it to finish")
 
 
 def release_lock(project_root: Path, run_dir: Path) -> None:

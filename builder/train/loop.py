@@ -27,8 +27,9 @@ from ..storage import append_jsonl, read_jsonl, write_jsonl
 from . import checkpoint as ckpt
 from .data import collate_packed, label_tokens, rows_for_step
 from .distributed import Dist, any_rank, barrier, broadcast_text, setup_distributed, sum_across, teardown_distributed, wrap_model
-from .lock import acquire_lock, active_lock, release_lock
+from .lock import acquire_lock, active_lock, busy_error, release_lock
 from .presets import auto_interval
+from .recipe import next_token_loss
 from .setup import Prepared, failure_message, log, pick_run_dir, prepare, set_status
 
 STOP_FILE = "STOP"
@@ -95,7 +96,7 @@ def claim_run(project: Project, run_dir: Path | None, resume: bool) -> Path:
     """The run folder to train in, with the project's training lock taken for it."""
     lock = active_lock(project.root)
     if lock is not None and (run_dir is None or lock.get("run_dir") != str(run_dir)):
-        acquire_lock(project.root, Path("-"))  # raises TrainingBusy with the holder's details
+        raise busy_error(lock)
     created = run_dir is None and not resume
     run_dir = pick_run_dir(project, run_dir, resume)
     try:
@@ -180,7 +181,7 @@ class Session:
             batch = {k: v.to(self.prep.device) for k, v in collate_packed(row).items()}
             syncing = self.dist.world == 1 or i == len(rows) - 1
             with nullcontext() if syncing else self.model.no_sync():
-                loss = self.model(**batch).loss / len(rows)
+                loss = next_token_loss(self.model, batch, self.prep.fused_loss) / len(rows)
                 loss.backward()
             total_loss += loss.item()
             tokens += batch["input_ids"].numel()
@@ -203,10 +204,11 @@ class Session:
                 "eta_s": round(elapsed / done * (self.prep.total_steps - step), 1)})
             set_status(self.run_dir, "running", step=step, total_steps=self.prep.total_steps, pid=self.prep.pid)
 
-    def evaluate_and_checkpoint(self, progress: Progress, final: bool = False) -> None:
-        """Eval loss every ``eval_every`` steps; checkpoint when it improved or on schedule."""
+    def evaluate_and_checkpoint(self, progress: Progress, final: bool = False, stopping: bool = False) -> None:
+        """Eval loss every ``eval_every`` steps (and at the end, unless stopping); checkpoint when
+        it improved, on schedule, or at the end."""
         improved = False
-        if self.eval_rows and (progress.step % self.eval_every == 0 or final):
+        if self.eval_rows and (progress.step % self.eval_every == 0 or final and not stopping):
             eval_loss = self.evaluate()
             improved = progress.best_eval_loss is None or eval_loss < progress.best_eval_loss
             if improved:
@@ -231,7 +233,7 @@ class Session:
             for row in self.eval_rows[self.dist.rank::self.dist.world]:
                 n = label_tokens(row)
                 batch = {k: v.to(self.prep.device) for k, v in collate_packed(row).items()}
-                loss_sum += self.prep.model(**batch).loss.item() * n
+                loss_sum += next_token_loss(self.prep.model, batch, self.prep.fused_loss).item() * n
                 count += n
         self.model.train()
         loss_sum, count = sum_across([loss_sum, count], self.dist)
@@ -250,7 +252,7 @@ class Session:
             message = "stopped before the first step finished: nothing to save"
             return set_status(self.run_dir, "stopped", step=0, total_steps=total, message=message) if self.dist.main else {}
         if not (self.run_dir / ckpt.CHECKPOINTS_DIR / ckpt.checkpoint_name(progress.step)).is_dir():
-            self.evaluate_and_checkpoint(progress, final=True)
+            self.evaluate_and_checkpoint(progress, final=True, stopping=progress.step < total and not progress.early_stopped)
         log(f"rank {self.dist.rank}/{self.dist.world}: trained to step {progress.step}, "
             f"{self.tokens_seen} tokens, LoRA checksum {lora_checksum(self.params):.6f}")
         adapter_step = progress.best_step or progress.step

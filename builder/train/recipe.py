@@ -50,3 +50,21 @@ def apply_liger_kernels(model) -> bool:
 
     apply_liger_kernel(model, {})
     return True
+
+
+def next_token_loss(model, batch: dict, fused: bool = False):
+    """Mean next-token cross-entropy over label tokens, as ``model(**batch).loss`` computes it.
+
+    Without fused kernels, logits are computed only at positions followed by a label (the
+    answer), not for the system prompt and question: the vocabulary projection is the largest
+    single matmul of a small model, and its fp32 logits the largest activation. With Liger
+    (``fused``) the model's own fused linear cross-entropy already avoids materialising logits.
+    """
+    import torch
+
+    if fused:
+        return model(**batch).loss
+    labels = batch["labels"][0]
+    keep = (labels[1:] != -100).nonzero().squeeze(-1)
+    logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], logits_to_keep=keep).logits
+    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels[keep + 1])

@@ -45,6 +45,7 @@ class Prepared:
     total_steps: int
     steps_per_epoch: int
     pid: int
+    fused_loss: bool
 
 
 def log(message: str) -> None:
@@ -103,14 +104,15 @@ def prepare(project: Project, run_dir: Path, cfg: ProjectConfig | None, resume: 
         raise TrainingError("no accepted pairs to train on: generate pairs and accept at least a few first")
     train_pairs, eval_pairs = split_pairs(pairs, cfg.pairs.eval_fraction, cfg.pairs.seed)
     if dist.main:
-        set_status(run_dir, "loading", message="preparing the data")
+        set_status(run_dir, "loading", message="preparing the data", pid=os.getpid())
     tc = cfg.train
     tokenizer = load_tokenizer(tc.base_model, tc.trust_remote_code)
     device = device_for(dist)
     train_convs = [to_messages(p, cfg.chat.system_prompt) for p in train_pairs]
     hardware = detect_hardware()
+    fused_loss = device != "cpu" and liger_available()
     plan = plan_training(tc, hardware, model_shape(resolve_model(tc.base_model), tc.trust_remote_code),
-                         conversation_lengths(tokenizer, train_convs), fused_loss=device != "cpu" and liger_available())
+                         conversation_lengths(tokenizer, train_convs), fused_loss=fused_loss)
     preset = (read_json(run_dir / "data.json", default={}) or {}).get("preset", "custom") if resume else tc.preset
     cfg.train = tc = replace(plan.train, preset="custom")
     row_tokens = tc.micro_batch * tc.max_seq_tokens
@@ -129,13 +131,17 @@ def prepare(project: Project, run_dir: Path, cfg: ProjectConfig | None, resume: 
         check_same_data(run_dir, record["fingerprint"], resume)
         write_json(run_dir / "data.json", record)
         cfg.save(run_dir / "config.yaml")
+        log(f"plan: preset {preset}, {hardware.name}, sequences of {tc.max_seq_tokens} tokens, micro-batch "
+            f"{tc.micro_batch} x accumulation {tc.grad_accum}, LoRA rank {tc.lora_rank}, estimated memory "
+            f"{plan.memory_bytes / 2**30:.1f} GiB, gradient checkpointing {'on' if plan.gradient_checkpointing else 'off'}")
         for warning in plan.warnings + dropped_warnings(record):
             log(f"warning: {warning}")
-        set_status(run_dir, "loading", message="loading the base model")
+        set_status(run_dir, "loading", message="loading the base model", pid=os.getpid())
     model = build_lora_model(tc, device, plan.gradient_checkpointing)
     per_epoch = max(1, math.ceil(len(train_data.rows) / (tc.grad_accum * dist.world)))
     total = tc.max_steps or max(1, math.ceil(per_epoch * tc.epochs))
-    return Prepared(cfg, tokenizer, model, train_data.rows, eval_data.rows, device, total, per_epoch, os.getpid())
+    return Prepared(cfg, tokenizer, model, train_data.rows, eval_data.rows, device, total, per_epoch, os.getpid(),
+                    fused_loss)
 
 
 def dropped_warnings(record: dict) -> list[str]:

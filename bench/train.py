@@ -1,0 +1,232 @@
+"""Training throughput and peak memory: our recipe vs the PEFT-documented QLoRA recipe.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/train.py                 # CPU, bundled SmolLM2-135M
+    python bench/train.py --shape qwen2.5-0.5b --tokenizer DIR --pairs pairs.jsonl   # CUDA
+
+Both recipes train the same model on the same pairs (generated from the sample corpus with the
+rules generator, or read from ``--pairs``) with assistant-only labels, LoRA r=16 on all linear
+layers. Speed: one process loads both, warms each up with one step, then alternates their
+``--steps`` timed steps (a machine busy with other work slows both alike). Peak memory: each
+recipe again in its own process (warm-up + one step):
+
+- ``peft``: the recipe in the PEFT docs: 4-bit NF4 + ``prepare_model_for_kbit_training`` +
+  non-reentrant gradient checkpointing + padded batches of ``--batch`` pairs in dataset order.
+- ``ours``: ``builder.train.recipe`` as the product trains: padding-free packed rows with
+  restarting position ids, logits only at answer tokens, no upcast, no checkpointing; fp32 LoRA on CPU, 4-bit + flex
+  attention (+ Liger when installed) on CUDA.
+
+Reported: real (non-padding) tokens per second and peak memory (CUDA: max allocated; CPU: peak
+resident set of the process), and the ratios ours/peft. Results go to bench/results/train-<device>.json.
+``--shape qwen2.5-0.5b`` builds that architecture with random weights (speed and memory do not
+depend on the values), for GPU machines without model downloads.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+QWEN_05B = {"hidden_size": 896, "intermediate_size": 4864, "num_hidden_layers": 24, "num_attention_heads": 14,
+            "num_key_value_heads": 2, "vocab_size": 151936, "tie_word_embeddings": True,
+            "max_position_embeddings": 32768}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", choices=["ours", "peft", "both"], help="(internal) run recipes and print JSON")
+    parser.add_argument("--model", default="bundled", help="model spec (default: the bundled SmolLM2-135M)")
+    parser.add_argument("--shape", choices=["qwen2.5-0.5b"], help="random weights in this shape instead of --model")
+    parser.add_argument("--tokenizer", default="bundled", help="tokenizer for the pairs (default: bundled)")
+    parser.add_argument("--pairs", type=Path, help="JSONL of {question, answer} (default: generated)")
+    parser.add_argument("--steps", type=int, default=3, help="measured steps per recipe after one warm-up")
+    parser.add_argument("--batch", type=int, default=8, help="pairs per padded batch (peft recipe)")
+    parser.add_argument("--row-tokens", type=int, default=1024, help="tokens per packed row (ours)")
+    parser.add_argument("--max-seq-tokens", type=int, default=512)
+    args = parser.parse_args()
+    if args.recipe:
+        print("RESULT " + json.dumps(run_recipe(args)), flush=True)
+    else:
+        compare(args)
+
+
+def compare(args) -> None:
+    """Prepare pairs and model once; time both recipes interleaved step by step in one process
+    (so a busy machine slows both alike), then measure each one's peak memory in its own process."""
+    import torch
+
+    work = Path(tempfile.mkdtemp(prefix="dab-bench-"))
+    pairs = args.pairs or write_pairs(work / "pairs.jsonl", args.tokenizer)
+    model = build_shape(work / "model", args.shape) if args.shape else args.model
+    common = ["--model", str(model), "--tokenizer", args.tokenizer, "--pairs", str(pairs), "--batch", str(args.batch),
+              "--row-tokens", str(args.row_tokens), "--max-seq-tokens", str(args.max_seq_tokens)]
+    speed = run_child(["--recipe", "both", "--steps", str(args.steps), *common])
+    results = {}
+    for recipe in ("peft", "ours"):
+        memory = run_child(["--recipe", recipe, "--steps", "1", *common])
+        results[recipe] = {**speed[recipe], "peak_memory_mb": memory["peak_memory_mb"]}
+        print(f"{recipe:5} {results[recipe]['tokens_per_s']:8.1f} real tokens/s   "
+              f"peak {results[recipe]['peak_memory_mb']:7.0f} MB   ({results[recipe]['detail']})", flush=True)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    summary = {"device": torch.cuda.get_device_name(0) if device == "cuda" else f"cpu ({os.cpu_count()} cores)",
+               "model": args.shape or args.model, "steps": args.steps, "results": results,
+               "tokens_per_s_ratio": round(results["ours"]["tokens_per_s"] / results["peft"]["tokens_per_s"], 2),
+               "peak_memory_ratio": round(results["ours"]["peak_memory_mb"] / results["peft"]["peak_memory_mb"], 2)}
+    print(f"ours/peft: {summary['tokens_per_s_ratio']}x tokens/s, {summary['peak_memory_ratio']}x peak memory")
+    out_file = ROOT / "bench" / "results" / f"train-{device}.json"
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def run_child(argv: list[str]) -> dict:
+    out = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, check=False)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    if not lines:
+        sys.exit(f"{' '.join(argv[:2])} failed:\n{out.stderr[-3000:]}")
+    return json.loads(lines[-1][7:])
+
+
+def write_pairs(path: Path, tokenizer_spec: str) -> Path:
+    """Rule-generated pairs from the sample corpus (the product's own pipeline)."""
+    from builder.pairs import generate_pairs
+    from builder.project import Project
+    from builder.storage import write_jsonl
+    from builder.workflow import ingest_and_chunk, sample_documents
+
+    project = Project.create(path.parent / "project")
+    cfg = project.load_config()
+    cfg.train.base_model = tokenizer_spec
+    project.save_config(cfg)
+    ingest_and_chunk(project, sample_documents())
+    generate_pairs(project)
+    write_jsonl(path, [{"question": p["question"], "answer": p["answer"]} for p in project.pairs()])
+    return path
+
+
+def build_shape(folder: Path, shape: str) -> Path:
+    """A Qwen2.5-0.5B-shaped model with random weights, saved as safetensors."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    config = AutoConfig.for_model("qwen2", **QWEN_05B)
+    torch.manual_seed(0)
+    AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16).save_pretrained(folder)
+    return folder
+
+
+def run_recipe(args) -> dict:
+    """Warm up, then ``steps`` timed steps per recipe, alternating recipes step by step."""
+    import torch
+
+    from builder.dataset import to_messages
+    from builder.models import load_tokenizer
+    from builder.storage import read_jsonl
+    from builder.train.data import tokenize_conversation
+
+    torch.manual_seed(0)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    tokenizer = load_tokenizer(args.tokenizer)
+    examples = [tokenize_conversation(tokenizer, to_messages(p, "You are a helpful assistant."), args.max_seq_tokens)[0]
+                for p in read_jsonl(args.pairs)]
+    names = ["peft", "ours"] if args.recipe == "both" else [args.recipe]
+    setups = {name: (ours if name == "ours" else peft_recipe)(args, examples, device) for name in names}
+    optimizers = {name: torch.optim.AdamW([p for p in setups[name][0].parameters() if p.requires_grad], lr=1e-4)
+                  for name in names}
+    for name in names:
+        train_step(setups[name], optimizers[name], 0, device)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    timed = {name: [0.0, 0] for name in names}
+    for i in range(1, args.steps + 1):
+        for name in names:
+            started = time.perf_counter()
+            tokens = train_step(setups[name], optimizers[name], i, device)
+            timed[name][0] += time.perf_counter() - started
+            timed[name][1] += tokens
+    result = {name: {"tokens_per_s": round(tokens / seconds, 1), "real_tokens": tokens, "elapsed_s": round(seconds, 2),
+                     "detail": setups[name][2]} for name, (seconds, tokens) in timed.items()}
+    return {**result, "peak_memory_mb": round(peak_memory(device) / 2**20)}
+
+
+def train_step(setup, optimizer, index: int, device: str) -> int:
+    """One optimizer step on batch ``index``; returns its real (non-padding) token count."""
+    model, batches, _, loss_fn = setup
+    batch = {k: v.to(device) for k, v in batches[index % len(batches)].items()}
+    loss_fn(model, batch).backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    sync(device)
+    return int(batch["attention_mask"].sum() if "attention_mask" in batch else batch["input_ids"].numel())
+
+
+def ours(args, examples, device):
+    from builder.config import TrainConfig
+    from builder.train.data import collate_packed, pack_examples
+    from builder.train.recipe import build_lora_model, liger_available, next_token_loss
+
+    tc = TrainConfig(base_model=args.model, quantize="auto", lora_rank=16, lora_alpha=32, preset="custom")
+    model = build_lora_model(tc, device, checkpointing=False)
+    rows = pack_examples(examples, args.row_tokens, seed=0)
+    rows.sort(key=lambda row: -sum(len(e.input_ids) for e in row))  # full rows first (the last ones are partial)
+    kind = "4-bit NF4, flex attention" + (", Liger" if liger_available() else "") if device == "cuda" else "fp32 LoRA, sdpa"
+    detail = f"{kind}, packed rows of {args.row_tokens} tokens, logits at answer tokens only, no GC"
+    fused = device == "cuda" and liger_available()
+    return model, [collate_packed(row) for row in rows], detail, lambda m, b: next_token_loss(m, b, fused)
+
+
+def peft_recipe(args, examples, device):
+    import torch
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    from builder.models import resolve_model
+
+    compute = torch.bfloat16 if device == "cuda" else torch.float32
+    bnb = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                             bnb_4bit_compute_dtype=compute)
+    model = AutoModelForCausalLM.from_pretrained(resolve_model(args.model), quantization_config=bnb, dtype=compute,
+                                                 device_map={"": device}, attn_implementation="sdpa")
+    model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True,
+                                            gradient_checkpointing_kwargs={"use_reentrant": False})
+    model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM"))
+    batches = [padded_batch(examples[i:i + args.batch], pad_id=0) for i in range(0, len(examples), args.batch)]
+    detail = f"4-bit NF4 + prepare_model_for_kbit_training + GC, padded batches of {args.batch}"
+    return model, batches, detail, lambda m, b: m(**b).loss
+
+
+def padded_batch(examples, pad_id: int) -> dict:
+    """Right-padded input_ids/attention_mask/labels in the given order (no length grouping)."""
+    import torch
+
+    width = max(len(e.input_ids) for e in examples)
+    ids = [e.input_ids + [pad_id] * (width - len(e.input_ids)) for e in examples]
+    mask = [[1] * len(e.input_ids) + [0] * (width - len(e.input_ids)) for e in examples]
+    labels = [e.labels + [-100] * (width - len(e.labels)) for e in examples]
+    return {"input_ids": torch.tensor(ids), "attention_mask": torch.tensor(mask), "labels": torch.tensor(labels)}
+
+
+def sync(device: str) -> None:
+    import torch
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def peak_memory(device: str) -> int:
+    import resource
+
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.max_memory_allocated()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+if __name__ == "__main__":
+    main()
