@@ -7,7 +7,7 @@ Both recipes train the same model on the same pairs (generated from the sample c
 rules generator, or read from ``--pairs``) with assistant-only labels, LoRA r=16 on all linear
 layers. Speed: one process loads both, warms each up with one step, then alternates their
 ``--steps`` timed steps (a machine busy with other work slows both alike). Peak memory: each
-recipe again in its own process (warm-up + one step):
+recipe again in its own process, same steps:
 
 - ``peft``: the recipe in the PEFT docs: 4-bit NF4 + ``prepare_model_for_kbit_training`` +
   non-reentrant gradient checkpointing + padded batches of ``--batch`` pairs in dataset order.
@@ -69,7 +69,7 @@ def compare(args) -> None:
     speed = run_child(["--recipe", "both", "--steps", str(args.steps), *common])
     results = {}
     for recipe in ("peft", "ours"):
-        memory = run_child(["--recipe", recipe, "--steps", "1", *common])
+        memory = run_child(["--recipe", recipe, "--steps", str(args.steps), *common])
         results[recipe] = {**speed[recipe], "peak_memory_mb": memory["peak_memory_mb"]}
         print(f"{recipe:5} {results[recipe]['tokens_per_s']:8.1f} real tokens/s   "
               f"peak {results[recipe]['peak_memory_mb']:7.0f} MB   ({results[recipe]['detail']})", flush=True)

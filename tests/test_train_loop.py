@@ -166,6 +166,7 @@ def test_disk_full_during_checkpoint_keeps_the_previous_one(template, tmp_path, 
     assert run_training(project, resume=True)["state"] == "completed"
 
 
+@pytest.mark.slow
 def test_eval_loss_best_checkpoint_and_early_stopping(template, tmp_path):
     project = copy_project(template, tmp_path / "p", max_steps=30, learning_rate=0.5, eval_every_steps=1,
                            early_stopping_patience=2)
@@ -228,6 +229,7 @@ def test_next_token_loss_equals_the_model_loss_on_packed_rows(tiny_model_dir):
     assert model.lm_head.weight.grad is not None
 
 
+@pytest.mark.slow
 def test_cli_preset_is_resolved_and_recorded(template, tmp_path, capsys):
     from builder.cli import main
     from builder.config import ProjectConfig
