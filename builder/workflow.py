@@ -76,7 +76,6 @@ def latest_adapter(project: Project) -> Path | None:
 
 
 WIZARD_STEPS = ("documents", "pairs", "train", "evaluate", "share")
-ACTIVE_RUN_STATES = {"starting", "loading", "running"}
 
 
 def list_projects(folder: Path) -> list[str]:
@@ -92,27 +91,6 @@ def latest_run(project: Project) -> Path | None:
     return runs[-1].parent if runs else None
 
 
-def run_is_active(run_dir: Path | None) -> bool:
-    """True while a run's process is starting or training (a dead process does not count)."""
-    from .storage import read_json
-
-    if run_dir is None:
-        return False
-    state = read_json(Path(run_dir) / "status.json", default={}).get("state")
-    if state not in ACTIVE_RUN_STATES:
-        return False
-    pid_file = Path(run_dir) / "pid"
-    if not pid_file.exists():
-        return True  # the process is being started right now
-    try:
-        os.kill(int(pid_file.read_text()), 0)
-    except (ProcessLookupError, ValueError):
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def project_progress(project: Project) -> dict[str, bool]:
     """Which wizard steps are done, read from the project folder (drives the progress bar)."""
     adapter = latest_adapter(project)
@@ -122,3 +100,34 @@ def project_progress(project: Project) -> dict[str, bool]:
             "evaluate": adapter is not None and (adapter.parent / "eval.json").exists(),
             "share": (project.root / "share.json").exists()}
 
+
+
+RECOMMENDED_MODELS = (  # (minimum memory in GiB, Hub id): instruct models that fine-tune well with LoRA
+    (0, "HuggingFaceTB/SmolLM2-360M-Instruct"), (0, "Qwen/Qwen2.5-0.5B-Instruct"),
+    (8, "Qwen/Qwen2.5-1.5B-Instruct"), (8, "meta-llama/Llama-3.2-1B-Instruct"),
+    (16, "Qwen/Qwen2.5-3B-Instruct"), (24, "Qwen/Qwen2.5-7B-Instruct"), (24, "meta-llama/Llama-3.1-8B-Instruct"),
+)
+
+
+def recommended_models(hardware) -> list[str]:
+    """Hub models worth trying on ``hardware`` (a ``presets.Hardware``): small ones on a CPU."""
+    if hardware.device != "cuda":
+        return [model for need_gib, model in RECOMMENDED_MODELS if need_gib == 0]
+    memory_gib = hardware.memory_bytes / 1024**3
+    return [model for need_gib, model in RECOMMENDED_MODELS if need_gib <= memory_gib]
+
+
+def training_plan(project: Project, cfg=None):
+    """The next run's plan (preset resolved, memory estimate, warnings) without loading weights."""
+    from .dataset import to_messages
+    from .models import resolve_model
+    from .train.data import conversation_lengths
+    from .train.presets import detect_hardware, model_shape, plan_training
+
+    cfg = cfg or project.load_config()
+    tc = cfg.train
+    train, _ = split_pairs(training_pairs(project.pairs()), cfg.pairs.eval_fraction, cfg.pairs.seed)
+    tokenizer = load_tokenizer(tc.base_model, tc.trust_remote_code)
+    lengths = conversation_lengths(tokenizer, [to_messages(p, cfg.chat.system_prompt) for p in train])
+    shape = model_shape(resolve_model(tc.base_model), tc.trust_remote_code)
+    return plan_training(tc, detect_hardware(), shape, lengths)

@@ -8,6 +8,8 @@ project trains the tiny random model of ``tests/conftest.py``. Fixtures build on
 """
 
 import json
+import os
+import signal
 import socket
 import time
 from pathlib import Path
@@ -79,14 +81,14 @@ def trained(paired):
     url, project, _, _ = paired
     first, second = client(url), client(url)
     model = project.load_config().train.base_model
-    jobs = [c.submit(model, 1.0, 3, 1e-3, 4, api_name="/train_start") for c in (first, second)]
+    jobs = [c.submit(model, "custom", 1.0, 3, 1e-3, 4, api_name="/train_start") for c in (first, second)]
     outcomes = []
     for job in jobs:
         try:
             outcomes.append(job.result(timeout=60))
         except Exception as exc:  # noqa: BLE001  (the refused click surfaces as an exception)
             outcomes.append(exc)
-    reloaded_status, _ = client(url).predict(api_name="/train_poll")  # a reload while training runs
+    reloaded_status, _, _ = client(url).predict(api_name="/train_poll")  # a reload while training runs
     return url, project, outcomes, reloaded_status
 
 
@@ -94,8 +96,8 @@ def wait_for_training(url, timeout_s: float = 120) -> str:
     reloaded = client(url)  # a new session, like a reloaded page
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        status, plot = reloaded.predict(api_name="/train_poll")
-        if status.startswith(("**completed", "**stopped", "**failed", "**interrupted")):
+        status, plot, _ = reloaded.predict(api_name="/train_poll")
+        if status.startswith(("**completed", "**stopped", "**failed")):
             return status, plot
         time.sleep(1)
     raise AssertionError(f"training did not finish: {status}")
@@ -221,9 +223,10 @@ def test_double_click_on_train_starts_one_run_and_reload_picks_it_up(trained):
     assert len(list(project.runs_dir.iterdir())) == 1
     status, plot = wait_for_training(url)
     assert status.startswith("**completed") and "step 3 of 3" in status
-    series = plot["columns"].index("series")
-    assert {"train", "eval"} == {row[series] for row in plot["data"]}
-    assert len([row for row in plot["data"] if row[series] == "train"]) == 3
+    series, loss = plot["columns"].index("series"), plot["columns"].index("loss")
+    points = [row for row in plot["data"] if row[loss] is not None and row[loss] == row[loss]]  # not NaN
+    assert {"train", "eval"} == {row[series] for row in points}
+    assert len([row for row in points if row[series] == "train"]) == 3
 
 
 def test_page_state_after_training(trained):
@@ -232,6 +235,16 @@ def test_page_state_after_training(trained):
     values = client(url).predict(api_name="/load_page")
     progress_html = values[0]
     assert "3 of 5 steps done" in progress_html and "Evaluate &amp; Chat" in progress_html
+
+
+def test_evaluate_shows_the_report_card(trained):
+    url, project, _, _ = trained
+    wait_for_training(url)
+    summary, table, chart, questions = client(url).predict(api_name="/evaluate")
+    assert "held-out questions" in summary
+    assert {row[0] for row in table["data"]} >= {"answer_nll", "perplexity", "token_f1", "rouge_l"}
+    assert questions["data"] and len(chart["data"]) == 2 * (len(table["data"]) - 1)
+    assert (project.completed_runs()[0] / "eval.json").exists()
 
 
 def test_chat_streams_both_models(trained):
@@ -314,3 +327,42 @@ def test_stop_sharing_ends_the_demo(shared):
     else:
         raise AssertionError("the demo still answers after stop sharing")
     assert not (project.root / "share.json").exists()
+
+
+def test_plan_shows_the_memory_estimate(trained):
+    url, project, _, _ = trained
+    model = project.load_config().train.base_model
+    text = client(url).predict(model, "quick", 1.0, 0, 1e-3, 4, api_name="/train_plan")
+    assert "Estimated memory" in text and "GiB" in text
+    assert project.load_config().train.preset == "quick"
+
+
+@pytest.mark.slow
+def test_killed_training_can_be_resumed_from_the_page(trained):
+    """kill -9 during training: the page says so and offers Resume, which continues the same run."""
+    url, project, _, _ = trained
+    wait_for_training(url)
+    c = client(url)
+    model = project.load_config().train.base_model
+    c.predict(model, "custom", 1.0, 2000, 1e-3, 4, api_name="/train_start")
+    run = sorted(project.runs_dir.iterdir())[-1]
+    wait_for_state(url, "**running")
+    os.kill(int((run / "pid").read_text()), signal.SIGKILL)
+    status = wait_for_state(url, "**failed")
+    assert "Resume" in status
+    status, _ = c.predict(api_name="/train_resume")
+    assert run.name in status and sorted(project.runs_dir.iterdir())[-1] == run
+    wait_for_state(url, "**running")
+    c.predict(api_name="/train_stop")
+    final, _ = wait_for_training(url)
+    assert final.startswith("**stopped") and run.name in final
+
+
+def wait_for_state(url, prefix: str, timeout_s: float = 60) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status, _, _ = client(url).predict(api_name="/train_poll")
+        if status.startswith(prefix):
+            return status
+        time.sleep(0.3)
+    raise AssertionError(f"never reached {prefix}: {status}")

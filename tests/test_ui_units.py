@@ -3,16 +3,14 @@
     .venv/bin/python -m pytest tests/test_ui_units.py -q
 """
 
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import gradio as gr
 import pytest
 
 from builder.project import Project
-from builder.train.loop import set_status
-from builder.workflow import list_projects, project_progress, run_is_active
+from builder.train.presets import Hardware
+from builder.workflow import list_projects, project_progress, recommended_models
 from ui import projects
 from ui.engines import to_messages
 from ui.progress import current_step, progress_html, step_open
@@ -50,16 +48,11 @@ def test_last_project_is_remembered(tmp_path):
     assert projects.last_project(tmp_path) == "alpha"
 
 
-def test_a_run_whose_process_died_is_not_active(tmp_path):
-    set_status(tmp_path, "running", step=1, total_steps=5)
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    (tmp_path / "pid").write_text(str(dead.pid))
-    assert not run_is_active(tmp_path)
-    (tmp_path / "pid").write_text(str(subprocess.os.getpid()))
-    assert run_is_active(tmp_path)
-    set_status(tmp_path, "completed")
-    assert not run_is_active(tmp_path)
+def test_recommended_models_fit_the_hardware():
+    cpu = recommended_models(Hardware("cpu", 64 * 2**30, "CPU"))
+    small_gpu, big_gpu = (recommended_models(Hardware("cuda", gib * 2**30, "GPU")) for gib in (12, 80))
+    assert cpu and set(cpu) < set(small_gpu) < set(big_gpu)
+    assert "Qwen/Qwen2.5-7B-Instruct" in big_gpu and "Qwen/Qwen2.5-7B-Instruct" not in small_gpu
 
 
 def test_rate_limit_per_visitor_with_a_sliding_window():

@@ -64,9 +64,15 @@ def build_app(home: Path, initial: str) -> gr.Blocks:
 
 def wire_refresh(app: gr.Blocks, root: gr.State, bar: dict, built: dict, page_outputs: list) -> None:
     """Reload everything on page load and project switch; update the progress bar after each action."""
+    def update(root_value: str):
+        return page_state(root_value, select=False)
+
     for step_parts in built.values():
         for event in step_parts.get("changed", []):
-            event.success(lambda r: page_state(r, select=False), [root], page_outputs, api_visibility="private")
+            event.success(update, [root], page_outputs, api_visibility="private")
+        if "state" in step_parts:  # a background job (training) changed state
+            step_parts["state"].change(update, [root], page_outputs, api_visibility="private",
+                                       show_progress="hidden")
 
     def load_all(root_value: str):
         outputs = []

@@ -5,6 +5,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from builder.chat import chat_settings
 from builder.evaluate import evaluate_run
 from builder.project import Project
 from builder.storage import read_json
@@ -23,31 +24,44 @@ def engine_for(root: str):
     return get_engine(cfg.train.base_model, adapter), cfg, adapter
 
 
+MODELS = ("base", "tuned")
+QUESTION_COLUMNS = ["question", "reference", "base_answer", "tuned_answer", "base_f1", "tuned_f1"]
+
+
+def bar_frame(rows: list[dict]) -> pd.DataFrame:
+    """Bars side by side (one per metric and model); empty charts keep one NaN row per model."""
+    rows = rows or [{"bar": "", "model": who, "value": float("nan")} for who in MODELS]
+    return pd.DataFrame(rows, columns=["bar", "model", "value"])
+
+
 def report_views(report: dict | None) -> tuple:
-    """Summary text, a metrics table (metric, base, tuned) and a bar chart frame."""
+    """Summary text, a metrics table (metric, base, tuned), a bar chart frame, the per-question table."""
     if not report:
         return ("No report yet: press the button to score both models on held-out questions.",
-                pd.DataFrame(columns=["metric", "base", "tuned"]), pd.DataFrame(columns=["metric", "model", "value"]))
+                pd.DataFrame(columns=["metric", "base", "tuned"]), bar_frame([]), pd.DataFrame(columns=QUESTION_COLUMNS))
     metrics = [k for k in report["base"] if isinstance(report["base"][k], (int, float))]
     table = pd.DataFrame([[m, report["base"][m], report["tuned"].get(m)] for m in metrics],
                          columns=["metric", "base", "tuned"])
-    bars = pd.DataFrame([{"metric": m, "model": who, "value": report[who].get(m)}
-                         for m in metrics for who in ("base", "tuned")])
+    bars = bar_frame([{"bar": f"{m} ({who})", "model": who, "value": float(report[who].get(m) or 0)}
+                      for m in metrics if m != "perplexity" for who in MODELS])
+    questions = pd.DataFrame([{k: row.get(k) for k in QUESTION_COLUMNS} for row in report.get("questions", [])],
+                             columns=QUESTION_COLUMNS)
     text = (f"On **{report['pairs']} held-out questions** the tuned model's answer perplexity is "
-            f"**{report['tuned']['perplexity']}** against **{report['base']['perplexity']}** for the base "
-            "model (lower is better).")
-    return text, table, bars
+            f"**{report['tuned']['perplexity']}** against **{report['base']['perplexity']}** for the original "
+            "model (lower is better); F1 and ROUGE-L compare its answers with the reference (higher is better).")
+    return text, table, bars, questions
 
 
 @friendly
 def on_evaluate(root: str, progress=gr.Progress()):
-    progress(0.05, desc="Loading the models")
+    progress(0.02, desc="Loading the models")
     engine, cfg, adapter = engine_for(root)
     heldout = heldout_pairs(Project.open(Path(root)))
     if not heldout:
         raise gr.Error("No held-out questions yet: generate more pairs so some can be set aside.")
-    progress(0.3, desc=f"Scoring base and tuned answers on {len(heldout)} questions")
-    return report_views(evaluate_run(engine, heldout, cfg, adapter.parent))
+    report = evaluate_run(engine, heldout, cfg, adapter.parent,
+                          on_progress=lambda fraction, message: progress(fraction, desc=message))
+    return report_views(report)
 
 
 @friendly
@@ -55,7 +69,8 @@ def on_send(message: str, tuned: list, base: list, root: str):
     """Stream the tuned answer into the left pane, then the base answer into the right one."""
     if not message or not message.strip():
         raise gr.Error("Type a question first.")
-    engine, cfg, _ = engine_for(root)
+    engine, cfg, adapter = engine_for(root)
+    chat = chat_settings(cfg, adapter)
     panes = []
     for history in (tuned, base):
         asked = to_messages(history) + [{"role": "user", "content": message}]
@@ -63,7 +78,7 @@ def on_send(message: str, tuned: list, base: list, root: str):
     (tuned_in, tuned_out), (base_in, base_out) = panes
     yield "", tuned_out, base_out
     for asked, shown, use_adapter in ((tuned_in, tuned_out, True), (base_in, base_out, False)):
-        for piece in engine.stream(asked, cfg.chat, use_adapter=use_adapter):
+        for piece in engine.stream(asked, chat, use_adapter=use_adapter):
             shown[-1]["content"] += piece
             yield "", tuned_out, base_out
 
@@ -86,8 +101,12 @@ def build(root: gr.State) -> dict:
     evaluate = gr.Button("Evaluate on held-out questions")
     summary = gr.Markdown()
     with gr.Row():
-        table = gr.Dataframe(label="Report card", interactive=False)
-        chart = gr.BarPlot(x="metric", y="value", color="model", label="Base vs tuned", height=260)
+        table = gr.Dataframe(label="Report card", interactive=False, elem_id="report-table")
+        chart = gr.BarPlot(bar_frame([]), x="bar", y="value", color="model", label="Base vs tuned", height=260,
+                           color_map={"base": "#9ca3af", "tuned": "#2563eb"}, elem_id="report-chart",
+                           x_title="metric (model)", y_title="value")
+    with gr.Accordion("Every held-out question: reference, both answers, scores", open=False):
+        questions = gr.Dataframe(interactive=False, wrap=True, max_height=400)
     with gr.Row():
         tuned = gr.Chatbot(label="Tuned model", height=350, elem_id="chat-tuned")
         base = gr.Chatbot(label="Original model", height=350, elem_id="chat-base")
@@ -99,5 +118,5 @@ def build(root: gr.State) -> dict:
     sent = [send.click(on_send, [message, tuned, base, root], [message, tuned, base], api_name="chat"),
             message.submit(on_send, [message, tuned, base, root], [message, tuned, base], api_visibility="private")]
     stop.click(on_stop, [root], None, cancels=sent, api_name="chat_stop")
-    evaluated = evaluate.click(on_evaluate, [root], [summary, table, chart], api_name="evaluate")
-    return {"refresh": (refresh, [root], [summary, table, chart]), "changed": [evaluated]}
+    evaluated = evaluate.click(on_evaluate, [root], [summary, table, chart, questions], api_name="evaluate")
+    return {"refresh": (refresh, [root], [summary, table, chart, questions]), "changed": [evaluated]}

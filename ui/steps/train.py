@@ -1,9 +1,11 @@
-"""Step 3, Train: start, follow and stop a training run that lives in its own process.
+"""Step 3, Train: choose a model and preset, check the plan, start / stop / resume a training run.
 
-The run writes its status and metrics into its folder; this page only reads them (every two
-seconds), so closing the tab or reloading the page never stops or loses a training.
+The run lives in its own process and writes its status and metrics into its folder; this page
+only reads them (every two seconds), so closing the tab or reloading the page never stops or
+loses a training, and a reloaded page picks the running one up again.
 """
 
+import functools
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,112 +13,178 @@ import gradio as gr
 import pandas as pd
 
 from builder.config import BUNDLED_MODEL
-from builder.project import Project
-from builder.train.runner import read_metrics, read_status, request_stop, start_training
-from builder.workflow import latest_run, run_is_active
+from builder.project import RUN_COMPLETE_MARKER, Project
+from builder.train.runner import ACTIVE_STATES, read_metrics, read_status, request_stop, start_training
+from builder.workflow import latest_run, recommended_models, training_plan
 
 from ..errors import friendly
 
+SERIES = ("train", "eval")
+PRESETS = [("Quick (a first try)", "quick"), ("Balanced (recommended)", "balanced"),
+           ("Thorough (more passes, slower)", "thorough"), ("Custom (the advanced settings below)", "custom")]
 BUNDLED_CHOICE = ("Bundled: SmolLM2-135M-Instruct (works offline)", "bundled")
 
 
+def active(run: Path | None) -> bool:
+    return run is not None and read_status(run).get("state") in ACTIVE_STATES
+
+
+def resumable(run: Path | None) -> bool:
+    return run is not None and not active(run) and not (run / RUN_COMPLETE_MARKER).exists()
+
+
 def describe(run: Path | None) -> str:
-    """One status line: state, step, loss, speed and time left."""
+    """One status line: state, step, loss, speed and time left (and why it failed)."""
     if run is None:
         return "No training yet."
     status = read_status(run)
-    state = status.get("state", "unknown")
-    if state in {"starting", "loading", "running"} and not run_is_active(run):
-        state = "interrupted (the training process ended unexpectedly; see train.log in the run folder)"
-    line = f"**{state}** — run `{run.name}`"
+    line = f"**{status.get('state', 'unknown')}** — run `{run.name}`"
     if status.get("total_steps"):
         line += f", step {status.get('step', 0)} of {status['total_steps']}"
     metrics = [m for m in read_metrics(run) if "loss" in m]
     if metrics:
         last = metrics[-1]
-        line += (f", loss {last['loss']:.3f}, {last['tokens_per_s']:.0f} tokens/s, "
-                 f"about {last['eta_s']:.0f} s left")
-    if status.get("message") and status.get("state") == "failed":
+        line += (f", loss {last['loss']:.3f}, {last.get('tokens_per_s', 0):.0f} tokens/s, "
+                 f"about {last.get('eta_s', 0):.0f} s left")
+    if status.get("state") == "failed" and status.get("message"):
         line += f"\n\n{status['message']}"
+    if resumable(run):
+        line += "\n\nThis run did not finish: **Resume** continues it from its last checkpoint."
     return line
 
 
 def loss_frame(run: Path | None) -> pd.DataFrame:
-    """Train and eval loss per step, in long form for the line plot."""
+    """Train and eval loss per step, in long form for the line plot.
+
+    A series without points yet gets one empty (NaN) row, so the chart knows both series from
+    the start (the browser chart cannot add a colour series to a chart that began empty).
+    """
     metrics = read_metrics(run) if run else []
     rows = [{"step": m["step"], "loss": m["loss"], "series": "train"} for m in metrics if "loss" in m]
     rows += [{"step": m["step"], "loss": m["eval_loss"], "series": "eval"} for m in metrics if "eval_loss" in m]
+    rows += [{"step": 0, "loss": float("nan"), "series": series} for series in SERIES
+             if not any(row["series"] == series for row in rows)]
     return pd.DataFrame(rows, columns=["step", "loss", "series"])
 
 
-def model_value(spec: str) -> str:
-    return "bundled" if spec in {BUNDLED_MODEL, "bundled"} else spec
+@functools.lru_cache(maxsize=1)
+def model_choices() -> list[tuple[str, str]]:
+    """The bundled model, then Hub models that suit this machine (detected once)."""
+    from builder.train.presets import detect_hardware
+
+    hardware = detect_hardware()
+    return [BUNDLED_CHOICE] + [(f"{m} (Hub, suits {hardware.name})", m) for m in recommended_models(hardware)]
+
+
+def save_settings(root: str, base_model: str, preset: str, epochs: float, max_steps: float,
+                  learning_rate: float, lora_rank: float) -> Project:
+    """Write the page's settings into project.yaml (``replace`` validates every value)."""
+    project = Project.open(Path(root))
+    spec = (base_model or "").strip()
+    if not spec:
+        raise gr.Error("Choose a base model first.")
+    cfg = project.load_config()
+    cfg.train = replace(cfg.train, base_model=BUNDLED_MODEL if spec == "bundled" else spec, preset=preset,
+                        epochs=float(epochs or 0), max_steps=int(max_steps or 0),
+                        learning_rate=float(learning_rate or 0), lora_rank=int(lora_rank or 0),
+                        lora_alpha=2 * int(lora_rank or 0))
+    project.save_config(cfg)
+    return project
 
 
 @friendly
-def on_start(base_model: str, epochs: float, max_steps: float, learning_rate: float, lora_rank: float,
-             root: str):
-    project = Project.open(Path(root))
-    if run_is_active(latest_run(project)):
+def on_plan(root: str, *settings):
+    project = save_settings(root, *settings)
+    plan = training_plan(project)
+    tc = plan.train
+    lines = [f"Estimated memory: **{plan.memory_bytes / 2**30:.1f} GiB**; {tc.epochs:g} passes, learning rate "
+             f"{tc.learning_rate:g}, adapter rank {tc.lora_rank}, sequences of {tc.max_seq_tokens} tokens, "
+             f"batches of {tc.micro_batch} × {tc.grad_accum}."]
+    lines += [f"⚠️ {warning}" for warning in plan.warnings]
+    return "\n\n".join(lines)
+
+
+@friendly
+def on_start(root: str, *settings):
+    if active(latest_run(Project.open(Path(root)))):
         raise gr.Error("A training is already running for this project: follow it below, or stop it first.")
-    if not (base_model or "").strip():
-        raise gr.Error("Choose a base model first.")
-    cfg = project.load_config()
-    spec = base_model.strip()
-    cfg.train = replace(cfg.train, base_model=BUNDLED_MODEL if spec == "bundled" else spec,
-                        epochs=float(epochs or 0), max_steps=int(max_steps or 0),
-                        learning_rate=float(learning_rate or 0), lora_rank=int(lora_rank or 0),
-                        lora_alpha=2 * int(lora_rank or 0))  # replace() validates the values
-    project.save_config(cfg)
+    project = save_settings(root, *settings)
     run = start_training(project)
+    return describe(run), loss_frame(run)
+
+
+@friendly
+def on_resume(root: str):
+    project = Project.open(Path(root))
+    run = latest_run(project)
+    if not resumable(run):
+        raise gr.Error("There is no unfinished run to resume.")
+    run = start_training(project, resume=run)
     return describe(run), loss_frame(run)
 
 
 @friendly
 def on_stop(root: str):
     run = latest_run(Project.open(Path(root)))
-    if not run_is_active(run):
+    if not active(run):
         raise gr.Error("No training is running.")
     request_stop(run)
-    gr.Info("Stopping after the current step; the adapter will be saved.")
+    gr.Info("Stopping after the current step; what was learned so far is saved.")
     return describe(run)
 
 
 def poll(root: str):
+    """Status line, loss curve and the run's state (whose change refreshes the progress bar)."""
     run = latest_run(Project.open(Path(root)))
-    return describe(run), loss_frame(run)
+    state = f"{run.name}:{read_status(run).get('state')}" if run else ""
+    return describe(run), loss_frame(run), state
 
 
 def settings(root: str):
     """The saved training settings, so a reload shows what the next run will use."""
     tc = Project.open(Path(root)).load_config().train
-    value = model_value(tc.base_model)
-    choices = [BUNDLED_CHOICE] + ([] if value == "bundled" else [(value, value)])
-    return gr.Dropdown(choices=choices, value=value), tc.epochs, tc.max_steps, tc.learning_rate, tc.lora_rank
+    value = "bundled" if tc.base_model in {BUNDLED_MODEL, "bundled"} else tc.base_model
+    choices = model_choices() + ([] if value in {v for _, v in model_choices()} else [(value, value)])
+    return (gr.Dropdown(choices=choices, value=value), tc.preset, tc.epochs, tc.max_steps, tc.learning_rate,
+            tc.lora_rank)
 
 
 def build(root: gr.State) -> dict:
     gr.Markdown("### 3 · Train\nA small adapter is trained on your pairs while the base model stays "
                 "frozen. Training runs in the background: you may close this tab and come back. "
                 "**Next:** compare the tuned model with the original one.")
-    base_model = gr.Dropdown([BUNDLED_CHOICE], value="bundled", allow_custom_value=True, label="Base model",
-                             info="The bundled model works offline; or type a Hugging Face model id or a local folder.")
-    with gr.Accordion("Advanced settings", open=False):
+    with gr.Row():
+        base_model = gr.Dropdown([BUNDLED_CHOICE], value="bundled", allow_custom_value=True, label="Base model",
+                                 scale=3, info="The bundled model works offline; Hub models need internet once. "
+                                               "You may also type a Hub id or a local folder.")
+        preset = gr.Radio(PRESETS, value="balanced", label="Preset", scale=2,
+                          info="Sets passes, learning rate and adapter size for your hardware and data")
+    with gr.Accordion("Advanced settings (used with the Custom preset; max steps always)", open=False):
         with gr.Row():
             epochs = gr.Number(3.0, label="Epochs (passes over your pairs)", minimum=0)
             max_steps = gr.Number(0, label="Max steps (0 = by epochs)", precision=0, minimum=0)
             learning_rate = gr.Number(2e-4, label="Learning rate")
             lora_rank = gr.Number(16, label="Adapter rank", precision=0, minimum=1)
     with gr.Row():
+        check = gr.Button("Check memory and plan")
         start = gr.Button("Start training", variant="primary", elem_id="train-start")
+        resume = gr.Button("Resume")
         stop = gr.Button("Stop", variant="stop")
+    plan = gr.Markdown()
     status = gr.Markdown("No training yet.", elem_id="train-status")
-    plot = gr.LinePlot(x="step", y="loss", color="series", label="Loss (lower is better)", height=300,
-                       elem_id="loss-plot")
+    plot = gr.LinePlot(loss_frame(None), x="step", y="loss", color="series", label="Loss (lower is better)",
+                       color_map={"train": "#2563eb", "eval": "#f97316"}, height=300, elem_id="loss-plot",
+                       x_title="training step", y_title="loss")
+    run_state = gr.Textbox(visible=False)
     timer = gr.Timer(2.0)
-    started = start.click(on_start, [base_model, epochs, max_steps, learning_rate, lora_rank, root],
-                          [status, plot], api_name="train_start", concurrency_limit=1)
+    fields = [root, base_model, preset, epochs, max_steps, learning_rate, lora_rank]
+    check.click(on_plan, fields, [plan], api_name="train_plan")
+    started = start.click(on_start, fields, [status, plot], api_name="train_start",
+                          concurrency_limit=1, concurrency_id="train_start")
+    resumed = resume.click(on_resume, [root], [status, plot], api_name="train_resume",
+                           concurrency_limit=1, concurrency_id="train_start")
     stop.click(on_stop, [root], [status], api_name="train_stop")
-    timer.tick(poll, [root], [status, plot], api_name="train_poll", show_progress="hidden")
-    return {"refresh": (poll, [root], [status, plot]), "settings": (settings, [root], [base_model, epochs, max_steps, learning_rate, lora_rank]),
-            "changed": [started]}
+    timer.tick(poll, [root], [status, plot, run_state], api_name="train_poll", show_progress="hidden")
+    return {"refresh": (poll, [root], [status, plot, run_state]), "state": run_state,
+            "settings": (settings, [root], [base_model, preset, epochs, max_steps, learning_rate, lora_rank]),
+            "changed": [started, resumed]}

@@ -1,0 +1,194 @@
+"""The whole wizard in headless Chromium: upload, pairs, an edit, training, loss plot, report, chat, share.
+
+    .venv/bin/python -m pytest tests/e2e/test_browser.py -q        # needs Debian's chromium + chromium-driver
+
+Drives Debian's Chromium through Selenium and /usr/bin/chromedriver (scripts/install-browser.sh
+installs both); skips with a reason when they are missing. A screenshot of every step is saved
+to ``$DAB_ARTIFACTS_DIR`` (default: a pytest tmp folder, printed at the end).
+"""
+
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from builder.project import Project
+from builder.workflow import sample_documents
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+WAIT_S = 60
+EDITED_ANSWER = "Members may borrow a cargo bike for up to three days."
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture()
+def browser(tmp_path):
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("chromium and chromedriver are not installed (run scripts/install-browser.sh as root)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1400,1100", f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(WAIT_S)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture()
+def wizard_url(tmp_path, tiny_model_dir):
+    from ui.app import launch
+
+    project = Project.create(tmp_path / "projects" / "bikes")
+    cfg = project.load_config()
+    cfg.train.base_model = str(tiny_model_dir)
+    cfg.chat.max_new_tokens = 40
+    project.save_config(cfg)
+    app, url = launch(project=project.root, port=free_port(), block=False)
+    yield url, project
+    app.close()
+
+
+@pytest.fixture()
+def artifacts(tmp_path) -> Path:
+    folder = Path(os.environ.get("DAB_ARTIFACTS_DIR") or tmp_path / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class Page:
+    """Small helpers over the Selenium driver for this app."""
+
+    def __init__(self, driver, artifacts: Path):
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        self.driver, self.artifacts, self.By = driver, artifacts, By
+        self.wait = WebDriverWait(driver, WAIT_S)
+
+    def css(self, selector: str):
+        return self.wait.until(lambda d: d.find_element(self.By.CSS_SELECTOR, selector))
+
+    def button(self, text: str):
+        xpath = f"//button[starts-with(normalize-space(), '{text}')]"
+        return self.wait.until(lambda d: next((b for b in d.find_elements(self.By.XPATH, xpath) if b.is_displayed()), None))
+
+    def open_tab(self, label: str):
+        xpath = f"//button[@role='tab'][contains(normalize-space(), '{label}')]"
+        tab = self.wait.until(lambda d: next((t for t in d.find_elements(self.By.XPATH, xpath)
+                                              if t.is_enabled() and t.get_attribute("aria-disabled") != "true"), None))
+        tab.click()
+
+    def text_of(self, selector: str) -> str:
+        return self.driver.execute_script(
+            "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';", selector)
+
+    def text_appears(self, selector: str, text: str, timeout_s: float = WAIT_S) -> str:
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(self.driver, timeout_s).until(lambda d: text in self.text_of(selector))
+        return self.text_of(selector)
+
+    def shot(self, name: str, focus: str | None = None) -> Path:
+        if focus:
+            self.driver.execute_script("document.querySelector(arguments[0]).scrollIntoView({block: 'center'})", focus)
+            time.sleep(0.3)
+        path = self.artifacts / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+
+def test_wizard_in_a_real_browser(browser, wizard_url, artifacts):
+    url, project = wizard_url
+    page = Page(browser, artifacts)
+    browser.get(url)
+    page.text_appears("#progress", "0 of 5 steps done")
+    page.shot("00-start")
+
+    try:
+        upload_documents(page)
+        generate_and_edit_pairs(page, project)
+        train_and_see_the_loss(page)
+        chat_and_see_it_stream(page)
+        page.open_tab("Share")
+        page.text_appears("#share-status", "No demo is running")
+        page.shot("05-share")
+    except Exception:
+        print(f"failure screenshot: {page.shot('failure')}")
+        raise
+    print(f"screenshots in {artifacts}")
+    assert len(list(artifacts.glob("*.png"))) == 6
+
+
+def upload_documents(page: Page) -> None:
+    files = page.driver.find_element(page.By.CSS_SELECTOR, "input[type=file]")
+    files.send_keys("\n".join(str(p) for p in sample_documents()))
+    page.text_appears("body", "staff-handbook")  # the upload widget lists the chosen files
+    page.button("Add documents").click()
+    page.text_appears("#documents-table", "terms-of-membership.pdf")
+    page.text_appears("#progress", "1 of 5 steps done")
+    page.shot("01-documents")
+
+
+def generate_and_edit_pairs(page: Page, project: Project) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    page.open_tab("Pairs")
+    page.button("Generate pairs").click()
+    page.text_appears("#pairs-table", "pending")
+    cell = page.css("#pairs-table [data-testid='cell-0-3']")  # first row, answer column
+    ActionChains(page.driver).double_click(cell).perform()
+    editor = page.css("#pairs-table textarea[aria-label='Edit cell']")
+    editor.send_keys(Keys.CONTROL, "a")
+    editor.send_keys(EDITED_ANSWER, Keys.ENTER)
+    page.button("Save my edits").click()
+    page.wait.until(lambda d: any(p["answer"] == EDITED_ANSWER and p["status"] == "edited" for p in project.pairs()))
+    page.text_appears("#pairs-table", "three days")
+    page.shot("02-pairs", focus="#pairs-table")
+
+
+def train_and_see_the_loss(page: Page) -> None:
+    page.open_tab("Train")
+    page.button("Advanced settings").click()
+    steps = page.driver.find_element(page.By.XPATH, "//label[contains(., 'Max steps')]//input")
+    steps.clear()
+    steps.send_keys("4")
+    page.button("Start training").click()
+    page.text_appears("#train-status", "completed", timeout_s=180)
+    page.wait.until(lambda d: d.find_elements(page.By.CSS_SELECTOR, "#loss-plot canvas, #loss-plot svg"))
+    time.sleep(2.5)  # one more poll so the plot holds the eval point too
+    page.shot("03-train", focus="#train-status")
+
+
+def chat_and_see_it_stream(page: Page) -> None:
+    page.open_tab("Evaluate")
+    page.button("Evaluate on held-out questions").click()
+    page.text_appears("#report-table", "token_f1", timeout_s=120)
+    box = page.css("#chat-input textarea")
+    page.driver.execute_script("""
+        window.__lengths = [];
+        const target = document.querySelector('#chat-tuned');
+        new MutationObserver(() => window.__lengths.push(target.innerText.length))
+            .observe(target, {subtree: true, childList: true, characterData: true});""")
+    box.send_keys("How much does a day pass cost?")
+    page.button("Send").click()
+    page.wait.until(lambda d: d.find_elements(page.By.CSS_SELECTOR, "#chat-base .message, #chat-base [data-testid='bot']"))
+    page.text_appears("#chat-tuned", "How much does a day pass cost?")
+    time.sleep(2)
+    lengths = page.driver.execute_script("return window.__lengths")
+    assert len(set(lengths)) > 3, f"the answer did not stream: {lengths}"
+    page.shot("04-chat", focus="#chat-tuned")
