@@ -8,7 +8,9 @@ shape is made (same compute as a trained one). Measured in one run, batch 1, gre
 prompts and the same number of new tokens for every engine:
 
 - baseline: plain ``model.generate`` through the peft wrapper (adapter unmerged), timed with a
-  streamer at the first generated token;
+  streamer at the first generated token. It runs in a worker thread, as the engines do: on a
+  busy machine, torch's two-thread CPU kernels called from the main thread were up to 10x
+  slower, which would flatter the engines. The engines take turns, prompt by prompt;
 - ours (serving): ``load_serving_engine`` (adapter merged into the weights), timed at the first
   text piece the caller receives (``ChatEngine.stream``);
 - ours (chat, unmerged): the wizard's engine that can switch the adapter off for base answers.
@@ -21,6 +23,7 @@ import argparse
 import json
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -71,9 +74,15 @@ def time_plain_generate(model, tokenizer, prompt: str, cfg, new_tokens: int) -> 
     messages = [{"role": "system", "content": cfg.system_prompt}, {"role": "user", "content": prompt}]
     inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
     clock = Clock()
-    with torch.inference_mode():
-        model.generate(**inputs, max_new_tokens=new_tokens, do_sample=False, streamer=clock,
-                       pad_token_id=tokenizer.pad_token_id)
+
+    def generate():
+        with torch.inference_mode():
+            model.generate(**inputs, max_new_tokens=new_tokens, do_sample=False, streamer=clock,
+                           pad_token_id=tokenizer.pad_token_id)
+
+    worker = threading.Thread(target=generate)  # same threading as the engines (see the docstring)
+    worker.start()
+    worker.join()
     first, end = clock.calls[1], clock.calls[-1]  # calls[0] is the prompt
     return {"first_token_s": first - started, "tokens_per_s": (len(clock.calls) - 2) / (end - first)}
 
@@ -93,14 +102,8 @@ def median_of(runs: list[dict]) -> dict:
     return {key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]}
 
 
-def measure(label: str, run_once, repeats: int) -> dict:
-    run_once(PROMPTS[0])  # warm-up
-    result = median_of([run_once(p) for _ in range(repeats) for p in PROMPTS])
-    print(f"{label:34} first token {result['first_token_s']:.3f} s   {result['tokens_per_s']:.1f} tok/s", flush=True)
-    return result
-
-
 def bench_generation(base: str, adapter: Path, new_tokens: int, repeats: int) -> dict:
+    """The three engines take turns on each prompt, so a change in machine load hits them alike."""
     from builder.chat import ChatEngine, attach_adapter
     from builder.config import ChatConfig
     from builder.models import load_model, load_tokenizer
@@ -109,17 +112,22 @@ def bench_generation(base: str, adapter: Path, new_tokens: int, repeats: int) ->
     cfg = ChatConfig(max_new_tokens=new_tokens)
     tokenizer = load_tokenizer(base)
     peft_model = attach_adapter(load_model(base), adapter).eval()
-    endless(peft_model.get_base_model())
-    results = {"baseline_peft_generate": measure("baseline: generate through peft",
-                                                 lambda p: time_plain_generate(peft_model, tokenizer, p, cfg, new_tokens), repeats)}
-    del peft_model
-    chat = ChatEngine.load(base, adapter)
-    endless(chat.model.get_base_model())
-    results["ours_chat_unmerged"] = measure("ours: chat engine (unmerged)", lambda p: time_engine(chat, p, cfg), repeats)
-    del chat
-    serving = load_serving_engine(base, adapter)
-    endless(serving.model)
-    results["ours_serving_merged"] = measure("ours: serving engine (merged)", lambda p: time_engine(serving, p, cfg), repeats)
+    chat, serving = ChatEngine.load(base, adapter), load_serving_engine(base, adapter)
+    for model in (peft_model.get_base_model(), chat.model.get_base_model(), serving.model):
+        endless(model)
+    engines = {"baseline_peft_generate": lambda p: time_plain_generate(peft_model, tokenizer, p, cfg, new_tokens),
+               "ours_chat_unmerged": lambda p: time_engine(chat, p, cfg),
+               "ours_serving_merged": lambda p: time_engine(serving, p, cfg)}
+    runs = {name: [] for name in engines}
+    for name, run_once in engines.items():
+        run_once(PROMPTS[0])  # warm-up
+    for _ in range(repeats):
+        for prompt in PROMPTS:
+            for name, run_once in engines.items():
+                runs[name].append(run_once(prompt))
+    results = {name: median_of(rows) for name, rows in runs.items()}
+    for name, result in results.items():
+        print(f"{name:24} first token {result['first_token_s']:.3f} s   {result['tokens_per_s']:.1f} tok/s", flush=True)
     return results
 
 

@@ -7,8 +7,9 @@ Base and tuned are the same loaded weights with the adapter switched off and on.
 - answer NLL / perplexity: how surprised each model is by the reference answer, given the
   question (assistant tokens only; lower is better), with the system prompt the adapter was trained with;
 - token F1 and ROUGE-L (``rouge-score``) of each model's greedy answer against the reference
-  (higher is better); answers are generated in left-padded batches, which is several times
-  faster on a CPU than one question at a time.
+  (higher is better). Answers get room for 1.5x their reference's length + 16 tokens, and
+  are generated in left-padded batches of questions with similar limits, which is several
+  times faster on a CPU than one question at a time.
 
 The report (averages plus a per-question table) is saved in the run folder as ``eval.json``
 and ``eval.md``.
@@ -47,12 +48,13 @@ def answer_nlls(engine: ChatEngine, pairs: list[dict], system_prompt: str, max_s
 
 
 def greedy_answers(engine: ChatEngine, questions: list[str], chat: ChatConfig, use_adapter: bool,
-                   max_new_tokens: int, batch_size: int = 8) -> list[str]:
-    """Greedy answers to ``questions``, generated in left-padded batches of similar length."""
+                   max_new_tokens: list[int], batch_size: int = 8) -> list[str]:
+    """Greedy answers, at most ``max_new_tokens[i]`` tokens each, in left-padded batches of
+    questions with similar limits (a batch runs until its longest answer is done)."""
     import torch
 
     prompts = [engine.prompt_ids([{"role": "user", "content": q}], chat) for q in questions]
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    order = sorted(range(len(prompts)), key=lambda i: (max_new_tokens[i], len(prompts[i])))
     answers = [""] * len(prompts)
     pad = engine.tokenizer.pad_token_id
     with engine.lock, torch.inference_mode(), engine.adapter_enabled(use_adapter):
@@ -62,10 +64,11 @@ def greedy_answers(engine: ChatEngine, questions: list[str], chat: ChatConfig, u
             ids = torch.tensor([[pad] * (width - len(prompts[i])) + prompts[i] for i in batch])
             mask = torch.tensor([[0] * (width - len(prompts[i])) + [1] * len(prompts[i]) for i in batch])
             out = engine.model.generate(input_ids=ids.to(engine.model.device), attention_mask=mask.to(engine.model.device),
-                                        max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad,
-                                        temperature=None, top_p=None, top_k=None)
+                                        max_new_tokens=max(max_new_tokens[i] for i in batch), do_sample=False,
+                                        pad_token_id=pad, temperature=None, top_p=None, top_k=None)
             for row, i in enumerate(batch):
-                answers[i] = engine.tokenizer.decode(out[row, width:], skip_special_tokens=True).strip()
+                answers[i] = engine.tokenizer.decode(out[row, width:width + max_new_tokens[i]],
+                                                     skip_special_tokens=True).strip()
     return answers
 
 
@@ -93,10 +96,13 @@ def rouge_l(prediction: str, reference: str) -> float:
     return rouge_scorer.RougeScorer(["rougeL"]).score(reference, prediction)["rougeL"].fmeasure
 
 
-def eval_new_tokens(engine: ChatEngine, pairs: list[dict], chat: ChatConfig) -> int:
-    """Enough new tokens for answers a little longer than the longest reference."""
-    longest = max(len(engine.tokenizer(p["answer"], add_special_tokens=False)["input_ids"]) for p in pairs)
-    return max(8, min(chat.max_new_tokens, MAX_EVAL_NEW_TOKENS, int(longest * 1.5) + 16))
+def answer_budgets(engine: ChatEngine, pairs: list[dict], chat: ChatConfig) -> list[int]:
+    """Per pair, room for an answer a little longer than its reference (1.5x + 16 tokens)."""
+    budgets = []
+    for pair in pairs:
+        reference_tokens = len(engine.tokenizer(pair["answer"], add_special_tokens=False)["input_ids"])
+        budgets.append(max(8, min(chat.max_new_tokens, MAX_EVAL_NEW_TOKENS, int(reference_tokens * 1.5) + 16)))
+    return budgets
 
 
 def evaluate_run(engine: ChatEngine, pairs: list[dict], cfg: ProjectConfig, run_dir: Path | None = None,
@@ -106,20 +112,20 @@ def evaluate_run(engine: ChatEngine, pairs: list[dict], cfg: ProjectConfig, run_
     progress = on_progress or (lambda fraction, message: None)
     trained = chat_settings(cfg, Path(run_dir) / "adapter" if run_dir is not None else None)
     chat = ChatConfig(system_prompt=trained.system_prompt, context_tokens=trained.context_tokens)  # greedy
-    max_new = eval_new_tokens(engine, pairs, cfg.chat)
+    budgets = answer_budgets(engine, pairs, cfg.chat)
     rows = [{"question": p["question"], "reference": p["answer"]} for p in pairs]
     report = {"pairs": len(pairs)}
     for step, (name, use_adapter) in enumerate(MODELS):
         progress(step / 2, f"scoring the {name} model's answers")
         nlls = answer_nlls(engine, pairs, chat.system_prompt, cfg.train.max_seq_tokens, use_adapter)
-        answers = greedy_answers(engine, [p["question"] for p in pairs], chat, use_adapter, max_new)
+        answers = greedy_answers(engine, [p["question"] for p in pairs], chat, use_adapter, budgets)
         for row, (nll, n), text in zip(rows, nlls, answers):
             row.update({f"{name}_answer": text, f"{name}_nll": round(nll / max(n, 1), 4),
                         f"{name}_f1": round(token_f1(text, row["reference"]), 4),
                         f"{name}_rouge_l": round(rouge_l(text, row["reference"]), 4)})
         report[name] = summarise(rows, nlls, name)
     progress(1.0, "done")
-    report.update(max_new_tokens=max_new, wall_s=round(time.perf_counter() - started, 1), questions=rows)
+    report.update(max_new_tokens=max(budgets), wall_s=round(time.perf_counter() - started, 1), questions=rows)
     if run_dir is not None:
         save_report(report, Path(run_dir))
     return report
@@ -147,7 +153,8 @@ def report_markdown(report: dict) -> str:
     for metric, lower_is_better in (("answer_nll", True), ("perplexity", True), ("token_f1", False), ("rouge_l", False)):
         lines.append(f"| {metric} | {report['base'][metric]} | {report['tuned'][metric]} | "
                      f"{'lower' if lower_is_better else 'higher'} |")
-    lines += ["", f"Greedy answers of at most {report['max_new_tokens']} tokens; {report['wall_s']} s in all.", "",
+    lines += ["", f"Greedy answers of at most 1.5x the reference + 16 tokens (up to {report['max_new_tokens']}); "
+              f"{report['wall_s']} s in all.", "",
               "| question | reference | base answer | tuned answer | base F1 | tuned F1 | base ROUGE-L | tuned ROUGE-L |",
               "|---|---|---|---|---|---|---|---|"]
     for row in report["questions"]:

@@ -108,17 +108,36 @@ def usage_of(generation) -> dict:
             "total_tokens": generation.prompt_tokens + generation.new_tokens}
 
 
+def error(status: int, message: str, kind: str = "invalid_request_error"):
+    """An OpenAI-style error response."""
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status)
+
+
+async def sse_events(generation, cfg: ChatConfig, answer_id: str, model: str):
+    """Server-sent events for one answer; closing the stream (client gone) cancels the answer."""
+    from starlette.concurrency import run_in_threadpool
+
+    pieces = iter(generation)
+    try:
+        yield chunk(answer_id, model, {"role": "assistant", "content": ""})
+        while (piece := await run_in_threadpool(next, pieces, None)) is not None:
+            yield chunk(answer_id, model, {"content": piece})
+        yield chunk(answer_id, model, {}, finish_reason(generation, cfg))
+        yield "data: [DONE]\n\n"
+    finally:
+        generation.cancel()
+
+
 def create_app(engine: ChatEngine, defaults: ChatConfig, model_name: str = "domain-assistant",
                api_key: str | None = None):
     """The FastAPI application serving ``engine``."""
     from fastapi import FastAPI, Request
-    from fastapi.responses import JSONResponse, StreamingResponse
+    from fastapi.responses import StreamingResponse
     from starlette.concurrency import run_in_threadpool
 
     app = FastAPI(title="Domain Assistant", docs_url=None, redoc_url=None, openapi_url=None)
-
-    def error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
-        return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status)
 
     @app.middleware("http")
     async def require_key(request: Request, call_next):
@@ -157,18 +176,6 @@ def create_app(engine: ChatEngine, defaults: ChatConfig, model_name: str = "doma
             generation.cancel()
             raise
         return completion(answer_id, model_name, text.strip(), finish_reason(generation, cfg), usage_of(generation))
-
-    async def sse_events(generation, cfg: ChatConfig, answer_id: str, model: str):
-        """Server-sent events for one answer; closing the stream (disconnect) cancels it."""
-        pieces = iter(generation)
-        try:
-            yield chunk(answer_id, model, {"role": "assistant", "content": ""})
-            while (piece := await run_in_threadpool(next, pieces, None)) is not None:
-                yield chunk(answer_id, model, {"content": piece})
-            yield chunk(answer_id, model, {}, finish_reason(generation, cfg))
-            yield "data: [DONE]\n\n"
-        finally:
-            generation.cancel()
 
     return app
 

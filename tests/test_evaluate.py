@@ -50,10 +50,9 @@ def test_report_scores_both_models_and_is_saved(tiny_engine, tmp_path):
 
 
 def test_batched_greedy_answers_match_one_at_a_time(tiny_engine):
-    chat = ChatConfig(max_new_tokens=8)
-    questions = [p["question"] for p in PAIRS]
-    batched = greedy_answers(tiny_engine, questions, chat, use_adapter=True, max_new_tokens=8, batch_size=3)
-    assert batched == [answer(tiny_engine, q, chat) for q in questions]
+    questions, budgets = [p["question"] for p in PAIRS], [3, 8, 5]
+    batched = greedy_answers(tiny_engine, questions, ChatConfig(), use_adapter=True, max_new_tokens=budgets, batch_size=3)
+    assert batched == [answer(tiny_engine, q, ChatConfig(max_new_tokens=b)) for q, b in zip(questions, budgets)]
 
 
 def tiny_project(root, model_dir):

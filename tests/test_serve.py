@@ -140,6 +140,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_dab_serve_answers_over_http(tiny_model_dir, tiny_adapter, tmp_path):
     project = Project.create(tmp_path / "project")
     cfg = project.load_config()
