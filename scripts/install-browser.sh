@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Install Debian's Chromium and ChromeDriver for the end-to-end browser tests, if missing.
-# Needs root (apt-get); elsewhere it says what to install and the browser tests skip.
-set -euo pipefail
+# Install Debian's Chromium and ChromeDriver for the end-to-end browser test, if missing.
+#   bash scripts/install-browser.sh        (run by `make test`; needs root for apt-get)
+# Without root, or when apt-get fails, it says so and the browser test skips with that reason;
+# the rest of the suite still runs.
+set -uo pipefail
 if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
-  echo "chromium/chromium-driver missing and not root: browser tests will be skipped" >&2
+  echo "warning: chromium/chromium-driver missing and not root: the browser test will be skipped" >&2
   exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq chromium chromium-driver >/dev/null
+if ! { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }; then
+  echo "warning: could not install chromium/chromium-driver: the browser test will be skipped" >&2
+fi
+exit 0
