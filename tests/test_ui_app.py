@@ -54,6 +54,11 @@ def client(url):
     return Client(url, verbose=False, download_files=False)
 
 
+def value_of(output):
+    """A component's value from a handler output (plain, or a component update)."""
+    return output["value"] if isinstance(output, dict) and "__type__" in output else output
+
+
 def upload(url, paths):
     from gradio_client import handle_file
 
@@ -195,9 +200,12 @@ def test_create_and_delete_project(wizard):
     url, project = wizard
     c = client(url)
     choose, _ = c.predict("scratch", api_name="/create_project")
-    assert (project.root.parent / "scratch" / "project.yaml").exists()
-    c.predict("scratch", api_name="/delete_project")
+    assert value_of(choose) == "scratch" and (project.root.parent / "scratch" / "project.yaml").exists()
+    reloaded = client(url).predict(api_name="/load_page")
+    assert value_of(reloaded[0]) == "scratch" and "Project <b>scratch</b>" in reloaded[1]  # a reload reopens it
+    assert value_of(client(url).predict("scratch", api_name="/delete_project")) == "bikes"
     assert not (project.root.parent / "scratch").exists() and project.root.exists()
+    assert value_of(client(url).predict(api_name="/load_page")[0]) == "bikes"
 
 
 @pytest.mark.parametrize("path", ["../../../../../../etc/passwd", "/etc/passwd", "..%2F..%2F..%2Fetc%2Fpasswd"])
@@ -233,7 +241,8 @@ def test_page_state_after_training(trained):
     url, _, _, _ = trained
     wait_for_training(url)
     values = client(url).predict(api_name="/load_page")
-    progress_html = values[0]
+    assert value_of(values[0]) == "bikes"  # the project dropdown: the last project opened
+    progress_html = values[1]
     assert "3 of 5 steps done" in progress_html and "Evaluate &amp; Chat" in progress_html
 
 

@@ -23,7 +23,7 @@ import gradio as gr  # noqa: E402
 
 from builder.config import IngestConfig  # noqa: E402
 from builder.project import Project, default_home  # noqa: E402
-from builder.workflow import WIZARD_STEPS, create_sample_project, project_progress  # noqa: E402
+from builder.workflow import WIZARD_STEPS, create_sample_project, list_projects, project_progress  # noqa: E402
 
 from . import projects  # noqa: E402
 from .progress import LABELS, current_step, progress_html, step_open  # noqa: E402
@@ -58,11 +58,11 @@ def build_app(home: Path, initial: str) -> gr.Blocks:
                 with gr.Tab(f"{number} · {LABELS[step]}", id=step, elem_id=f"tab-{step}") as tab:
                     built[step] = STEP_MODULES[step].build(root)
                 tab_list.append(tab)
-        wire_refresh(app, root, bar, built, [progress, tabs, *tab_list])
+        wire_refresh(app, home, root, bar, built, [progress, tabs, *tab_list])
     return app
 
 
-def wire_refresh(app: gr.Blocks, root: gr.State, bar: dict, built: dict, page_outputs: list) -> None:
+def wire_refresh(app: gr.Blocks, home: Path, root: gr.State, bar: dict, built: dict, page_outputs: list) -> None:
     """Reload everything on page load and project switch; update the progress bar after each action."""
     def update(root_value: str):
         return page_state(root_value, select=False)
@@ -84,9 +84,15 @@ def wire_refresh(app: gr.Blocks, root: gr.State, bar: dict, built: dict, page_ou
                     outputs.extend(result if isinstance(result, tuple) else [result])
         return [*page_state(root_value, select=True), *outputs]
 
+    def on_load(root_value: str):
+        """A (re)loaded page opens the project used last, in any tab or after a restart."""
+        name = projects.last_project(home) or Path(root_value).name
+        root_value = str(home / name)
+        return [root_value, gr.Dropdown(choices=list_projects(home), value=name), *load_all(root_value)]
+
     step_outputs = [c for parts in built.values() for key in ("refresh", "settings") if key in parts
                     for c in parts[key][2]]
-    app.load(load_all, [root], page_outputs + step_outputs, api_name="load_page")
+    app.load(on_load, [root], [root, bar["choose"], *page_outputs, *step_outputs], api_name="load_page")
     for event in bar["changed"]:
         event.success(load_all, [root], page_outputs + step_outputs, api_visibility="private")
 

@@ -44,7 +44,7 @@ def build(home: Path, root: gr.State, initial: str) -> dict:
     """The bar above the steps; returns the events after which the whole page must refresh."""
     with gr.Row(equal_height=True):
         choose = gr.Dropdown(list_projects(home), value=initial, label="Project", scale=3,
-                             allow_custom_value=False)
+                             allow_custom_value=True)  # names are checked by project_root()
         new_name = gr.Textbox(label="New project name", placeholder="e.g. support-handbook", scale=3)
         create = gr.Button("Create project", scale=1)
         delete = gr.Button("Delete project…", variant="stop", scale=1)

@@ -4,7 +4,9 @@
 
 Drives Debian's Chromium through Selenium and /usr/bin/chromedriver (scripts/install-browser.sh
 installs both); skips with a reason when they are missing. A screenshot of every step is saved
-to ``$DAB_ARTIFACTS_DIR`` (default: a pytest tmp folder, printed at the end).
+to ``$DAB_ARTIFACTS_DIR`` (default: a pytest tmp folder, printed at the end). The project trains
+the tiny test model; ``DAB_E2E_BASE_MODEL=bundled`` runs the same steps with the bundled model
+(a few minutes; that is how the README screenshots are made).
 """
 
 import os
@@ -52,10 +54,12 @@ def browser(tmp_path):
 def wizard_url(tmp_path, tiny_model_dir):
     from ui.app import launch
 
-    project = Project.create(tmp_path / "projects" / "bikes")
+    project = Project.create(tmp_path / "projects" / "cycle-commons")
     cfg = project.load_config()
-    cfg.train.base_model = str(tiny_model_dir)
+    cfg.train.base_model = os.environ.get("DAB_E2E_BASE_MODEL") or str(tiny_model_dir)
     cfg.chat.max_new_tokens = 40
+    if cfg.train.base_model != str(tiny_model_dir):  # a real model (README screenshots): keep it short
+        cfg.train.micro_batch, cfg.train.max_seq_tokens, cfg.pairs.eval_fraction = 1, 256, 0.03
     project.save_config(cfg)
     app, url = launch(project=project.root, port=free_port(), block=False)
     yield url, project
@@ -168,7 +172,7 @@ def train_and_see_the_loss(page: Page) -> None:
     steps.clear()
     steps.send_keys("4")
     page.button("Start training").click()
-    page.text_appears("#train-status", "completed", timeout_s=180)
+    page.text_appears("#train-status", "completed", timeout_s=600)
     page.wait.until(lambda d: d.find_elements(page.By.CSS_SELECTOR, "#loss-plot canvas, #loss-plot svg"))
     time.sleep(2.5)  # one more poll so the plot holds the eval point too
     page.shot("03-train", focus="#train-status")
@@ -177,7 +181,7 @@ def train_and_see_the_loss(page: Page) -> None:
 def chat_and_see_it_stream(page: Page) -> None:
     page.open_tab("Evaluate")
     page.button("Evaluate on held-out questions").click()
-    page.text_appears("#report-table", "token_f1", timeout_s=120)
+    page.text_appears("#report-table", "token_f1", timeout_s=600)
     box = page.css("#chat-input textarea")
     page.driver.execute_script("""
         window.__lengths = [];
