@@ -192,3 +192,17 @@ def test_system_prompt_comes_from_the_trained_run_else_the_domain_preset(tmp_pat
     cfg.chat.system_prompt, cfg.chat.temperature = "my own prompt", 0.7
     settings = chat_settings(cfg)
     assert settings.system_prompt == "my own prompt" and settings.temperature == 0.7
+
+
+def test_dab_chat_answers_one_question(tiny_model_dir, tiny_adapter, tmp_path, capsys):
+    from builder.cli import main
+    from builder.project import Project
+
+    project = Project.create(tmp_path / "project")
+    cfg = project.load_config()
+    cfg.train.base_model, cfg.chat.max_new_tokens = str(tiny_model_dir), 6
+    project.save_config(cfg)
+    assert main(["chat", "--project", str(project.root), "--adapter", str(tiny_adapter), "-m", "where is the depot ?"]) == 0
+    assert capsys.readouterr().out.strip()
+    assert main(["chat", "--project", str(project.root), "--adapter", str(tmp_path / "none"), "-m", "hi"]) == 2
+    assert "adapter_config.json missing" in capsys.readouterr().err
