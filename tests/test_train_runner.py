@@ -37,7 +37,7 @@ def wait_for(predicate, timeout_s: float, poll_s: float = 0.05):
 
 
 def test_kill_9_during_checkpoint_save_then_resume(template, tmp_path):
-    project = copy_project(template, tmp_path / "p", max_steps=60, checkpoint_every_steps=1, eval_every_steps=1000)
+    project = copy_project(template, tmp_path / "p", max_steps=30, checkpoint_every_steps=1, eval_every_steps=1000)
     run_dir = start_training(project)
     pid = int((run_dir / "pid").read_text())
     checkpoints = run_dir / "checkpoints"
@@ -51,14 +51,14 @@ def test_kill_9_during_checkpoint_save_then_resume(template, tmp_path):
     status = read_status(run_dir)
     assert status["resumable"] and "ended unexpectedly" in status["message"]
     last = ckpt.load_latest_checkpoint(run_dir)
-    assert last is not None and last.step < 60, "killed before the end"
+    assert last is not None and last.step < 30, "killed before the end"
 
     start_training(project, resume=run_dir)  # the dead process's lock is stale and taken over
     wait_for(lambda: read_status(run_dir)["state"] in {"completed", "failed"}, 180, poll_s=0.2)
     assert read_status(run_dir)["state"] == "completed", (run_dir / "train.log").read_text()[-2000:]
     assert f"resumed from {ckpt.checkpoint_name(last.step)}" in (run_dir / "train.log").read_text()
     steps = [row["step"] for row in read_jsonl(run_dir / "metrics.jsonl") if "loss" in row]
-    assert steps == list(range(1, 61)), "every step logged once, none lost or repeated"
+    assert steps == list(range(1, 31)), "every step logged once, none lost or repeated"
     assert not [p for p in checkpoints.iterdir() if p.name.startswith(".tmp-")]
     assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
     assert not (project.root / LOCK_FILE).exists()

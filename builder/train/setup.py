@@ -138,6 +138,10 @@ def prepare(project: Project, run_dir: Path, cfg: ProjectConfig | None, resume: 
             log(f"warning: {warning}")
         set_status(run_dir, "loading", message="loading the base model", pid=os.getpid())
     model = build_lora_model(tc, device, plan.gradient_checkpointing)
+    if dist.main:
+        record["quantized_linear_layers"] = sum(type(m).__module__.startswith("bitsandbytes") and type(m).__name__ == "Linear4bit"
+                                                 for m in model.modules())
+        write_json(run_dir / "data.json", record)
     per_epoch = max(1, math.ceil(len(train_data.rows) / (tc.grad_accum * dist.world)))
     total = tc.max_steps or max(1, math.ceil(per_epoch * tc.epochs))
     return Prepared(cfg, tokenizer, model, train_data.rows, eval_data.rows, device, total, per_epoch, os.getpid(),
