@@ -47,7 +47,7 @@ def progress_html(done: dict[str, bool], project_name: str) -> str:
         bg, fg, mark = STYLE[state]
         badges.append(f'<span class="dab-step dab-{state}" style="background:{bg};color:{fg};padding:6px 12px;'
                       f'border-radius:999px;margin-right:6px;display:inline-block;font-weight:600">'
-                      f'{mark} {number}. {escape(LABELS[step])} <small>({state})</small></span>')
+                      f'{mark} {number}. {escape(LABELS[step])} <small style="color:inherit">({state})</small></span>')
     finished = sum(bool(done.get(s)) for s in WIZARD_STEPS)
     hint = f"Next: <b>{escape(LABELS[current_step(done)])}</b>" if finished < len(WIZARD_STEPS) else "All steps done."
     return (f'<div id="dab-progress"><div>Project <b>{escape(project_name)}</b> · {finished} of '
