@@ -169,7 +169,8 @@ def generate_and_edit_pairs(page: Page, project: Project) -> None:
 def train_and_see_the_loss(page: Page) -> None:
     page.open_tab("Train")
     page.button("Advanced settings").click()
-    steps = page.driver.find_element(page.By.XPATH, "//label[contains(., 'Max steps')]//input")
+    steps = page.wait.until(lambda d: next((e for e in d.find_elements(page.By.XPATH, "//label[contains(., 'Max steps')]//input")
+                                            if e.is_displayed()), None))
     steps.clear()
     steps.send_keys("4")
     page.button("Start training").click()
