@@ -115,7 +115,7 @@ def test_client_disconnect_stops_generation(base_url, tiny_engine):
     finally:
         tiny_engine.start = original
     generation = started[0]
-    assert generation.done.wait(10), "generation kept running after the client left"
+    assert generation.done.wait(30), f"generation kept running after the client left ({generation.new_tokens} tokens)"
     assert generation.new_tokens < 1500 and generation.stop_event.is_set()
     reply = httpx.post(f"{base_url}/v1/chat/completions", json=ask(), timeout=30)
     assert reply.status_code == 200  # the engine is free again
