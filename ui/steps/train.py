@@ -62,7 +62,8 @@ def loss_frame(run: Path | None) -> pd.DataFrame:
     metrics = read_metrics(run) if run else []
     rows = [{"step": m["step"], "loss": m["loss"], "series": "train"} for m in metrics if "loss" in m]
     rows += [{"step": m["step"], "loss": m["eval_loss"], "series": "eval"} for m in metrics if "eval_loss" in m]
-    rows += [{"step": 0, "loss": float("nan"), "series": series} for series in SERIES
+    first_step = rows[0]["step"] if rows else 1
+    rows += [{"step": first_step, "loss": float("nan"), "series": series} for series in SERIES
              if not any(row["series"] == series for row in rows)]
     return pd.DataFrame(rows, columns=["step", "loss", "series"])
 
