@@ -19,7 +19,8 @@ import pytest
 
 from builder.pairs import training_pairs
 from builder.project import Project
-from builder.workflow import sample_documents
+from builder.train.runner import ACTIVE_STATES, read_status, request_stop
+from builder.workflow import latest_run, sample_documents
 
 pytestmark = pytest.mark.e2e
 
@@ -46,6 +47,9 @@ def wizard(tmp_path_factory, tiny_model_dir):
     app, url = launch(project=project.root, port=free_port(), max_file_bytes=MAX_UPLOAD_BYTES, block=False)
     yield url, project
     app.close()
+    run = latest_run(project)  # never leave a training running after a failed test
+    if run is not None and read_status(run).get("state") in ACTIVE_STATES:
+        request_stop(run)
 
 
 def client(url):
