@@ -58,7 +58,7 @@ def wizard_url(tmp_path, tiny_model_dir):
     cfg.train.base_model = os.environ.get("DAB_E2E_BASE_MODEL") or str(tiny_model_dir)
     cfg.chat.max_new_tokens = 40
     if cfg.train.base_model != str(tiny_model_dir):  # a real model (README screenshots): keep it short
-        cfg.train.micro_batch, cfg.train.max_seq_tokens, cfg.pairs.eval_fraction = 1, 256, 0.01
+        cfg.train.micro_batch, cfg.train.max_seq_tokens, cfg.pairs.eval_fraction = 1, 256, 0.03
         cfg.train.eval_every_steps = cfg.train.checkpoint_every_steps = 4
     project.save_config(cfg)
     app, url = launch(project=project.root, port=free_port(), block=False)
