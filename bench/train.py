@@ -45,9 +45,9 @@ def main() -> None:
     parser.add_argument("--shape", choices=["qwen2.5-0.5b"], help="random weights in this shape instead of --model")
     parser.add_argument("--tokenizer", default="bundled", help="tokenizer for the pairs (default: bundled)")
     parser.add_argument("--pairs", type=Path, help="JSONL of {question, answer} (default: generated)")
-    parser.add_argument("--steps", type=int, default=3, help="measured steps per recipe after one warm-up")
+    parser.add_argument("--steps", type=int, default=2, help="measured steps per recipe after one warm-up")
     parser.add_argument("--batch", type=int, default=8, help="pairs per padded batch (peft recipe)")
-    parser.add_argument("--row-tokens", type=int, default=1024, help="tokens per packed row (ours)")
+    parser.add_argument("--row-tokens", type=int, default=512, help="tokens per packed row (ours; CPU presets use 512)")
     parser.add_argument("--max-seq-tokens", type=int, default=512)
     args = parser.parse_args()
     if args.recipe:
