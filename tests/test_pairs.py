@@ -182,3 +182,16 @@ def test_bulk_accept_and_reject_by_filter(project):
 
 def test_registry_lists_all_generators():
     assert {"rules", "local", "openai"} <= set(GENERATORS)
+
+
+def test_pair_ids_stay_unique_when_questions_differ_only_in_punctuation():
+    from builder.pairs.pipeline import reconcile
+
+    first = "Fix-It Thursdays are free repair evenings for members."
+    second = "Volunteer mechanics open the Saltmarket Depot workshop from 18:00 to 21:00 on Thursdays."
+    text = f"{first} {second}"
+    candidates = [Candidate("What are Fix-It Thursdays?", first), Candidate("What are “fix-it thursdays”?", second)]
+    pairs, dropped, report = reconcile([chunk(text)], [ChunkResult(candidates)], [], PairsConfig())
+    assert len(pairs) == 1 and pairs[0]["question"] == "What are Fix-It Thursdays?"
+    assert [d["reason"] for d in dropped] == ["duplicate"] and dropped[0]["scores"]["duplicate_of"] == pairs[0]["id"]
+    assert check_report(report) == []

@@ -81,19 +81,24 @@ def reconcile(chunks: list[dict], results: list[ChunkResult], protected: list[di
 
 
 def drop_duplicates(protected: list[dict], fresh: list[dict], min_similarity: float) -> tuple[list[dict], list[dict]]:
-    """Fresh pairs that repeat a protected pair or an earlier fresh pair are dropped."""
+    """Fresh pairs that repeat a protected pair or an earlier fresh pair are dropped.
+
+    A repeat is either near-identical text or the same pair id (the same question about the
+    same chunk, written differently only in case or punctuation), so ids stay unique.
+    """
     protected_ids = {p["id"] for p in protected}
     pool = protected + fresh
     duplicate_of = near_duplicates([f"{p['question']}\n{p['answer']}" for p in pool], min_similarity)
-    kept, dropped = [], []
+    kept, dropped, kept_ids = [], [], set()
     for i, pair in enumerate(fresh, start=len(protected)):
         if pair["id"] in protected_ids:
             dropped.append({**pair, "reason": "already_reviewed"})
-        elif i in duplicate_of:
-            original = pool[duplicate_of[i]]["id"]
+        elif i in duplicate_of or pair["id"] in kept_ids:
+            original = pool[duplicate_of[i]]["id"] if i in duplicate_of else pair["id"]
             dropped.append({**pair, "reason": "duplicate", "scores": {**pair["scores"], "duplicate_of": original}})
         else:
             kept.append(pair)
+            kept_ids.add(pair["id"])
     return kept, dropped
 
 
