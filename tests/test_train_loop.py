@@ -253,3 +253,20 @@ def test_resume_without_an_unfinished_run_is_a_clear_error(template, tmp_path, c
     project = copy_project(template, tmp_path / "p")
     assert main(["train", "--project", str(project.root), "--resume"]) == 2
     assert "no interrupted or stopped run to resume" in capsys.readouterr().err
+
+
+def test_domain_preset_system_prompt_is_trained_and_recorded_for_chat(template, tmp_path):
+    from builder.chat import chat_settings
+    from builder.config import ProjectConfig
+    from builder.pairs.prompts import load_domain
+
+    project = copy_project(template, tmp_path / "p", max_steps=1)
+    cfg = project.load_config()
+    cfg.pairs.domain = "legal"
+    project.save_config(cfg)
+    status = run_training(project)
+    run_dir = next(project.runs_dir.iterdir())
+    legal_prompt = load_domain("legal").system_prompt
+    assert status["state"] == "completed"
+    assert ProjectConfig.load(run_dir / "config.yaml").chat.system_prompt == legal_prompt
+    assert chat_settings(project.load_config(), run_dir / "adapter").system_prompt == legal_prompt

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from builder.chat import chat_settings
 from builder.project import Project
 from builder.storage import write_json
 
@@ -30,6 +31,7 @@ def build_demo(project: Project, adapter: Path, limiter: RateLimiter) -> gr.Bloc
     """A ChatInterface streaming answers from base + adapter; only its chat endpoint is public."""
     cfg = project.load_config()
     engine = get_engine(cfg.train.base_model, adapter)
+    chat = chat_settings(cfg, adapter)
 
     def respond(message: str, history: list[dict], request: gr.Request):
         if not message or not message.strip():
@@ -40,7 +42,7 @@ def build_demo(project: Project, adapter: Path, limiter: RateLimiter) -> gr.Bloc
             wait_s = limiter.retry_after_s(visitor)
             raise gr.Error(f"Too many messages: please wait {wait_s:.0f} s before asking again.")
         text = ""
-        for piece in engine.stream(to_messages(history) + [{"role": "user", "content": message}], cfg.chat):
+        for piece in engine.stream(to_messages(history) + [{"role": "user", "content": message}], chat):
             text += piece
             yield text
 

@@ -18,6 +18,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from ..chat import chat_settings
 from ..config import ProjectConfig
 from ..dataset import split_pairs, to_messages
 from ..errors import BuilderError, TrainingError
@@ -88,9 +89,13 @@ def newest_resumable_run(project: Project) -> Path | None:
 
 
 def run_config(project: Project, run_dir: Path, cfg: ProjectConfig | None, resume: bool) -> ProjectConfig:
+    """The run's config: its own when resuming; else the project's, with the system prompt
+    resolved (the domain preset's unless the user wrote one), so chat later uses the same."""
     if resume:
         return ProjectConfig.load(run_dir / "config.yaml")
-    return cfg or project.load_config()
+    cfg = replace(cfg or project.load_config())
+    cfg.chat = chat_settings(cfg)
+    return cfg
 
 
 def prepare(project: Project, run_dir: Path, cfg: ProjectConfig | None, resume: bool, dist: Dist) -> Prepared:
