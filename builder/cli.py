@@ -121,9 +121,9 @@ def add_project_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_init(args) -> None:
-    from .project import Project
+    from .workflow import new_project
 
-    project = Project.create(args.project)
+    project = new_project(args.project)
     if args.base_model:
         cfg = project.load_config()
         cfg.train.base_model = args.base_model
@@ -132,10 +132,9 @@ def cmd_init(args) -> None:
 
 
 def cmd_ingest(args) -> int:
-    from .project import Project
-    from .workflow import ingest_and_chunk
+    from .workflow import ingest_and_chunk, new_project
 
-    project = Project.create(args.project)
+    project = new_project(args.project)
     reports, chunks = ingest_and_chunk(project, args.paths)
     for row in reports:
         detail = row["error"] if row["status"] == "error" else f"{row['pages']} pages, {row['chars']:,} chars"

@@ -47,9 +47,22 @@ def ingest_and_chunk(project: Project, paths: list[Path]) -> tuple[list[dict], l
     return reports, chunk_sources(project)
 
 
+def new_project(root: Path, name: str | None = None, preset: str = "balanced") -> Project:
+    """Create (or open) a project for a person using the wizard or `dab`: a new one trains with a
+    hardware-aware preset instead of fixed hyperparameters. An existing project is left as it is."""
+    is_new = not (Path(root) / "project.yaml").exists()
+    project = Project.create(root, name)
+    if is_new:
+        cfg = project.load_config()
+        cfg.train.preset = preset
+        project.save_config(cfg)
+    return project
+
+
 def create_sample_project(root: Path, base_model: str | None = None) -> Project:
-    """A project preloaded with the sample corpus (ingested and chunked), created once."""
-    project = Project.create(root, name="sample")
+    """A project preloaded with the sample corpus (ingested and chunked), created once; it trains
+    with the Quick preset so that a first run on a laptop CPU takes minutes."""
+    project = new_project(root, name="sample", preset="quick")
     if base_model:
         cfg = project.load_config()
         cfg.train.base_model = base_model

@@ -92,3 +92,15 @@ def test_new_run_dirs_are_unique(tmp_path):
     dirs = {project.new_run_dir() for _ in range(3)}
     assert len(dirs) == 3 and all(d.is_dir() for d in dirs)
     assert json.loads(json.dumps([str(d) for d in dirs]))
+
+
+def test_new_projects_train_with_a_preset_and_existing_ones_keep_theirs(tmp_path):
+    from builder.workflow import new_project
+
+    assert new_project(tmp_path / "a").load_config().train.preset == "balanced"
+    project = Project.create(tmp_path / "b")
+    cfg = project.load_config()
+    cfg.train.preset, cfg.train.learning_rate = "custom", 0.01
+    project.save_config(cfg)
+    reopened = new_project(tmp_path / "b").load_config().train
+    assert (reopened.preset, reopened.learning_rate) == ("custom", 0.01)

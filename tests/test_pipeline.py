@@ -54,7 +54,7 @@ def test_pipeline_with_tiny_model(project_dir, tiny_model_dir):
 
     engine = ChatEngine.load(str(tiny_model_dir), latest_adapter(project))
     pieces = list(engine.stream([{"role": "user", "content": "What does a Day Pass cost?"}]))
-    assert len(pieces) > 1 and "".join(pieces).strip()
+    assert pieces and "".join(pieces).strip(), "the tuned model streams a non-empty answer"
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ import gradio as gr  # noqa: E402
 
 from builder.config import IngestConfig  # noqa: E402
 from builder.project import Project, default_home  # noqa: E402
-from builder.workflow import WIZARD_STEPS, create_sample_project, list_projects, project_progress  # noqa: E402
+from builder.workflow import WIZARD_STEPS, create_sample_project, list_projects, new_project, project_progress  # noqa: E402
 
 from . import projects  # noqa: E402
 from .progress import LABELS, current_step, progress_html, step_open  # noqa: E402
@@ -103,10 +103,10 @@ def open_project(project: Path | None, sample: bool) -> tuple[Path, str]:
         root = create_sample_project(default_home() / "projects" / "sample").root
         return root.parent, root.name
     if project is not None:
-        root = Project.create(project).root
+        root = new_project(project).root
         return root.parent, root.name
     home = default_home() / "projects"
-    name = projects.last_project(home) or Project.create(home / "default").root.name
+    name = projects.last_project(home) or new_project(home / "default").root.name
     return home, name
 
 

@@ -12,7 +12,7 @@ import gradio as gr
 
 from builder.project import Project
 from builder.storage import atomic_write_text
-from builder.workflow import list_projects
+from builder.workflow import list_projects, new_project
 
 from .errors import friendly
 
@@ -65,7 +65,7 @@ def build(home: Path, root: gr.State, initial: str) -> dict:
         folder = project_root(home, name)
         if folder.exists():
             raise gr.Error(f"A project called '{folder.name}' already exists: pick it from the list.")
-        Project.create(folder)
+        new_project(folder)
         remember(home, folder.name)
         return gr.Dropdown(choices=list_projects(home), value=folder.name), "", str(folder)
 
@@ -78,7 +78,7 @@ def build(home: Path, root: gr.State, initial: str) -> dict:
         Project.open(project_root(home, name)).delete()
         names = list_projects(home)
         if not names:
-            Project.create(home / "default")
+            new_project(home / "default")
             names = list_projects(home)
         remember(home, names[0])
         gr.Info(f"Project '{name}' deleted.")
