@@ -131,8 +131,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=10, help="sample corpus copies (10 = about 200 pages)")
     parser.add_argument("--skip-teacher", action="store_true")
-    parser.add_argument("--teacher-chunks", type=int, default=8)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--teacher-chunks", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=16, help="as PairsConfig.batch_size")
     parser.add_argument("--max-new-tokens", type=int, default=96)
     args = parser.parse_args()
     results = {"rules": bench_rules(args.copies)}

@@ -80,7 +80,7 @@ class PairsConfig:
     concurrency: int = 4
     timeout_s: float = 60.0
     max_retries: int = 3
-    batch_size: int = 8
+    batch_size: int = 16
     chunk_time_limit_s: float = 60.0
     max_new_tokens: int = 384
 

@@ -3,7 +3,7 @@
     pairs:
       generator: local
       teacher_model: bundled            # or any chat model id / folder
-      batch_size: 8                     # chunks generated together (padding-left batches)
+      batch_size: 16                    # chunks generated together (padding-left batches)
       chunk_time_limit_s: 60            # generation time limit per batch, so per chunk
       max_retries: 2                    # a chunk whose reply is unusable is retried (sampled)
 
