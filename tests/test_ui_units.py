@@ -80,3 +80,23 @@ def test_gradio_history_becomes_plain_messages():
     history = [{"role": "user", "content": [{"type": "text", "text": "Hi"}]},
                {"role": "assistant", "content": "Hello"}, {"role": "assistant", "content": ""}]
     assert to_messages(history) == [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+
+
+def test_saving_an_edit_and_a_rejection_together_keeps_both(project_dir):
+    import pandas as pd
+
+    from builder.pairs import add_manual_pair
+    from builder.pairs.review import PairFilter
+    from ui.steps.pairs import COLUMNS, on_save
+
+    project = Project.create(project_dir)
+    kept = add_manual_pair(project, "When does the depot open?", "At 07:00 on weekdays.")
+    edited = add_manual_pair(project, "Who repairs bikes?", "Volunteer mechanics.")
+    rows = [[kept["id"], "accepted", kept["question"], kept["answer"], None, ""],
+            [edited["id"], "rejected", edited["question"], "Volunteer mechanics, on Thursdays.", None, ""]]
+    on_save(pd.DataFrame(rows, columns=COLUMNS), str(project.root), "all", 0.0, "all")
+    pairs = {p["id"]: p for p in project.pairs()}
+    assert pairs[kept["id"]]["status"] == "accepted"
+    assert pairs[edited["id"]]["answer"] == "Volunteer mechanics, on Thursdays."
+    assert pairs[edited["id"]]["status"] == "rejected" and pairs[edited["id"]]["edited_by_user"]
+    assert PairFilter(min_grounding=0.5).matches(pairs[kept["id"]], {}) is False, "unscored pairs filter as 0"

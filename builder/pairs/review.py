@@ -35,7 +35,8 @@ class PairFilter:
     contains: str | None = None
 
     def matches(self, pair: dict, chunk_sources: dict[str, str]) -> bool:
-        grounding = (pair.get("scores") or {}).get("grounding", 0.0)
+        grounding = (pair.get("scores") or {}).get("grounding")
+        grounding = 0.0 if grounding is None else grounding  # manual and imported pairs have no score
         text = f"{pair['question']}\n{pair['answer']}".lower()
         checks = [
             self.status is None or pair.get("status") == self.status,

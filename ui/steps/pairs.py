@@ -72,28 +72,24 @@ def on_generate(generator: str, domain: str, root: str, status: str, min_score: 
     return outputs(project, status, min_score, source)
 
 
-def unchanged(row: list, stored: list[dict]) -> bool:
-    return any(row[2] == p["question"] and row[3] == p["answer"] for p in stored)
-
-
 @friendly
 def on_save(table, root: str, status: str, min_score: float, source: str):
-    """Apply the edited table: changed text becomes an edit, a changed status a judgement."""
+    """Apply the edited table: changed text becomes an edit, a changed status a judgement
+    (both apply when a row has both, so an edited pair can still be accepted or rejected)."""
     project = Project.open(Path(root))
-    stored: dict[str, list[dict]] = {}
-    for pair in project.pairs():
-        stored.setdefault(pair["id"], []).append(pair)
+    stored = {pair["id"]: pair for pair in project.pairs()}
     changed = 0
     for row in table.values.tolist():
         pair_id, new_status, question, answer = row[0], row[1], str(row[2]), str(row[3])
-        if pair_id not in stored:
+        pair = stored.get(pair_id)
+        if pair is None:
             continue
-        if not unchanged([pair_id, new_status, question, answer], stored[pair_id]):
+        text_changed = (question, answer) != (pair["question"], pair["answer"])
+        if text_changed:
             edit_pair(project, pair_id, question, answer)
-            changed += 1
-        elif new_status != stored[pair_id][0]["status"]:
+        if new_status != pair["status"] and not (text_changed and new_status == "pending"):
             set_status(project, pair_id, new_status)
-            changed += 1
+        changed += text_changed or new_status != pair["status"]
     gr.Info(f"{changed} change(s) saved.")
     return view(project, status, min_score, source)
 
