@@ -173,3 +173,19 @@ def test_fifty_megabyte_single_line_is_bounded(project, tmp_path):
     assert rows[0]["error_type"] == "DocumentTooLarge" and "max_text_chars" in rows[0]["error"]
     assert rows[1]["status"] == "ok"
     assert elapsed < 10 and peak < 400_000_000
+
+
+def test_docx_with_broken_xml_is_an_error_row_and_the_batch_goes_on(project, tmp_path):
+    buffer = io.BytesIO()
+    docx.Document().save(buffer)
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as src, zipfile.ZipFile(damaged, "w") as dst:
+        for info in src.infolist():
+            body = b"<w:document><unclosed" if info.filename == "word/document.xml" else src.read(info)
+            dst.writestr(info, body)
+    (tmp_path / "broken.docx").write_bytes(damaged.getvalue())
+    (tmp_path / "good.md").write_text("# Hours\n\nThe depot opens at 07:00 on weekdays.\n")
+    rows = {r["name"]: r for r in ingest_paths(project, [tmp_path])}
+    assert rows["broken.docx"]["status"] == "error" and rows["broken.docx"]["error_type"] == "CorruptDocument"
+    assert "DOCX" in rows["broken.docx"]["error"]
+    assert rows["good.md"]["status"] == "ok" and len(project.sources()) == 1

@@ -10,6 +10,7 @@ report row with ``status="error"`` and a plain-language message, and every good 
 """
 
 import io
+import logging
 import math
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -22,6 +23,8 @@ from ..storage import atomic_write_text
 from . import docx, html, pdf, text  # noqa: F401  (registers the parsers)
 from .base import PARSERS, ExtractedDocument
 from .docx import check_zip_expansion
+
+log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = sorted(PARSERS) + [".zip"]
 CHARS_PER_PAGE = 3000  # page estimate for formats without pages (a typical printed page)
@@ -61,6 +64,10 @@ def ingest_bytes(project: Project, name: str, data: bytes, cfg: IngestConfig) ->
         doc = extract(name, data, cfg)
     except BuilderError as exc:
         return error_row(name, exc)
+    except Exception as exc:  # noqa: BLE001  a parser bug on one hostile file must not stop the batch
+        log.warning("unexpected %s while reading %r", type(exc).__name__, name, exc_info=True)
+        return error_row(name, CorruptDocument(f"the file could not be read ({type(exc).__name__}); "
+                                               "is it damaged?"))
     row = project.store_source(data, name)
     atomic_write_text(project.extracted_dir / f"{row['id']}.md", doc.text)
     row["report"] = {"status": "ok", "pages": doc.pages, "pages_estimated": doc.pages_estimated, "chars": len(doc.text),

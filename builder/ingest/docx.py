@@ -4,6 +4,8 @@ import io
 import zipfile
 
 import docx
+from docx.opc.exceptions import PackageNotFoundError
+from lxml import etree
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
@@ -17,7 +19,7 @@ def parse_docx(data: bytes, cfg: IngestConfig) -> ExtractedDocument:
     check_zip_expansion(data, cfg, what="DOCX")
     try:
         document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, PackageNotFoundError, etree.XMLSyntaxError) as exc:
         raise CorruptDocument(f"not a readable DOCX file ({type(exc).__name__})") from exc
     blocks = [docx_block(item) for item in document.iter_inner_content()]
     return ExtractedDocument(text="\n\n".join(b for b in blocks if b))
