@@ -100,8 +100,8 @@ def list_projects(folder: Path) -> list[str]:
 
 def latest_run(project: Project) -> Path | None:
     """The newest run folder that has a status file, finished or not."""
-    runs = sorted(project.runs_dir.glob("*/status.json")) if project.runs_dir.exists() else []
-    return runs[-1].parent if runs else None
+    runs = [p.parent for p in project.runs_dir.glob("*/status.json")] if project.runs_dir.exists() else []
+    return max(runs, key=lambda run: run.name, default=None)
 
 
 def project_progress(project: Project) -> dict[str, bool]:

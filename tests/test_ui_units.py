@@ -100,3 +100,18 @@ def test_saving_an_edit_and_a_rejection_together_keeps_both(project_dir):
     assert pairs[edited["id"]]["answer"] == "Volunteer mechanics, on Thursdays."
     assert pairs[edited["id"]]["status"] == "rejected" and pairs[edited["id"]]["edited_by_user"]
     assert PairFilter(min_grounding=0.5).matches(pairs[kept["id"]], {}) is False, "unscored pairs filter as 0"
+
+
+def test_a_stopped_run_is_resumable_and_the_newest_run_wins(project_dir):
+    from builder.train.setup import set_status
+    from builder.workflow import latest_run
+    from ui.steps.train import resumable
+
+    project = Project.create(project_dir)
+    first, second = project.new_run_dir(), project.new_run_dir()  # same second: "<stamp>", "<stamp>-1"
+    for run, state in ((first, "completed"), (second, "stopped")):
+        (run / "config.yaml").write_text("name: p\n")
+        set_status(run, state)
+        (run / "COMPLETE").write_text(state + "\n")
+    assert latest_run(project) == second
+    assert resumable(second) and not resumable(first)

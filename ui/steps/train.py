@@ -13,8 +13,9 @@ import gradio as gr
 import pandas as pd
 
 from builder.config import BUNDLED_MODEL
-from builder.project import RUN_COMPLETE_MARKER, Project
+from builder.project import Project
 from builder.train.runner import ACTIVE_STATES, read_metrics, read_status, request_stop, start_training
+from builder.train.setup import run_state
 from builder.workflow import latest_run, recommended_models, training_plan
 
 from ..errors import friendly
@@ -30,7 +31,9 @@ def active(run: Path | None) -> bool:
 
 
 def resumable(run: Path | None) -> bool:
-    return run is not None and not active(run) and not (run / RUN_COMPLETE_MARKER).exists()
+    """A run that started and did not complete: crashed, killed or stopped (as `dab train --resume`)."""
+    return (run is not None and not active(run) and (run / "config.yaml").is_file()
+            and run_state(run) != "completed")
 
 
 def describe(run: Path | None) -> str:
