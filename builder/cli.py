@@ -165,20 +165,22 @@ def cmd_pairs(args) -> None:
 
 def cmd_dataset(args) -> None:
     from .dataset import build_dataset_dict, export_pairs, import_into_project
+    from .chat import chat_settings
     from .pairs import training_pairs
     from .project import Project
 
     project = Project.open(args.project)
     cfg = project.load_config()
+    system_prompt = chat_settings(cfg).system_prompt  # the prompt training uses
     if args.action == "import":
         added, total = import_into_project(project, args.path, args.format)
         print(f"{added} new pairs imported ({total - added} already in the project)")
     elif args.action == "export":
-        n = export_pairs(training_pairs(project.pairs()), args.path, args.format or "openai", cfg.chat.system_prompt)
+        n = export_pairs(training_pairs(project.pairs()), args.path, args.format or "openai", system_prompt)
         print(f"{n} pairs written to {args.path}")
     else:
         data = build_dataset_dict(training_pairs(project.pairs()), cfg.pairs.eval_fraction, cfg.pairs.seed,
-                                  cfg.chat.system_prompt)
+                                  system_prompt)
         data.save_to_disk(str(args.path))
         print(f"dataset saved to {args.path} ({', '.join(f'{k}: {len(v)}' for k, v in data.items())})")
 

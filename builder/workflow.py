@@ -132,6 +132,7 @@ def recommended_models(hardware) -> list[str]:
 
 def training_plan(project: Project, cfg=None):
     """The next run's plan (preset resolved, memory estimate, warnings) without loading weights."""
+    from .chat import chat_settings
     from .dataset import to_messages
     from .models import resolve_model
     from .train.data import conversation_lengths
@@ -141,6 +142,7 @@ def training_plan(project: Project, cfg=None):
     tc = cfg.train
     train, _ = split_pairs(training_pairs(project.pairs()), cfg.pairs.eval_fraction, cfg.pairs.seed)
     tokenizer = load_tokenizer(tc.base_model, tc.trust_remote_code)
-    lengths = conversation_lengths(tokenizer, [to_messages(p, cfg.chat.system_prompt) for p in train])
+    system_prompt = chat_settings(cfg).system_prompt  # as training resolves it
+    lengths = conversation_lengths(tokenizer, [to_messages(p, system_prompt) for p in train])
     shape = model_shape(resolve_model(tc.base_model), tc.trust_remote_code)
     return plan_training(tc, detect_hardware(), shape, lengths)

@@ -111,3 +111,19 @@ def test_messages_never_carry_live_control_tokens():
     assert "<|im_start|>" not in messages[1]["content"] and "</s>" not in messages[2]["content"]
     assert "<custom_tok>" not in messages[2]["content"]
     assert messages[2]["content"].replace("\u200b", "") == pair["answer"]
+
+
+def test_cli_export_uses_the_system_prompt_training_uses(tmp_path):
+    from builder.cli import main
+    from builder.pairs import add_manual_pair
+    from builder.pairs.prompts import load_domain
+    from builder.project import Project
+
+    project = Project.create(tmp_path / "p")
+    cfg = project.load_config()
+    cfg.pairs.domain = "legal"
+    project.save_config(cfg)
+    add_manual_pair(project, "How long is the notice period?", "Thirty days, in writing.")
+    assert main(["dataset", "export", str(tmp_path / "out.jsonl"), "-p", str(project.root)]) == 0
+    row = json.loads((tmp_path / "out.jsonl").read_text().splitlines()[0])
+    assert row["messages"][0] == {"role": "system", "content": load_domain("legal").system_prompt}

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from builder.chat import chat_settings
 from builder.dataset import FORMATS, export_pairs
 from builder.pairs import (GENERATORS, PairFilter, add_manual_pair, bulk_set_status, edit_pair, format_report,
                            generate_pairs, load_report, set_status)
@@ -126,7 +127,7 @@ def on_download(fmt: str, root: str):
     if not pairs:
         raise gr.Error("No pairs to download yet: generate pairs first.")
     path = project.root / "exports" / f"pairs-{fmt}.jsonl"
-    export_pairs(pairs, path, fmt, project.load_config().chat.system_prompt)
+    export_pairs(pairs, path, fmt, chat_settings(project.load_config()).system_prompt)
     return str(path)
 
 
