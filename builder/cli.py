@@ -32,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     except BuilderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file the user named is missing, unreadable, or the disk is full
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as exc:
+        print(f"error: a JSON file is not valid JSON ({exc.msg}, line {exc.lineno})", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

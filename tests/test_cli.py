@@ -43,3 +43,12 @@ def test_unknown_model_offline(tmp_path):
     (tmp_path / "doc.md").write_text("# Fees\n\nThe Day Pass is a ticket that costs 4.50 euros.\n")
     result = dab("ingest", str(tmp_path / "doc.md"), "-p", str(tmp_path / "p"))
     assert_one_line_error(result, "no-such-org/no-such-model")
+
+
+def test_missing_or_invalid_files_named_on_the_command_line(tmp_path):
+    dab("init", str(tmp_path / "p"))
+    assert_one_line_error(dab("dataset", "import", str(tmp_path / "missing.jsonl"), "-p", str(tmp_path / "p")),
+                          "missing.jsonl")
+    (tmp_path / "bad.jsonl").write_text('{"messages": [\n')
+    assert_one_line_error(dab("dataset", "import", str(tmp_path / "bad.jsonl"), "-p", str(tmp_path / "p")),
+                          "not JSON")
