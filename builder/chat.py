@@ -79,10 +79,6 @@ class ChatEngine:
         self.lock = threading.Lock()
         self._current: Generation | None = None
 
-    @property
-    def has_adapter(self) -> bool:
-        return bool(self.adapters) or self.merged
-
     @classmethod
     def load(cls, base_model: str, adapter_dir: Path | None = None, quantize: str = "none",
              merge: bool = False) -> "ChatEngine":
@@ -190,13 +186,6 @@ class ChatEngine:
         system = [{"role": "system", "content": cfg.system_prompt}] if cfg.system_prompt else []
         budget = self.context_tokens(cfg) - min(cfg.max_new_tokens, self.context_tokens(cfg) // 2)
         return fit_to_window(self.tokenizer, system, turns, budget)
-
-    def encode(self, messages: list[dict], cfg: ChatConfig) -> dict:
-        """Model inputs (``input_ids``, ``attention_mask``) for ``messages``."""
-        import torch
-
-        ids = torch.tensor([self.prompt_ids(messages, cfg)], device=self.model.device)
-        return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
 
     def check_choice(self, enabled: bool | str) -> None:
         """Refuse an adapter choice this engine cannot serve (unknown name, base of a merged model)."""

@@ -7,6 +7,7 @@
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_merged_and_unmerged_give_the_same_logits(tiny_model_dir, tiny_adapter):
     torch.testing.assert_close(merged, tuned, atol=1e-4, rtol=1e-4)
 
 
-def make_run(project: Project, adapter) -> "Path":  # noqa: F821
+def make_run(project: Project, adapter) -> Path:
     run = project.new_run_dir()
     shutil.copytree(adapter, run / "adapter")
     project.load_config().save(run / "config.yaml")

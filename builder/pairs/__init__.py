@@ -10,7 +10,7 @@ in document text inert; it is applied to every pair when it is created.
 """
 
 from . import local, openai_api, rules  # noqa: F401  (register the generators)
-from .base import GENERATORS, STATUSES, Candidate, ChunkResult, make_pair, merge_pairs
+from .base import GENERATORS, STATUSES, Candidate, ChunkResult, make_pair
 from .pipeline import check_report, format_report, generate_pairs, load_report
 from .review import (PairFilter, add_manual_pair, bulk_set_status, edit_pair, set_status, training_pairs,
                      update_pair)
@@ -18,5 +18,5 @@ from .validate import neutralize_control_tokens
 
 __all__ = ["GENERATORS", "STATUSES", "Candidate", "ChunkResult", "PairFilter", "add_manual_pair",
            "bulk_set_status", "check_report", "edit_pair", "format_report", "generate_pairs", "load_report",
-           "make_pair", "merge_pairs", "neutralize_control_tokens", "set_status", "training_pairs",
+           "make_pair", "neutralize_control_tokens", "set_status", "training_pairs",
            "update_pair"]

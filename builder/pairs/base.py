@@ -1,4 +1,4 @@
-"""The pair record, the generator registry, and the merge that protects the user's review.
+"""The pair record, the generator registry, and what marks a pair as protected by the user's review.
 
 A generator is registered under a name and called once for the whole job::
 
@@ -86,10 +86,3 @@ def make_pair(chunk: dict, candidate: Candidate, generator: str) -> dict:
 def is_protected(pair: dict) -> bool:
     """A pair the user edited or judged must survive regeneration untouched."""
     return bool(pair.get("edited_by_user")) or pair.get("status", "pending") != "pending"
-
-
-def merge_pairs(existing: list[dict], fresh: list[dict]) -> list[dict]:
-    """New generation result: protected pairs kept as they are, other old pairs replaced."""
-    kept = [p for p in existing if is_protected(p)]
-    kept_ids = {p["id"] for p in kept}
-    return kept + [p for p in fresh if p["id"] not in kept_ids]

@@ -7,7 +7,7 @@
       chunk_time_limit_s: 60            # generation time limit per batch, so per chunk
       max_retries: 2                    # a chunk whose reply is unusable is retried (sampled)
 
-Prompts come from ``templates/generation`` (JSON reply against ``teacher.PAIRS_SCHEMA``). The
+Prompts come from ``templates/generation`` (a JSON reply of the shape described in ``teacher``). The
 reply is started for the model with the template's ``response_prefix`` (``{"pairs":
 [{"question": "``), which keeps small models on the JSON track; near-valid replies are
 repaired (``teacher.parse_pairs_json``). Chunks are sorted by prompt length before batching so

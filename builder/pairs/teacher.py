@@ -18,13 +18,6 @@ import json_repair
 from ..errors import GeneratorError
 from .base import Candidate
 
-PAIRS_SCHEMA = {
-    "type": "object", "required": ["pairs"],
-    "properties": {"pairs": {"type": "array", "items": {
-        "type": "object", "required": ["question", "answer"],
-        "properties": {"question": {"type": "string"}, "answer": {"type": "string"},
-                       "evidence": {"type": "string"}}}}},
-}
 _FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$", re.IGNORECASE)
 
 

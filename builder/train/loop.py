@@ -12,7 +12,6 @@ file or SIGTERM ends training after the current micro-batch: the unfinished step
 the last finished one is saved (a stop within seconds, even when a step takes minutes).
 """
 
-import math
 import signal
 import threading
 import time
@@ -301,6 +300,3 @@ def peak_memory_bytes(device: str) -> int:
         return torch.cuda.max_memory_allocated(device)
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
-
-def steps_per_epoch(rows: int, grad_accum: int, world: int) -> int:
-    return max(1, math.ceil(rows / (grad_accum * world)))
