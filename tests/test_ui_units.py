@@ -115,3 +115,17 @@ def test_a_stopped_run_is_resumable_and_the_newest_run_wins(project_dir):
         (run / "COMPLETE").write_text(state + "\n")
     assert latest_run(project) == second
     assert resumable(second) and not resumable(first)
+
+
+def test_share_never_signals_a_process_that_is_not_our_demo():
+    import subprocess
+    import sys
+
+    from ui.steps.share import demo_alive
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert not demo_alive({"pid": other.pid}), "a live, unrelated process is not the demo"
+        assert not demo_alive({"pid": 2**22 + 12345}) and not demo_alive({})
+    finally:
+        other.kill()

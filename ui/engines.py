@@ -23,6 +23,15 @@ def get_engine(base_model: str, adapter_dir: Path | None) -> ChatEngine:
         return _cache[key]
 
 
+def stop_current() -> bool:
+    """Stop the answer the loaded engine is generating, if any; never loads a model."""
+    with _lock:
+        engines = list(_cache.values())
+    for engine in engines:
+        engine.stop()
+    return bool(engines)
+
+
 def plain_text(content) -> str:
     """The text of a chat message content: a string, or a list of parts with ``text``."""
     if isinstance(content, str):

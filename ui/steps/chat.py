@@ -11,7 +11,7 @@ from builder.project import Project
 from builder.storage import read_json
 from builder.workflow import heldout_pairs, latest_adapter
 
-from ..engines import get_engine, to_messages
+from ..engines import get_engine, stop_current, to_messages
 from ..errors import friendly
 
 
@@ -83,10 +83,9 @@ def on_send(message: str, tuned: list, base: list, root: str):
             yield "", tuned_out, base_out
 
 
-def on_stop(root: str):
-    adapter = latest_adapter(Project.open(Path(root)))
-    if adapter is not None:
-        engine_for(root)[0].stop()
+def on_stop():
+    """Stop the answer being streamed (nothing to do when no model is loaded yet)."""
+    stop_current()
 
 
 def refresh(root: str):
@@ -117,6 +116,6 @@ def build(root: gr.State) -> dict:
         stop = gr.Button("Stop", scale=1)
     sent = [send.click(on_send, [message, tuned, base, root], [message, tuned, base], api_name="chat"),
             message.submit(on_send, [message, tuned, base, root], [message, tuned, base], api_visibility="private")]
-    stop.click(on_stop, [root], None, cancels=sent, api_name="chat_stop")
+    stop.click(on_stop, None, None, cancels=sent, api_name="chat_stop")
     evaluated = evaluate.click(on_evaluate, [root], [summary, table, chart, questions], api_name="evaluate")
     return {"refresh": (refresh, [root], [summary, table, chart, questions]), "changed": [evaluated]}

@@ -26,14 +26,18 @@ MIN_PASSWORD_CHARS = 8
 
 
 def demo_alive(info: dict | None) -> bool:
+    """Whether the process in ``share.json`` is still our demo: after a reboot the same pid may
+    belong to another program, which must never be signalled (checked through /proc on Linux)."""
     if not info:
         return False
     try:
-        os.kill(int(info["pid"]), 0)
-    except (ProcessLookupError, ValueError, KeyError):
+        pid = int(info["pid"])
+        proc = Path(f"/proc/{pid}/cmdline")
+        if proc.parent.parent.is_dir():
+            return b"ui.demo" in proc.read_bytes()
+        os.kill(pid, 0)
+    except (OSError, ValueError, KeyError):
         return False
-    except PermissionError:
-        return True
     return True
 
 
@@ -54,9 +58,10 @@ def start_demo(project: Project, adapter: Path, password: str, public: bool, rat
     info_path.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "ui.demo", "--project", str(project.root), "--adapter", str(adapter),
            "--info-file", str(info_path), "--max-messages-per-minute", str(rate_per_min)]
-    process = subprocess.Popen(cmd + (["--share"] if public else []), start_new_session=True,
-                               env={**os.environ, "DAB_DEMO_PASSWORD": password}, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=(project.root / "share.log").open("ab"))
+    with (project.root / "share.log").open("ab") as log:
+        process = subprocess.Popen(cmd + (["--share"] if public else []), start_new_session=True,
+                                   env={**os.environ, "DAB_DEMO_PASSWORD": password}, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if info_path.exists():
@@ -108,7 +113,7 @@ def build(root: gr.State) -> dict:
                 "model, protected by a password. Nothing else of this wizard is reachable through it. "
                 "Ask for a public link to share it beyond this computer (needs internet).")
     with gr.Row():
-        password = gr.Textbox(secrets.token_urlsafe(9), label="Password (user name: demo)",
+        password = gr.Textbox(lambda: secrets.token_urlsafe(9), label="Password (user name: demo)",
                               info=f"At least {MIN_PASSWORD_CHARS} characters; a random one is filled in.")
         public = gr.Checkbox(False, label="Create a public link")
         rate = gr.Number(10, label="Messages per visitor per minute", precision=0, minimum=1)
