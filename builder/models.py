@@ -64,7 +64,9 @@ def ensure_bundled_model() -> Path:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / CONVERTED_MARKER).write_text(gguf.name)
-        if target.exists():
+        if (target / CONVERTED_MARKER).exists():  # another process finished first: keep its copy
+            return target
+        if target.exists():  # an unfinished copy (no marker) from a crashed conversion
             shutil.rmtree(target)
         os.replace(tmp, target)
     finally:
