@@ -21,6 +21,7 @@
 import contextlib
 import dataclasses
 import json
+import logging
 import re
 import threading
 import time
@@ -30,6 +31,8 @@ from typing import Iterator
 from .config import ChatConfig, ProjectConfig
 from .errors import AdapterError, BuilderError, ConfigError
 from .models import load_model, load_tokenizer
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ADAPTER = "default"
 ROLES = {"system", "user", "assistant"}
@@ -325,8 +328,8 @@ def chat_settings(cfg: ProjectConfig, adapter_dir: Path | None = None) -> ChatCo
             from .pairs.prompts import load_domain
 
             chat.system_prompt = load_domain(cfg.pairs.domain).system_prompt
-    except BuilderError:  # an unreadable run config or preset: keep the project's prompt
-        pass
+    except BuilderError as exc:  # an unreadable run config or preset: keep the project's prompt, say so
+        log.warning("using the project's system prompt: %s", exc)
     return chat
 
 
