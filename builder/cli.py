@@ -63,9 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", action="store_true", help="print the reconciliation report (no generation)")
     p.set_defaults(func=cmd_pairs)
 
-    p = sub.add_parser("dataset", help="export or import pairs (openai messages JSONL, alpaca, sharegpt)")
-    p.add_argument("action", choices=["export", "import", "save"])
-    p.add_argument("path", type=Path, help="file to write or read (save: a datasets folder)")
+    p = sub.add_parser("dataset", help="export, import, save or push the pairs (openai messages, alpaca, sharegpt)")
+    p.add_argument("action", choices=["export", "import", "save", "push"])
+    p.add_argument("path", type=Path, help="file to write or read (save: a datasets folder; push: a Hub repo id)")
     add_project_arg(p)
     p.add_argument("--format", choices=["openai", "alpaca", "sharegpt"], help="default: openai (import: detected)")
     p.set_defaults(func=cmd_dataset)
@@ -170,8 +170,8 @@ def cmd_pairs(args) -> None:
 
 
 def cmd_dataset(args) -> None:
-    from .dataset import build_dataset_dict, export_pairs, import_into_project
     from .chat import chat_settings
+    from .dataset import build_dataset_dict, export_pairs, import_into_project, push_to_hub
     from .pairs import training_pairs
     from .project import Project
 
@@ -184,6 +184,10 @@ def cmd_dataset(args) -> None:
     elif args.action == "export":
         n = export_pairs(training_pairs(project.pairs()), args.path, args.format or "openai", system_prompt)
         print(f"{n} pairs written to {args.path}")
+    elif args.action == "push":
+        url = push_to_hub(training_pairs(project.pairs()), str(args.path), cfg.pairs.eval_fraction,
+                          seed=cfg.pairs.seed, system_prompt=system_prompt)
+        print(f"dataset pushed: {url}")
     else:
         data = build_dataset_dict(training_pairs(project.pairs()), cfg.pairs.eval_fraction, cfg.pairs.seed,
                                   system_prompt)

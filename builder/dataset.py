@@ -171,7 +171,8 @@ def build_dataset_dict(pairs: list[dict], eval_fraction: float, seed: int = 0, s
     return DatasetDict(splits)
 
 
-def push_to_hub(pairs: list[dict], repo_id: str, eval_fraction: float, private: bool = True, seed: int = 0) -> str:
+def push_to_hub(pairs: list[dict], repo_id: str, eval_fraction: float, private: bool = True, seed: int = 0,
+                system_prompt: str = "") -> str:
     """Upload the dataset to the Hugging Face Hub with the token in ``$HF_TOKEN``; returns its URL."""
     token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
     if not token:
@@ -179,7 +180,7 @@ def push_to_hub(pairs: list[dict], repo_id: str, eval_fraction: float, private: 
     import httpx
 
     try:
-        build_dataset_dict(pairs, eval_fraction, seed).push_to_hub(repo_id, token=token, private=private)
+        build_dataset_dict(pairs, eval_fraction, seed, system_prompt).push_to_hub(repo_id, token=token, private=private)
     except (OSError, httpx.HTTPError, ValueError) as exc:  # offline, auth, network (hub errors are OSErrors)
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DatasetError(f"could not push to the Hub ({type(exc).__name__}): {first_line}") from exc

@@ -52,3 +52,8 @@ def test_missing_or_invalid_files_named_on_the_command_line(tmp_path):
     (tmp_path / "bad.jsonl").write_text('{"messages": [\n')
     assert_one_line_error(dab("dataset", "import", str(tmp_path / "bad.jsonl"), "-p", str(tmp_path / "p")),
                           "not JSON")
+
+
+def test_dataset_push_without_a_token_says_how_to_fix_it(tmp_path):
+    dab("init", str(tmp_path / "p"))
+    assert_one_line_error(dab("dataset", "push", "someone/sample-pairs", "-p", str(tmp_path / "p")), "set HF_TOKEN")
