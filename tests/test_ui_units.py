@@ -71,7 +71,8 @@ def request(host, forwarded=None):
 
 
 def test_forwarded_address_is_trusted_only_from_this_computer():
-    assert visitor_key(request("127.0.0.1", "203.0.113.9, 10.0.0.1")) == "203.0.113.9"
+    assert visitor_key(request("127.0.0.1", "203.0.113.9, 10.0.0.1")) == "10.0.0.1", "a spoofed first entry is ignored"
+    assert visitor_key(request("127.0.0.1", "203.0.113.9")) == "203.0.113.9"
     assert visitor_key(request("198.51.100.7", "203.0.113.9")) == "198.51.100.7"
     assert visitor_key(request("198.51.100.7")) == "198.51.100.7"
 

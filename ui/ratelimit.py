@@ -44,9 +44,10 @@ class RateLimiter:
 
 def visitor_key(request) -> str:
     """The visitor's address. ``X-Forwarded-For`` is trusted only from a loopback peer (the share
-    tunnel runs on this computer); a remote peer cannot pick its own key by sending that header."""
+    tunnel runs on this computer), and only its last entry, the one the tunnel appended: earlier
+    entries come from the visitor, who could pick a new key per message with them."""
     host = request.client.host if request is not None and request.client else "unknown"
     if host in {"127.0.0.1", "::1", "localhost"}:
-        forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[0].strip()
+        forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[-1].strip()
         return forwarded or host
     return host
