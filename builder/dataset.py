@@ -18,10 +18,10 @@ list (or JSONL) of ``{"instruction", "input", "output"}``; ``sharegpt`` = JSONL 
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from .errors import DatasetError
+from .models import hub_token
 from .pairs.validate import neutralize_control_tokens
 from .storage import atomic_write_text
 
@@ -174,7 +174,7 @@ def build_dataset_dict(pairs: list[dict], eval_fraction: float, seed: int = 0, s
 def push_to_hub(pairs: list[dict], repo_id: str, eval_fraction: float, private: bool = True, seed: int = 0,
                 system_prompt: str = "") -> str:
     """Upload the dataset to the Hugging Face Hub with the token in ``$HF_TOKEN``; returns its URL."""
-    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    token = hub_token()
     if not token:
         raise DatasetError("set HF_TOKEN to a Hugging Face write token to push datasets")
     import httpx

@@ -28,6 +28,7 @@ from pathlib import Path
 from .chat import attach_adapter, read_adapter_config
 from .config import BUNDLED_MODEL, ChatConfig, ProjectConfig
 from .errors import ExportError
+from .models import hub_offline, hub_token
 from .storage import atomic_write_text, read_json
 
 BUNDLED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -162,10 +163,10 @@ def write_modelfile(merged_dir: Path, chat: ChatConfig, chat_template: str = "")
 
 def push_to_hub(folder: Path, repo_id: str, private: bool = True, token: str | None = None) -> str:
     """Upload an exported folder to a (private by default) Hub repository; returns its URL."""
-    token = token or os.environ.get(TOKEN_ENV)
+    token = token or hub_token()
     if not token:
         raise ExportError(f"no Hugging Face token: set ${TOKEN_ENV} (a token with write access)")
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
+    if hub_offline():
         raise ExportError("HF_HUB_OFFLINE is set: unset it to push to the Hub")
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise ExportError(f"'{repo_id}' is not a repository id (expected user/name)")

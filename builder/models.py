@@ -91,9 +91,18 @@ def resolve_model(spec: str) -> str:
     return spec
 
 
+def hub_offline() -> bool:
+    """Whether ``HF_HUB_OFFLINE`` asks for no Hub access (``1``/``true``/``yes``; ``0`` means online)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def hub_token() -> str | None:
+    """The Hugging Face token from the environment (``HF_TOKEN``, or the older variable name)."""
+    return os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN") or None
+
+
 def _hub_kwargs(trust_remote_code: bool) -> dict:
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
-    return {"local_files_only": offline, "trust_remote_code": trust_remote_code}
+    return {"local_files_only": hub_offline(), "trust_remote_code": trust_remote_code}
 
 
 def load_tokenizer(spec: str, trust_remote_code: bool = False):
@@ -185,6 +194,6 @@ def not_found_message(spec: str, exc: Exception) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if "trust_remote_code" in text:
         return f"'{spec}' needs custom code (trust_remote_code); enable it only if you trust its authors"
-    if os.environ.get("HF_HUB_OFFLINE"):
+    if hub_offline():
         return f"'{spec}' is not in the local cache and HF_HUB_OFFLINE is set: download it first ({text})"
     return f"could not load '{spec}': check the id or folder, and your network ({text})"

@@ -35,3 +35,12 @@ def test_tiny_model_shape_counts_parameters_without_loading_weights(tiny_model_d
     shape = model_shape(str(tiny_model_dir))
     assert (shape.layers, shape.hidden, shape.intermediate) == (2, 64, 128)
     assert shape.tied_embeddings and shape.params > shape.vocab * shape.hidden
+
+
+@pytest.mark.parametrize("value, offline", [("1", True), ("true", True), ("YES", True), ("0", False), ("", False)])
+def test_hf_hub_offline_is_read_one_way_everywhere(monkeypatch, value, offline):
+    from builder.models import _hub_kwargs, hub_offline, not_found_message
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", value)
+    assert hub_offline() is offline and _hub_kwargs(False)["local_files_only"] is offline
+    assert ("HF_HUB_OFFLINE is set" in not_found_message("org/model", OSError("not found"))) is offline
