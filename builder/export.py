@@ -20,7 +20,6 @@ imports the merged safetensors folder directly (Llama, Mistral, Gemma, Phi-3, Qw
 """
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -29,7 +28,7 @@ from .chat import attach_adapter, read_adapter_config
 from .config import BUNDLED_MODEL, ChatConfig, ProjectConfig
 from .errors import ExportError
 from .models import hub_offline, hub_token
-from .storage import atomic_write_text, read_json
+from .storage import atomic_write_text, read_json, replace_dir
 
 BUNDLED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 TOKEN_ENV = "HF_TOKEN"
@@ -98,10 +97,7 @@ def fresh_folder(out_dir: Path) -> Path:
 
 def publish(tmp: Path, out_dir: Path) -> Path:
     """Replace ``out_dir`` with the finished ``tmp`` folder."""
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    os.replace(tmp, out_dir)
-    return out_dir
+    return replace_dir(tmp, out_dir)
 
 
 def export_adapter(run_dir: Path, out_dir: Path, base_model: str) -> Path:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .config import BUNDLED_MODEL
 from .errors import ModelNotFound
+from .storage import replace_dir
 
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONVERTED_MARKER = "CONVERTED"
@@ -66,9 +67,7 @@ def ensure_bundled_model() -> Path:
         (tmp / CONVERTED_MARKER).write_text(gguf.name)
         if (target / CONVERTED_MARKER).exists():  # another process finished first: keep its copy
             return target
-        if target.exists():  # an unfinished copy (no marker) from a crashed conversion
-            shutil.rmtree(target)
-        os.replace(tmp, target)
+        replace_dir(tmp, target)  # also replaces an unfinished copy (no marker) from a crashed conversion
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target

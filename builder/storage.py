@@ -7,6 +7,7 @@ the same folder, flushed to disk, then moved over the target with ``os.replace``
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -26,6 +27,22 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def replace_dir(tmp: Path, target: Path) -> Path:
+    """Put the finished folder ``tmp`` in place of ``target`` (checkpoints, adapters, exports).
+
+    The old ``target`` is renamed aside first and deleted last, so at every moment ``target`` is
+    either the complete old folder or the complete new one (never half-deleted).
+    """
+    tmp, target = Path(tmp), Path(target)
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target
 
 
 def atomic_write_text(path: Path, text: str) -> None:

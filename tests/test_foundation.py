@@ -104,3 +104,16 @@ def test_new_projects_train_with_a_preset_and_existing_ones_keep_theirs(tmp_path
     project.save_config(cfg)
     reopened = new_project(tmp_path / "b").load_config().train
     assert (reopened.preset, reopened.learning_rate) == ("custom", 0.01)
+
+
+def test_replace_dir_swaps_in_the_finished_folder(tmp_path):
+    from builder.storage import replace_dir
+
+    target = tmp_path / "adapter"
+    for version in ("v1", "v2"):
+        tmp = tmp_path / f".tmp-{version}"
+        tmp.mkdir()
+        (tmp / "weights").write_text(version)
+        assert replace_dir(tmp, target) == target
+        assert (target / "weights").read_text() == version and not tmp.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter"], "no .old or temp folder left behind"

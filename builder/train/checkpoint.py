@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..storage import read_json, write_json
+from ..storage import read_json, replace_dir, write_json
 
 CHECKPOINTS_DIR = "checkpoints"
 CHECKPOINT_MARKER = "CHECKPOINT_COMPLETE"
@@ -55,9 +55,7 @@ def save_checkpoint(run_dir: Path, step: int, model, optimizer, scheduler, state
         write_json(tmp / STATE_FILE, {"step": step, **state})
         (tmp / CHECKPOINT_MARKER).write_text(f"{step}\n")
         fsync_folder(tmp)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        replace_dir(tmp, final)
         fsync_folder(root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..config import ProjectConfig
 from ..errors import TrainingBusy, TrainingError
 from ..project import RUN_COMPLETE_MARKER, Project
-from ..storage import append_jsonl, read_jsonl, write_jsonl
+from ..storage import append_jsonl, read_jsonl, replace_dir, write_jsonl
 from . import checkpoint as ckpt
 from .data import collate_packed, label_tokens, rows_for_step
 from .distributed import Dist, any_rank, barrier, broadcast_text, setup_distributed, sum_across, teardown_distributed, wrap_model
@@ -273,16 +273,11 @@ def save_adapter(model, tokenizer, run_dir: Path) -> Path:
     """Save the LoRA adapter (safetensors) and tokenizer; a folder rename makes it atomic."""
     import shutil
 
-    target, tmp, old = run_dir / "adapter", run_dir / ".adapter.tmp", run_dir / ".adapter.old"
+    tmp = run_dir / ".adapter.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
-    if target.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        target.replace(old)
-    tmp.replace(target)
-    shutil.rmtree(old, ignore_errors=True)
-    return target
+    return replace_dir(tmp, run_dir / "adapter")
 
 
 def lora_checksum(params) -> float:
