@@ -256,17 +256,14 @@ def iter_prompts():
 
 def cmd_eval(args) -> None:
     from .chat import ChatEngine
-    from .errors import AdapterError
     from .evaluate import evaluate_run
     from .project import Project
     from .storage import read_jsonl
-    from .workflow import heldout_pairs, latest_adapter
+    from .workflow import heldout_pairs
 
     project = Project.open(args.project)
     cfg = project.load_config()
-    adapter = args.adapter or latest_adapter(project)
-    if adapter is None:
-        raise AdapterError("no trained adapter yet: run `dab train` first")
+    adapter = resolve_adapter(project, args.adapter)
     pairs = read_jsonl(args.heldout) if args.heldout else heldout_pairs(project)
     if not pairs:
         raise BuilderError("no held-out pairs: pass --heldout FILE or generate more pairs")
