@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
+from . import torch_thread
 from .chat import ChatEngine, chat_settings
 from .config import ChatConfig, ProjectConfig
 from .dataset import to_messages
@@ -36,15 +37,17 @@ def answer_nlls(engine: ChatEngine, pairs: list[dict], system_prompt: str, max_s
     """Per pair: (summed NLL of the reference answer tokens, number of answer tokens)."""
     import torch
 
-    rows = []
-    device = engine.model.device
-    with engine.lock, torch.inference_mode(), engine.adapter_enabled(use_adapter):
-        for pair in pairs:
-            example, _ = tokenize_conversation(engine.tokenizer, to_messages(pair, system_prompt), max_seq_tokens)
-            batch = {k: v.to(device) for k, v in collate_packed([example]).items()}
-            n = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
-            rows.append((engine.model(**batch).loss.item() * n, n))
-    return rows
+    def score() -> list[tuple[float, int]]:
+        rows = []
+        with torch.inference_mode(), engine.adapter_enabled(use_adapter):
+            for pair in pairs:
+                example, _ = tokenize_conversation(engine.tokenizer, to_messages(pair, system_prompt), max_seq_tokens)
+                batch = {k: v.to(engine.model.device) for k, v in collate_packed([example]).items()}
+                n = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
+                rows.append((engine.model(**batch).loss.item() * n, n))
+        return rows
+
+    return torch_thread.call(score)
 
 
 def greedy_answers(engine: ChatEngine, questions: list[str], chat: ChatConfig, use_adapter: bool,
@@ -55,21 +58,26 @@ def greedy_answers(engine: ChatEngine, questions: list[str], chat: ChatConfig, u
 
     prompts = [engine.prompt_ids([{"role": "user", "content": q}], chat) for q in questions]
     order = sorted(range(len(prompts)), key=lambda i: (max_new_tokens[i], len(prompts[i])))
-    answers = [""] * len(prompts)
     pad = engine.tokenizer.pad_token_id
-    with engine.lock, torch.inference_mode(), engine.adapter_enabled(use_adapter):
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            width = max(len(prompts[i]) for i in batch)
-            ids = torch.tensor([[pad] * (width - len(prompts[i])) + prompts[i] for i in batch])
-            mask = torch.tensor([[0] * (width - len(prompts[i])) + [1] * len(prompts[i]) for i in batch])
-            out = engine.model.generate(input_ids=ids.to(engine.model.device), attention_mask=mask.to(engine.model.device),
-                                        max_new_tokens=max(max_new_tokens[i] for i in batch), do_sample=False,
-                                        pad_token_id=pad, temperature=None, top_p=None, top_k=None)
-            for row, i in enumerate(batch):
-                answers[i] = engine.tokenizer.decode(out[row, width:width + max_new_tokens[i]],
-                                                     skip_special_tokens=True).strip()
-    return answers
+
+    def generate() -> list[str]:
+        answers = [""] * len(prompts)
+        with torch.inference_mode(), engine.adapter_enabled(use_adapter):
+            for start in range(0, len(order), batch_size):
+                batch = order[start:start + batch_size]
+                width = max(len(prompts[i]) for i in batch)
+                ids = torch.tensor([[pad] * (width - len(prompts[i])) + prompts[i] for i in batch])
+                mask = torch.tensor([[0] * (width - len(prompts[i])) + [1] * len(prompts[i]) for i in batch])
+                out = engine.model.generate(input_ids=ids.to(engine.model.device),
+                                            attention_mask=mask.to(engine.model.device),
+                                            max_new_tokens=max(max_new_tokens[i] for i in batch), do_sample=False,
+                                            pad_token_id=pad, temperature=None, top_p=None, top_k=None)
+                for row, i in enumerate(batch):
+                    answers[i] = engine.tokenizer.decode(out[row, width:width + max_new_tokens[i]],
+                                                         skip_special_tokens=True).strip()
+        return answers
+
+    return torch_thread.call(generate)
 
 
 def words(text: str) -> list[str]:

@@ -24,6 +24,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from . import torch_thread
 from .chat import attach_adapter, read_adapter_config
 from .config import BUNDLED_MODEL, ChatConfig, ProjectConfig
 from .errors import ExportError
@@ -118,10 +119,13 @@ def export_adapter(run_dir: Path, out_dir: Path, base_model: str) -> Path:
 
 
 def merge_adapter(base_model: str, adapter_dir: Path):
-    """Base model in full precision with the adapter folded into its weights."""
+    """Base model in full precision with the adapter folded into its weights (on the torch thread)."""
     from .models import load_model
 
-    return attach_adapter(load_model(base_model, quantize="none"), Path(adapter_dir)).merge_and_unload()
+    def merge():
+        return attach_adapter(load_model(base_model, quantize="none"), Path(adapter_dir)).merge_and_unload()
+
+    return torch_thread.call(merge)
 
 
 def export_merged(base_model: str, run_dir: Path, out_dir: Path) -> Path:

@@ -15,6 +15,7 @@ kept within 200..5000, with labels ``close`` (ratio < 1.5), ``moderate`` (< 3) a
 
 import math
 
+from . import torch_thread
 from .errors import ProjectError
 from .project import Project
 
@@ -76,14 +77,15 @@ def transfer_check(project: Project, model_spec: str | None = None, max_tokens: 
     from .workflow import templates_dir
 
     if model is None or tokenizer is None:
-        model, tokenizer = load_model_and_tokenizer(model_spec or project.load_config().train.base_model)
+        model, tokenizer = torch_thread.call(load_model_and_tokenizer,
+                                             model_spec or project.load_config().train.base_model)
     model.eval()
     chunks = [c["text"] for c in project.chunks()]
     if not chunks:
         raise ProjectError("no chunks yet: add documents first (dab ingest)")
     general = (templates_dir() / "reference" / "general.txt").read_text(encoding="utf-8")
-    ppl_domain, domain_tokens = perplexity(model, tokenizer, chunks, window_tokens, max_tokens)
-    ppl_general, general_tokens = perplexity(model, tokenizer, [general], window_tokens,
-                                             min(max_tokens, domain_tokens) or max_tokens)
+    ppl_domain, domain_tokens = torch_thread.call(perplexity, model, tokenizer, chunks, window_tokens, max_tokens)
+    ppl_general, general_tokens = torch_thread.call(perplexity, model, tokenizer, [general], window_tokens,
+                                                    min(max_tokens, domain_tokens) or max_tokens)
     report = distance_report(ppl_domain, ppl_general, len(training_pairs(project.pairs())))
     return {**report, "domain_tokens": domain_tokens, "general_tokens": general_tokens}

@@ -12,10 +12,12 @@ reply is started for the model with the template's ``response_prefix`` (``{"pair
 [{"question": "``), which keeps small models on the JSON track; near-valid replies are
 repaired (``teacher.parse_pairs_json``). Chunks are sorted by prompt length before batching so
 padding stays small. A chunk that still fails after its retries gets an error in the report.
+The model runs on the process's torch thread (``torch_thread``).
 """
 
 import functools
 
+from .. import torch_thread
 from ..config import PairsConfig
 from ..errors import GeneratorError
 from .base import ChunkResult, Progress, register
@@ -36,7 +38,7 @@ def load_teacher(spec: str):
 @register("local")
 def generate_local(chunks: list[dict], cfg: PairsConfig, progress: Progress = None) -> list[ChunkResult]:
     """Pairs for every chunk from the local teacher; one ChunkResult per chunk."""
-    model, tokenizer = load_teacher(cfg.teacher_model)
+    model, tokenizer = torch_thread.call(load_teacher, cfg.teacher_model)
     prefix = load_template(cfg.template).response_prefix
     prompts = [tokenizer.apply_chat_template(render_messages(c, cfg), tokenize=False, add_generation_prompt=True)
                + prefix for c in chunks]
@@ -46,7 +48,7 @@ def generate_local(chunks: list[dict], cfg: PairsConfig, progress: Progress = No
         failed = []
         for start in range(0, len(pending), cfg.batch_size):
             batch = pending[start:start + cfg.batch_size]
-            replies = generate_batch(model, tokenizer, [prompts[i] for i in batch], cfg, attempt)
+            replies = torch_thread.call(generate_batch, model, tokenizer, [prompts[i] for i in batch], cfg, attempt)
             for i, reply in zip(batch, replies):
                 try:
                     results[i] = ChunkResult(parse_pairs_json(prefix + reply)[0])

@@ -1,0 +1,51 @@
+"""All in-process model work runs on one thread (``builder.torch_thread``): chat, evaluation.
+
+    .venv/bin/python -m pytest tests/test_torch_thread.py -q
+"""
+
+import threading
+
+import pytest
+
+from builder import torch_thread
+from builder.chat import ChatEngine, answer
+from builder.config import ChatConfig, ProjectConfig
+from builder.evaluate import evaluate_run
+from builder.workflow import sample_heldout
+
+from .test_chat_support import make_adapter, tiny_adapter  # noqa: F401
+
+GREEDY = ChatConfig(temperature=0.0, max_new_tokens=6)
+
+
+def test_call_returns_results_and_raises_errors_on_the_caller():
+    assert torch_thread.call(lambda a, b=0: (threading.current_thread().name, a + b), 2, b=3) == ("dab-torch", 5)
+    with pytest.raises(ZeroDivisionError):
+        torch_thread.call(lambda: 1 / 0)
+    assert torch_thread.call(lambda: 7) == 7  # the thread survives an error
+
+
+def test_work_sent_from_the_torch_thread_runs_inline_or_is_refused():
+    assert torch_thread.call(torch_thread.call, torch_thread.on_torch_thread) is True
+    with pytest.raises(RuntimeError, match="wait on itself"):
+        torch_thread.call(torch_thread.submit, print)
+    assert not torch_thread.on_torch_thread()
+
+
+def test_loading_chat_and_evaluation_run_their_kernels_on_the_torch_thread(tiny_model_dir, tiny_adapter, tmp_path):
+    engine = ChatEngine.load(str(tiny_model_dir), tiny_adapter)
+    threads = set()
+    torch_thread.call(engine.model.get_base_model().register_forward_hook,
+                      lambda *args: threads.add(threading.current_thread().name))
+    cfg = ProjectConfig()
+    cfg.chat.max_new_tokens = 4
+    results = []
+    chats = [threading.Thread(target=lambda: results.append(answer(engine, "where is the depot ?", GREEDY)))
+             for _ in range(2)]
+    for chat in chats:
+        chat.start()
+    evaluate_run(engine, sample_heldout()[:2], cfg, tmp_path)
+    for chat in chats:
+        chat.join(30)
+    assert len(results) == 2 and results[0] == results[1] and results[0]
+    assert threads == {"dab-torch"}
