@@ -1,22 +1,29 @@
-"""Chat speed on this machine: time to first token and tokens/s, ours vs plain ``generate``.
+"""Chat speed: time to first token and tokens/s, ours vs plain ``generate`` through peft.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/chat.py [--adapter RUN/adapter] [--new-tokens 64] [--skip-eval]
+    python bench/chat.py --base MODEL_DIR --baseline-quantize 4bit --skip-eval       # on a GPU
 
-Model: the bundled SmolLM2-135M-Instruct in fp32 with a LoRA adapter (rank 16, all linear
-layers, like training). Without ``--adapter`` a random adapter with non-zero weights of that
-shape is made (same compute as a trained one). Measured in one run, batch 1, greedy, the same
-prompts and the same number of new tokens for every engine:
+Model: the bundled SmolLM2-135M-Instruct (fp32 on CPU, bf16 on CUDA) with a LoRA adapter (rank
+16, all linear layers, like training). Without ``--adapter`` a random adapter with non-zero
+weights of that shape is made (same compute as a trained one). Measured in one run, batch 1,
+greedy, the same prompts and the same number of new tokens for every engine, which take turns
+prompt by prompt (a change in machine load hits them alike). Every model is loaded on the
+torch thread (``builder.torch_thread``), so the main thread never runs a kernel:
 
-- baseline: plain ``model.generate`` through the peft wrapper (adapter unmerged), timed with a
-  streamer at the first generated token. It runs in a worker thread, as the engines do: on a
-  busy machine, torch's two-thread CPU kernels called from the main thread were up to 10x
-  slower, which would flatter the engines. The engines take turns, prompt by prompt;
-- ours (serving): ``load_serving_engine`` (adapter merged into the weights), timed at the first
-  text piece the caller receives (``ChatEngine.stream``);
+- baseline: plain ``model.generate`` through the peft wrapper (adapter unmerged; 4-bit with
+  ``--baseline-quantize 4bit``), streamed the way transformers documents it for chat apps: a
+  new thread per answer running ``generate`` with a streamer, timed at the first token;
+- reference: the same ``generate`` run on the torch thread, as a script whose only thread
+  calls it would; it separates the two gains below;
+- ours (serving): ``load_serving_engine`` (adapter merged into the weights, full precision when
+  memory allows), timed at the first text piece the caller receives (``ChatEngine.stream``);
 - ours (chat, unmerged): the wizard's engine that can switch the adapter off for base answers.
 
-Then the wall time of ``evaluate_run`` on the sample corpus's held-out questions. Prints a
-table and writes ``bench/results/chat.json``.
+Ours differs from the baseline in two ways: every answer runs on the one torch thread (on a
+CPU, a second thread's OpenMP team makes libgomp put its workers to sleep after each kernel),
+and the serving engine has the adapter merged (no LoRA matmuls per token). Then the wall time
+of ``evaluate_run`` on the sample corpus's held-out questions. Prints a table and writes
+``bench/results/chat.json``.
 """
 
 import argparse
@@ -55,9 +62,11 @@ def endless(model) -> None:
     model.generation_config.eos_token_id = None
 
 
-def time_plain_generate(model, tokenizer, prompt: str, cfg, new_tokens: int) -> dict:
+def time_plain_generate(model, tokenizer, prompt: str, cfg, new_tokens: int, on_torch_thread: bool) -> dict:
     """Baseline: ``generate`` with the chat template, first token timed by a streamer."""
     import torch
+
+    from builder import torch_thread
     from transformers.generation.streamers import BaseStreamer
 
     class Clock(BaseStreamer):
@@ -72,7 +81,8 @@ def time_plain_generate(model, tokenizer, prompt: str, cfg, new_tokens: int) -> 
 
     started = time.perf_counter()
     messages = [{"role": "system", "content": cfg.system_prompt}, {"role": "user", "content": prompt}]
-    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                           return_dict=True).to(model.device)
     clock = Clock()
 
     def generate():
@@ -80,9 +90,12 @@ def time_plain_generate(model, tokenizer, prompt: str, cfg, new_tokens: int) -> 
             model.generate(**inputs, max_new_tokens=new_tokens, do_sample=False, streamer=clock,
                            pad_token_id=tokenizer.pad_token_id)
 
-    worker = threading.Thread(target=generate)  # same threading as the engines (see the docstring)
-    worker.start()
-    worker.join()
+    if on_torch_thread:
+        torch_thread.call(generate)
+    else:  # transformers' streaming recipe: generate in a new thread per answer
+        worker = threading.Thread(target=generate)
+        worker.start()
+        worker.join()
     first, end = clock.calls[1], clock.calls[-1]  # calls[0] is the prompt
     return {"first_token_s": first - started, "tokens_per_s": (len(clock.calls) - 2) / (end - first)}
 
@@ -102,8 +115,9 @@ def median_of(runs: list[dict]) -> dict:
     return {key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]}
 
 
-def bench_generation(base: str, adapter: Path, new_tokens: int, repeats: int) -> dict:
-    """The three engines take turns on each prompt, so a change in machine load hits them alike."""
+def bench_generation(base: str, adapter: Path, new_tokens: int, repeats: int, baseline_quantize: str) -> dict:
+    """The engines take turns on each prompt, so a change in machine load hits them alike."""
+    from builder import torch_thread
     from builder.chat import ChatEngine, attach_adapter
     from builder.config import ChatConfig
     from builder.models import load_model, load_tokenizer
@@ -111,11 +125,13 @@ def bench_generation(base: str, adapter: Path, new_tokens: int, repeats: int) ->
 
     cfg = ChatConfig(max_new_tokens=new_tokens)
     tokenizer = load_tokenizer(base)
-    peft_model = attach_adapter(load_model(base), adapter).eval()
+    peft_model = torch_thread.call(lambda: attach_adapter(load_model(base, quantize=baseline_quantize), adapter).eval())
     chat, serving = ChatEngine.load(base, adapter), load_serving_engine(base, adapter)
     for model in (peft_model.get_base_model(), chat.model.get_base_model(), serving.model):
         endless(model)
-    engines = {"baseline_peft_generate": lambda p: time_plain_generate(peft_model, tokenizer, p, cfg, new_tokens),
+    engines = {"baseline_peft_generate": lambda p: time_plain_generate(peft_model, tokenizer, p, cfg, new_tokens, False),
+               "reference_peft_generate_torch_thread":
+                   lambda p: time_plain_generate(peft_model, tokenizer, p, cfg, new_tokens, True),
                "ours_chat_unmerged": lambda p: time_engine(chat, p, cfg),
                "ours_serving_merged": lambda p: time_engine(serving, p, cfg)}
     runs = {name: [] for name in engines}
@@ -127,7 +143,7 @@ def bench_generation(base: str, adapter: Path, new_tokens: int, repeats: int) ->
                 runs[name].append(run_once(prompt))
     results = {name: median_of(rows) for name, rows in runs.items()}
     for name, result in results.items():
-        print(f"{name:24} first token {result['first_token_s']:.3f} s   {result['tokens_per_s']:.1f} tok/s", flush=True)
+        print(f"{name:36} first token {result['first_token_s']:.3f} s   {result['tokens_per_s']:.1f} tok/s", flush=True)
     return results
 
 
@@ -147,25 +163,38 @@ def bench_evaluation(base: str, adapter: Path) -> dict:
             "base": report["base"], "tuned": report["tuned"]}
 
 
-def main() -> None:
+def describe_machine(base: str, baseline_quantize: str) -> dict:
     import torch
 
-    from builder.models import ensure_bundled_model
+    from builder.models import pick_device
+
+    device = pick_device()
+    name = torch.cuda.get_device_name() if device.startswith("cuda") else f"CPU, {torch.get_num_threads()} threads"
+    dtype = "bf16" if device.startswith("cuda") else "fp32"
+    return {"model": base, "device": name, "dtype": dtype, "baseline_weights": "4-bit NF4" if baseline_quantize == "4bit" else dtype}
+
+
+def main() -> None:
+    from builder import torch_thread
+    from builder.models import resolve_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--adapter", type=Path, help="a trained adapter of the bundled model (default: random)")
+    parser.add_argument("--base", default="bundled", help="base model spec or folder (default: the bundled SmolLM2-135M)")
+    parser.add_argument("--adapter", type=Path, help="a trained adapter of the base model (default: random)")
+    parser.add_argument("--baseline-quantize", choices=["none", "4bit"], default="none",
+                        help="weights of the baseline's peft model (4bit: as trained with QLoRA, needs CUDA)")
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=1, help="runs per prompt (3 prompts)")
     parser.add_argument("--skip-eval", action="store_true")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "chat.json")
     args = parser.parse_args()
-    base = str(ensure_bundled_model())
-    adapter = args.adapter or make_adapter(base, Path(tempfile.mkdtemp(prefix="bench-adapter-")))
-    results = {"model": "bundled SmolLM2-135M-Instruct, fp32, CPU", "threads": torch.get_num_threads(),
+    base = resolve_model(args.base)
+    adapter = args.adapter or torch_thread.call(make_adapter, base, Path(tempfile.mkdtemp(prefix="bench-adapter-")))
+    results = {**describe_machine(args.base, args.baseline_quantize),
                "adapter": "trained" if args.adapter else "random rank-16 all-linear", "new_tokens": args.new_tokens}
-    results.update(bench_generation(base, adapter, args.new_tokens, args.repeats))
+    results.update(bench_generation(base, adapter, args.new_tokens, args.repeats, args.baseline_quantize))
     baseline = results["baseline_peft_generate"]["tokens_per_s"]
-    for key in ("ours_chat_unmerged", "ours_serving_merged"):
+    for key in ("reference_peft_generate_torch_thread", "ours_chat_unmerged", "ours_serving_merged"):
         results[key]["speedup_vs_baseline"] = round(results[key]["tokens_per_s"] / baseline, 2)
         print(f"{key}: {results[key]['speedup_vs_baseline']}x tokens/s of the baseline")
     if not args.skip_eval:
