@@ -5,9 +5,10 @@
 
 Both recipes train the same model on the same pairs (generated from the sample corpus with the
 rules generator, or read from ``--pairs``) with assistant-only labels, LoRA r=16 on all linear
-layers. Speed: one process loads both, warms each up with one step, then alternates their
-``--steps`` timed steps (a machine busy with other work slows both alike). Peak memory: each
-recipe again in its own process, same steps:
+layers. Speed: one process loads both, warms each up with ``--warmup`` steps (default one; on
+CUDA use two, so that compiled kernels such as flex attention have seen both a full and a partial
+row before the clock runs), then alternates their ``--steps`` timed steps (a machine busy with
+other work slows both alike). Peak memory: each recipe again in its own process, same steps:
 
 - ``peft``: the recipe in the PEFT docs: 4-bit NF4 + ``prepare_model_for_kbit_training`` +
   non-reentrant gradient checkpointing + padded batches of ``--batch`` pairs in dataset order.
@@ -16,9 +17,14 @@ recipe again in its own process, same steps:
   attention (+ Liger when installed) on CUDA.
 
 Reported: real (non-padding) tokens per second and peak memory (CUDA: max allocated; CPU: peak
-resident set of the process), and the ratios ours/peft. Results go to bench/results/train-<device>.json.
-``--shape qwen2.5-0.5b`` builds that architecture with random weights (speed and memory do not
-depend on the values), for GPU machines without model downloads.
+resident set of the process), and the ratios ours/peft. Results go to bench/results/train-<device>.json
+(or ``--out``). ``--shape qwen2.5-0.5b`` builds that architecture with random weights (speed and
+memory do not depend on the values), for GPU machines without model downloads.
+
+For a machine without the bundled model (``bench/gpu_prep.sh`` / ``bench/gpu.sh``), two helpers
+write inputs and exit: ``--save-pairs FILE`` (the generated pairs, chunked with ``--tokenizer``)
+and ``--save-model DIR`` (the ``--shape`` model with random weights plus ``--tokenizer`` saved
+beside it, a loadable base model folder).
 """
 
 import argparse
@@ -36,21 +42,30 @@ sys.path.insert(0, str(ROOT))
 QWEN_05B = {"hidden_size": 896, "intermediate_size": 4864, "num_hidden_layers": 24, "num_attention_heads": 14,
             "num_key_value_heads": 2, "vocab_size": 151936, "tie_word_embeddings": True,
             "max_position_embeddings": 32768}
+SHAPES = {"qwen2.5-0.5b": ("qwen2", QWEN_05B)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", choices=["ours", "peft", "both"], help="(internal) run recipes and print JSON")
     parser.add_argument("--model", default="bundled", help="model spec (default: the bundled SmolLM2-135M)")
-    parser.add_argument("--shape", choices=["qwen2.5-0.5b"], help="random weights in this shape instead of --model")
+    parser.add_argument("--shape", choices=sorted(SHAPES), help="random weights in this shape instead of --model")
     parser.add_argument("--tokenizer", default="bundled", help="tokenizer for the pairs (default: bundled)")
     parser.add_argument("--pairs", type=Path, help="JSONL of {question, answer} (default: generated)")
-    parser.add_argument("--steps", type=int, default=2, help="measured steps per recipe after one warm-up")
+    parser.add_argument("--steps", type=int, default=2, help="measured steps per recipe after the warm-up")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed steps per recipe on batches 0..N-1")
     parser.add_argument("--batch", type=int, default=8, help="pairs per padded batch (peft recipe)")
     parser.add_argument("--row-tokens", type=int, default=512, help="tokens per packed row (ours; CPU presets use 512)")
     parser.add_argument("--max-seq-tokens", type=int, default=512)
+    parser.add_argument("--out", type=Path, help="result file (default: bench/results/train-<device>.json)")
+    parser.add_argument("--save-pairs", type=Path, metavar="FILE",
+                        help="only write the generated pairs (for --tokenizer) to FILE as JSONL, then exit")
+    parser.add_argument("--save-model", type=Path, metavar="DIR",
+                        help="only save the --shape model (random weights) with --tokenizer to DIR, then exit")
     args = parser.parse_args()
-    if args.recipe:
+    if args.save_pairs or args.save_model:
+        save_inputs(args)
+    elif args.recipe:
         print("RESULT " + json.dumps(run_recipe(args)), flush=True)
     else:
         compare(args)
@@ -65,7 +80,8 @@ def compare(args) -> None:
     pairs = args.pairs or write_pairs(work / "pairs.jsonl", args.tokenizer)
     model = build_shape(work / "model", args.shape) if args.shape else args.model
     common = ["--model", str(model), "--tokenizer", args.tokenizer, "--pairs", str(pairs), "--batch", str(args.batch),
-              "--row-tokens", str(args.row_tokens), "--max-seq-tokens", str(args.max_seq_tokens)]
+              "--row-tokens", str(args.row_tokens), "--max-seq-tokens", str(args.max_seq_tokens),
+              "--warmup", str(args.warmup)]
     speed = run_child(["--recipe", "both", "--steps", str(args.steps), *common])
     results = {}
     for recipe in ("peft", "ours"):
@@ -75,11 +91,12 @@ def compare(args) -> None:
               f"peak {results[recipe]['peak_memory_mb']:7.0f} MB   ({results[recipe]['detail']})", flush=True)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     summary = {"device": torch.cuda.get_device_name(0) if device == "cuda" else f"cpu ({os.cpu_count()} cores)",
-               "model": args.shape or args.model, "steps": args.steps, "results": results,
+               "model": args.shape or args.model, "steps": args.steps, "warmup": args.warmup,
+               "row_tokens": args.row_tokens, "results": results,
                "tokens_per_s_ratio": round(results["ours"]["tokens_per_s"] / results["peft"]["tokens_per_s"], 2),
                "peak_memory_ratio": round(results["ours"]["peak_memory_mb"] / results["peft"]["peak_memory_mb"], 2)}
     print(f"ours/peft: {summary['tokens_per_s_ratio']}x tokens/s, {summary['peak_memory_ratio']}x peak memory")
-    out_file = ROOT / "bench" / "results" / f"train-{device}.json"
+    out_file = args.out or ROOT / "bench" / "results" / f"train-{device}.json"
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(summary, indent=2) + "\n")
 
@@ -90,6 +107,22 @@ def run_child(argv: list[str]) -> dict:
     if not lines:
         sys.exit(f"{' '.join(argv[:2])} failed:\n{out.stderr[-3000:]}")
     return json.loads(lines[-1][7:])
+
+
+def save_inputs(args) -> None:
+    """``--save-pairs`` / ``--save-model``: write the benchmark's inputs for another machine."""
+    import shutil
+
+    if args.save_pairs:
+        with tempfile.TemporaryDirectory(prefix="dab-pairs-") as tmp:  # the scratch project stays out of FILE's folder
+            args.save_pairs.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(write_pairs(Path(tmp) / "pairs.jsonl", args.tokenizer), args.save_pairs)
+        print(f"pairs: {args.save_pairs} ({sum(1 for _ in args.save_pairs.open())} lines)")
+    if args.save_model:
+        if not args.shape:
+            sys.exit("--save-model needs --shape")
+        build_shape(args.save_model, args.shape, tokenizer=args.tokenizer)
+        print(f"model: {args.save_model} ({args.shape}, random weights, tokenizer {args.tokenizer})")
 
 
 def write_pairs(path: Path, tokenizer_spec: str) -> Path:
@@ -109,14 +142,28 @@ def write_pairs(path: Path, tokenizer_spec: str) -> Path:
     return path
 
 
-def build_shape(folder: Path, shape: str) -> Path:
-    """A Qwen2.5-0.5B-shaped model with random weights, saved as safetensors."""
+def build_shape(folder: Path, shape: str, tokenizer: str | None = None) -> Path:
+    """A model of ``shape`` (e.g. Qwen2.5-0.5B) with random weights in bf16, saved as safetensors.
+
+    With ``tokenizer`` (a spec for ``load_tokenizer``), that tokenizer (chat template included) is
+    saved beside the weights and its special token ids go into the config, so the folder loads as a
+    base model for chat and training."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    config = AutoConfig.for_model("qwen2", **QWEN_05B)
+    model_type, dims = SHAPES[shape]
+    config = AutoConfig.for_model(model_type, **dims)
+    tok = None
+    if tokenizer:
+        from builder.models import load_tokenizer
+
+        tok = load_tokenizer(tokenizer)
+        config.bos_token_id, config.eos_token_id, config.pad_token_id = (
+            tok.bos_token_id, tok.eos_token_id, tok.pad_token_id)
     torch.manual_seed(0)
     AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16).save_pretrained(folder)
+    if tok is not None:
+        tok.save_pretrained(folder)
     return folder
 
 
@@ -139,7 +186,8 @@ def run_recipe(args) -> dict:
     optimizers = {name: torch.optim.AdamW([p for p in setups[name][0].parameters() if p.requires_grad], lr=1e-4)
                   for name in names}
     for name in names:
-        train_step(setups[name], optimizers[name], 0, device)
+        for index in range(args.warmup):
+            train_step(setups[name], optimizers[name], index, device)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     timed = {name: [0.0, 0] for name in names}
