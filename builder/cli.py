@@ -301,24 +301,16 @@ def cmd_serve(args) -> None:
 
 
 def cmd_export(args) -> None:
-    from .chat import chat_settings
-    from .export import export_adapter, export_gguf, export_merged, push_to_hub, write_modelfile
-    from .models import load_tokenizer
+    from .export import export_adapter, export_weights, push_to_hub
     from .project import Project
 
     project = Project.open(args.project)
     cfg = project.load_config()
     run_dir = resolve_adapter(project, args.adapter).parent
     print(f"adapter: {export_adapter(run_dir, args.out / 'adapter', cfg.train.base_model)}")
-    weights = args.out / "merged"
     if args.merged or args.gguf or args.ollama:
-        print(f"merged:  {export_merged(cfg.train.base_model, run_dir, weights)}")
-    if args.gguf:
-        weights = export_gguf(weights, args.out / "model.gguf", args.gguf_type)
-        print(f"gguf:    {weights}")
-    if args.ollama:
-        template = load_tokenizer(cfg.train.base_model).chat_template or ""
-        print(f"ollama:  {write_modelfile(weights, chat_settings(cfg, run_dir / 'adapter'), template)}")
+        export_weights(cfg, run_dir, args.out, args.gguf_type if args.gguf else None, args.ollama,
+                       done=lambda step, path: print(f"{step + ':':8} {path}"))
     if args.push:
         print(f"hub:     {push_to_hub(args.out / 'adapter', args.push)}")
 

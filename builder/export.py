@@ -6,6 +6,7 @@
     export_merged(base_model, run_dir, out / "merged")       # full model, adapter folded in
     export_gguf(out / "merged", out / "model.gguf")          # one file for llama.cpp, Ollama, LM Studio
     write_modelfile(out / "model.gguf", chat_config)         # Ollama: `ollama create NAME -f Modelfile`
+    export_weights(cfg, run_dir, out, "q8_0", ollama=True)   # the three above, as `dab export` and the wizard do
     push_to_hub(out / "adapter", "user/name")                # token from $HF_TOKEN
 
 The model card records the base model, the training data (pair counts, data fingerprint), the
@@ -28,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 from . import torch_thread
-from .chat import attach_adapter, read_adapter_config
+from .chat import attach_adapter, chat_settings, read_adapter_config
 from .config import BUNDLED_MODEL, ChatConfig, ProjectConfig
 from .errors import ExportError
 from .models import hub_offline, hub_token
@@ -193,6 +194,28 @@ def write_modelfile(weights: Path, chat: ChatConfig, chat_template: str = "") ->
     path = weights.parent / "Modelfile"
     atomic_write_text(path, "\n".join(lines) + "\n")
     return path
+
+
+def export_weights(cfg: ProjectConfig, run_dir: Path, out: Path, gguf_type: str | None = None, ollama: bool = False,
+                   done=lambda step, path: None) -> dict[str, Path]:
+    """Merged weights in ``out/merged``; with ``gguf_type`` also ``out/model.gguf`` made from them;
+    with ``ollama`` a Modelfile beside the GGUF (else beside the merged folder) with the run's chat
+    settings and the base model's chat template. ``done(step, path)`` follows each step ("merged",
+    "gguf", "ollama"); returns the paths by step. Used by ``dab export`` and the wizard's Share step."""
+    from .models import load_tokenizer
+
+    run_dir, out = Path(run_dir), Path(out)
+    paths: dict[str, Path] = {}
+    weights = paths["merged"] = export_merged(cfg.train.base_model, run_dir, out / "merged")
+    done("merged", weights)
+    if gguf_type:
+        weights = paths["gguf"] = export_gguf(weights, out / "model.gguf", gguf_type)
+        done("gguf", weights)
+    if ollama:
+        template = load_tokenizer(cfg.train.base_model).chat_template or ""
+        paths["ollama"] = write_modelfile(weights, chat_settings(cfg, run_dir / "adapter"), template)
+        done("ollama", paths["ollama"])
+    return paths
 
 
 def push_to_hub(folder: Path, repo_id: str, private: bool = True, token: str | None = None) -> str:

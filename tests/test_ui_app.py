@@ -7,11 +7,15 @@ project trains the tiny random model of ``tests/conftest.py``. Fixtures build on
 (uploaded → pairs → trained), so each test asks only for the state it needs.
 """
 
+import errno
+import io
 import json
 import os
+import re
 import signal
 import socket
 import time
+import zipfile
 
 import httpx
 import pytest
@@ -19,7 +23,9 @@ import pytest
 from builder.pairs import training_pairs
 from builder.project import Project
 from builder.train.runner import ACTIVE_STATES, read_status, request_stop
-from builder.workflow import latest_run, sample_documents
+from builder.workflow import latest_adapter, latest_run, sample_documents
+
+from .test_export import make_run, smol_shaped_run  # noqa: F401  (a model llama.cpp's converter knows)
 
 pytestmark = pytest.mark.e2e
 
@@ -269,6 +275,96 @@ def test_chat_streams_both_models(trained):
     tuned, base = final[1], final[2]
     assert tuned[0]["role"] == "user" and tuned[-1]["role"] == "assistant"
     assert base[-1]["role"] == "assistant" and final[0] == ""
+
+
+def export(session, api_name, *args):
+    """One export through the Share step: (final outputs, or the error it raised; every status line shown)."""
+    job = session.submit(*args, api_name=api_name)
+    try:
+        result = job.result(timeout=120)
+    except Exception as exc:  # noqa: BLE001  (a refused export surfaces as an exception)
+        result = exc
+    return result, [output[0] for output in job.outputs()]
+
+
+def test_export_adapter_offers_a_zip_with_the_weights_and_the_card(trained):
+    url, project, _, _ = trained
+    wait_for_training(url)
+    (status, file), statuses = export(client(url), "/export_adapter")
+    run = latest_adapter(project).parent
+    assert statuses[0].startswith("*Exporting the adapter") and "Adapter exported" in status and run.name in status
+    response = httpx.get(file["url"])
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    expected = {"adapter/adapter_model.safetensors", "adapter/adapter_config.json", "adapter/README.md"}
+    assert expected <= set(archive.namelist())
+    assert "library_name: peft" in archive.read("adapter/README.md").decode()
+    assert (project.root / "exports" / run.name / f"bikes-{run.name}-adapter.zip").is_file()
+
+
+def test_export_without_a_trained_model_says_so(wizard):
+    url, project = wizard
+    session = client(url)
+    session.predict("untrained", api_name="/create_project")  # this session now works on an empty project
+    try:
+        for api_name, args in (("/export_adapter", ()), ("/export_merged", ()), ("/export_gguf", ("q8_0",))):
+            error, statuses = export(session, api_name, *args)
+            assert isinstance(error, Exception) and "Train a model first (step 3)" in str(error), api_name
+            assert "Traceback" not in str(error) and statuses[-1] == "**Export failed.** Train a model first (step 3)."
+        assert not (project.root.parent / "untrained" / "exports").exists()
+    finally:
+        session.predict("untrained", api_name="/delete_project")
+
+
+def test_gguf_export_of_the_tiny_model_shows_the_converters_reason(trained):
+    """The tiny model's word-level tokenizer is one llama.cpp's converter refuses."""
+    url, project, _, _ = trained
+    wait_for_training(url)
+    error, statuses = export(client(url), "/export_gguf", "q8_0")
+    assert isinstance(error, Exception) and "Traceback" not in str(error)
+    assert re.search(r"GGUF converter could not convert .*merged: .*pre-tokenizer.*still usable", str(error))
+    assert statuses[0].startswith("*Exporting a GGUF (q8_0)") and statuses[-1].startswith("**Export failed.** The GGUF")
+    out = project.root / "exports" / latest_adapter(project).parent.name
+    assert [p.name for p in out.iterdir() if "gguf" in p.name or p.name == "Modelfile"] == []  # no partial file
+    assert (out / "merged" / "config.json").is_file()  # the merged folder the message calls usable
+
+
+def test_export_on_a_full_disk_says_so(trained, monkeypatch):
+    url, _, _, _ = trained
+    wait_for_training(url)
+
+    def disk_full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("ui.steps.share.export_merged", disk_full)  # the app runs in this process
+    error, statuses = export(client(url), "/export_merged")
+    assert "The disk is full" in str(error) and "Traceback" not in str(error)
+    assert statuses[-1].startswith("**Export failed.** The disk is full")
+
+
+def test_gguf_export_links_the_file_and_a_modelfile_for_ollama(wizard, smol_shaped_run):
+    url, bikes = wizard
+    base, run = smol_shaped_run
+    smol = Project.create(bikes.root.parent / "smol")
+    cfg = smol.load_config()
+    cfg.train.base_model = str(base)
+    smol.save_config(cfg)
+    run_name = make_run(smol, run / "adapter").name
+    session = client(url)
+    session.predict("smol", api_name="/open_project")
+    try:
+        (status, file), _ = export(session, "/export_gguf", "q8_0")
+        assert file is None and "GGUF ready" in status and "ollama create smol -f Modelfile" in status
+        links = dict(re.findall(r"\[([^\]]+)\]\((gradio_api/file=[^)]+)\)", status))
+        assert set(links) == {"model.gguf", "Modelfile"}
+        gguf = httpx.get(f"{url}{links['model.gguf']}")
+        modelfile = httpx.get(f"{url}{links['Modelfile']}")
+        assert gguf.status_code == modelfile.status_code == 200
+        on_disk = smol.root / "exports" / run_name / "model.gguf"
+        assert gguf.content[:4] == b"GGUF" and len(gguf.content) == on_disk.stat().st_size
+        assert modelfile.text.startswith("FROM ./model.gguf\n") and "PARAMETER stop <|im_end|>" in modelfile.text
+    finally:
+        session.predict("smol", api_name="/delete_project")
 
 
 DEMO_PASSWORD = "correct-horse-battery"

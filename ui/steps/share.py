@@ -1,28 +1,42 @@
-"""Step 5, Share: start a password-protected, chat-only demo of the tuned model, and stop it.
+"""Step 5, Share: start a password-protected, chat-only demo of the tuned model, and stop it; or
+export the model (adapter zip, merged weights, GGUF + Ollama Modelfile) to use it elsewhere.
 
 The demo is a separate process (``python -m ui.demo``) that serves only a chat box; the wizard is
 never reachable through it. Its URLs and process id are kept in ``share.json`` in the project.
+
+Exports of the newest completed run go to ``exports/<run>/`` in the project, the folder the Pairs
+step's downloads use too. The adapter zip is offered through a File component; the GGUF and its
+Modelfile are linked through the app's file route (the projects folder is its allowed path), so a
+file of several GB is served where it lies instead of being copied into Gradio's cache.
 """
 
+import errno
 import os
+import re
 import secrets
 import signal
 import subprocess
 import sys
 import time
+import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import gradio as gr
 
+from builder.export import export_adapter, export_merged, export_weights
 from builder.project import Project
 from builder.storage import read_json
 from builder.workflow import latest_adapter
 
-from ..errors import friendly
+from ..errors import friendly, to_gr_error
 
 INFO_FILE = "share.json"
 START_TIMEOUT_S = 120
 MIN_PASSWORD_CHARS = 8
+EXPORTS = "exports"  # the project's downloads folder (the Pairs step writes there too)
+UI_GGUF_TYPES = ("q8_0", "f16")  # of builder.export.GGUF_TYPES, the two worth offering here
 
 
 def demo_alive(info: dict | None) -> bool:
@@ -83,12 +97,18 @@ def stop_demo(project: Project) -> bool:
     return running
 
 
-@friendly
-def on_start(password: str, public: bool, rate_per_min: float, root: str, progress=gr.Progress()):
-    project = Project.open(Path(root))
+def trained_adapter(project: Project) -> Path:
+    """The newest completed run's adapter; a plain message when there is none yet."""
     adapter = latest_adapter(project)
     if adapter is None:
         raise gr.Error("Train a model first (step 3).")
+    return adapter
+
+
+@friendly
+def on_start(password: str, public: bool, rate_per_min: float, root: str, progress=gr.Progress()):
+    project = Project.open(Path(root))
+    adapter = trained_adapter(project)
     if len(password or "") < MIN_PASSWORD_CHARS:
         raise gr.Error(f"Choose a password of at least {MIN_PASSWORD_CHARS} characters.")
     stop_demo(project)
@@ -104,8 +124,121 @@ def on_stop(root: str):
     return "Sharing stopped." if stop_demo(Project.open(Path(root))) else "No demo was running."
 
 
+def zip_folder(folder: Path, zip_path: Path) -> Path:
+    """``folder`` as a zip archive (entries under the folder's name), written whole or not at all."""
+    tmp = zip_path.with_name(f".{zip_path.name}.partial")
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    archive.write(path, Path(folder.name) / path.relative_to(folder))
+        os.replace(tmp, zip_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return zip_path
+
+
+def size_text(path: Path) -> str:
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    total = sum(p.stat().st_size for p in files)
+    for unit, scale in (("GB", 1e9), ("MB", 1e6)):
+        if total >= scale:
+            return f"{total / scale:.1f} {unit}"
+    return f"{total / 1e3:.0f} KB"
+
+
+def download_link(path: Path) -> str:
+    """A Markdown link to ``path`` through the app's file route (only the projects folder is allowed)."""
+    return f"[{path.name}](gradio_api/file={quote(str(path.resolve()))})"
+
+
+def ollama_name(project: Project) -> str:
+    return re.sub(r"[^a-z0-9._-]+", "-", project.root.name.lower()).strip("-._") or "my-assistant"
+
+
+def export_error(exc: Exception) -> gr.Error:
+    """A plain message for a failed export; a full disk says so and what to do."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return gr.Error("The disk is full, so the export could not be written. Free some space (merged "
+                        "weights take about the base model's full-precision size) and export again.")
+    return to_gr_error(exc)
+
+
+def exporting(root: str, what: str, work: Callable, progress) -> Iterator[tuple]:
+    """The status of one export: a line at once, then ``work(project, run_dir, out_dir, progress)``'s
+    (status, file). An error is shown in the status line in plain words, then raised for
+    ``friendly`` (a pop-up, never a traceback)."""
+    def failed(message: str) -> tuple:
+        return f"**Export failed.** {message[:1].upper()}{message[1:]}", None
+
+    yield f"*{what}…*", None
+    try:
+        project = Project.open(Path(root))
+        run_dir = trained_adapter(project).parent
+        yield work(project, run_dir, project.root / EXPORTS / run_dir.name, progress)
+    except gr.Error as exc:
+        yield failed(exc.message)
+        raise
+    except Exception as exc:  # noqa: BLE001  (shown to the user in plain words)
+        error = export_error(exc)
+        yield failed(error.message)
+        raise error from exc
+
+
+def adapter_zip(project: Project, run_dir: Path, out: Path, progress) -> tuple:
+    base_model = project.load_config().train.base_model
+    progress(0.2, desc="Copying the adapter and writing its model card")
+    folder = export_adapter(run_dir, out / "adapter", base_model)
+    progress(0.6, desc="Zipping")
+    archive = zip_folder(folder, out / f"{project.root.name}-{run_dir.name}-adapter.zip")
+    return (f"**Adapter exported** ({size_text(archive)}, run `{run_dir.name}`): download the zip below. "
+            f"It holds the LoRA weights and a model card (README.md); load it with peft on top of the base "
+            f"model `{base_model}`. Also saved in `{folder}`."), str(archive)
+
+
+def merged_folder(project: Project, run_dir: Path, out: Path, progress) -> tuple:
+    progress(0.1, desc="Loading the base model and folding the adapter into it")
+    folder = export_merged(project.load_config().train.base_model, run_dir, out / "merged")
+    return (f"**Merged model saved** in `{folder}` ({size_text(folder)}, run `{run_dir.name}`). It is a "
+            "complete model: load the folder with transformers (`AutoModelForCausalLM.from_pretrained`) or "
+            "vLLM. Copy the folder to take it elsewhere (it is not zipped: it is big)."), None
+
+
+def gguf_for_ollama(gguf_type: str):
+    def work(project: Project, run_dir: Path, out: Path, progress) -> tuple:
+        steps = {"merged": (0.5, f"Converting to GGUF ({gguf_type}) with llama.cpp's converter"),
+                 "gguf": (0.95, "Writing the Ollama Modelfile"), "ollama": (1.0, "Done")}
+        progress(0.1, desc="Loading the base model and folding the adapter into it")
+        paths = export_weights(project.load_config(), run_dir, out, gguf_type, ollama=True,
+                               done=lambda step, _path: progress(steps[step][0], desc=steps[step][1]))
+        name = ollama_name(project)
+        return (f"**GGUF ready** ({gguf_type}, {size_text(paths['gguf'])}, run `{run_dir.name}`) for llama.cpp, "
+                f"Ollama and LM Studio. Download {download_link(paths['gguf'])} and "
+                f"{download_link(paths['ollama'])} into one folder; there, run\n\n"
+                f"```\nollama create {name} -f Modelfile\nollama run {name}\n```\n\n"
+                f"Both files are also in `{out}` (with the merged weights they came from)."), None
+    return work
+
+
+@friendly
+def on_export_adapter(root: str, progress=gr.Progress()):
+    yield from exporting(root, "Exporting the adapter", adapter_zip, progress)
+
+
+@friendly
+def on_export_merged(root: str, progress=gr.Progress()):
+    yield from exporting(root, "Exporting the merged model (this can take minutes for a big model)",
+                         merged_folder, progress)
+
+
+@friendly
+def on_export_gguf(gguf_type: str, root: str, progress=gr.Progress()):
+    yield from exporting(root, f"Exporting a GGUF ({gguf_type}) and an Ollama Modelfile (this can take minutes)",
+                         gguf_for_ollama(gguf_type), progress)
+
+
 def refresh(root: str):
-    return describe(read_json(Path(root) / INFO_FILE))
+    return describe(read_json(Path(root) / INFO_FILE)), "", None
 
 
 def build(root: gr.State) -> dict:
@@ -124,4 +257,34 @@ def build(root: gr.State) -> dict:
     started = start.click(on_start, [password, public, rate, root], [status], api_name="share_start",
                           concurrency_limit=1)
     stopped = stop.click(on_stop, [root], [status], api_name="share_stop")
-    return {"refresh": (refresh, [root], [status]), "changed": [started, stopped]}
+    export_status, adapter_file = build_export(root)
+    return {"refresh": (refresh, [root], [status, export_status, adapter_file]), "changed": [started, stopped]}
+
+
+def build_export(root: gr.State) -> tuple:
+    """The "Export the model" panel; returns its status line and the adapter download."""
+    with gr.Accordion("Export the model", open=False, elem_id="export-panel"):
+        gr.Markdown("Take the newest trained model to other tools. Files go into the project's "
+                    f"`{EXPORTS}` folder, one subfolder per training run.")
+        with gr.Row(equal_height=True):
+            adapter = gr.Button("Export adapter (.zip)", scale=1)
+            gr.Markdown("The small LoRA files plus a model card: use with transformers/peft on top of "
+                        "the base model.", container=True)
+        with gr.Row(equal_height=True):
+            merged = gr.Button("Export merged weights", scale=1)
+            gr.Markdown("The full model with your training folded in: use with transformers or vLLM. "
+                        "Big (the base model's size), so kept as a folder, not zipped.", container=True)
+        with gr.Row(equal_height=True):
+            gguf = gr.Button("Export GGUF + Ollama Modelfile", scale=1)
+            gguf_type = gr.Dropdown(list(UI_GGUF_TYPES), value=UI_GGUF_TYPES[0], label="GGUF type", scale=1,
+                                    info="q8_0: half the size of f16, nearly the same answers")
+            gr.Markdown("One file for llama.cpp, Ollama, LM Studio, plus the Modelfile that imports it "
+                        "into Ollama.", container=True)
+        export_status = gr.Markdown(elem_id="export-status")
+        adapter_file = gr.File(label="Adapter download", interactive=False, elem_id="export-file", height=140)
+    # one export at a time; the progress bar goes on the file box so that the status line stays readable
+    shared = {"concurrency_id": "export", "concurrency_limit": 1, "show_progress_on": [adapter_file]}
+    adapter.click(on_export_adapter, [root], [export_status, adapter_file], api_name="export_adapter", **shared)
+    merged.click(on_export_merged, [root], [export_status, adapter_file], api_name="export_merged", **shared)
+    gguf.click(on_export_gguf, [gguf_type, root], [export_status, adapter_file], api_name="export_gguf", **shared)
+    return export_status, adapter_file
