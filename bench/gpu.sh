@@ -95,9 +95,8 @@ else  # CPU-sized: the bundled SmolLM2-135M, the default 512-token rows, one tim
 fi
 step train_bench 210 "$OUT/train.txt" "$PY" bench/train.py "${train_args[@]}" --out "$OUT/train-$DEVICE.json"
 
-# --- 4. PLACEHOLDER: chat benchmark -----------------------------------------------------------------
-# bench/chat.py's --base/--baseline-quantize/--skip-eval/--out are being added separately; this
-# step only builds its input: a random-weight Qwen2.5-0.5B-shaped folder with the carried tokenizer.
+# --- 4. chat benchmark: serving engine (merged, bf16) vs plain generate through peft (4-bit) --------
+# On a random-weight Qwen2.5-0.5B-shaped folder built here with the carried tokenizer.
 if [[ $DEVICE == cuda ]]; then
     MODEL_DIR=${GPU_MODEL_DIR:-.gpu/qwen05}; chat_extra=()
 else  # keep the 1 GB folder out of the tree that travels; few tokens on a CPU
@@ -108,7 +107,6 @@ if step build_model 60 "$OUT/chat.txt" "$PY" bench/train.py --shape qwen2.5-0.5b
     step chat_bench 120 "$OUT/chat.txt" "$PY" bench/chat.py --base "$MODEL_DIR" --baseline-quantize 4bit \
         --skip-eval --out "$OUT/chat-$DEVICE.json" "${chat_extra[@]}"
 fi
-# --- end of placeholder ------------------------------------------------------------------------------
 
 # --- summary -----------------------------------------------------------------------------------------
 {
