@@ -6,9 +6,10 @@
          -d '{"messages": [{"role": "user", "content": "When does the depot open?"}], "stream": true}'
 
 Any OpenAI client works with ``base_url="http://127.0.0.1:8000/v1"``. Streaming answers are
-server-sent events (``data: {chunk}`` lines, then ``data: [DONE]``); a client that disconnects
-mid-stream cancels its generation. Requests are answered one at a time (the chat engine's lock);
-the others wait. Also ``GET /v1/models`` and ``GET /health``.
+server-sent events (``data: {chunk}`` lines, then ``data: [DONE]``). A client that disconnects,
+streaming or not, cancels its generation within ``DISCONNECT_POLL_S``, even while no text is
+being sent. Requests are answered one at a time (the process's torch thread), in order; the
+others wait. Also ``GET /v1/models`` and ``GET /health``.
 
 Security: it binds to 127.0.0.1 by default. With ``$DAB_SERVE_API_KEY`` set, every request must
 carry ``Authorization: Bearer <key>``. There is no TLS and no rate limit: put a reverse proxy in
@@ -28,6 +29,7 @@ from .config import ChatConfig
 from .errors import BuilderError, ConfigError
 
 API_KEY_ENV = "DAB_SERVE_API_KEY"
+DISCONNECT_POLL_S = 0.1
 
 
 def serving_quantize(base_model: str) -> str:
@@ -108,6 +110,10 @@ def usage_of(generation) -> dict:
             "total_tokens": generation.prompt_tokens + generation.new_tokens}
 
 
+class WrongKey(Exception):
+    """A request without the right ``Authorization: Bearer`` key (answered with a 401)."""
+
+
 def error(status: int, message: str, kind: str = "invalid_request_error"):
     """An OpenAI-style error response."""
     from fastapi.responses import JSONResponse
@@ -115,11 +121,23 @@ def error(status: int, message: str, kind: str = "invalid_request_error"):
     return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status)
 
 
-async def sse_events(generation, cfg: ChatConfig, answer_id: str, model: str):
-    """Server-sent events for one answer; closing the stream (client gone) cancels the answer."""
+async def cancel_when_gone(request, generation) -> None:
+    """Cancel ``generation`` as soon as the client has disconnected (polled; ends with the answer).
+    Sending text would also notice a gone client, but an answer can run a long time without text
+    to send (queued behind another, or a non-streaming request)."""
+    while not generation.done.is_set():
+        if await request.is_disconnected():
+            generation.cancel()
+            return
+        await asyncio.sleep(DISCONNECT_POLL_S)
+
+
+async def sse_events(request, generation, cfg: ChatConfig, answer_id: str, model: str):
+    """Server-sent events for one answer; a client gone (or the stream closed) cancels the answer."""
     from starlette.concurrency import run_in_threadpool
 
     pieces = iter(generation)
+    watcher = asyncio.create_task(cancel_when_gone(request, generation))
     try:
         yield chunk(answer_id, model, {"role": "assistant", "content": ""})
         while (piece := await run_in_threadpool(next, pieces, None)) is not None:
@@ -128,23 +146,28 @@ async def sse_events(generation, cfg: ChatConfig, answer_id: str, model: str):
         yield "data: [DONE]\n\n"
     finally:
         generation.cancel()
+        watcher.cancel()
 
 
 def create_app(engine: ChatEngine, defaults: ChatConfig, model_name: str = "domain-assistant",
                api_key: str | None = None):
     """The FastAPI application serving ``engine``."""
-    from fastapi import FastAPI, Request
+    from fastapi import Depends, FastAPI, Request
     from fastapi.responses import StreamingResponse
     from starlette.concurrency import run_in_threadpool
 
-    app = FastAPI(title="Domain Assistant", docs_url=None, redoc_url=None, openapi_url=None)
-
-    @app.middleware("http")
-    async def require_key(request: Request, call_next):
+    async def require_key(request: Request) -> None:
+        # a dependency, not an HTTP middleware: those hide the client's disconnect from the handler
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if api_key and not secrets.compare_digest(given.encode(), api_key.encode()):
-            return error(401, "missing or wrong API key (Authorization: Bearer ...)", "authentication_error")
-        return await call_next(request)
+            raise WrongKey()
+
+    app = FastAPI(title="Domain Assistant", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(require_key)])
+
+    @app.exception_handler(WrongKey)
+    async def wrong_key(request: Request, exc: WrongKey):
+        return error(401, "missing or wrong API key (Authorization: Bearer ...)", "authentication_error")
 
     @app.get("/health")
     async def health():
@@ -168,13 +191,16 @@ def create_app(engine: ChatEngine, defaults: ChatConfig, model_name: str = "doma
             return error(400, str(exc))
         answer_id = f"chatcmpl-{uuid.uuid4().hex}"
         if body.get("stream"):
-            return StreamingResponse(sse_events(generation, cfg, answer_id, model_name),
+            return StreamingResponse(sse_events(request, generation, cfg, answer_id, model_name),
                                      media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        watcher = asyncio.create_task(cancel_when_gone(request, generation))
         try:
             text = "".join(await run_in_threadpool(list, generation))
         except asyncio.CancelledError:
             generation.cancel()
             raise
+        finally:
+            watcher.cancel()
         return completion(answer_id, model_name, text.strip(), finish_reason(generation, cfg), usage_of(generation))
 
     return app

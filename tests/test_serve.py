@@ -121,6 +121,37 @@ def test_client_disconnect_stops_generation(base_url, tiny_engine):
     assert reply.status_code == 200  # the engine is free again
 
 
+def recorded_starts(engine) -> list:
+    """Every Generation ``engine.start`` hands out from now on (undo with ``del engine.start``)."""
+    started = []
+    original = engine.start
+    engine.start = lambda *args, **kwargs: started.append(original(*args, **kwargs)) or started[-1]
+    return started
+
+
+def test_client_leaving_a_queued_or_non_streaming_answer_stops_it(base_url, tiny_engine):
+    from builder import torch_thread
+
+    started = recorded_starts(tiny_engine)
+    gate = threading.Event()
+    try:
+        with endless(tiny_engine):
+            torch_thread.submit(gate.wait, 30)  # the torch thread is busy: the answer waits in line
+            with httpx.stream("POST", f"{base_url}/v1/chat/completions",
+                              json=ask(stream=True, max_tokens=1500), timeout=30) as response:
+                next(response.iter_lines())  # the role chunk comes before any text; then leave
+            time.sleep(0.5)
+            gate.set()
+            assert started[0].done.wait(30) and started[0].new_tokens == 0  # cancelled before it began
+            with pytest.raises(httpx.ReadTimeout):
+                httpx.post(f"{base_url}/v1/chat/completions", json=ask(max_tokens=1500), timeout=0.5)
+            assert started[1].done.wait(30), "the non-streaming answer kept running after the client left"
+    finally:
+        gate.set()
+        del tiny_engine.start
+    assert started[1].stop_event.is_set() and started[1].new_tokens < 1500
+
+
 def test_api_key_is_required_when_set(tiny_engine):
     server, thread, url = start_server(create_app(tiny_engine, DEFAULTS, api_key="s3cret"))
     try:
