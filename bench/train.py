@@ -205,27 +205,30 @@ def run_recipe(args) -> dict:
 def train_step(setup, optimizer, index: int, device: str) -> int:
     """One optimizer step on batch ``index``; returns its real (non-padding) token count."""
     model, batches, _, loss_fn = setup
-    batch = {k: v.to(device) for k, v in batches[index % len(batches)].items()}
-    loss_fn(model, batch).backward()
+    batch, tokens = batches[index % len(batches)]
+    loss_fn(model, {k: v.to(device) for k, v in batch.items()}).backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     sync(device)
-    return int(batch["attention_mask"].sum() if "attention_mask" in batch else batch["input_ids"].numel())
+    return tokens
 
 
 def ours(args, examples, device):
     from builder.config import TrainConfig
-    from builder.train.data import collate_packed, pack_examples
-    from builder.train.recipe import build_lora_model, liger_available, next_token_loss
+    from builder.train.data import collate_packed, pack_examples, real_tokens
+    from builder.train.recipe import build_lora_model, liger_available, next_token_loss, padded_row_tokens
 
     tc = TrainConfig(base_model=args.model, quantize="auto", lora_rank=16, lora_alpha=32, preset="custom")
     model = build_lora_model(tc, device, checkpointing=False)
     rows = pack_examples(examples, args.row_tokens, seed=0)
     rows.sort(key=lambda row: -sum(len(e.input_ids) for e in row))  # full rows first (the last ones are partial)
     kind = "4-bit NF4, flex attention" + (", Liger" if liger_available() else "") if device == "cuda" else "fp32 LoRA, sdpa"
-    detail = f"{kind}, packed rows of {args.row_tokens} tokens, logits at answer tokens only, no GC"
+    pad_to = padded_row_tokens(device, args.row_tokens)
+    padded = f" (padded to {pad_to})" if pad_to else ""
+    detail = f"{kind}, packed rows of {args.row_tokens} tokens{padded}, logits at answer tokens only, no GC"
     fused = device == "cuda" and liger_available()
-    return model, [collate_packed(row) for row in rows], detail, lambda m, b: next_token_loss(m, b, fused)
+    batches = [(collate_packed(row, pad_to), real_tokens(row)) for row in rows]
+    return model, batches, detail, lambda m, b: next_token_loss(m, b, fused)
 
 
 def peft_recipe(args, examples, device):
@@ -244,6 +247,7 @@ def peft_recipe(args, examples, device):
                                             gradient_checkpointing_kwargs={"use_reentrant": False})
     model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM"))
     batches = [padded_batch(examples[i:i + args.batch], pad_id=0) for i in range(0, len(examples), args.batch)]
+    batches = [(batch, int(batch["attention_mask"].sum())) for batch in batches]
     detail = f"4-bit NF4 + prepare_model_for_kbit_training + GC, padded batches of {args.batch}"
     return model, batches, detail, lambda m, b: m(**b).loss
 

@@ -129,11 +129,11 @@ def test_out_of_memory_fails_with_a_hint_and_keeps_the_checkpoint(template, tmp_
     real = loop.collate_packed
     calls = []
 
-    def collate_until_oom(row):  # the third step runs out of memory, as a too-long row would on a GPU
+    def collate_until_oom(row, pad_to=0):  # the third step runs out of memory, as a too-long row would on a GPU
         calls.append(1)
         if len(calls) > 2:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real(row)
+        return real(row, pad_to)
 
     monkeypatch.setattr(loop, "collate_packed", collate_until_oom)
     with pytest.raises(TrainingError, match="out of memory"):
@@ -229,6 +229,26 @@ def test_next_token_loss_equals_the_model_loss_on_packed_rows(tiny_model_dir):
     torch.testing.assert_close(got, expected)
     got.backward()
     assert model.lm_head.weight.grad is not None
+
+
+def test_a_row_padded_to_one_length_trains_like_the_packed_row(tiny_model_dir):
+    from transformers import AutoModelForCausalLM
+
+    from builder.train.data import Example, collate_packed, real_tokens
+    from builder.train.recipe import next_token_loss, padded_row_tokens
+
+    assert padded_row_tokens("cpu", 1000) == 0 and padded_row_tokens("cuda:0", 1000) == 1024
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation="sdpa")
+    row = [Example([5, 6, 7, 8, 9], [-100, -100, 7, 8, 9]), Example([10, 11, 12, 13], [-100, -100, -100, 13])]
+    padded = collate_packed(row, pad_to=16)
+    assert padded["input_ids"].shape == (1, 16) and real_tokens(row) == 9
+    assert padded["position_ids"][0].tolist() == [0, 1, 2, 3, 4, 0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6]
+    assert (padded["labels"][0, 9:] == -100).all()
+    expected = next_token_loss(model, collate_packed(row))
+    logits = model(**{k: v for k, v in padded.items() if k != "labels"}).logits
+    unpadded_logits = model(**{k: v for k, v in collate_packed(row).items() if k != "labels"}).logits
+    torch.testing.assert_close(logits[:, :9], unpadded_logits)  # the padding segment changes nothing
+    torch.testing.assert_close(next_token_loss(model, padded), expected)
 
 
 @pytest.mark.slow

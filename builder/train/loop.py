@@ -24,7 +24,7 @@ from ..errors import TrainingBusy, TrainingError
 from ..project import RUN_COMPLETE_MARKER, Project
 from ..storage import append_jsonl, read_jsonl, replace_dir, write_jsonl
 from . import checkpoint as ckpt
-from .data import collate_packed, label_tokens, rows_for_step
+from .data import collate_packed, label_tokens, real_tokens, rows_for_step
 from .distributed import Dist, any_rank, barrier, broadcast_text, setup_distributed, sum_across, teardown_distributed, wrap_model
 from .lock import acquire_lock, active_lock, busy_error, release_lock
 from .presets import auto_interval
@@ -177,13 +177,13 @@ class Session:
             if stop.requested(self.dist):
                 self.optimizer.zero_grad(set_to_none=True)
                 return None
-            batch = {k: v.to(self.prep.device) for k, v in collate_packed(row).items()}
+            batch = {k: v.to(self.prep.device) for k, v in collate_packed(row, self.prep.pad_to).items()}
             syncing = self.dist.world == 1 or i == len(rows) - 1
             with nullcontext() if syncing else self.model.no_sync():
                 loss = next_token_loss(self.model, batch, self.prep.fused_loss) / len(rows)
                 loss.backward()
             total_loss += loss.item()
-            tokens += batch["input_ids"].numel()
+            tokens += real_tokens(row)
         torch.nn.utils.clip_grad_norm_(self.params, 1.0)
         self.optimizer.step()
         self.scheduler.step()
@@ -231,7 +231,7 @@ class Session:
         with torch.no_grad():
             for row in self.eval_rows[self.dist.rank::self.dist.world]:
                 n = label_tokens(row)
-                batch = {k: v.to(self.prep.device) for k, v in collate_packed(row).items()}
+                batch = {k: v.to(self.prep.device) for k, v in collate_packed(row, self.prep.pad_to).items()}
                 loss_sum += next_token_loss(self.prep.model, batch, self.prep.fused_loss).item() * n
                 count += n
         self.model.train()

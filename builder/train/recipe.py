@@ -16,8 +16,19 @@ from ..config import TrainConfig
 from ..models import load_model
 
 
+FLEX_BLOCK_TOKENS = 128
+
+
 def attention_backend(device: str) -> str:
     return "flex_attention" if device.startswith("cuda") else "sdpa"
+
+
+def padded_row_tokens(device: str, row_tokens: int) -> int:
+    """The one row length for compiled flex attention (a multiple of its 128-token blocks), or
+    0 (no padding) for sdpa, which runs any length without compiling."""
+    if attention_backend(device) != "flex_attention":
+        return 0
+    return -(-row_tokens // FLEX_BLOCK_TOKENS) * FLEX_BLOCK_TOKENS
 
 
 def build_lora_model(tc: TrainConfig, device: str, checkpointing: bool):

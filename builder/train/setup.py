@@ -30,7 +30,7 @@ from .checkpoint import complete_checkpoints
 from .data import conversation_lengths, prepare_rows
 from .distributed import Dist, device_for
 from .presets import detect_hardware, model_shape, plan_training
-from .recipe import build_lora_model, liger_available
+from .recipe import build_lora_model, liger_available, padded_row_tokens
 
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
@@ -47,6 +47,7 @@ class Prepared:
     steps_per_epoch: int
     pid: int
     fused_loss: bool
+    pad_to: int  # every row's length in tokens (compiled flex attention), 0: rows as packed
 
 
 def log(message: str) -> None:
@@ -150,7 +151,7 @@ def prepare(project: Project, run_dir: Path, cfg: ProjectConfig | None, resume: 
     per_epoch = max(1, math.ceil(len(train_data.rows) / (tc.grad_accum * dist.world)))
     total = tc.max_steps or max(1, math.ceil(per_epoch * tc.epochs))
     return Prepared(cfg, tokenizer, model, train_data.rows, eval_data.rows, device, total, per_epoch, os.getpid(),
-                    fused_loss)
+                    fused_loss, padded_row_tokens(device, row_tokens))
 
 
 def dropped_warnings(record: dict) -> list[str]:
