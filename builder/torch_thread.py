@@ -26,18 +26,36 @@ T = TypeVar("T")
 _jobs: "queue.SimpleQueue[tuple[Future, Callable, tuple, dict]]" = queue.SimpleQueue()
 _start_lock = threading.Lock()
 _thread: threading.Thread | None = None
+_unfinished = 0  # jobs sent and not finished (guarded by _start_lock)
 
 
 def _work() -> None:
     """The torch thread: run queued jobs forever (a daemon, so it never holds up exit)."""
     while True:
         future, fn, args, kwargs = _jobs.get()
-        if not future.set_running_or_notify_cancel():
-            continue
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # handed to the caller through the future
-            future.set_exception(exc)
+        result, error = None, None
+        running = future.set_running_or_notify_cancel()
+        if running:
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:  # handed to the caller through the future
+                error = exc
+        _count_job(-1)  # first: a caller that has its answer never sees its own job as still busy
+        if running and error is not None:
+            future.set_exception(error)
+        elif running:
+            future.set_result(result)
+
+
+def _count_job(change: int) -> None:
+    global _unfinished
+    with _start_lock:
+        _unfinished += change
+
+
+def busy() -> bool:
+    """True while earlier work is running or waiting here (a new job would wait for it)."""
+    return _unfinished > 0
 
 
 def on_torch_thread() -> bool:
@@ -55,6 +73,7 @@ def submit(fn: Callable[..., T], *args, **kwargs) -> Future:
             _thread = threading.Thread(target=_work, name="dab-torch", daemon=True)
             _thread.start()
     future: Future = Future()
+    _count_job(1)
     _jobs.put((future, fn, args, kwargs))
     return future
 

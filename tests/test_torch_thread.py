@@ -25,6 +25,17 @@ def test_call_returns_results_and_raises_errors_on_the_caller():
     assert torch_thread.call(lambda: 7) == 7  # the thread survives an error
 
 
+def test_busy_while_work_runs_or_waits():
+    gate = threading.Event()
+    assert not torch_thread.busy()
+    running = torch_thread.submit(gate.wait, 30)
+    queued = torch_thread.submit(lambda: "after")
+    assert torch_thread.busy() and not queued.done()
+    gate.set()
+    assert running.result(10) is True and queued.result(10) == "after"
+    assert not torch_thread.busy()  # already false when the caller has its answer
+
+
 def test_work_sent_from_the_torch_thread_runs_inline_or_is_refused():
     assert torch_thread.call(torch_thread.call, torch_thread.on_torch_thread) is True
     with pytest.raises(RuntimeError, match="wait on itself"):

@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import socket
+import threading
 import time
 import zipfile
 
@@ -275,6 +276,26 @@ def test_chat_streams_both_models(trained):
     tuned, base = final[1], final[2]
     assert tuned[0]["role"] == "user" and tuned[-1]["role"] == "assistant"
     assert base[-1]["role"] == "assistant" and final[0] == ""
+
+
+def test_chat_says_it_waits_while_the_model_is_busy(trained):
+    from builder import torch_thread
+    from ui.engines import plain_text
+    from ui.steps.chat import WAITING
+
+    url, _, _, _ = trained
+    wait_for_training(url)
+    gate = threading.Event()
+    torch_thread.submit(gate.wait, 60)  # as an evaluation would: the model is taken
+    job = client(url).submit("How much is a day pass?", [], [], api_name="/chat")
+    deadline = time.monotonic() + 30
+    while not any(output[1] and plain_text(output[1][-1]["content"]) == WAITING for output in job.outputs()):
+        assert time.monotonic() < deadline, job.outputs()
+        time.sleep(0.1)
+    gate.set()
+    tuned, base = job.result(timeout=60)[1:]
+    assert WAITING not in plain_text(tuned[-1]["content"]) + plain_text(base[-1]["content"])
+    assert tuned[-1]["role"] == base[-1]["role"] == "assistant"
 
 
 def export(session, api_name, *args):

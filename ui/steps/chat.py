@@ -5,6 +5,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from builder import torch_thread
 from builder.chat import chat_settings
 from builder.evaluate import evaluate_run
 from builder.project import Project
@@ -25,6 +26,7 @@ def engine_for(root: str):
 
 
 MODELS = ("base", "tuned")
+WAITING = "⏳ *Waiting for the model: it is finishing another task (an evaluation or pair generation).*"
 QUESTION_COLUMNS = ["question", "reference", "base_answer", "tuned_answer", "base_f1", "tuned_f1"]
 
 
@@ -78,9 +80,16 @@ def on_send(message: str, tuned: list, base: list, root: str):
     (tuned_in, tuned_out), (base_in, base_out) = panes
     yield "", tuned_out, base_out
     for asked, shown, use_adapter in ((tuned_in, tuned_out, True), (base_in, base_out, False)):
-        for piece in engine.stream(asked, chat, use_adapter=use_adapter):
-            shown[-1]["content"] += piece
+        if torch_thread.busy():  # the model answers one task at a time: say why nothing comes yet
+            shown[-1]["content"] = WAITING
             yield "", tuned_out, base_out
+        answer = ""
+        for piece in engine.stream(asked, chat, use_adapter=use_adapter):
+            answer += piece
+            shown[-1]["content"] = answer
+            yield "", tuned_out, base_out
+        shown[-1]["content"] = answer
+    yield "", tuned_out, base_out
 
 
 def on_stop():
