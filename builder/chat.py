@@ -16,8 +16,8 @@
 - Loading and generation run on the process's one torch thread (``torch_thread``: from any
   other thread, CPU generation is ~1.5x slower), so answers are generated one at a time, in
   the order asked, and two chats never mix outputs. Use ``engine.model`` directly only there
-  (``torch_thread.call``). ``stop()`` or ``Generation.cancel()`` ends an answer at the next
-  token, or before it starts.
+  (``torch_thread.call``), and encode with ``engine.tokenizer`` only holding ``tokenizer_lock``.
+  ``stop()`` or ``Generation.cancel()`` ends an answer at the next token, or before it starts.
 """
 
 import contextlib
@@ -82,6 +82,7 @@ class ChatEngine:
         self.model, self.tokenizer = model, tokenizer
         self.adapters = dict(adapters or {})
         self.merged = merged
+        self.tokenizer_lock = threading.Lock()
         self._current: Generation | None = None
 
     @classmethod
@@ -186,11 +187,16 @@ class ChatEngine:
         return kwargs
 
     def prompt_ids(self, messages: list[dict], cfg: ChatConfig) -> list[int]:
-        """Token ids of the system prompt + conversation, trimmed to leave room for the answer."""
+        """Token ids of the system prompt + conversation, trimmed to leave room for the answer.
+
+        Holds ``tokenizer_lock``: the tokenizer's split-special-tokens switch is shared state,
+        and two threads tokenizing at once read control tokens typed in a message as real ones
+        (``tests/test_torch_thread.py``)."""
         turns = clean_messages(messages)
         system = [{"role": "system", "content": cfg.system_prompt}] if cfg.system_prompt else []
         budget = self.context_tokens(cfg) - min(cfg.max_new_tokens, self.context_tokens(cfg) // 2)
-        return fit_to_window(self.tokenizer, system, turns, budget)
+        with self.tokenizer_lock:
+            return fit_to_window(self.tokenizer, system, turns, budget)
 
     def check_choice(self, enabled: bool | str) -> None:
         """Refuse an adapter choice this engine cannot serve (unknown name, base of a merged model)."""

@@ -41,7 +41,9 @@ def answer_nlls(engine: ChatEngine, pairs: list[dict], system_prompt: str, max_s
         rows = []
         with torch.inference_mode(), engine.adapter_enabled(use_adapter):
             for pair in pairs:
-                example, _ = tokenize_conversation(engine.tokenizer, to_messages(pair, system_prompt), max_seq_tokens)
+                messages = to_messages(pair, system_prompt)
+                with engine.tokenizer_lock:
+                    example, _ = tokenize_conversation(engine.tokenizer, messages, max_seq_tokens)
                 batch = {k: v.to(engine.model.device) for k, v in collate_packed([example]).items()}
                 n = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
                 rows.append((engine.model(**batch).loss.item() * n, n))
@@ -106,11 +108,9 @@ def rouge_l(prediction: str, reference: str) -> float:
 
 def answer_budgets(engine: ChatEngine, pairs: list[dict], chat: ChatConfig) -> list[int]:
     """Per pair, room for an answer a little longer than its reference (1.5x + 16 tokens)."""
-    budgets = []
-    for pair in pairs:
-        reference_tokens = len(engine.tokenizer(pair["answer"], add_special_tokens=False)["input_ids"])
-        budgets.append(max(8, min(chat.max_new_tokens, MAX_EVAL_NEW_TOKENS, int(reference_tokens * 1.5) + 16)))
-    return budgets
+    with engine.tokenizer_lock:
+        encoded = engine.tokenizer([pair["answer"] for pair in pairs], add_special_tokens=False)["input_ids"]
+    return [max(8, min(chat.max_new_tokens, MAX_EVAL_NEW_TOKENS, int(len(ids) * 1.5) + 16)) for ids in encoded]
 
 
 def evaluate_run(engine: ChatEngine, pairs: list[dict], cfg: ProjectConfig, run_dir: Path | None = None,
