@@ -24,9 +24,9 @@ from typing import Callable, TypeVar
 T = TypeVar("T")
 
 _jobs: "queue.SimpleQueue[tuple[Future, Callable, tuple, dict]]" = queue.SimpleQueue()
-_start_lock = threading.Lock()
+_lock = threading.Lock()
 _thread: threading.Thread | None = None
-_unfinished = 0  # jobs sent and not finished (guarded by _start_lock)
+_unfinished = 0  # jobs sent and not finished; _lock guards it and the thread's start
 
 
 def _work() -> None:
@@ -49,7 +49,7 @@ def _work() -> None:
 
 def _count_job(change: int) -> None:
     global _unfinished
-    with _start_lock:
+    with _lock:
         _unfinished += change
 
 
@@ -68,7 +68,7 @@ def submit(fn: Callable[..., T], *args, **kwargs) -> Future:
     global _thread
     if on_torch_thread():
         raise RuntimeError("submit() from the torch thread would wait on itself; call the function directly")
-    with _start_lock:
+    with _lock:
         if _thread is None:
             _thread = threading.Thread(target=_work, name="dab-torch", daemon=True)
             _thread.start()

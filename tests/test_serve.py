@@ -98,35 +98,28 @@ def test_bad_requests_get_a_clear_400(base_url, body, message):
     assert reply.status_code == 400 and "JSON" in reply.json()["error"]["message"]
 
 
-def test_client_disconnect_stops_generation(base_url, tiny_engine):
-    started = []
-    original = tiny_engine.start
-
-    def recording_start(*args, **kwargs):
-        started.append(original(*args, **kwargs))
-        return started[-1]
-
-    tiny_engine.start = recording_start
-    try:
-        with endless(tiny_engine), httpx.stream("POST", f"{base_url}/v1/chat/completions",
-                                                json=ask(stream=True, max_tokens=1500), timeout=30) as response:
-            for _, line in zip(range(4), response.iter_lines()):
-                pass
-    finally:
-        tiny_engine.start = original
-    generation = started[0]
-    assert generation.done.wait(30), f"generation kept running after the client left ({generation.new_tokens} tokens)"
-    assert generation.new_tokens < 1500 and generation.stop_event.is_set()
-    reply = httpx.post(f"{base_url}/v1/chat/completions", json=ask(), timeout=30)
-    assert reply.status_code == 200  # the engine is free again
-
-
 def recorded_starts(engine) -> list:
     """Every Generation ``engine.start`` hands out from now on (undo with ``del engine.start``)."""
     started = []
     original = engine.start
     engine.start = lambda *args, **kwargs: started.append(original(*args, **kwargs)) or started[-1]
     return started
+
+
+def test_client_disconnect_stops_generation(base_url, tiny_engine):
+    started = recorded_starts(tiny_engine)
+    try:
+        with endless(tiny_engine), httpx.stream("POST", f"{base_url}/v1/chat/completions",
+                                                json=ask(stream=True, max_tokens=1500), timeout=30) as response:
+            for _, line in zip(range(4), response.iter_lines()):
+                pass
+    finally:
+        del tiny_engine.start
+    generation = started[0]
+    assert generation.done.wait(30), f"generation kept running after the client left ({generation.new_tokens} tokens)"
+    assert generation.new_tokens < 1500 and generation.stop_event.is_set()
+    reply = httpx.post(f"{base_url}/v1/chat/completions", json=ask(), timeout=30)
+    assert reply.status_code == 200  # the engine is free again
 
 
 def test_client_leaving_a_queued_or_non_streaming_answer_stops_it(base_url, tiny_engine):
