@@ -15,7 +15,7 @@ from builder.chat import ChatEngine, answer, chat_settings, encode_chat
 from builder.config import ChatConfig, ProjectConfig
 from builder.errors import AdapterError, ConfigError
 
-from .test_chat_support import endless, make_adapter, make_other_base, second_adapter, tiny_adapter, tiny_engine  # noqa: F401
+from .support import endless, make_adapter, make_other_base
 
 GREEDY = ChatConfig(max_new_tokens=12)
 

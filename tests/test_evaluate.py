@@ -16,7 +16,7 @@ from builder.project import RUN_COMPLETE_MARKER, Project
 from builder.storage import write_jsonl
 from builder.workflow import sample_heldout
 
-from .test_chat_support import make_adapter, tiny_adapter, tiny_engine  # noqa: F401
+from .support import make_adapter
 
 PAIRS = sample_heldout()[:3]
 

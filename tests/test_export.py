@@ -6,8 +6,6 @@
 
 import json
 import os
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -17,10 +15,9 @@ from builder.config import ChatConfig, ProjectConfig
 from builder.errors import ExportError
 from builder.export import export_adapter, export_gguf, export_merged, merge_adapter, push_to_hub, write_modelfile
 from builder.models import load_model
-from builder.project import RUN_COMPLETE_MARKER, Project
-from builder.storage import write_json
+from builder.project import Project
 
-from .test_chat_support import make_adapter, tiny_adapter, tiny_engine  # noqa: F401
+from .support import make_run
 
 GREEDY = ChatConfig(max_new_tokens=10)
 
@@ -37,17 +34,6 @@ def test_merged_and_unmerged_give_the_same_logits(tiny_model_dir, tiny_adapter):
     assert not hasattr(merged_model, "peft_config")
     assert (tuned - base).abs().max() > 1e-2  # the adapter really changes the model
     torch.testing.assert_close(merged, tuned, atol=1e-4, rtol=1e-4)
-
-
-def make_run(project: Project, adapter) -> Path:
-    run = project.new_run_dir()
-    shutil.copytree(adapter, run / "adapter")
-    project.load_config().save(run / "config.yaml")
-    write_json(run / "data.json", {"fingerprint": "abc123", "train_pairs": 41, "eval_pairs": 7})
-    write_json(run / "eval.json", {"pairs": 7, "base": {"answer_nll": 3.1, "perplexity": 22.2, "token_f1": 0.1, "rouge_l": 0.1},
-                                   "tuned": {"answer_nll": 1.2, "perplexity": 3.32, "token_f1": 0.5, "rouge_l": 0.4}})
-    (run / RUN_COMPLETE_MARKER).write_text("completed\n")
-    return run
 
 
 @pytest.fixture()
@@ -92,26 +78,6 @@ def test_dab_export_merged_and_ollama(project, tiny_adapter, tiny_engine, tiny_m
     modelfile = (out / "Modelfile").read_text()
     assert modelfile.startswith("FROM ./merged\n") and "<|im_start|>{{ .Role }}" in modelfile
     assert f'SYSTEM """{ProjectConfig().chat.system_prompt}"""' in modelfile and "PARAMETER stop <|im_end|>" in modelfile
-
-
-@pytest.fixture(scope="module")
-def smol_shaped_run(tmp_path_factory):
-    """A tiny random Llama with the bundled model's BPE tokenizer (one llama.cpp knows), and a run
-    folder with a LoRA adapter for it."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from builder.models import load_tokenizer
-
-    base = tmp_path_factory.mktemp("smol-shaped")
-    tokenizer = load_tokenizer("bundled")
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
-    LlamaForCausalLM(config).save_pretrained(base)
-    tokenizer.save_pretrained(base)
-    run = tmp_path_factory.mktemp("smol-run")
-    make_adapter(base, run / "adapter")
-    return base, run
 
 
 def test_gguf_export_has_the_merged_weights_and_the_chat_template(smol_shaped_run, tmp_path):

@@ -8,9 +8,10 @@ import pytest
 from builder.chat import ChatEngine, answer
 from builder.pairs import generate_pairs
 from builder.project import Project
-from builder.storage import read_jsonl
 from builder.train import run_training
 from builder.workflow import ingest_and_chunk, latest_adapter, sample_documents
+
+from .support import losses
 
 
 def make_project(root, base_model: str, **train) -> Project:
@@ -21,10 +22,6 @@ def make_project(root, base_model: str, **train) -> Project:
         setattr(cfg.train, key, value)
     project.save_config(cfg)
     return project
-
-
-def losses(run_dir) -> list[float]:
-    return [row["loss"] for row in read_jsonl(run_dir / "metrics.jsonl") if "loss" in row]
 
 
 def run_pipeline(project: Project) -> tuple:

@@ -4,7 +4,6 @@
 """
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ from builder.config import ChatConfig
 from builder.project import Project
 from builder.serve import create_app
 
-from .test_chat_support import endless, tiny_adapter, tiny_engine  # noqa: F401
+from .support import endless, free_port
 
 pytestmark = pytest.mark.e2e
 DEFAULTS = ChatConfig(max_new_tokens=12)
@@ -156,12 +155,6 @@ def test_api_key_is_required_when_set(tiny_engine):
     finally:
         server.should_exit = True
         thread.join(10)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.slow

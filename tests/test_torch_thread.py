@@ -13,8 +13,6 @@ from builder.config import ChatConfig, ProjectConfig
 from builder.evaluate import evaluate_run
 from builder.workflow import sample_heldout
 
-from .test_chat_support import make_adapter, tiny_adapter  # noqa: F401
-
 GREEDY = ChatConfig(temperature=0.0, max_new_tokens=6)
 
 

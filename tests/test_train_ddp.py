@@ -5,7 +5,6 @@
 
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,15 +13,9 @@ import pytest
 
 from builder.storage import read_json
 
-from .train_fixtures import build_template, copy_project
+from .support import build_template, copy_project, free_port
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_two_cpu_ranks_train_in_sync_and_save_one_adapter(tmp_path, tiny_model_dir):

@@ -18,12 +18,7 @@ from builder.train import STOP_FILE, run_training
 from builder.train import checkpoint as ckpt
 from builder.train.lock import LOCK_FILE, acquire_lock
 
-from .train_fixtures import adapter_tensors, build_template, copy_project, losses
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory, tiny_model_dir):
-    return build_template(tmp_path_factory.mktemp("template") / "project", tiny_model_dir)
+from .support import adapter_tensors, copy_project, losses
 
 
 def stop_when_step(run_dir_holder: list, step: int) -> threading.Thread:
@@ -43,12 +38,12 @@ def stop_when_step(run_dir_holder: list, step: int) -> threading.Thread:
 
 
 @pytest.mark.slow
-def test_stop_then_resume_matches_an_uninterrupted_run(template, tmp_path):
-    straight = copy_project(template, tmp_path / "a", max_steps=8, checkpoint_every_steps=2, eval_every_steps=4)
+def test_stop_then_resume_matches_an_uninterrupted_run(train_template, tmp_path):
+    straight = copy_project(train_template, tmp_path / "a", max_steps=8, checkpoint_every_steps=2, eval_every_steps=4)
     done = run_training(straight)
     assert done["state"] == "completed" and done["step"] == 8
 
-    project = copy_project(template, tmp_path / "b", max_steps=8, checkpoint_every_steps=2, eval_every_steps=4)
+    project = copy_project(train_template, tmp_path / "b", max_steps=8, checkpoint_every_steps=2, eval_every_steps=4)
     stop_when_step([project.runs_dir], 3)
     stopped = run_training(project)
     assert stopped["state"] == "stopped" and 3 <= stopped["step"] < 8, stopped
@@ -66,8 +61,8 @@ def test_stop_then_resume_matches_an_uninterrupted_run(template, tmp_path):
     assert not (project.root / LOCK_FILE).exists()
 
 
-def test_corrupted_checkpoint_is_skipped_for_the_previous_one(template, tmp_path, capsys):
-    project = copy_project(template, tmp_path / "p", max_steps=8, checkpoint_every_steps=2, eval_every_steps=100)
+def test_corrupted_checkpoint_is_skipped_for_the_previous_one(train_template, tmp_path, capsys):
+    project = copy_project(train_template, tmp_path / "p", max_steps=8, checkpoint_every_steps=2, eval_every_steps=100)
     stop_when_step([project.runs_dir], 4)
     stopped = run_training(project)
     run_dir = next(project.runs_dir.iterdir())
@@ -85,8 +80,8 @@ def test_corrupted_checkpoint_is_skipped_for_the_previous_one(template, tmp_path
     assert not (run_dir / "checkpoints" / ".tmp-step-000099").exists()
 
 
-def test_stop_during_the_first_step_saves_nothing_and_ends_quickly(template, tmp_path):
-    project = copy_project(template, tmp_path / "p", max_steps=50)
+def test_stop_during_the_first_step_saves_nothing_and_ends_quickly(train_template, tmp_path):
+    project = copy_project(train_template, tmp_path / "p", max_steps=50)
     run_dir = project.new_run_dir()
     (run_dir / STOP_FILE).write_text("stop\n")
     started = time.monotonic()
@@ -98,8 +93,8 @@ def test_stop_during_the_first_step_saves_nothing_and_ends_quickly(template, tmp
     assert read_json(run_dir / "status.json")["state"] == "stopped"
 
 
-def test_zero_accepted_pairs_refuses_to_start(template, tmp_path):
-    project = copy_project(template, tmp_path / "p")
+def test_zero_accepted_pairs_refuses_to_start(train_template, tmp_path):
+    project = copy_project(train_template, tmp_path / "p")
     project.save_pairs([{**pair, "status": "rejected"} for pair in project.pairs()])
     with pytest.raises(TrainingError, match="no accepted pairs"):
         run_training(project)
@@ -108,8 +103,8 @@ def test_zero_accepted_pairs_refuses_to_start(template, tmp_path):
     assert not (project.root / LOCK_FILE).exists()
 
 
-def test_over_long_pairs_are_truncated_or_dropped_with_counts(template, tmp_path, capsys):
-    project = copy_project(template, tmp_path / "p", max_seq_tokens=64, max_steps=2)
+def test_over_long_pairs_are_truncated_or_dropped_with_counts(train_template, tmp_path, capsys):
+    project = copy_project(train_template, tmp_path / "p", max_seq_tokens=64, max_steps=2)
     pairs = project.pairs()
     words = " ".join(pairs[0]["answer"].split() * 40)
     pairs[0]["answer"] = words          # answer far past 64 tokens: truncated
@@ -122,10 +117,10 @@ def test_over_long_pairs_are_truncated_or_dropped_with_counts(template, tmp_path
     assert "were truncated" in capsys.readouterr().out
 
 
-def test_out_of_memory_fails_with_a_hint_and_keeps_the_checkpoint(template, tmp_path, monkeypatch):
+def test_out_of_memory_fails_with_a_hint_and_keeps_the_checkpoint(train_template, tmp_path, monkeypatch):
     from builder.train import loop
 
-    project = copy_project(template, tmp_path / "p", max_steps=6, checkpoint_every_steps=2, eval_every_steps=100)
+    project = copy_project(train_template, tmp_path / "p", max_steps=6, checkpoint_every_steps=2, eval_every_steps=100)
     real = loop.collate_packed
     calls = []
 
@@ -145,8 +140,8 @@ def test_out_of_memory_fails_with_a_hint_and_keeps_the_checkpoint(template, tmp_
     assert ckpt.load_latest_checkpoint(run_dir).step == 2
 
 
-def test_disk_full_during_checkpoint_keeps_the_previous_one(template, tmp_path, monkeypatch):
-    project = copy_project(template, tmp_path / "p", max_steps=6, checkpoint_every_steps=2, eval_every_steps=100)
+def test_disk_full_during_checkpoint_keeps_the_previous_one(train_template, tmp_path, monkeypatch):
+    project = copy_project(train_template, tmp_path / "p", max_steps=6, checkpoint_every_steps=2, eval_every_steps=100)
     real_save, saves = torch.save, []
 
     def save_until_full(obj, path, *args, **kwargs):
@@ -167,8 +162,8 @@ def test_disk_full_during_checkpoint_keeps_the_previous_one(template, tmp_path, 
 
 
 @pytest.mark.slow
-def test_eval_loss_best_checkpoint_and_early_stopping(template, tmp_path):
-    project = copy_project(template, tmp_path / "p", max_steps=30, learning_rate=0.5, eval_every_steps=1,
+def test_eval_loss_best_checkpoint_and_early_stopping(train_template, tmp_path):
+    project = copy_project(train_template, tmp_path / "p", max_steps=30, learning_rate=0.5, eval_every_steps=1,
                            early_stopping_patience=2)
     status = run_training(project)
     run_dir = next(project.runs_dir.iterdir())
@@ -186,11 +181,11 @@ def test_eval_loss_best_checkpoint_and_early_stopping(template, tmp_path):
 
 
 @pytest.mark.slow
-def test_second_training_is_refused_while_one_holds_the_lock(template, tmp_path):
+def test_second_training_is_refused_while_one_holds_the_lock(train_template, tmp_path):
     import subprocess
     import sys
 
-    project = copy_project(template, tmp_path / "p")
+    project = copy_project(train_template, tmp_path / "p")
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         acquire_lock(project.root, project.root / "runs" / "other", pid=holder.pid)
@@ -205,8 +200,8 @@ def test_second_training_is_refused_while_one_holds_the_lock(template, tmp_path)
 
 
 @pytest.mark.slow
-def test_cpu_4bit_training_learns(template, tmp_path):
-    project = copy_project(template, tmp_path / "p", quantize="4bit", max_steps=6, eval_every_steps=100)
+def test_cpu_4bit_training_learns(train_template, tmp_path):
+    project = copy_project(train_template, tmp_path / "p", quantize="4bit", max_steps=6, eval_every_steps=100)
     status = run_training(project)
     assert status["state"] == "completed"
     curve = losses(next(project.runs_dir.iterdir()))
@@ -252,11 +247,11 @@ def test_a_row_padded_to_one_length_trains_like_the_packed_row(tiny_model_dir):
 
 
 @pytest.mark.slow
-def test_cli_preset_is_resolved_and_recorded(template, tmp_path, capsys):
+def test_cli_preset_is_resolved_and_recorded(train_template, tmp_path, capsys):
     from builder.cli import main
     from builder.config import ProjectConfig
 
-    project = copy_project(template, tmp_path / "p", max_steps=2)
+    project = copy_project(train_template, tmp_path / "p", max_steps=2)
     assert main(["train", "--project", str(project.root), "--preset", "quick", "--max-steps", "2"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["state"] == "completed"
     run_dir = next(project.runs_dir.iterdir())
@@ -267,20 +262,20 @@ def test_cli_preset_is_resolved_and_recorded(template, tmp_path, capsys):
     assert resolved.max_seq_tokens >= 128
 
 
-def test_resume_without_an_unfinished_run_is_a_clear_error(template, tmp_path, capsys):
+def test_resume_without_an_unfinished_run_is_a_clear_error(train_template, tmp_path, capsys):
     from builder.cli import main
 
-    project = copy_project(template, tmp_path / "p")
+    project = copy_project(train_template, tmp_path / "p")
     assert main(["train", "--project", str(project.root), "--resume"]) == 2
     assert "no interrupted or stopped run to resume" in capsys.readouterr().err
 
 
-def test_domain_preset_system_prompt_is_trained_and_recorded_for_chat(template, tmp_path):
+def test_domain_preset_system_prompt_is_trained_and_recorded_for_chat(train_template, tmp_path):
     from builder.chat import chat_settings
     from builder.config import ProjectConfig
     from builder.pairs.prompts import load_domain
 
-    project = copy_project(template, tmp_path / "p", max_steps=1)
+    project = copy_project(train_template, tmp_path / "p", max_steps=1)
     cfg = project.load_config()
     cfg.pairs.domain = "legal"
     project.save_config(cfg)

@@ -16,14 +16,9 @@ from builder.train import checkpoint as ckpt
 from builder.train.lock import LOCK_FILE
 from builder.train.runner import read_status, start_training
 
-from .train_fixtures import build_template, copy_project
+from .support import copy_project
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory, tiny_model_dir):
-    return build_template(tmp_path_factory.mktemp("template") / "project", tiny_model_dir)
 
 
 def wait_for(predicate, timeout_s: float, poll_s: float = 0.05):
@@ -36,8 +31,8 @@ def wait_for(predicate, timeout_s: float, poll_s: float = 0.05):
     raise AssertionError(f"condition not met within {timeout_s} s")
 
 
-def test_kill_9_during_checkpoint_save_then_resume(template, tmp_path):
-    project = copy_project(template, tmp_path / "p", max_steps=30, checkpoint_every_steps=1, eval_every_steps=1000)
+def test_kill_9_during_checkpoint_save_then_resume(train_template, tmp_path):
+    project = copy_project(train_template, tmp_path / "p", max_steps=30, checkpoint_every_steps=1, eval_every_steps=1000)
     run_dir = start_training(project)
     pid = int((run_dir / "pid").read_text())
     checkpoints = run_dir / "checkpoints"
@@ -64,8 +59,8 @@ def test_kill_9_during_checkpoint_save_then_resume(template, tmp_path):
     assert not (project.root / LOCK_FILE).exists()
 
 
-def test_graceful_stop_within_10_s_and_one_training_at_a_time(template, tmp_path, capsys):
-    project = copy_project(template, tmp_path / "p", max_steps=100000, eval_every_steps=100000,
+def test_graceful_stop_within_10_s_and_one_training_at_a_time(train_template, tmp_path, capsys):
+    project = copy_project(train_template, tmp_path / "p", max_steps=100000, eval_every_steps=100000,
                            checkpoint_every_steps=100000)
     run_dir = start_training(project)
     wait_for(lambda: read_status(run_dir).get("step", 0) >= 2, 120)

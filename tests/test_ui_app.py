@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import threading
 import time
 import zipfile
@@ -26,17 +25,11 @@ from builder.project import Project
 from builder.train.runner import ACTIVE_STATES, read_status, request_stop
 from builder.workflow import latest_adapter, latest_run, sample_documents
 
-from .test_export import make_run, smol_shaped_run  # noqa: F401  (a model llama.cpp's converter knows)
+from .support import free_port, make_run
 
 pytestmark = pytest.mark.e2e
 
 MAX_UPLOAD_BYTES = 200_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

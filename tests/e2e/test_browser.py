@@ -11,7 +11,6 @@ the tiny test model; ``DAB_E2E_BASE_MODEL=bundled`` runs the same steps with the
 
 import os
 import shutil
-import socket
 import time
 from pathlib import Path
 
@@ -20,16 +19,12 @@ import pytest
 from builder.project import Project
 from builder.workflow import sample_documents
 
+from ..support import free_port
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 WAIT_S = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture()
