@@ -195,7 +195,7 @@ def test_system_prompt_comes_from_the_trained_run_else_the_domain_preset(tmp_pat
 
 
 def test_dab_chat_answers_one_question(tiny_model_dir, tiny_adapter, tmp_path, capsys):
-    from builder.cli import main
+    from dab.cli import main
     from builder.project import Project
 
     project = Project.create(tmp_path / "project")

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from builder.cli import main
+from dab.cli import main
 from builder.dataset import (FORMATS, build_dataset_dict, export_pairs, import_pairs, push_to_hub, split_pairs,
                              to_messages)
 from builder.errors import DatasetError
@@ -114,7 +114,7 @@ def test_messages_never_carry_live_control_tokens():
 
 
 def test_cli_export_uses_the_system_prompt_training_uses(tmp_path):
-    from builder.cli import main
+    from dab.cli import main
     from builder.pairs import add_manual_pair
     from builder.pairs.prompts import load_domain
     from builder.project import Project

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from builder.chat import answer
-from builder.cli import main
+from dab.cli import main
 from builder.config import ChatConfig, ProjectConfig
 from builder.evaluate import evaluate_run, greedy_answers, rouge_l, token_f1
 from builder.project import RUN_COMPLETE_MARKER, Project

@@ -10,7 +10,7 @@ import os
 import pytest
 
 from builder.chat import ChatEngine, answer, attach_adapter
-from builder.cli import main
+from dab.cli import main
 from builder.config import ChatConfig, ProjectConfig
 from builder.errors import ExportError
 from builder.export import export_adapter, export_gguf, export_merged, merge_adapter, push_to_hub, write_modelfile

@@ -34,7 +34,7 @@ def test_builder_imports_without_gradio_or_torch():
 
 def test_dab_help_is_fast_and_lists_commands():
     started = time.monotonic()
-    result = subprocess.run([PY, "-m", "builder.cli", "--help"], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([PY, "-m", "dab", "--help"], capture_output=True, text=True, timeout=30)
     elapsed_s = time.monotonic() - started
     assert result.returncode == 0
     for command in ("ingest", "pairs", "train", "chat", "ui"):

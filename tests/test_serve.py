@@ -164,7 +164,7 @@ def test_dab_serve_answers_over_http(tiny_model_dir, tiny_adapter, tmp_path):
     cfg.train.base_model, cfg.chat.max_new_tokens = str(tiny_model_dir), 6
     project.save_config(cfg)
     port = free_port()
-    cmd = [sys.executable, "-m", "builder.cli", "serve", "--project", str(project.root),
+    cmd = [sys.executable, "-m", "dab", "serve", "--project", str(project.root),
            "--adapter", str(tiny_adapter), "--port", str(port)]
     server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

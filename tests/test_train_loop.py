@@ -248,7 +248,7 @@ def test_a_row_padded_to_one_length_trains_like_the_packed_row(tiny_model_dir):
 
 @pytest.mark.slow
 def test_cli_preset_is_resolved_and_recorded(train_template, tmp_path, capsys):
-    from builder.cli import main
+    from dab.cli import main
     from builder.config import ProjectConfig
 
     project = copy_project(train_template, tmp_path / "p", max_steps=2)
@@ -263,7 +263,7 @@ def test_cli_preset_is_resolved_and_recorded(train_template, tmp_path, capsys):
 
 
 def test_resume_without_an_unfinished_run_is_a_clear_error(train_template, tmp_path, capsys):
-    from builder.cli import main
+    from dab.cli import main
 
     project = copy_project(train_template, tmp_path / "p")
     assert main(["train", "--project", str(project.root), "--resume"]) == 2

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from builder.cli import main
+from dab.cli import main
 from builder.errors import TrainingBusy
 from builder.storage import read_jsonl
 from builder.train import checkpoint as ckpt

@@ -1,6 +1,6 @@
 """Run training in a separate process that outlives the browser tab, and follow it from files.
 
-    run_dir = start_training(project)        # spawns `python -m builder.cli train ...`
+    run_dir = start_training(project)        # spawns `python -m builder.train ...`
     run_dir = start_training(project, resume=run_dir)   # continue from its last checkpoint
     read_status(run_dir)["state"]            # starting / loading / running / completed / stopped / failed
     read_metrics(run_dir)                    # rows of metrics.jsonl
@@ -34,7 +34,7 @@ def start_training(project: Project, resume: Path | None = None) -> Path:
     run_dir = pick_run_dir(project, resume, resume=resume is not None)
     acquire_lock(project.root, run_dir)
     set_status(run_dir, "starting", message="starting the training process")
-    cmd = [sys.executable, "-m", "builder.cli", "train", "--project", str(project.root), "--run-dir", str(run_dir)]
+    cmd = [sys.executable, "-m", "builder.train", "--project", str(project.root), "--run-dir", str(run_dir)]
     try:
         with (run_dir / "train.log").open("ab") as log:
             process = subprocess.Popen(cmd + (["--resume"] if resume else []), stdout=log, stderr=subprocess.STDOUT,

@@ -1,0 +1,199 @@
+"""The ``dab`` commands, one function per subcommand (``cli`` parses the arguments and calls them).
+
+Each command opens the project, makes one or two builder calls and prints the result. Builder
+modules are imported inside the commands, so ``dab --help`` stays instant.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from builder.errors import BuilderError
+
+
+def cmd_init(args) -> None:
+    from builder.workflow import new_project
+
+    project = new_project(args.project)
+    if args.base_model:
+        cfg = project.load_config()
+        cfg.train.base_model = args.base_model
+        project.save_config(cfg)
+    print(f"project ready: {project.root}")
+
+
+def cmd_ingest(args) -> int:
+    from builder.workflow import ingest_and_chunk, new_project
+
+    project = new_project(args.project)
+    reports, chunks = ingest_and_chunk(project, args.paths)
+    for row in reports:
+        detail = row["error"] if row["status"] == "error" else f"{row['pages']} pages, {row['chars']:,} chars"
+        warn = f"  ({'; '.join(row['warnings'])})" if row.get("warnings") else ""
+        print(f"{row['status']:5}  {row['name']}: {detail}{warn}")
+    failed = sum(row["status"] == "error" for row in reports)
+    print(f"{len(reports) - failed} document(s) ingested, {failed} failed; {len(chunks)} chunks in the project")
+    return 1 if failed else 0
+
+
+def cmd_pairs(args) -> None:
+    from builder.pairs import format_report, generate_pairs, load_report
+    from builder.project import Project
+
+    project = Project.open(args.project)
+    cfg = project.load_config()
+    if args.report:
+        report = load_report(project)
+        print(format_report(report) if report else "no pairs generated yet: run `dab pairs` first")
+        return
+    if args.generator:
+        cfg.pairs.generator = args.generator
+    summary = generate_pairs(project, cfg.pairs)
+    print(format_report(load_report(project)).splitlines()[-1])
+    print(f"{summary['pairs']} pairs from {summary['chunks']} chunks "
+          f"({summary['chunks_without_pairs']} chunks gave no pair)")
+
+
+def cmd_dataset(args) -> None:
+    from builder.chat import chat_settings
+    from builder.dataset import build_dataset_dict, export_pairs, import_into_project, push_to_hub
+    from builder.pairs import training_pairs
+    from builder.project import Project
+
+    project = Project.open(args.project)
+    cfg = project.load_config()
+    system_prompt = chat_settings(cfg).system_prompt  # the prompt training uses
+    if args.action == "import":
+        added, total = import_into_project(project, args.path, args.format)
+        print(f"{added} new pairs imported ({total - added} already in the project)")
+    elif args.action == "export":
+        n = export_pairs(training_pairs(project.pairs()), args.path, args.format or "openai", system_prompt)
+        print(f"{n} pairs written to {args.path}")
+    elif args.action == "push":
+        url = push_to_hub(training_pairs(project.pairs()), str(args.path), cfg.pairs.eval_fraction,
+                          seed=cfg.pairs.seed, system_prompt=system_prompt)
+        print(f"dataset pushed: {url}")
+    else:
+        data = build_dataset_dict(training_pairs(project.pairs()), cfg.pairs.eval_fraction, cfg.pairs.seed,
+                                  system_prompt)
+        data.save_to_disk(str(args.path))
+        print(f"dataset saved to {args.path} ({', '.join(f'{k}: {len(v)}' for k, v in data.items())})")
+
+
+def cmd_transfer(args) -> None:
+    from builder.project import Project
+    from builder.transfer import transfer_check
+
+    print(transfer_check(Project.open(args.project))["advice"])
+
+
+def cmd_train(args) -> None:
+    from builder.project import Project
+    from builder.train.entry import train_from_args
+    from builder.train.runner import stop_project_training
+
+    if args.stop:
+        print(f"stop requested for run {stop_project_training(Project.open(args.project)).name}")
+        return
+    print(json.dumps(train_from_args(args)))
+
+
+def cmd_chat(args) -> None:
+    from builder.chat import ChatEngine, chat_settings
+    from builder.project import Project
+    from builder.workflow import latest_adapter
+
+    project = Project.open(args.project)
+    cfg = project.load_config()
+    adapter = None if args.base else (args.adapter or latest_adapter(project))
+    engine = ChatEngine.load(cfg.train.base_model, adapter)
+    if adapter is None and not args.base:
+        print("(no trained adapter yet: answering with the base model)", file=sys.stderr)
+    settings, history = chat_settings(cfg, adapter), []
+    for question in [args.message] if args.message else iter_prompts():
+        history.append({"role": "user", "content": question})
+        reply = ""
+        for piece in engine.stream(history, settings):
+            print(piece, end="", flush=True)
+            reply += piece
+        history.append({"role": "assistant", "content": reply})
+        print()
+
+
+def iter_prompts():
+    """Questions typed at the terminal, until an empty line or end of input."""
+    while True:
+        try:
+            line = input("you> ").strip()
+        except EOFError:
+            return
+        if not line:
+            return
+        yield line
+
+
+def cmd_eval(args) -> None:
+    from builder.chat import ChatEngine
+    from builder.evaluate import evaluate_run
+    from builder.project import Project
+    from builder.storage import read_jsonl
+    from builder.workflow import heldout_pairs
+
+    project = Project.open(args.project)
+    cfg = project.load_config()
+    adapter = resolve_adapter(project, args.adapter)
+    pairs = read_jsonl(args.heldout) if args.heldout else heldout_pairs(project)
+    if not pairs:
+        raise BuilderError("no held-out pairs: pass --heldout FILE or generate more pairs")
+    engine = ChatEngine.load(cfg.train.base_model, adapter)
+    report = evaluate_run(engine, pairs, cfg, Path(adapter).parent)
+    print(json.dumps({key: report[key] for key in ("pairs", "base", "tuned", "wall_s")}, indent=2))
+    print(f"report: {Path(adapter).parent / 'eval.md'}")
+
+
+def resolve_adapter(project, adapter: Path | None) -> Path:
+    """The adapter folder given, else the newest completed run's; AdapterError when none."""
+    from builder.errors import AdapterError
+    from builder.workflow import latest_adapter
+
+    adapter = adapter or latest_adapter(project)
+    if adapter is None:
+        raise AdapterError("no trained adapter yet: run `dab train` first")
+    return Path(adapter)
+
+
+def cmd_serve(args) -> None:
+    from builder.chat import chat_settings
+    from builder.project import Project
+    from builder.serve import load_serving_engine, serve
+
+    project = Project.open(args.project)
+    cfg = project.load_config()
+    adapter = resolve_adapter(project, args.adapter)
+    engine = load_serving_engine(cfg.train.base_model, adapter)
+    print(f"serving {cfg.name} on http://{args.host}:{args.port}/v1/chat/completions", flush=True)
+    serve(engine, chat_settings(cfg, adapter), args.host, args.port, model_name=cfg.name)
+
+
+def cmd_export(args) -> None:
+    from builder.export import export_adapter, export_weights, push_to_hub
+    from builder.project import Project
+
+    project = Project.open(args.project)
+    cfg = project.load_config()
+    run_dir = resolve_adapter(project, args.adapter).parent
+    print(f"adapter: {export_adapter(run_dir, args.out / 'adapter', cfg.train.base_model)}")
+    if args.merged or args.gguf or args.ollama:
+        export_weights(cfg, run_dir, args.out, args.gguf_type if args.gguf else None, args.ollama,
+                       done=lambda step, path: print(f"{step + ':':8} {path}"))
+    if args.push:
+        print(f"hub:     {push_to_hub(args.out / 'adapter', args.push)}")
+
+
+def cmd_ui(args) -> None:
+    try:
+        from ui.app import launch
+    except ImportError as exc:
+        raise BuilderError(f"the wizard needs Gradio: pip install gradio ({exc})") from exc
+    launch(project=args.project, sample=args.sample, host=args.host, port=args.port)
+
