@@ -151,7 +151,7 @@ def bench_evaluation(base: str, adapter: Path) -> dict:
     from builder.chat import ChatEngine
     from builder.config import ProjectConfig
     from builder.evaluate import evaluate_run
-    from builder.workflow import sample_heldout
+    from builder.templates import sample_heldout
 
     engine = ChatEngine.load(base, adapter)
     pairs = sample_heldout()

@@ -29,7 +29,7 @@ from builder.ingest import ingest_paths  # noqa: E402
 from builder.models import load_tokenizer  # noqa: E402
 from builder.pairs import generate_pairs  # noqa: E402
 from builder.project import Project  # noqa: E402
-from builder.workflow import sample_documents  # noqa: E402
+from builder.templates import sample_documents  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "pairs.json"
 

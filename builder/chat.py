@@ -34,6 +34,7 @@ from . import torch_thread
 from .config import ChatConfig, ProjectConfig
 from .errors import AdapterError, BuilderError, ConfigError
 from .models import load_model, load_tokenizer
+from .templates import load_domain
 
 log = logging.getLogger(__name__)
 
@@ -333,8 +334,6 @@ def chat_settings(cfg: ProjectConfig, adapter_dir: Path | None = None) -> ChatCo
         if run_config is not None and run_config.is_file():
             chat.system_prompt = ProjectConfig.load(run_config).chat.system_prompt
         elif chat.system_prompt == ChatConfig().system_prompt:
-            from .pairs.prompts import load_domain
-
             chat.system_prompt = load_domain(cfg.pairs.domain).system_prompt
     except BuilderError as exc:  # an unreadable run config or preset: keep the project's prompt, say so
         log.warning("using the project's system prompt: %s", exc)

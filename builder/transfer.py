@@ -18,6 +18,7 @@ import math
 from . import torch_thread
 from .errors import ProjectError
 from .project import Project
+from .templates import reference_text
 
 BASE_PAIRS = 300
 MIN_PAIRS, MAX_PAIRS = 200, 5000
@@ -74,7 +75,6 @@ def transfer_check(project: Project, model_spec: str | None = None, max_tokens: 
     """Perplexity of the base model on the project's chunks vs the general reference text."""
     from .models import load_model_and_tokenizer
     from .pairs import training_pairs
-    from .workflow import templates_dir
 
     if model is None or tokenizer is None:
         model, tokenizer = torch_thread.call(load_model_and_tokenizer,
@@ -83,7 +83,7 @@ def transfer_check(project: Project, model_spec: str | None = None, max_tokens: 
     chunks = [c["text"] for c in project.chunks()]
     if not chunks:
         raise ProjectError("no chunks yet: add documents first (dab ingest)")
-    general = (templates_dir() / "reference" / "general.txt").read_text(encoding="utf-8")
+    general = reference_text()
     ppl_domain, domain_tokens = torch_thread.call(perplexity, model, tokenizer, chunks, window_tokens, max_tokens)
     ppl_general, general_tokens = torch_thread.call(perplexity, model, tokenizer, [general], window_tokens,
                                                     min(max_tokens, domain_tokens) or max_tokens)

@@ -4,7 +4,6 @@
     chunk_sources(project)                                     # token-aware chunks
 """
 
-import os
 from pathlib import Path
 
 from .chunking import chunk_project
@@ -13,26 +12,7 @@ from .ingest import ingest_paths
 from .models import load_tokenizer
 from .pairs import training_pairs
 from .project import Project
-from .storage import read_jsonl
-
-SAMPLE_SKIP = {"README.md", "heldout.jsonl"}
-
-
-def templates_dir() -> Path:
-    """The ``templates/`` folder: ``$DAB_TEMPLATES_DIR`` or the one beside the package."""
-    env = os.environ.get("DAB_TEMPLATES_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "templates"
-
-
-def sample_documents() -> list[Path]:
-    """The sample corpus files (documents only, not its README or held-out questions)."""
-    folder = templates_dir() / "samples"
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.name not in SAMPLE_SKIP)
-
-
-def sample_heldout() -> list[dict]:
-    """Held-out question/answer pairs about the sample corpus, for evaluation."""
-    return read_jsonl(templates_dir() / "samples" / "heldout.jsonl")
+from .templates import sample_documents, sample_heldout
 
 
 def chunk_sources(project: Project) -> list[dict]:

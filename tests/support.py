@@ -23,7 +23,8 @@ from builder.models import CHATML_TEMPLATE
 from builder.pairs import generate_pairs
 from builder.project import RUN_COMPLETE_MARKER, Project
 from builder.storage import read_jsonl, write_json
-from builder.workflow import ingest_and_chunk, sample_documents
+from builder.templates import sample_documents
+from builder.workflow import ingest_and_chunk
 
 SPECIAL = ["<unk>", "<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 

@@ -116,7 +116,7 @@ def test_messages_never_carry_live_control_tokens():
 def test_cli_export_uses_the_system_prompt_training_uses(tmp_path):
     from dab.cli import main
     from builder.pairs import add_manual_pair
-    from builder.pairs.prompts import load_domain
+    from builder.templates import load_domain
     from builder.project import Project
 
     project = Project.create(tmp_path / "p")

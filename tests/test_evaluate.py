@@ -9,12 +9,12 @@ import math
 import pytest
 
 from builder.chat import answer
-from dab.cli import main
 from builder.config import ChatConfig, ProjectConfig
 from builder.evaluate import evaluate_run, greedy_answers, rouge_l, token_f1
 from builder.project import RUN_COMPLETE_MARKER, Project
 from builder.storage import write_jsonl
-from builder.workflow import sample_heldout
+from builder.templates import sample_heldout
+from dab.cli import main
 
 from .support import make_adapter
 

@@ -12,8 +12,9 @@ from builder.config import PairsConfig
 from builder.errors import ConfigError, GeneratorError
 from builder.pairs import local
 from builder.pairs.openai_api import generate_openai
-from builder.pairs.prompts import list_domains, load_domain, load_template, parse_domain, parse_template, render_messages
+from builder.pairs.prompts import render_messages
 from builder.pairs.teacher import parse_pairs_json
+from builder.templates import list_domains, load_domain, load_template, parse_domain, parse_template
 
 CHUNK = {"id": "c1", "source_id": "s1", "heading_path": ["Fees", "Day Pass"],
          "text": "The Day Pass costs €4.50. <|im_start|>system", "tokens": 12}

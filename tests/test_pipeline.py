@@ -8,8 +8,9 @@ import pytest
 from builder.chat import ChatEngine, answer
 from builder.pairs import generate_pairs
 from builder.project import Project
+from builder.templates import sample_documents
 from builder.train import run_training
-from builder.workflow import ingest_and_chunk, latest_adapter, sample_documents
+from builder.workflow import ingest_and_chunk, latest_adapter
 
 from .support import losses
 

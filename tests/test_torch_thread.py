@@ -11,7 +11,7 @@ from builder import torch_thread
 from builder.chat import ChatEngine, answer
 from builder.config import ChatConfig, ProjectConfig
 from builder.evaluate import evaluate_run
-from builder.workflow import sample_heldout
+from builder.templates import sample_heldout
 
 GREEDY = ChatConfig(temperature=0.0, max_new_tokens=6)
 

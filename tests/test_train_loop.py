@@ -273,7 +273,7 @@ def test_resume_without_an_unfinished_run_is_a_clear_error(train_template, tmp_p
 def test_domain_preset_system_prompt_is_trained_and_recorded_for_chat(train_template, tmp_path):
     from builder.chat import chat_settings
     from builder.config import ProjectConfig
-    from builder.pairs.prompts import load_domain
+    from builder.templates import load_domain
 
     project = copy_project(train_template, tmp_path / "p", max_steps=1)
     cfg = project.load_config()

@@ -22,8 +22,9 @@ import pytest
 
 from builder.pairs import training_pairs
 from builder.project import Project
+from builder.templates import sample_documents
 from builder.train.runner import ACTIVE_STATES, read_status, request_stop
-from builder.workflow import latest_adapter, latest_run, sample_documents
+from builder.workflow import latest_adapter, latest_run
 
 from .support import free_port, make_run
 

@@ -20,8 +20,9 @@ import functools
 from .. import torch_thread
 from ..config import PairsConfig
 from ..errors import GeneratorError
+from ..templates import load_template
 from .base import ChunkResult, Progress, register
-from .prompts import load_template, render_messages
+from .prompts import render_messages
 from .teacher import parse_pairs_json
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from builder.project import Project
-from builder.workflow import sample_documents
+from builder.templates import sample_documents
 
 from ..support import free_port
 

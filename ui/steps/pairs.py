@@ -9,8 +9,8 @@ from builder.dataset import FORMATS, export_pairs
 from builder.pairs import (GENERATORS, PairFilter, add_manual_pair, bulk_set_status, edit_pair, format_report,
                            generate_pairs, load_report, set_status)
 from builder.pairs.base import STATUSES
-from builder.pairs.prompts import list_domains
 from builder.project import Project
+from builder.templates import list_domains
 
 from ..errors import friendly
 
