@@ -6,7 +6,7 @@
 
 The lock is ``<project>/train.lock``, created with ``O_CREAT | O_EXCL`` so two starters cannot
 both win. A lock whose process is gone (killed with ``kill -9``, machine rebooted, a zombie
-nobody reaped) is stale and is taken over. What it does not cover: a pid reused by an unrelated
+nobody reaped) is stale and is taken over (``processes.process_alive``). What it does not cover: a pid reused by an unrelated
 process after a crash keeps the lock until that process ends; projects on a network drive
 shared by two machines (the pid means nothing on the other machine).
 """
@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from ..errors import TrainingBusy
+from ..processes import process_alive
 from ..storage import write_json
 
 LOCK_FILE = "train.lock"
@@ -39,7 +40,7 @@ def active_lock(project_root: Path) -> dict | None:
     lock = read_lock(project_root)
     if lock is None and recently_written(lock_path(project_root)):
         return {"pid": None, "run_dir": None}  # being written right now by another starter
-    if lock is None or not pid_alive(lock.get("pid")):
+    if lock is None or not process_alive(lock.get("pid")):
         lock_path(project_root).unlink(missing_ok=True)
         return None
     return lock
@@ -84,20 +85,3 @@ def recently_written(path: Path, within_s: float = 10.0) -> bool:
         return time.time() - path.stat().st_mtime < within_s
     except OSError:
         return False
-
-
-def pid_alive(pid) -> bool:
-    """True if ``pid`` is a running process (a zombie counts as dead)."""
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc (macOS): trust the signal check
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"

@@ -11,15 +11,14 @@ reload, the CLI) can pick the run up again. Only one training per project runs a
 project lock is taken here, before the child starts, and handed over to the child's pid.
 """
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 from ..errors import TrainingBusy, TrainingError
+from ..processes import process_alive, spawn
 from ..project import Project
 from ..storage import read_json, read_jsonl
-from .lock import acquire_lock, active_lock, pid_alive, release_lock
+from .lock import acquire_lock, active_lock, release_lock
 from .loop import STOP_FILE
 from .setup import pick_run_dir, set_status
 
@@ -36,16 +35,12 @@ def start_training(project: Project, resume: Path | None = None) -> Path:
     set_status(run_dir, "starting", message="starting the training process")
     cmd = [sys.executable, "-m", "builder.train", "--project", str(project.root), "--run-dir", str(run_dir)]
     try:
-        with (run_dir / "train.log").open("ab") as log:
-            process = subprocess.Popen(cmd + (["--resume"] if resume else []), stdout=log, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, start_new_session=True,
-                                       env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        process = spawn(cmd + (["--resume"] if resume else []), run_dir / "train.log", pid_path=run_dir / "pid")
     except OSError as exc:
         release_lock(project.root, run_dir)
         set_status(run_dir, "failed", message=f"could not start the training process: {exc}")
         raise TrainingError(f"could not start the training process: {exc}") from exc
     acquire_lock(project.root, run_dir, pid=process.pid)
-    (run_dir / "pid").write_text(str(process.pid))
     return run_dir
 
 
@@ -77,7 +72,7 @@ def process_gone(run_dir: Path, status: dict) -> bool:
     pid = status.get("pid")
     if pid is None and (run_dir / "pid").is_file():
         pid = int((run_dir / "pid").read_text().strip() or 0)
-    return pid is not None and not pid_alive(pid)
+    return pid is not None and not process_alive(pid)
 
 
 def read_metrics(run_dir: Path) -> list[dict]:

@@ -14,8 +14,6 @@ import errno
 import os
 import re
 import secrets
-import signal
-import subprocess
 import sys
 import time
 import zipfile
@@ -26,6 +24,7 @@ from urllib.parse import quote
 import gradio as gr
 
 from builder.export import export_adapter, export_merged, export_weights
+from builder.processes import process_alive, spawn, stop_process
 from builder.project import Project
 from builder.storage import read_json
 from builder.workflow import latest_adapter
@@ -33,6 +32,7 @@ from builder.workflow import latest_adapter
 from ..errors import friendly, to_gr_error
 
 INFO_FILE = "share.json"
+DEMO_MODULE = "ui.demo"
 START_TIMEOUT_S = 120
 MIN_PASSWORD_CHARS = 8
 EXPORTS = "exports"  # the project's downloads folder (the Pairs step writes there too)
@@ -41,18 +41,8 @@ UI_GGUF_TYPES = ("q8_0", "f16")  # of builder.export.GGUF_TYPES, the two worth o
 
 def demo_alive(info: dict | None) -> bool:
     """Whether the process in ``share.json`` is still our demo: after a reboot the same pid may
-    belong to another program, which must never be signalled (checked through /proc on Linux)."""
-    if not info:
-        return False
-    try:
-        pid = int(info["pid"])
-        proc = Path(f"/proc/{pid}/cmdline")
-        if proc.parent.parent.is_dir():
-            return b"ui.demo" in proc.read_bytes()
-        os.kill(pid, 0)
-    except (OSError, ValueError, KeyError):
-        return False
-    return True
+    belong to another program, which must never be signalled (``processes.process_alive``)."""
+    return bool(info) and process_alive(info.get("pid"), DEMO_MODULE)
 
 
 def describe(info: dict | None) -> str:
@@ -70,12 +60,10 @@ def start_demo(project: Project, adapter: Path, password: str, public: bool, rat
     """Launch ``ui.demo`` in its own process session; wait for its info file."""
     info_path = project.root / INFO_FILE
     info_path.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "ui.demo", "--project", str(project.root), "--adapter", str(adapter),
+    cmd = [sys.executable, "-m", DEMO_MODULE, "--project", str(project.root), "--adapter", str(adapter),
            "--info-file", str(info_path), "--max-messages-per-minute", str(rate_per_min)]
-    with (project.root / "share.log").open("ab") as log:
-        process = subprocess.Popen(cmd + (["--share"] if public else []), start_new_session=True,
-                                   env={**os.environ, "DAB_DEMO_PASSWORD": password}, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=log)
+    process = spawn(cmd + (["--share"] if public else []), project.root / "share.log",
+                    env={"DAB_DEMO_PASSWORD": password})
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if info_path.exists():
@@ -89,12 +77,10 @@ def start_demo(project: Project, adapter: Path, password: str, public: bool, rat
 
 def stop_demo(project: Project) -> bool:
     """Stop the project's demo if one runs; True when one was stopped."""
-    info = read_json(project.root / INFO_FILE)
-    running = demo_alive(info)
-    if running:
-        os.kill(int(info["pid"]), signal.SIGTERM)
+    info = read_json(project.root / INFO_FILE) or {}
+    stopped = stop_process(info.get("pid"), DEMO_MODULE)
     (project.root / INFO_FILE).unlink(missing_ok=True)
-    return running
+    return stopped
 
 
 def trained_adapter(project: Project) -> Path:
