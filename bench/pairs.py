@@ -92,7 +92,7 @@ def baseline_chunking(project: Project, tokenizer, cfg: ChunkConfig) -> float:
         tokenizer, chunk_size=cfg.chunk_tokens, chunk_overlap=cfg.overlap_tokens)
     started = time.perf_counter()
     for source in project.sources():
-        text = (project.extracted_dir / f"{source['id']}.md").read_text(encoding="utf-8")
+        text = (project.extracted_dir / f"{source.id}.md").read_text(encoding="utf-8")
         for _, body in split_sections(text):
             splitter.split_text(body)
     return time.perf_counter() - started
@@ -106,7 +106,7 @@ def bench_teacher(n_chunks: int, batch_size: int, max_new_tokens: int) -> dict:
         project = Project.create(Path(tmp) / "p")
         ingest_paths(project, sample_documents())
         chunks = chunk_project(project, tokenizer, ChunkConfig(chunk_tokens=128, overlap_tokens=16))
-    chunks = sorted(chunks, key=lambda c: c["id"])[:n_chunks]
+    chunks = sorted(chunks, key=lambda c: c.id)[:n_chunks]
     load_teacher("bundled")
     runs = {}
     for label, size in (("batched", batch_size), ("one_at_a_time", 1)):

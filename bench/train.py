@@ -139,7 +139,7 @@ def write_pairs(path: Path, tokenizer_spec: str) -> Path:
     project.save_config(cfg)
     ingest_and_chunk(project, sample_documents())
     generate_pairs(project)
-    write_jsonl(path, [{"question": p["question"], "answer": p["answer"]} for p in project.pairs()])
+    write_jsonl(path, [{"question": p.question, "answer": p.answer} for p in project.pairs()])
     return path
 
 
@@ -172,7 +172,7 @@ def run_recipe(args) -> dict:
     """Warm up, then ``steps`` timed steps per recipe, alternating recipes step by step."""
     import torch
 
-    from builder.dataset import to_messages
+    from builder.dataset import pair_messages
     from builder.models import load_tokenizer
     from builder.storage import read_jsonl
     from builder.train.data import tokenize_conversation
@@ -180,8 +180,8 @@ def run_recipe(args) -> dict:
     torch.manual_seed(0)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     tokenizer = load_tokenizer(args.tokenizer)
-    examples = [tokenize_conversation(tokenizer, to_messages(p, "You are a helpful assistant."), args.max_seq_tokens)[0]
-                for p in read_jsonl(args.pairs)]
+    examples = [tokenize_conversation(tokenizer, pair_messages(p["question"], p["answer"], "You are a helpful assistant."),
+                                      args.max_seq_tokens)[0] for p in read_jsonl(args.pairs)]
     names = ["peft", "ours"] if args.recipe == "both" else [args.recipe]
     setups = {name: (ours if name == "ours" else peft_recipe)(args, examples, device) for name in names}
     optimizers = {name: torch.optim.AdamW([p for p in setups[name][0].parameters() if p.requires_grad], lr=1e-4)

@@ -2,6 +2,7 @@
 
     train, held = split_pairs(pairs, eval_fraction=0.15)
     export_pairs(pairs, Path("out.jsonl"), "openai")       # also "alpaca", "sharegpt"
+    messages = pair_messages(question, answer, system_prompt)  # one pair as a chat
     rows = import_pairs(Path("data.json"))                 # format detected from the rows
     build_dataset_dict(pairs, 0.15).save_to_disk("ds")     # datasets.DatasetDict train/eval
     push_to_hub(pairs, "me/my-dataset", 0.15)              # token from $HF_TOKEN
@@ -22,7 +23,8 @@ from pathlib import Path
 
 from .errors import DatasetError
 from .models import hub_token
-from .pairs.validate import neutralize_control_tokens
+from .pairs import new_pair, neutralize_control_tokens
+from .records import Pair
 from .storage import atomic_write_text
 
 FORMATS = ("openai", "alpaca", "sharegpt")
@@ -30,13 +32,13 @@ _SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assista
                    "system": "system"}
 
 
-def split_pairs(pairs: list[dict], eval_fraction: float, seed: int = 0) -> tuple[list[dict], list[dict]]:
+def split_pairs(pairs: list[Pair], eval_fraction: float, seed: int = 0) -> tuple[list[Pair], list[Pair]]:
     """Split by chunk: returns ``(train, eval)``; ``eval`` is empty when the fraction is 0."""
     if eval_fraction <= 0:
         return list(pairs), []
     train, held = [], []
     for pair in pairs:
-        (held if chunk_bucket(pair["chunk_id"], seed) < eval_fraction else train).append(pair)
+        (held if chunk_bucket(pair.chunk_id, seed) < eval_fraction else train).append(pair)
     if not train:  # tiny data: never leave training empty
         return held, []
     return train, held
@@ -48,8 +50,9 @@ def chunk_bucket(chunk_id: str, seed: int) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def to_messages(pair: dict, system_prompt: str = "", special_tokens: tuple[str, ...] | list[str] = ()) -> list[dict]:
-    """One pair as a chat conversation (system prompt optional).
+def pair_messages(question: str, answer: str, system_prompt: str = "",
+                  special_tokens: tuple[str, ...] | list[str] = ()) -> list[dict]:
+    """One question and its answer as a chat conversation (system prompt optional).
 
     Contents pass through ``neutralize_control_tokens`` (idempotent), so a pair written before
     that rule existed, or edited by hand in ``pairs.jsonl``, still cannot inject chat-control
@@ -59,24 +62,24 @@ def to_messages(pair: dict, system_prompt: str = "", special_tokens: tuple[str, 
         return neutralize_control_tokens(text, special_tokens)
 
     messages = [{"role": "system", "content": clean(system_prompt)}] if system_prompt else []
-    return messages + [{"role": "user", "content": clean(pair["question"])},
-                       {"role": "assistant", "content": clean(pair["answer"])}]
+    return messages + [{"role": "user", "content": clean(question)},
+                       {"role": "assistant", "content": clean(answer)}]
 
 
-def to_row(pair: dict, fmt: str, system_prompt: str = "") -> dict:
+def to_row(pair: Pair, fmt: str, system_prompt: str = "") -> dict:
     """One pair in an export format."""
     if fmt == "openai":
-        return {"messages": to_messages(pair, system_prompt)}
+        return {"messages": pair_messages(pair.question, pair.answer, system_prompt)}
     if fmt == "alpaca":
-        return {"instruction": pair["question"], "input": "", "output": pair["answer"]}
+        return {"instruction": pair.question, "input": "", "output": pair.answer}
     if fmt == "sharegpt":
         turns = [{"from": "system", "value": system_prompt}] if system_prompt else []
-        return {"conversations": turns + [{"from": "human", "value": pair["question"]},
-                                          {"from": "gpt", "value": pair["answer"]}]}
+        return {"conversations": turns + [{"from": "human", "value": pair.question},
+                                          {"from": "gpt", "value": pair.answer}]}
     raise DatasetError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)})")
 
 
-def export_pairs(pairs: list[dict], path: Path, fmt: str, system_prompt: str = "") -> int:
+def export_pairs(pairs: list[Pair], path: Path, fmt: str, system_prompt: str = "") -> int:
     """Write pairs as JSONL in ``fmt``; returns the number of rows written."""
     rows = [to_row(p, fmt, system_prompt) for p in pairs]
     atomic_write_text(Path(path), "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
@@ -123,7 +126,7 @@ def row_question_answer(row: dict, fmt: str) -> tuple[str, str]:
     return turns[first]["content"], turns[reply]["content"]
 
 
-def import_pairs(path: Path, fmt: str | None = None) -> list[dict]:
+def import_pairs(path: Path, fmt: str | None = None) -> list[Pair]:
     """Pairs from an exported file (format detected unless given); bad rows raise DatasetError."""
     rows = read_rows(path)
     pairs = []
@@ -135,7 +138,7 @@ def import_pairs(path: Path, fmt: str | None = None) -> list[dict]:
             raise DatasetError(f"{Path(path).name} row {number}: not a valid {row_fmt} row ({exc})") from exc
         if not str(question).strip() or not str(answer).strip():
             raise DatasetError(f"{Path(path).name} row {number}: empty question or answer")
-        pairs.append(imported_pair(str(question), str(answer)))
+        pairs.append(new_pair(str(question), str(answer), "import"))
     return pairs
 
 
@@ -143,35 +146,27 @@ def import_into_project(project, path: Path, fmt: str | None = None) -> tuple[in
     """Add the pairs of an exported file to a project; returns (new pairs, pairs in the file)."""
     rows = import_pairs(path, fmt)
     existing = project.pairs()
-    known = {p["id"] for p in existing}
-    new = list({r["id"]: r for r in rows if r["id"] not in known}.values())
+    known = {p.id for p in existing}
+    new = list({r.id: r for r in rows if r.id not in known}.values())
     project.save_pairs(existing + new)
     return len(new), len(rows)
 
 
-def imported_pair(question: str, answer: str) -> dict:
-    question, answer = neutralize_control_tokens(question.strip()), neutralize_control_tokens(answer.strip())
-    key = hashlib.sha256(f"import\x1f{question}\x1f{answer}".encode("utf-8")).hexdigest()[:16]
-    return {"id": key, "question": question, "answer": answer, "chunk_id": f"import-{key}", "evidence": None,
-            "generator": "import", "scores": {"grounding": None, "duplicate_of": None}, "flags": [],
-            "status": "edited", "edited_by_user": True}
-
-
-def build_dataset_dict(pairs: list[dict], eval_fraction: float, seed: int = 0, system_prompt: str = ""):
+def build_dataset_dict(pairs: list[Pair], eval_fraction: float, seed: int = 0, system_prompt: str = ""):
     """A ``datasets.DatasetDict`` with ``train`` (and ``eval``) splits of ``messages`` rows."""
     from datasets import Dataset, DatasetDict
 
     train, held = split_pairs(pairs, eval_fraction, seed)
-    def table(rows: list[dict]):
-        return Dataset.from_list([{"id": p["id"], "chunk_id": p["chunk_id"],
-                                   "messages": to_messages(p, system_prompt)} for p in rows])
+    def table(rows: list[Pair]):
+        return Dataset.from_list([{"id": p.id, "chunk_id": p.chunk_id,
+                                   "messages": pair_messages(p.question, p.answer, system_prompt)} for p in rows])
     splits = {"train": table(train)}
     if held:
         splits["eval"] = table(held)
     return DatasetDict(splits)
 
 
-def push_to_hub(pairs: list[dict], repo_id: str, eval_fraction: float, private: bool = True, seed: int = 0,
+def push_to_hub(pairs: list[Pair], repo_id: str, eval_fraction: float, private: bool = True, seed: int = 0,
                 system_prompt: str = "") -> str:
     """Upload the dataset to the Hugging Face Hub with the token in ``$HF_TOKEN``; returns its URL."""
     token = hub_token()

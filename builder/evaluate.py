@@ -24,7 +24,7 @@ from typing import Callable
 from . import torch_thread
 from .chat import ChatEngine, chat_settings
 from .config import ChatConfig, ProjectConfig
-from .dataset import to_messages
+from .dataset import pair_messages
 from .storage import atomic_write_text, write_json
 from .train.data import IGNORE_INDEX, collate_packed, tokenize_conversation
 
@@ -41,7 +41,7 @@ def answer_nlls(engine: ChatEngine, pairs: list[dict], system_prompt: str, max_s
         rows = []
         with torch.inference_mode(), engine.adapter_enabled(use_adapter):
             for pair in pairs:
-                messages = to_messages(pair, system_prompt)
+                messages = pair_messages(pair["question"], pair["answer"], system_prompt)
                 with engine.tokenizer_lock:
                     example, _ = tokenize_conversation(engine.tokenizer, messages, max_seq_tokens)
                 batch = {k: v.to(engine.model.device) for k, v in collate_packed([example]).items()}

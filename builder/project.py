@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .config import ProjectConfig
 from .errors import ProjectError
+from .records import ID_HEX_DIGITS, Chunk, Pair, Source
 from .storage import atomic_write_bytes, read_jsonl, write_jsonl
 
 RUN_COMPLETE_MARKER = "COMPLETE"
@@ -83,55 +84,54 @@ class Project:
     def save_config(self, cfg: ProjectConfig) -> None:
         cfg.save(self.config_path)
 
-    # --- tables ------------------------------------------------------------------------
-    def sources(self) -> list[dict]:
-        return read_jsonl(self.root / "sources.jsonl")
+    # --- tables (typed records, see ``records``) -------------------------------------------
+    def sources(self) -> list[Source]:
+        return [Source.from_dict(row) for row in read_jsonl(self.root / "sources.jsonl")]
 
-    def save_sources(self, rows: list[dict]) -> None:
-        write_jsonl(self.root / "sources.jsonl", rows)
+    def save_sources(self, sources: list[Source]) -> None:
+        write_jsonl(self.root / "sources.jsonl", [source.to_dict() for source in sources])
 
-    def chunks(self) -> list[dict]:
-        return read_jsonl(self.root / "chunks.jsonl")
+    def chunks(self) -> list[Chunk]:
+        return [Chunk.from_dict(row) for row in read_jsonl(self.root / "chunks.jsonl")]
 
-    def save_chunks(self, rows: list[dict]) -> None:
-        write_jsonl(self.root / "chunks.jsonl", rows)
+    def save_chunks(self, chunks: list[Chunk]) -> None:
+        write_jsonl(self.root / "chunks.jsonl", [chunk.to_dict() for chunk in chunks])
 
-    def pairs(self) -> list[dict]:
-        return read_jsonl(self.root / "pairs.jsonl")
+    def pairs(self) -> list[Pair]:
+        return [Pair.from_dict(row) for row in read_jsonl(self.root / "pairs.jsonl")]
 
-    def save_pairs(self, rows: list[dict]) -> None:
-        write_jsonl(self.root / "pairs.jsonl", rows)
+    def save_pairs(self, pairs: list[Pair]) -> None:
+        write_jsonl(self.root / "pairs.jsonl", [pair.to_dict() for pair in pairs])
 
     # --- sources -------------------------------------------------------------------------
-    def store_source(self, data: bytes, original_name: str) -> dict:
-        """Store uploaded bytes under a generated name; return its ``sources.jsonl`` row.
+    def store_source(self, data: bytes, original_name: str) -> Source:
+        """Store uploaded bytes under a generated name; return its record (not yet in ``sources.jsonl``).
 
         The same content uploaded twice is stored once (the id is the content hash).
         """
         digest = hashlib.sha256(data).hexdigest()
-        source_id = digest[:16]
-        suffix = safe_suffix(original_name)
-        stored = self.sources_dir / f"{source_id}{suffix}"
+        source_id = digest[:ID_HEX_DIGITS]
+        stored = self.sources_dir / f"{source_id}{safe_suffix(original_name)}"
         if not stored.exists():
             atomic_write_bytes(stored, data)
-        return {"id": source_id, "original_name": display_name(original_name),
-                "stored_name": stored.name, "bytes": len(data), "sha256": digest}
+        return Source(id=source_id, original_name=display_name(original_name), stored_name=stored.name,
+                      bytes=len(data), sha256=digest)
 
     def remove_source(self, source_id: str) -> None:
         """Forget a source and everything derived from it (extracted text, chunks, pairs)."""
-        rows = self.sources()
-        kept = [row for row in rows if row["id"] != source_id]
-        if len(kept) == len(rows):
+        sources = self.sources()
+        kept = [source for source in sources if source.id != source_id]
+        if len(kept) == len(sources):
             raise ProjectError(f"no source with id {source_id}")
-        for row in rows:
-            if row["id"] == source_id:
-                (self.sources_dir / row["stored_name"]).unlink(missing_ok=True)
+        for source in sources:
+            if source.id == source_id:
+                (self.sources_dir / source.stored_name).unlink(missing_ok=True)
         (self.extracted_dir / f"{source_id}.md").unlink(missing_ok=True)
         self.save_sources(kept)
         chunks = self.chunks()
-        self.save_chunks([c for c in chunks if c["source_id"] != source_id])
-        dropped = {c["id"] for c in chunks if c["source_id"] == source_id}
-        self.save_pairs([p for p in self.pairs() if p.get("chunk_id") not in dropped])
+        self.save_chunks([c for c in chunks if c.source_id != source_id])
+        dropped = {c.id for c in chunks if c.source_id == source_id}
+        self.save_pairs([p for p in self.pairs() if p.chunk_id not in dropped])
 
     # --- runs ----------------------------------------------------------------------------
     def new_run_dir(self) -> Path:

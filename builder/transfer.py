@@ -80,7 +80,7 @@ def transfer_check(project: Project, model_spec: str | None = None, max_tokens: 
         model, tokenizer = torch_thread.call(load_model_and_tokenizer,
                                              model_spec or project.load_config().train.base_model)
     model.eval()
-    chunks = [c["text"] for c in project.chunks()]
+    chunks = [c.text for c in project.chunks()]
     if not chunks:
         raise ProjectError("no chunks yet: add documents first (dab ingest)")
     general = reference_text()

@@ -53,11 +53,13 @@ def create_sample_project(root: Path, base_model: str | None = None) -> Project:
 
 
 def heldout_pairs(project: Project) -> list[dict]:
-    """Questions the tuned model never trained on: the sample's own set, else the eval split."""
+    """Questions the tuned model never trained on, as {question, answer} rows: the sample's own
+    set, else the eval split."""
     cfg = project.load_config()
     if cfg.name == "sample":
         return sample_heldout()
-    return split_pairs(training_pairs(project.pairs()), cfg.pairs.eval_fraction, cfg.pairs.seed)[1]
+    held = split_pairs(training_pairs(project.pairs()), cfg.pairs.eval_fraction, cfg.pairs.seed)[1]
+    return [{"question": pair.question, "answer": pair.answer} for pair in held]
 
 
 def latest_adapter(project: Project) -> Path | None:
@@ -113,7 +115,7 @@ def recommended_models(hardware) -> list[str]:
 def training_plan(project: Project, cfg=None):
     """The next run's plan (preset resolved, memory estimate, warnings) without loading weights."""
     from .chat import chat_settings
-    from .dataset import to_messages
+    from .dataset import pair_messages
     from .models import resolve_model
     from .train.data import conversation_lengths
     from .train.presets import detect_hardware, model_shape, plan_training
@@ -123,6 +125,6 @@ def training_plan(project: Project, cfg=None):
     train, _ = split_pairs(training_pairs(project.pairs()), cfg.pairs.eval_fraction, cfg.pairs.seed)
     tokenizer = load_tokenizer(tc.base_model, tc.trust_remote_code)
     system_prompt = chat_settings(cfg).system_prompt  # as training resolves it
-    lengths = conversation_lengths(tokenizer, [to_messages(p, system_prompt) for p in train])
+    lengths = conversation_lengths(tokenizer, [pair_messages(p.question, p.answer, system_prompt) for p in train])
     shape = model_shape(resolve_model(tc.base_model), tc.trust_remote_code)
     return plan_training(tc, detect_hardware(), shape, lengths)

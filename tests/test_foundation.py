@@ -72,11 +72,11 @@ def test_uploads_are_stored_under_generated_names(tmp_path):
     project = Project.create(tmp_path / "p")
     hostile = "../../" + "é" * 300 + ".TXT"
     row = project.store_source(b"hello", hostile)
-    stored = project.sources_dir / row["stored_name"]
+    stored = project.sources_dir / row.stored_name
     assert stored.read_bytes() == b"hello"
     assert stored.parent == project.sources_dir
-    assert row["stored_name"] == row["id"] + ".txt"
-    assert "/" not in row["original_name"] and len(row["original_name"]) <= 120
+    assert row.stored_name == row.id + ".txt"
+    assert "/" not in row.original_name and len(row.original_name) <= 120
     assert safe_suffix("a.p/df") == "" and display_name("C:\\x\\y.md") == "y.md"
 
 

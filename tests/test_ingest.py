@@ -152,7 +152,7 @@ def test_hostile_file_names_are_display_only(project):
     for i, name in enumerate(["../../outside.txt", "Préface—日本語.md", "x" * 300 + ".txt"]):
         row = ingest_bytes(project, name, f"Some harmless text content {i}.".encode(), cfg)
         assert row["status"] == "ok" and "/" not in row["name"] and len(row["name"]) <= 120
-    names = [s["original_name"] for s in project.sources()]
+    names = [s.original_name for s in project.sources()]
     assert "Préface—日本語.md" in names and "outside.txt" in names
     assert sorted(p.suffix for p in project.sources_dir.iterdir()) == [".md", ".txt", ".txt"]
     assert all(len(p.name) <= 24 for p in project.sources_dir.iterdir())

@@ -40,7 +40,7 @@ def test_pipeline_with_tiny_model(project_dir, tiny_model_dir):
 
     assert {r["name"].rsplit(".", 1)[1] for r in reports} == {"md", "html", "txt", "docx", "pdf"}
     assert all(r["status"] == "ok" for r in reports), reports
-    assert len(chunks) > 30 and all(c["tokens"] <= 384 for c in chunks)
+    assert len(chunks) > 30 and all(c.tokens <= 384 for c in chunks)
     assert summary["pairs"] > 50
 
     assert status["state"] == "completed" and status["step"] == 12

@@ -8,6 +8,7 @@ import json
 import shutil
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 import torch
@@ -95,7 +96,7 @@ def test_stop_during_the_first_step_saves_nothing_and_ends_quickly(train_templat
 
 def test_zero_accepted_pairs_refuses_to_start(train_template, tmp_path):
     project = copy_project(train_template, tmp_path / "p")
-    project.save_pairs([{**pair, "status": "rejected"} for pair in project.pairs()])
+    project.save_pairs([replace(pair, status="rejected") for pair in project.pairs()])
     with pytest.raises(TrainingError, match="no accepted pairs"):
         run_training(project)
     run_dir = next(project.runs_dir.iterdir())
@@ -106,9 +107,9 @@ def test_zero_accepted_pairs_refuses_to_start(train_template, tmp_path):
 def test_over_long_pairs_are_truncated_or_dropped_with_counts(train_template, tmp_path, capsys):
     project = copy_project(train_template, tmp_path / "p", max_seq_tokens=64, max_steps=2)
     pairs = project.pairs()
-    words = " ".join(pairs[0]["answer"].split() * 40)
-    pairs[0]["answer"] = words          # answer far past 64 tokens: truncated
-    pairs[1]["question"] = words        # question alone past 64 tokens: no answer token left, dropped
+    words = " ".join(pairs[0].answer.split() * 40)
+    pairs[0].answer = words             # answer far past 64 tokens: truncated
+    pairs[1].question = words           # question alone past 64 tokens: no answer token left, dropped
     project.save_pairs(pairs)
     status = run_training(project)
     assert status["state"] == "completed"

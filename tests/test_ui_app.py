@@ -151,10 +151,10 @@ def test_remove_document(wizard, tmp_path):
     note = tmp_path / "note.md"
     note.write_text("# Spare parts\n\nThe spare parts cupboard is in the basement of the depot.\n")
     upload(url, [note])
-    source_id = next(s["id"] for s in project.sources() if s["original_name"] == "note.md")
+    source_id = next(s.id for s in project.sources() if s.original_name == "note.md")
     table, _, _ = client(url).predict(source_id, api_name="/remove_document")
     assert "note.md" not in {row[0] for row in table["data"]}
-    assert not any(c["source_id"] == source_id for c in project.chunks())
+    assert not any(c.source_id == source_id for c in project.chunks())
 
 
 def test_pairs_edit_filter_bulk_and_add(paired):
@@ -165,11 +165,11 @@ def test_pairs_edit_filter_bulk_and_add(paired):
     edited[0][3] = "Members borrow bikes for up to a week."
     table, counts, _ = c.predict({"headers": table["headers"], "data": edited}, "all", 0, "all",
                                  api_name="/save_pairs")
-    pair = next(p for p in project.pairs() if p["id"] == edited[0][0])
-    assert pair["status"] == "edited" and pair["answer"] == "Members borrow bikes for up to a week."
+    pair = next(p for p in project.pairs() if p.id == edited[0][0])
+    assert pair.status == "edited" and pair.answer == "Members borrow bikes for up to a week."
     shown, _, _ = c.predict("edited", 0, "all", api_name="/reject_shown")
     assert [row[0] for row in shown["data"]] == []  # the filter shows edited ones; now none are edited
-    assert next(p for p in project.pairs() if p["id"] == pair["id"])["status"] == "rejected"
+    assert next(p for p in project.pairs() if p.id == pair.id).status == "rejected"
     _, _, shown, counts, _ = c.predict("Where is the depot?", "On Mill Lane.", "edited", 0, "all",
                                        api_name="/add_pair")
     assert "Where is the depot?" in [row[2] for row in shown["data"]]  # the filter now shows accepted
@@ -179,8 +179,8 @@ def test_pairs_edit_filter_bulk_and_add(paired):
 def test_filter_by_source_and_download_in_three_formats(paired):
     url, project, _, _ = paired
     c = client(url)
-    pdf = next(s for s in project.sources() if s["original_name"] == "terms-of-membership.pdf")
-    shown, _, _ = c.predict("all", 0, pdf["id"], api_name="/reject_shown")
+    pdf = next(s for s in project.sources() if s.original_name == "terms-of-membership.pdf")
+    shown, _, _ = c.predict("all", 0, pdf.id, api_name="/reject_shown")
     assert shown["data"] and {row[5] for row in shown["data"]} == {"terms-of-membership.pdf"}
     keys = {"openai": "messages", "alpaca": "instruction", "sharegpt": "conversations"}
     for fmt, key in keys.items():

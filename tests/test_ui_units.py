@@ -12,7 +12,7 @@ from builder.project import Project
 from builder.train.presets import Hardware
 from builder.workflow import list_projects, project_progress, recommended_models
 from ui import projects
-from ui.engines import to_messages
+from ui.engines import history_messages
 from ui.progress import current_step, progress_html, step_open
 from ui.ratelimit import RateLimiter, visitor_key
 
@@ -80,7 +80,7 @@ def test_forwarded_address_is_trusted_only_from_this_computer():
 def test_gradio_history_becomes_plain_messages():
     history = [{"role": "user", "content": [{"type": "text", "text": "Hi"}]},
                {"role": "assistant", "content": "Hello"}, {"role": "assistant", "content": ""}]
-    assert to_messages(history) == [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    assert history_messages(history) == [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
 
 
 def test_saving_an_edit_and_a_rejection_together_keeps_both(project_dir):
@@ -93,14 +93,14 @@ def test_saving_an_edit_and_a_rejection_together_keeps_both(project_dir):
     project = Project.create(project_dir)
     kept = add_manual_pair(project, "When does the depot open?", "At 07:00 on weekdays.")
     edited = add_manual_pair(project, "Who repairs bikes?", "Volunteer mechanics.")
-    rows = [[kept["id"], "accepted", kept["question"], kept["answer"], None, ""],
-            [edited["id"], "rejected", edited["question"], "Volunteer mechanics, on Thursdays.", None, ""]]
+    rows = [[kept.id, "accepted", kept.question, kept.answer, None, ""],
+            [edited.id, "rejected", edited.question, "Volunteer mechanics, on Thursdays.", None, ""]]
     on_save(pd.DataFrame(rows, columns=COLUMNS), str(project.root), "all", 0.0, "all")
-    pairs = {p["id"]: p for p in project.pairs()}
-    assert pairs[kept["id"]]["status"] == "accepted"
-    assert pairs[edited["id"]]["answer"] == "Volunteer mechanics, on Thursdays."
-    assert pairs[edited["id"]]["status"] == "rejected" and pairs[edited["id"]]["edited_by_user"]
-    assert PairFilter(min_grounding=0.5).matches(pairs[kept["id"]], {}) is False, "unscored pairs filter as 0"
+    pairs = {p.id: p for p in project.pairs()}
+    assert pairs[kept.id].status == "accepted"
+    assert pairs[edited.id].answer == "Volunteer mechanics, on Thursdays."
+    assert pairs[edited.id].status == "rejected" and pairs[edited.id].edited_by_user
+    assert PairFilter(min_grounding=0.5).matches(pairs[kept.id], {}) is False, "unscored pairs filter as 0"
 
 
 def test_a_stopped_run_is_resumable_and_the_newest_run_wins(project_dir):

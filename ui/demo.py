@@ -20,7 +20,7 @@ from builder.chat import chat_settings
 from builder.project import Project
 from builder.storage import write_json
 
-from .engines import get_engine, to_messages
+from .engines import get_engine, history_messages
 from .ratelimit import RateLimiter, visitor_key
 
 DEMO_USER = "demo"
@@ -42,7 +42,7 @@ def build_demo(project: Project, adapter: Path, limiter: RateLimiter) -> gr.Bloc
             wait_s = limiter.retry_after_s(visitor)
             raise gr.Error(f"Too many messages: please wait {wait_s:.0f} s before asking again.")
         text = ""
-        for piece in engine.stream(to_messages(history) + [{"role": "user", "content": message}], chat):
+        for piece in engine.stream(history_messages(history) + [{"role": "user", "content": message}], chat):
             text += piece
             yield text
 

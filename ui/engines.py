@@ -43,7 +43,7 @@ def plain_text(content) -> str:
     return ""
 
 
-def to_messages(history: list[dict]) -> list[dict]:
+def history_messages(history: list[dict]) -> list[dict]:
     """Gradio chat history -> plain user/assistant messages (empty ones dropped)."""
     messages = [{"role": m.get("role"), "content": plain_text(m.get("content"))} for m in history or []]
     return [m for m in messages if m["role"] in {"user", "assistant"} and m["content"].strip()]

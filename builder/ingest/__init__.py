@@ -69,12 +69,12 @@ def ingest_bytes(project: Project, name: str, data: bytes, cfg: IngestConfig) ->
         return error_row(name, CorruptDocument(f"the file could not be read ({type(exc).__name__}); "
                                                "is it damaged?"))
     row = project.store_source(data, name)
-    atomic_write_text(project.extracted_dir / f"{row['id']}.md", doc.text)
-    row["report"] = {"status": "ok", "pages": doc.pages, "pages_estimated": doc.pages_estimated, "chars": len(doc.text),
-                     "headings": doc.headings, "warnings": doc.warnings}
-    sources = [r for r in project.sources() if r["id"] != row["id"]]
+    atomic_write_text(project.extracted_dir / f"{row.id}.md", doc.text)
+    row.report = {"status": "ok", "pages": doc.pages, "pages_estimated": doc.pages_estimated, "chars": len(doc.text),
+                  "headings": doc.headings, "warnings": doc.warnings}
+    sources = [r for r in project.sources() if r.id != row.id]
     project.save_sources(sources + [row])
-    return {"name": row["original_name"], "source_id": row["id"], **row["report"]}
+    return {"name": row.original_name, "source_id": row.id, **row.report}
 
 
 def extract(name: str, data: bytes, cfg: IngestConfig) -> ExtractedDocument:

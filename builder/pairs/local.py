@@ -20,8 +20,9 @@ import functools
 from .. import torch_thread
 from ..config import PairsConfig
 from ..errors import GeneratorError
+from ..records import Chunk
 from ..templates import load_template
-from .base import ChunkResult, Progress, register
+from .base import ChunkResult, ProgressCallback, register
 from .prompts import render_messages
 from .teacher import parse_pairs_json
 
@@ -37,7 +38,7 @@ def load_teacher(spec: str):
 
 
 @register("local")
-def generate_local(chunks: list[dict], cfg: PairsConfig, progress: Progress = None) -> list[ChunkResult]:
+def generate_local(chunks: list[Chunk], cfg: PairsConfig, progress: ProgressCallback = None) -> list[ChunkResult]:
     """Pairs for every chunk from the local teacher; one ChunkResult per chunk."""
     model, tokenizer = torch_thread.call(load_teacher, cfg.teacher_model)
     prefix = load_template(cfg.template).response_prefix

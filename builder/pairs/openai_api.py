@@ -21,7 +21,8 @@ from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_a
 
 from ..config import PairsConfig
 from ..errors import GeneratorError
-from .base import ChunkResult, Progress, register
+from ..records import Chunk
+from .base import ChunkResult, ProgressCallback, register
 from .prompts import render_messages
 from .teacher import parse_pairs_json
 
@@ -37,7 +38,7 @@ class RetryableError(Exception):
 
 
 @register("openai")
-def generate_openai(chunks: list[dict], cfg: PairsConfig, progress: Progress = None,
+def generate_openai(chunks: list[Chunk], cfg: PairsConfig, progress: ProgressCallback = None,
                     backoff_s: float = 1.0) -> list[ChunkResult]:
     """Pairs for every chunk from the configured endpoint; one ChunkResult per chunk."""
     if not cfg.api_model:
@@ -45,7 +46,7 @@ def generate_openai(chunks: list[dict], cfg: PairsConfig, progress: Progress = N
     return asyncio.run(generate_all(chunks, cfg, progress, backoff_s))
 
 
-async def generate_all(chunks: list[dict], cfg: PairsConfig, progress: Progress, backoff_s: float) -> list[ChunkResult]:
+async def generate_all(chunks: list[Chunk], cfg: PairsConfig, progress: ProgressCallback, backoff_s: float) -> list[ChunkResult]:
     limit = asyncio.Semaphore(cfg.concurrency)
     done = 0
     key = os.environ.get(cfg.api_key_env, "")
@@ -53,7 +54,7 @@ async def generate_all(chunks: list[dict], cfg: PairsConfig, progress: Progress,
     limits = httpx.Limits(max_connections=cfg.concurrency)
     async with httpx.AsyncClient(base_url=cfg.base_url.rstrip("/"), headers=headers, limits=limits,
                                  timeout=httpx.Timeout(cfg.timeout_s)) as client:
-        async def one(chunk: dict) -> ChunkResult:
+        async def one(chunk: Chunk) -> ChunkResult:
             nonlocal done
             async with limit:
                 result = await chunk_with_retries(client, chunk, cfg, backoff_s)
@@ -65,7 +66,7 @@ async def generate_all(chunks: list[dict], cfg: PairsConfig, progress: Progress,
         return list(await asyncio.gather(*(one(chunk) for chunk in chunks)))
 
 
-async def chunk_with_retries(client: httpx.AsyncClient, chunk: dict, cfg: PairsConfig, backoff_s: float) -> ChunkResult:
+async def chunk_with_retries(client: httpx.AsyncClient, chunk: Chunk, cfg: PairsConfig, backoff_s: float) -> ChunkResult:
     """Ask for one chunk's pairs, retrying what is worth retrying; never raises."""
     def wait(state) -> float:
         error = state.outcome.exception()
@@ -85,7 +86,7 @@ async def chunk_with_retries(client: httpx.AsyncClient, chunk: dict, cfg: PairsC
         return ChunkResult(error=str(exc))
 
 
-async def request_pairs(client: httpx.AsyncClient, chunk: dict, cfg: PairsConfig) -> ChunkResult:
+async def request_pairs(client: httpx.AsyncClient, chunk: Chunk, cfg: PairsConfig) -> ChunkResult:
     """One request; raises RetryableError for transient failures, GeneratorError for final ones."""
     body = {"model": cfg.api_model, "messages": render_messages(chunk, cfg), "temperature": 0.2,
             "max_tokens": cfg.max_new_tokens, "response_format": {"type": "json_object"}}

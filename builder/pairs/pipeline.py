@@ -17,8 +17,9 @@ from collections import Counter
 from ..config import PairsConfig
 from ..errors import ConfigError, ProjectError
 from ..project import Project
+from ..records import Chunk, Pair
 from ..storage import read_json, write_json, write_jsonl
-from .base import GENERATORS, ChunkResult, is_protected, make_pair
+from .base import GENERATORS, ChunkResult, is_protected, new_pair
 from .validate import near_duplicates, rejection_reason
 
 REPORT_FILE = "pairs_report.json"
@@ -48,21 +49,21 @@ def generate_pairs(project: Project, cfg: PairsConfig | None = None, progress=No
             "chunks_without_pairs": totals["chunks_without_pairs"], "totals": totals}
 
 
-def reconcile(chunks: list[dict], results: list[ChunkResult], protected: list[dict],
-              cfg: PairsConfig) -> tuple[list[dict], list[dict], dict]:
+def reconcile(chunks: list[Chunk], results: list[ChunkResult], protected: list[Pair],
+              cfg: PairsConfig) -> tuple[list[Pair], list[dict], dict]:
     """Validate every candidate; return (pairs to save, dropped rows, reconciliation report)."""
-    rows = {c["id"]: chunk_row(c) for c in chunks}
+    rows = {c.id: chunk_row(c) for c in chunks}
     fresh, dropped = [], []
     for chunk, result in zip(chunks, results, strict=True):
-        row = rows[chunk["id"]]
+        row = rows[chunk.id]
         row["error"] = result.error
         for n, candidate in enumerate(result.candidates):
-            pair = make_pair(chunk, candidate, cfg.generator)
+            pair = new_pair(candidate.question, candidate.answer, cfg.generator, chunk, candidate.evidence)
             reason = "over_limit" if n >= cfg.max_pairs_per_chunk else rejection_reason(
-                pair["question"], pair["answer"], pair["scores"]["grounding"], cfg)
+                pair.question, pair.answer, pair.scores["grounding"], cfg)
             row["candidates"] += 1
             if reason:
-                dropped.append({**pair, "reason": reason})
+                dropped.append({**pair.to_dict(), "reason": reason})
             else:
                 fresh.append(pair)
     kept, duplicates = drop_duplicates(protected, fresh, cfg.duplicate_similarity)
@@ -70,40 +71,41 @@ def reconcile(chunks: list[dict], results: list[ChunkResult], protected: list[di
     for pair in dropped:
         rows[pair["chunk_id"]]["dropped"][pair["reason"]] += 1
     for pair in kept:
-        rows[pair["chunk_id"]]["kept"] += 1
+        rows[pair.chunk_id]["kept"] += 1
     for pair in protected:
-        if pair["chunk_id"] in rows:
-            rows[pair["chunk_id"]]["protected"] += 1
+        if pair.chunk_id in rows:
+            rows[pair.chunk_id]["protected"] += 1
     report = {"generator": cfg.generator, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
               "chunks": [finish_row(r) for r in rows.values()]}
     report["totals"] = report_totals(report["chunks"], protected, kept)
     return protected + kept, dropped, report
 
 
-def drop_duplicates(protected: list[dict], fresh: list[dict], min_similarity: float) -> tuple[list[dict], list[dict]]:
+def drop_duplicates(protected: list[Pair], fresh: list[Pair], min_similarity: float) -> tuple[list[Pair], list[dict]]:
     """Fresh pairs that repeat a protected pair or an earlier fresh pair are dropped.
 
     A repeat is either near-identical text or the same pair id (the same question about the
     same chunk, written differently only in case or punctuation), so ids stay unique.
     """
-    protected_ids = {p["id"] for p in protected}
+    protected_ids = {p.id for p in protected}
     pool = protected + fresh
-    duplicate_of = near_duplicates([f"{p['question']}\n{p['answer']}" for p in pool], min_similarity)
+    duplicate_of = near_duplicates([f"{p.question}\n{p.answer}" for p in pool], min_similarity)
     kept, dropped, kept_ids = [], [], set()
     for i, pair in enumerate(fresh, start=len(protected)):
-        if pair["id"] in protected_ids:
-            dropped.append({**pair, "reason": "already_reviewed"})
-        elif i in duplicate_of or pair["id"] in kept_ids:
-            original = pool[duplicate_of[i]]["id"] if i in duplicate_of else pair["id"]
-            dropped.append({**pair, "reason": "duplicate", "scores": {**pair["scores"], "duplicate_of": original}})
+        if pair.id in protected_ids:
+            dropped.append({**pair.to_dict(), "reason": "already_reviewed"})
+        elif i in duplicate_of or pair.id in kept_ids:
+            original = pool[duplicate_of[i]].id if i in duplicate_of else pair.id
+            scores = {**pair.scores, "duplicate_of": original}
+            dropped.append({**pair.to_dict(), "reason": "duplicate", "scores": scores})
         else:
             kept.append(pair)
-            kept_ids.add(pair["id"])
+            kept_ids.add(pair.id)
     return kept, dropped
 
 
-def chunk_row(chunk: dict) -> dict:
-    return {"chunk_id": chunk["id"], "source_id": chunk["source_id"], "heading": " › ".join(chunk["heading_path"]),
+def chunk_row(chunk: Chunk) -> dict:
+    return {"chunk_id": chunk.id, "source_id": chunk.source_id, "heading": chunk.heading,
             "candidates": 0, "kept": 0, "dropped": Counter(), "protected": 0, "error": None}
 
 
@@ -111,7 +113,7 @@ def finish_row(row: dict) -> dict:
     return {**row, "dropped": dict(sorted(row["dropped"].items()))}
 
 
-def report_totals(rows: list[dict], protected: list[dict], kept: list[dict]) -> dict:
+def report_totals(rows: list[dict], protected: list[Pair], kept: list[Pair]) -> dict:
     """Totals over all chunks; ``check_report`` verifies they add up."""
     dropped: Counter = Counter()
     for row in rows:
@@ -120,7 +122,7 @@ def report_totals(rows: list[dict], protected: list[dict], kept: list[dict]) -> 
             "kept": len(kept), "dropped": dict(sorted(dropped.items())), "dropped_total": sum(dropped.values()),
             "protected": len(protected), "protected_without_chunk": len(protected) - sum(r["protected"] for r in rows),
             "pairs": len(protected) + len(kept),
-            "flagged": sum(bool(p.get("flags")) for p in protected + kept),
+            "flagged": sum(bool(p.flags) for p in protected + kept),
             "chunks_failed": sum(r["error"] is not None for r in rows),
             "chunks_without_pairs": sum(r["kept"] + r["protected"] == 0 for r in rows)}
 

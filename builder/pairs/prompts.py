@@ -10,15 +10,15 @@ tokens were made inert, inside ``<passage>`` tags that the prompt declares to be
 from string import Template
 
 from ..config import PairsConfig
+from ..records import Chunk
 from ..templates import load_domain, load_template
 from .validate import neutralize_control_tokens
 
 
-def render_messages(chunk: dict, cfg: PairsConfig) -> list[dict]:
+def render_messages(chunk: Chunk, cfg: PairsConfig) -> list[dict]:
     """The chat messages that ask a teacher for pairs about one chunk."""
     template, domain = load_template(cfg.template), load_domain(cfg.domain)
-    values = {"passage": neutralize_control_tokens(chunk["text"]),
-              "heading": " › ".join(chunk.get("heading_path") or []) or "the documents",
+    values = {"passage": neutralize_control_tokens(chunk.text), "heading": chunk.heading or "the documents",
               "max_pairs": str(cfg.max_pairs_per_chunk),
               "question_styles": "; ".join(domain.question_styles), "answer_style": domain.answer_style,
               "domain_system": domain.system_prompt, "domain": domain.name}

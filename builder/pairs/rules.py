@@ -15,6 +15,7 @@ grounded by construction. Fast and predictable, it is the demo default.
 import re
 
 from ..config import PairsConfig
+from ..records import Chunk
 from .base import Candidate, per_chunk
 
 _FAQ = re.compile(r"^\s*(?:\*\*)?Q(?:uestion)?[:.](?:\*\*)?\s*(.+?)\s*\n\s*(?:\*\*)?A(?:nswer)?[:.](?:\*\*)?\s*(.+?)"
@@ -44,10 +45,10 @@ _PRICE_COLUMNS = ("price", "fee", "cost", "charge", "amount", "rate")
 
 
 @per_chunk("rules")
-def generate_rules(chunk: dict, cfg: PairsConfig) -> list[Candidate]:
+def generate_rules(chunk: Chunk, cfg: PairsConfig) -> list[Candidate]:
     """All rule-based candidates for one chunk, best kinds first, one per distinct question."""
-    text = chunk["text"]
-    topic = clean_heading(chunk["heading_path"][-1]) if chunk["heading_path"] else ""
+    text = chunk.text
+    topic = clean_heading(chunk.heading_path[-1]) if chunk.heading_path else ""
     candidates = (faq_pairs(text) + procedure_pairs(text, topic) + question_heading_pairs(text, topic)
                   + definition_pairs(text) + acronym_pairs(text) + count_pairs(text) + table_pairs(text))
     if not candidates and topic:

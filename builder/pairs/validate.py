@@ -26,6 +26,7 @@ import unicodedata
 from rapidfuzz import fuzz, process
 
 from ..config import PairsConfig
+from ..records import words, words_key
 
 ZERO_WIDTH_SPACE = "\u200b"
 _CONTROL = re.compile(
@@ -40,7 +41,6 @@ _INJECTION = re.compile(
     r"|\byou are now\b|\bact as (?:an?|the)\b|\bpretend (?:to be|you are)\b"
     r"|\b(?:system|developer) (?:prompt|message)\s*:|\bnew instructions?\s*:"
     r"|\bjailbreak\b|\bdo anything now\b", re.IGNORECASE)
-_WORD = re.compile(r"\w+", re.UNICODE)
 _READABLE_CATEGORIES = {"Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sc", "Sm"}
 _STOPWORDS = frozenset(
     "a an the of to in on at for by with from and or but if then than as is are was were be been being "
@@ -69,7 +69,7 @@ def instruction_flags(text: str) -> list[str]:
 
 def content_words(text: str) -> list[str]:
     """Lower-cased words without stopwords (numbers count: a wrong figure is a wrong answer)."""
-    return [w for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOPWORDS]
+    return [w for w in words(text) if w not in _STOPWORDS]
 
 
 def grounding_score(answer: str, chunk_text: str) -> float:
@@ -149,8 +149,3 @@ def near_duplicates(texts: list[str], min_similarity: float, block_rows: int = 5
             if earlier:
                 duplicate_of[i] = earlier[0]
     return duplicate_of
-
-
-def words_key(text: str) -> str:
-    """Lower-cased words joined by spaces: the identity of a question for ids and duplicates."""
-    return " ".join(w.lower() for w in _WORD.findall(text))

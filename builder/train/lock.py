@@ -6,9 +6,9 @@
 
 The lock is ``<project>/train.lock``, created with ``O_CREAT | O_EXCL`` so two starters cannot
 both win. A lock whose process is gone (killed with ``kill -9``, machine rebooted, a zombie
-nobody reaped) is stale and is taken over (``processes.process_alive``). What it does not cover: a pid reused by an unrelated
-process after a crash keeps the lock until that process ends; projects on a network drive
-shared by two machines (the pid means nothing on the other machine).
+nobody reaped; ``processes.process_alive``) is stale and is taken over. What it does not cover:
+a pid reused by an unrelated process after a crash keeps the lock until that process ends;
+projects on a network drive shared by two machines (the pid means nothing on the other machine).
 """
 
 import json

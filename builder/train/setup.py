@@ -10,7 +10,6 @@ when the pairs changed since the run began (the data fingerprint differs).
 """
 
 import errno
-import hashlib
 import json
 import math
 import os
@@ -20,11 +19,12 @@ from pathlib import Path
 
 from ..chat import chat_settings
 from ..config import ProjectConfig
-from ..dataset import split_pairs, to_messages
+from ..dataset import pair_messages, split_pairs
 from ..errors import BuilderError, TrainingError
 from ..models import load_tokenizer, resolve_model
 from ..pairs import training_pairs
 from ..project import RUN_COMPLETE_MARKER, Project
+from ..records import Pair, content_id
 from ..storage import read_json, write_json
 from .checkpoint import complete_checkpoints
 from .data import conversation_lengths, prepare_rows
@@ -114,7 +114,7 @@ def prepare(project: Project, run_dir: Path, cfg: ProjectConfig | None, resume: 
     tc = cfg.train
     tokenizer = load_tokenizer(tc.base_model, tc.trust_remote_code)
     device = device_for(dist)
-    train_convs = [to_messages(p, cfg.chat.system_prompt) for p in train_pairs]
+    train_convs = [pair_messages(p.question, p.answer, cfg.chat.system_prompt) for p in train_pairs]
     hardware = detect_hardware()
     fused_loss = device != "cpu" and liger_available()
     plan = plan_training(tc, hardware, model_shape(resolve_model(tc.base_model), tc.trust_remote_code),
@@ -123,7 +123,7 @@ def prepare(project: Project, run_dir: Path, cfg: ProjectConfig | None, resume: 
     cfg.train = tc = replace(plan.train, preset="custom")
     row_tokens = tc.micro_batch * tc.max_seq_tokens
     train_data = prepare_rows(tokenizer, train_convs, tc.max_seq_tokens, row_tokens, tc.seed)
-    eval_data = prepare_rows(tokenizer, [to_messages(p, cfg.chat.system_prompt) for p in eval_pairs],
+    eval_data = prepare_rows(tokenizer, [pair_messages(p.question, p.answer, cfg.chat.system_prompt) for p in eval_pairs],
                              tc.max_seq_tokens, row_tokens, tc.seed)
     if not train_data.rows:
         raise TrainingError(f"all {len(train_pairs)} training pairs were dropped: their questions are longer than "
@@ -165,10 +165,9 @@ def check_same_data(run_dir: Path, new_fingerprint: str, resume: bool) -> None:
         raise TrainingError("the pairs changed since this run started, so it cannot be resumed; start a new training")
 
 
-def fingerprint(pairs: list[dict]) -> str:
+def fingerprint(pairs: list[Pair]) -> str:
     """A short hash of the exact training data, so a run records what it learned from."""
-    blob = json.dumps([[p["id"], p["question"], p["answer"]] for p in pairs], ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+    return content_id(json.dumps([[p.id, p.question, p.answer] for p in pairs], ensure_ascii=False))
 
 
 def failure_message(exc: BaseException, run_dir: Path) -> str:

@@ -156,7 +156,7 @@ def generate_and_edit_pairs(page: Page, project: Project) -> None:
     editor.send_keys(Keys.CONTROL, "a")
     editor.send_keys(edited, Keys.ENTER)
     page.button("Save my edits").click()
-    page.wait.until(lambda d: any(p["answer"] == edited and p["status"] == "edited" for p in project.pairs()))
+    page.wait.until(lambda d: any(p.answer == edited and p.status == "edited" for p in project.pairs()))
     page.text_appears("#pairs-table", "(checked by staff)")
     page.shot("02-pairs", focus="#pairs-table")
 

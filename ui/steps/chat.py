@@ -12,7 +12,7 @@ from builder.project import Project
 from builder.storage import read_json
 from builder.workflow import heldout_pairs, latest_adapter
 
-from ..engines import get_engine, stop_current, to_messages
+from ..engines import get_engine, stop_current, history_messages
 from ..errors import friendly
 
 
@@ -75,7 +75,7 @@ def on_send(message: str, tuned: list, base: list, root: str):
     chat = chat_settings(cfg, adapter)
     panes = []
     for history in (tuned, base):
-        asked = to_messages(history) + [{"role": "user", "content": message}]
+        asked = history_messages(history) + [{"role": "user", "content": message}]
         panes.append((asked, asked + [{"role": "assistant", "content": ""}]))
     (tuned_in, tuned_out), (base_in, base_out) = panes
     yield "", tuned_out, base_out

@@ -17,15 +17,15 @@ def source_table(project: Project, failed: list[dict] = ()) -> list[list]:
     """Rows for every stored document, then the files of the last upload that failed."""
     rows = []
     for src in project.sources():
-        rep = src.get("report", {})
-        rows.append([src["original_name"], rep.get("status", "ok"), rep.get("pages", 0),
+        rep = src.report or {}
+        rows.append([src.original_name, rep.get("status", "ok"), rep.get("pages", 0),
                      rep.get("chars", 0), rep.get("headings", 0), "; ".join(rep.get("warnings", []))])
     rows += [[r["name"], "error", 0, 0, 0, r["error"]] for r in failed]
     return rows
 
 
 def source_choices(project: Project) -> list[tuple[str, str]]:
-    return [(src["original_name"], src["id"]) for src in project.sources()]
+    return [(src.original_name, src.id) for src in project.sources()]
 
 
 def summary(project: Project) -> str:

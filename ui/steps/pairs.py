@@ -7,9 +7,9 @@ import gradio as gr
 from builder.chat import chat_settings
 from builder.dataset import FORMATS, export_pairs
 from builder.pairs import (GENERATORS, PairFilter, add_manual_pair, bulk_set_status, edit_pair, format_report,
-                           generate_pairs, load_report, set_status)
-from builder.pairs.base import STATUSES
+                           generate_pairs, load_report, set_pair_status)
 from builder.project import Project
+from builder.records import STATUSES, Pair
 from builder.templates import list_domains
 
 from ..errors import friendly
@@ -25,28 +25,28 @@ def selection(status: str, min_score: float, source: str) -> PairFilter:
                       min_grounding=float(min_score) if min_score else None)
 
 
-def shown_pairs(project: Project, status: str, min_score: float, source: str) -> list[dict]:
+def shown_pairs(project: Project, status: str, min_score: float, source: str) -> list[tuple[Pair, str]]:
     """The pairs that pass the filters, each with the name of its source document."""
-    names = {s["id"]: s["original_name"] for s in project.sources()}
-    chunk_sources = {c["id"]: c["source_id"] for c in project.chunks()}
+    names = {s.id: s.original_name for s in project.sources()}
+    chunk_sources = {c.id: c.source_id for c in project.chunks()}
     chosen = selection(status, min_score, source)
-    return [{**p, "source": names.get(chunk_sources.get(p["chunk_id"]), "written by you")}
+    return [(p, names.get(chunk_sources.get(p.chunk_id), "written by you"))
             for p in project.pairs() if chosen.matches(p, chunk_sources)]
 
 
 def counts(project: Project) -> str:
     pairs = project.pairs()
-    by_status = {s: sum(p["status"] == s for p in pairs) for s in STATUSES}
+    by_status = {s: sum(p.status == s for p in pairs) for s in STATUSES}
     parts = ", ".join(f"{n} {s}" for s, n in by_status.items() if n)
     return f"**{len(pairs)} pairs** ({parts or 'none yet'}). Rejected pairs are left out of training."
 
 
 def view(project: Project, status: str, min_score: float, source: str) -> tuple:
     """Table rows, counts, and the source filter's choices."""
-    table = [[p["id"], p["status"], p["question"], p["answer"], p["scores"].get("grounding") or 0, p["source"]]
-             for p in shown_pairs(project, status, min_score, source)]
-    sources = [ALL] + [(s["original_name"], s["id"]) for s in project.sources()]
-    known = {ALL} | {s["id"] for s in project.sources()}
+    table = [[p.id, p.status, p.question, p.answer, p.scores.get("grounding") or 0, source_name]
+             for p, source_name in shown_pairs(project, status, min_score, source)]
+    sources = [ALL] + [(s.original_name, s.id) for s in project.sources()]
+    known = {ALL} | {s.id for s in project.sources()}
     return table, counts(project), gr.Dropdown(choices=sources, value=source if source in known else ALL)
 
 
@@ -78,19 +78,19 @@ def on_save(table, root: str, status: str, min_score: float, source: str):
     """Apply the edited table: changed text becomes an edit, a changed status a judgement
     (both apply when a row has both, so an edited pair can still be accepted or rejected)."""
     project = Project.open(Path(root))
-    stored = {pair["id"]: pair for pair in project.pairs()}
+    stored = {pair.id: pair for pair in project.pairs()}
     changed = 0
     for row in table.values.tolist():
         pair_id, new_status, question, answer = row[0], row[1], str(row[2]), str(row[3])
         pair = stored.get(pair_id)
         if pair is None:
             continue
-        text_changed = (question, answer) != (pair["question"], pair["answer"])
+        text_changed = (question, answer) != (pair.question, pair.answer)
         if text_changed:
             edit_pair(project, pair_id, question, answer)
-        if new_status != pair["status"] and not (text_changed and new_status == "pending"):
-            set_status(project, pair_id, new_status)
-        changed += text_changed or new_status != pair["status"]
+        if new_status != pair.status and not (text_changed and new_status == "pending"):
+            set_pair_status(project, pair_id, new_status)
+        changed += text_changed or new_status != pair.status
     gr.Info(f"{changed} change(s) saved.")
     return view(project, status, min_score, source)
 
