@@ -175,7 +175,7 @@ def run_recipe(args) -> dict:
     from builder.dataset import pair_messages
     from builder.models import load_tokenizer
     from builder.storage import read_jsonl
-    from builder.train.data import tokenize_conversation
+    from builder.conversation import tokenize_conversation
 
     torch.manual_seed(0)
     device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -9,8 +9,9 @@
 - ``merge=True`` folds the adapter into full-precision weights, for serving (no LoRA overhead
   per token; base answers are then no longer available). 4-bit weights are never merged.
 - The prompt is the model's chat template with the system prompt first (``chat_settings``: the
-  one the adapter was trained with, else the domain preset's); message contents are
-  tokenized as plain text, so a control token typed in a message (``<|im_end|>``) stays text.
+  one the adapter was trained with, else the domain preset's), encoded as training and
+  evaluation encode it (``conversation.encode_chat``): message contents are tokenized as plain
+  text, so a control token typed in a message (``<|im_end|>``) stays text.
 - The conversation is trimmed to the context window: oldest turns go first, then the start of
   an over-long last message.
 - Loading and generation run on the process's one torch thread (``torch_thread``: from any
@@ -32,6 +33,7 @@ from typing import Iterator
 
 from . import torch_thread
 from .config import ChatConfig, ProjectConfig
+from .conversation import encode_chat, text_ids
 from .errors import AdapterError, BuilderError, ConfigError
 from .models import load_model, load_tokenizer
 from .templates import load_domain
@@ -40,7 +42,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ADAPTER = "default"
 ROLES = {"system", "user", "assistant"}
-_MARK = re.compile("\ue000(\\d+)\ue001")  # private-use characters: never in a chat template
 
 
 class Generation:
@@ -236,19 +237,6 @@ def clean_messages(messages: list[dict]) -> list[dict]:
     return turns
 
 
-def encode_chat(tokenizer, messages: list[dict]) -> list[int]:
-    """Chat-template ids with every message content tokenized as text (control tokens split)."""
-    marked = [{**m, "content": f"\ue000{i}\ue001"} for i, m in enumerate(messages)]
-    text = tokenizer.apply_chat_template(marked, tokenize=False, add_generation_prompt=True)
-    ids, pos = [], 0
-    for match in _MARK.finditer(text):
-        ids += tokenizer(text[pos:match.start()], add_special_tokens=False)["input_ids"]
-        ids += tokenizer(messages[int(match[1])]["content"], add_special_tokens=False,
-                         split_special_tokens=True)["input_ids"]
-        pos = match.end()
-    return ids + tokenizer(text[pos:], add_special_tokens=False)["input_ids"]
-
-
 def fit_to_window(tokenizer, system: list[dict], turns: list[dict], budget_tokens: int) -> list[int]:
     """Drop the oldest turns, then the start of the last message, until the prompt fits."""
     while len(turns) > 1 and len(encode_chat(tokenizer, system + turns)) > budget_tokens:
@@ -257,7 +245,7 @@ def fit_to_window(tokenizer, system: list[dict], turns: list[dict], budget_token
     excess = len(ids) - budget_tokens
     while excess > 0:
         content = turns[-1]["content"]
-        content_ids = tokenizer(content, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+        content_ids = text_ids(tokenizer, content)
         keep = len(content_ids) - excess - 8
         if keep <= 0:
             raise ConfigError(f"the system prompt alone fills the {budget_tokens}-token context window")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .errors import DatasetError
 from .models import hub_token
-from .pairs import new_pair, neutralize_control_tokens
+from .pairs import neutralize_control_tokens, new_pair
 from .records import Pair
 from .storage import atomic_write_text
 

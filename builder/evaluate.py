@@ -24,9 +24,10 @@ from typing import Callable
 from . import torch_thread
 from .chat import ChatEngine, chat_settings
 from .config import ChatConfig, ProjectConfig
+from .conversation import IGNORE_INDEX, tokenize_conversation
 from .dataset import pair_messages
 from .storage import atomic_write_text, write_json
-from .train.data import IGNORE_INDEX, collate_packed, tokenize_conversation
+from .train.data import collate_packed
 
 MODELS = (("base", False), ("tuned", True))
 MAX_EVAL_NEW_TOKENS = 128

@@ -117,7 +117,7 @@ def training_plan(project: Project, cfg=None):
     from .chat import chat_settings
     from .dataset import pair_messages
     from .models import resolve_model
-    from .train.data import conversation_lengths
+    from .conversation import conversation_lengths
     from .train.presets import detect_hardware, model_shape, plan_training
 
     cfg = cfg or project.load_config()

@@ -11,8 +11,9 @@ import time
 import pytest
 
 from builder import torch_thread
-from builder.chat import ChatEngine, answer, chat_settings, encode_chat
+from builder.chat import ChatEngine, answer, chat_settings
 from builder.config import ChatConfig, ProjectConfig
+from builder.conversation import encode_chat
 from builder.errors import AdapterError, ConfigError
 
 from .support import endless, make_adapter, make_other_base
@@ -195,8 +196,8 @@ def test_system_prompt_comes_from_the_trained_run_else_the_domain_preset(tmp_pat
 
 
 def test_dab_chat_answers_one_question(tiny_model_dir, tiny_adapter, tmp_path, capsys):
-    from dab.cli import main
     from builder.project import Project
+    from dab.cli import main
 
     project = Project.create(tmp_path / "project")
     cfg = project.load_config()

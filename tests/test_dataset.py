@@ -6,12 +6,12 @@ from dataclasses import replace
 
 import pytest
 
-from dab.cli import main
 from builder.dataset import (FORMATS, build_dataset_dict, export_pairs, import_pairs, pair_messages, push_to_hub,
                              split_pairs)
 from builder.errors import DatasetError
 from builder.project import Project
 from builder.records import Pair
+from dab.cli import main
 
 
 def make_pairs(n_chunks: int = 40, per_chunk: int = 3) -> list[Pair]:
@@ -117,10 +117,10 @@ def test_messages_never_carry_live_control_tokens():
 
 
 def test_cli_export_uses_the_system_prompt_training_uses(tmp_path):
-    from dab.cli import main
     from builder.pairs import add_manual_pair
-    from builder.templates import load_domain
     from builder.project import Project
+    from builder.templates import load_domain
+    from dab.cli import main
 
     project = Project.create(tmp_path / "p")
     cfg = project.load_config()

@@ -214,7 +214,8 @@ def test_cpu_4bit_training_learns(train_template, tmp_path):
 def test_next_token_loss_equals_the_model_loss_on_packed_rows(tiny_model_dir):
     from transformers import AutoModelForCausalLM
 
-    from builder.train.data import Example, collate_packed
+    from builder.conversation import Example
+    from builder.train.data import collate_packed
     from builder.train.recipe import next_token_loss
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation="sdpa")
@@ -230,7 +231,8 @@ def test_next_token_loss_equals_the_model_loss_on_packed_rows(tiny_model_dir):
 def test_a_row_padded_to_one_length_trains_like_the_packed_row(tiny_model_dir):
     from transformers import AutoModelForCausalLM
 
-    from builder.train.data import Example, collate_packed, real_tokens
+    from builder.conversation import Example
+    from builder.train.data import collate_packed, real_tokens
     from builder.train.recipe import next_token_loss, padded_row_tokens
 
     assert padded_row_tokens("cpu", 1000) == 0 and padded_row_tokens("cuda:0", 1000) == 1024
@@ -249,8 +251,8 @@ def test_a_row_padded_to_one_length_trains_like_the_packed_row(tiny_model_dir):
 
 @pytest.mark.slow
 def test_cli_preset_is_resolved_and_recorded(train_template, tmp_path, capsys):
-    from dab.cli import main
     from builder.config import ProjectConfig
+    from dab.cli import main
 
     project = copy_project(train_template, tmp_path / "p", max_steps=2)
     assert main(["train", "--project", str(project.root), "--preset", "quick", "--max-steps", "2"]) == 0

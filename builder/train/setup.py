@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..chat import chat_settings
 from ..config import ProjectConfig
+from ..conversation import conversation_lengths
 from ..dataset import pair_messages, split_pairs
 from ..errors import BuilderError, TrainingError
 from ..models import load_tokenizer, resolve_model
@@ -27,7 +28,7 @@ from ..project import RUN_COMPLETE_MARKER, Project
 from ..records import Pair, content_id
 from ..storage import read_json, write_json
 from .checkpoint import complete_checkpoints
-from .data import conversation_lengths, prepare_rows
+from .data import prepare_rows
 from .distributed import Dist, device_for
 from .presets import detect_hardware, model_shape, plan_training
 from .recipe import build_lora_model, liger_available, padded_row_tokens
