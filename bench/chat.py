@@ -119,14 +119,17 @@ def bench_generation(base: str, adapter: Path, new_tokens: int, repeats: int, ba
     """The engines take turns on each prompt, so a change in machine load hits them alike."""
     from builder import torch_thread
     from builder.chat import ChatEngine, attach_adapter
-    from builder.config import ChatConfig
+    from builder.config import ChatConfig, ProjectConfig
     from builder.models import load_model, load_tokenizer
+    from builder.runs import Run
     from builder.serve import load_serving_engine
 
     cfg = ChatConfig(max_new_tokens=new_tokens)
     tokenizer = load_tokenizer(base)
     peft_model = torch_thread.call(lambda: attach_adapter(load_model(base, quantize=baseline_quantize), adapter).eval())
-    chat, serving = ChatEngine.load(base, adapter), load_serving_engine(base, adapter)
+    project_cfg = ProjectConfig()
+    project_cfg.train.base_model = base  # the run's own config.yaml, if the adapter has one, names the same
+    chat, serving = ChatEngine.load(base, adapter), load_serving_engine(Run.of_adapter(adapter), project_cfg)
     for model in (peft_model.get_base_model(), chat.model.get_base_model(), serving.model):
         endless(model)
     engines = {"baseline_peft_generate": lambda p: time_plain_generate(peft_model, tokenizer, p, cfg, new_tokens, False),

@@ -1,6 +1,6 @@
 """Streaming chat with a base model and its LoRA adapters, all on one copy of the weights.
 
-    engine = ChatEngine.load("bundled:smollm2-135m-instruct", adapter_dir=run / "adapter")
+    engine = ChatEngine.load("bundled:smollm2-135m-instruct", adapter_dir=run / "adapter")   # or runs.load_engine(run)
     for text in engine.stream([{"role": "user", "content": "Hi"}], use_adapter=True):
         print(text, end="")
 
@@ -8,8 +8,8 @@
   (``disable_adapter``); more adapters can be added (``add_adapter``) and picked by name.
 - ``merge=True`` folds the adapter into full-precision weights, for serving (no LoRA overhead
   per token; base answers are then no longer available). 4-bit weights are never merged.
-- The prompt is the model's chat template with the system prompt first (``chat_settings``: the
-  one the adapter was trained with, else the domain preset's), encoded as training and
+- The prompt is the model's chat template with the system prompt first (``runs.chat_settings``:
+  the one the adapter was trained with, else the domain preset's), encoded as training and
   evaluation encode it (``conversation.encode_chat``): message contents are tokenized as plain
   text, so a control token typed in a message (``<|im_end|>``) stays text.
 - The conversation is trimmed to the context window: oldest turns go first, then the start of
@@ -22,9 +22,7 @@
 """
 
 import contextlib
-import dataclasses
 import json
-import logging
 import re
 import threading
 import time
@@ -32,13 +30,10 @@ from pathlib import Path
 from typing import Iterator
 
 from . import torch_thread
-from .config import ChatConfig, ProjectConfig
+from .config import ChatConfig
 from .conversation import encode_chat, text_ids
-from .errors import AdapterError, BuilderError, ConfigError
+from .errors import AdapterError, ConfigError
 from .models import load_model, load_tokenizer
-from .templates import load_domain
-
-log = logging.getLogger(__name__)
 
 DEFAULT_ADAPTER = "default"
 ROLES = {"system", "user", "assistant"}
@@ -311,21 +306,6 @@ def attach_adapter(model, adapter_dir: Path):
         return PeftModel.from_pretrained(model, str(adapter_dir), adapter_name=DEFAULT_ADAPTER)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise AdapterError(f"the adapter in {adapter_dir} cannot be loaded: {str(exc).splitlines()[0]}") from exc
-
-
-def chat_settings(cfg: ProjectConfig, adapter_dir: Path | None = None) -> ChatConfig:
-    """The project's chat settings, with the system prompt the adapter was trained with (its run's
-    ``config.yaml``), else the domain preset's when the project keeps the default prompt."""
-    chat = dataclasses.replace(cfg.chat)
-    run_config = Path(adapter_dir).parent / "config.yaml" if adapter_dir else None
-    try:
-        if run_config is not None and run_config.is_file():
-            chat.system_prompt = ProjectConfig.load(run_config).chat.system_prompt
-        elif chat.system_prompt == ChatConfig().system_prompt:
-            chat.system_prompt = load_domain(cfg.pairs.domain).system_prompt
-    except BuilderError as exc:  # an unreadable run config or preset: keep the project's prompt, say so
-        log.warning("using the project's system prompt: %s", exc)
-    return chat
 
 
 def answer(engine: ChatEngine, question: str, cfg: ChatConfig | None = None, use_adapter: bool | str = True) -> str:

@@ -1,31 +1,33 @@
 """Does the tuned model know the documents better than the base? Measured on held-out pairs.
 
-    report = evaluate_run(engine, heldout_pairs, cfg, run_dir)      # or: dab eval --project P
+    engine = load_engine(run, project_cfg)                       # runs.load_engine
+    report = evaluate_run(engine, references, project_cfg, run)     # or: dab eval --project P
 
 Base and tuned are the same loaded weights with the adapter switched off and on. Measures:
 
 - answer NLL / perplexity: how surprised each model is by the reference answer, given the
-  question (assistant tokens only; lower is better), with the system prompt the adapter was trained with;
+  question (assistant tokens only; lower is better), with the system prompt and sequence length
+  the run trained with;
 - token F1 and ROUGE-L (``rouge-score``) of each model's greedy answer against the reference
   (higher is better). Answers get room for 1.5x their reference's length + 16 tokens, and
   are generated in left-padded batches of questions with similar limits, which is several
   times faster on a CPU than one question at a time.
 
-The report (averages plus a per-question table) is saved in the run folder as ``eval.json``
-and ``eval.md``.
+References are ``{question, answer}`` rows (``heldout_pairs``, or a JSONL file). The report
+(averages plus a per-question table) is saved in the run folder as ``eval.json`` and ``eval.md``.
 """
 
 import math
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Callable
 
 from . import torch_thread
-from .chat import ChatEngine, chat_settings
+from .chat import ChatEngine
 from .config import ChatConfig, ProjectConfig
 from .conversation import IGNORE_INDEX, tokenize_conversation
 from .dataset import pair_messages
+from .runs import Run, chat_settings
 from .storage import atomic_write_text, write_json
 from .train.data import collate_packed
 
@@ -114,19 +116,20 @@ def answer_budgets(engine: ChatEngine, pairs: list[dict], chat: ChatConfig) -> l
     return [max(8, min(chat.max_new_tokens, MAX_EVAL_NEW_TOKENS, int(len(ids) * 1.5) + 16)) for ids in encoded]
 
 
-def evaluate_run(engine: ChatEngine, pairs: list[dict], cfg: ProjectConfig, run_dir: Path | None = None,
+def evaluate_run(engine: ChatEngine, pairs: list[dict], project_cfg: ProjectConfig, run: Run | None = None,
                  on_progress: Callable[[float, str], None] | None = None) -> dict:
-    """Base vs tuned on ``pairs``; saves ``eval.json`` and ``eval.md`` in ``run_dir`` if given."""
+    """Base vs tuned on reference ``pairs``; saves ``eval.json`` and ``eval.md`` in the run's folder if given."""
     started = time.perf_counter()
     progress = on_progress or (lambda fraction, message: None)
-    trained = chat_settings(cfg, Path(run_dir) / "adapter" if run_dir is not None else None)
+    trained = chat_settings(project_cfg, run)
     chat = ChatConfig(system_prompt=trained.system_prompt, context_tokens=trained.context_tokens)  # greedy
-    budgets = answer_budgets(engine, pairs, cfg.chat)
+    max_seq_tokens = (run.resolved_config(project_cfg) if run else project_cfg).train.max_seq_tokens
+    budgets = answer_budgets(engine, pairs, project_cfg.chat)
     rows = [{"question": p["question"], "reference": p["answer"]} for p in pairs]
     report = {"pairs": len(pairs)}
     for step, (name, use_adapter) in enumerate(MODELS):
         progress(step / 2, f"scoring the {name} model's answers")
-        nlls = answer_nlls(engine, pairs, chat.system_prompt, cfg.train.max_seq_tokens, use_adapter)
+        nlls = answer_nlls(engine, pairs, chat.system_prompt, max_seq_tokens, use_adapter)
         answers = greedy_answers(engine, [p["question"] for p in pairs], chat, use_adapter, budgets)
         for row, (nll, n), text in zip(rows, nlls, answers):
             row.update({f"{name}_answer": text, f"{name}_nll": round(nll / max(n, 1), 4),
@@ -135,8 +138,8 @@ def evaluate_run(engine: ChatEngine, pairs: list[dict], cfg: ProjectConfig, run_
         report[name] = summarise(rows, nlls, name)
     progress(1.0, "done")
     report.update(max_new_tokens=max(budgets), wall_s=round(time.perf_counter() - started, 1), questions=rows)
-    if run_dir is not None:
-        save_report(report, Path(run_dir))
+    if run is not None:
+        save_report(report, run)
     return report
 
 
@@ -148,10 +151,10 @@ def summarise(rows: list[dict], nlls: list[tuple[float, int]], name: str) -> dic
             "token_f1": mean("f1"), "rouge_l": mean("rouge_l")}
 
 
-def save_report(report: dict, run_dir: Path) -> None:
-    """``eval.json`` (everything) and ``eval.md`` (summary + per-question table)."""
-    write_json(run_dir / "eval.json", report)
-    atomic_write_text(run_dir / "eval.md", report_markdown(report))
+def save_report(report: dict, run: Run) -> None:
+    """``eval.json`` (everything) and ``eval.md`` (summary + per-question table) in the run's folder."""
+    write_json(run.eval_path, report)
+    atomic_write_text(run.folder / "eval.md", report_markdown(report))
 
 
 def report_markdown(report: dict) -> str:

@@ -8,7 +8,7 @@ Layout::
     <project>/extracted/       the text extracted from each source, as Markdown
     <project>/chunks.jsonl     one chunk per line (id, source_id, heading_path, text, tokens)
     <project>/pairs.jsonl      one question/answer pair per line, with its review status
-    <project>/runs/<id>/       one training run: config, metrics, checkpoints, adapter, reports
+    <project>/runs/<id>/       one training run: config, metrics, checkpoints, adapter, reports (``runs``)
 
 Every write is atomic (see ``storage``); the uploaded file name is never used as a path.
 """
@@ -24,8 +24,6 @@ from .config import ProjectConfig
 from .errors import ProjectError
 from .records import ID_HEX_DIGITS, Chunk, Pair, Source
 from .storage import atomic_write_bytes, read_jsonl, write_jsonl
-
-RUN_COMPLETE_MARKER = "COMPLETE"
 
 
 def default_home() -> Path:
@@ -146,13 +144,6 @@ class Project:
             except FileExistsError:
                 continue
         raise ProjectError("could not create a run folder")
-
-    def completed_runs(self) -> list[Path]:
-        """Run folders whose completion marker exists, newest first."""
-        if not self.runs_dir.exists():
-            return []
-        done = [p for p in self.runs_dir.iterdir() if (p / RUN_COMPLETE_MARKER).exists()]
-        return sorted(done, key=lambda p: p.name, reverse=True)
 
     def delete(self) -> None:
         """Delete the whole project folder (the UI asks for confirmation first)."""

@@ -1,6 +1,6 @@
 """An OpenAI-compatible HTTP endpoint for the tuned model: ``POST /v1/chat/completions``.
 
-    dab serve --project PROJECT [--adapter DIR] [--host 127.0.0.1] [--port 8000]
+    dab serve --project PROJECT [--adapter DIR] [--host 127.0.0.1] [--port 8000]   # the run's base model + adapter
 
     curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\
          -d '{"messages": [{"role": "user", "content": "When does the depot open?"}], "stream": true}'
@@ -22,11 +22,11 @@ import os
 import secrets
 import time
 import uuid
-from pathlib import Path
 
 from .chat import ChatEngine
-from .config import ChatConfig
+from .config import ChatConfig, ProjectConfig
 from .errors import BuilderError, ConfigError
+from .runs import Run, load_engine
 
 API_KEY_ENV = "DAB_SERVE_API_KEY"
 DISCONNECT_POLL_S = 0.1
@@ -50,9 +50,9 @@ def serving_quantize(base_model: str) -> str:
     return "none" if bf16_bytes * 1.3 < free_bytes else "4bit"
 
 
-def load_serving_engine(base_model: str, adapter_dir: Path | None) -> ChatEngine:
-    """The engine for serving: adapter merged into full-precision weights when memory allows."""
-    return ChatEngine.load(base_model, adapter_dir, quantize=serving_quantize(base_model), merge=True)
+def load_serving_engine(run: Run, project_cfg: ProjectConfig) -> ChatEngine:
+    """The engine for serving the run: its adapter merged into full-precision weights when memory allows."""
+    return load_engine(run, project_cfg, quantize=serving_quantize(run.base_model(project_cfg)), merge=True)
 
 
 def request_config(body: dict, defaults: ChatConfig) -> ChatConfig:

@@ -12,6 +12,7 @@ from .ingest import ingest_paths
 from .models import load_tokenizer
 from .pairs import training_pairs
 from .project import Project
+from .runs import chat_settings, newest_trained_run
 from .templates import sample_documents, sample_heldout
 
 
@@ -62,14 +63,6 @@ def heldout_pairs(project: Project) -> list[dict]:
     return [{"question": pair.question, "answer": pair.answer} for pair in held]
 
 
-def latest_adapter(project: Project) -> Path | None:
-    """The adapter of the newest completed run, if any."""
-    for run in project.completed_runs():
-        if (run / "adapter" / "adapter_config.json").exists():
-            return run / "adapter"
-    return None
-
-
 WIZARD_STEPS = ("documents", "pairs", "train", "evaluate", "share")
 
 
@@ -80,19 +73,13 @@ def list_projects(folder: Path) -> list[str]:
     return sorted(p.name for p in Path(folder).iterdir() if (p / "project.yaml").is_file())
 
 
-def latest_run(project: Project) -> Path | None:
-    """The newest run folder that has a status file, finished or not."""
-    runs = [p.parent for p in project.runs_dir.glob("*/status.json")] if project.runs_dir.exists() else []
-    return max(runs, key=lambda run: run.name, default=None)
-
-
 def project_progress(project: Project) -> dict[str, bool]:
     """Which wizard steps are done, read from the project folder (drives the progress bar)."""
-    adapter = latest_adapter(project)
+    run = newest_trained_run(project)
     return {"documents": bool(project.chunks()),
             "pairs": bool(training_pairs(project.pairs())),
-            "train": adapter is not None,
-            "evaluate": adapter is not None and (adapter.parent / "eval.json").exists(),
+            "train": run is not None,
+            "evaluate": run is not None and run.eval_path.is_file(),
             "share": (project.root / "share.json").exists()}
 
 
@@ -114,7 +101,6 @@ def recommended_models(hardware) -> list[str]:
 
 def training_plan(project: Project, cfg=None):
     """The next run's plan (preset resolved, memory estimate, warnings) without loading weights."""
-    from .chat import chat_settings
     from .dataset import pair_messages
     from .models import resolve_model
     from .conversation import conversation_lengths

@@ -6,7 +6,6 @@ modules are imported inside the commands, so ``dab --help`` stays instant.
 
 import json
 import sys
-from pathlib import Path
 
 from builder.errors import BuilderError
 
@@ -16,9 +15,9 @@ def cmd_init(args) -> None:
 
     project = new_project(args.project)
     if args.base_model:
-        cfg = project.load_config()
-        cfg.train.base_model = args.base_model
-        project.save_config(cfg)
+        project_cfg = project.load_config()
+        project_cfg.train.base_model = args.base_model
+        project.save_config(project_cfg)
     print(f"project ready: {project.root}")
 
 
@@ -41,28 +40,28 @@ def cmd_pairs(args) -> None:
     from builder.project import Project
 
     project = Project.open(args.project)
-    cfg = project.load_config()
+    project_cfg = project.load_config()
     if args.report:
         report = load_report(project)
         print(format_report(report) if report else "no pairs generated yet: run `dab pairs` first")
         return
     if args.generator:
-        cfg.pairs.generator = args.generator
-    summary = generate_pairs(project, cfg.pairs)
+        project_cfg.pairs.generator = args.generator
+    summary = generate_pairs(project, project_cfg.pairs)
     print(format_report(load_report(project)).splitlines()[-1])
     print(f"{summary['pairs']} pairs from {summary['chunks']} chunks "
           f"({summary['chunks_without_pairs']} chunks gave no pair)")
 
 
 def cmd_dataset(args) -> None:
-    from builder.chat import chat_settings
     from builder.dataset import build_dataset_dict, export_pairs, import_into_project, push_to_hub
     from builder.pairs import training_pairs
     from builder.project import Project
+    from builder.runs import chat_settings
 
     project = Project.open(args.project)
-    cfg = project.load_config()
-    system_prompt = chat_settings(cfg).system_prompt  # the prompt training uses
+    project_cfg = project.load_config()
+    system_prompt = chat_settings(project_cfg).system_prompt  # the prompt training uses
     if args.action == "import":
         added, total = import_into_project(project, args.path, args.format)
         print(f"{added} new pairs imported ({total - added} already in the project)")
@@ -70,12 +69,12 @@ def cmd_dataset(args) -> None:
         n = export_pairs(training_pairs(project.pairs()), args.path, args.format or "openai", system_prompt)
         print(f"{n} pairs written to {args.path}")
     elif args.action == "push":
-        url = push_to_hub(training_pairs(project.pairs()), str(args.path), cfg.pairs.eval_fraction,
-                          seed=cfg.pairs.seed, system_prompt=system_prompt)
+        url = push_to_hub(training_pairs(project.pairs()), str(args.path), project_cfg.pairs.eval_fraction,
+                          seed=project_cfg.pairs.seed, system_prompt=system_prompt)
         print(f"dataset pushed: {url}")
     else:
-        data = build_dataset_dict(training_pairs(project.pairs()), cfg.pairs.eval_fraction, cfg.pairs.seed,
-                                  system_prompt)
+        data = build_dataset_dict(training_pairs(project.pairs()), project_cfg.pairs.eval_fraction,
+                                  project_cfg.pairs.seed, system_prompt)
         data.save_to_disk(str(args.path))
         print(f"dataset saved to {args.path} ({', '.join(f'{k}: {len(v)}' for k, v in data.items())})")
 
@@ -99,17 +98,18 @@ def cmd_train(args) -> None:
 
 
 def cmd_chat(args) -> None:
-    from builder.chat import ChatEngine, chat_settings
     from builder.project import Project
-    from builder.workflow import latest_adapter
+    from builder.runs import Run, chat_settings, load_engine, newest_trained_run
 
     project = Project.open(args.project)
-    cfg = project.load_config()
-    adapter = None if args.base else (args.adapter or latest_adapter(project))
-    engine = ChatEngine.load(cfg.train.base_model, adapter)
-    if adapter is None and not args.base:
-        print("(no trained adapter yet: answering with the base model)", file=sys.stderr)
-    settings, history = chat_settings(cfg, adapter), []
+    project_cfg = project.load_config()
+    run = None
+    if not args.base:
+        run = Run.of_adapter(args.adapter) if args.adapter else newest_trained_run(project)
+        if run is None:
+            print("(no trained adapter yet: answering with the base model)", file=sys.stderr)
+    engine = load_engine(run, project_cfg)
+    settings, history = chat_settings(project_cfg, run), []
     for question in [args.message] if args.message else iter_prompts():
         history.append({"role": "user", "content": question})
         reply = ""
@@ -133,58 +133,47 @@ def iter_prompts():
 
 
 def cmd_eval(args) -> None:
-    from builder.chat import ChatEngine
     from builder.evaluate import evaluate_run
     from builder.project import Project
+    from builder.runs import load_engine, trained_run
     from builder.storage import read_jsonl
     from builder.workflow import heldout_pairs
 
     project = Project.open(args.project)
-    cfg = project.load_config()
-    adapter = resolve_adapter(project, args.adapter)
+    project_cfg = project.load_config()
+    run = trained_run(project, args.adapter)
     pairs = read_jsonl(args.heldout) if args.heldout else heldout_pairs(project)
     if not pairs:
         raise BuilderError("no held-out pairs: pass --heldout FILE or generate more pairs")
-    engine = ChatEngine.load(cfg.train.base_model, adapter)
-    report = evaluate_run(engine, pairs, cfg, Path(adapter).parent)
+    report = evaluate_run(load_engine(run, project_cfg), pairs, project_cfg, run)
     print(json.dumps({key: report[key] for key in ("pairs", "base", "tuned", "wall_s")}, indent=2))
-    print(f"report: {Path(adapter).parent / 'eval.md'}")
-
-
-def resolve_adapter(project, adapter: Path | None) -> Path:
-    """The adapter folder given, else the newest completed run's; AdapterError when none."""
-    from builder.errors import AdapterError
-    from builder.workflow import latest_adapter
-
-    adapter = adapter or latest_adapter(project)
-    if adapter is None:
-        raise AdapterError("no trained adapter yet: run `dab train` first")
-    return Path(adapter)
+    print(f"report: {run.folder / 'eval.md'}")
 
 
 def cmd_serve(args) -> None:
-    from builder.chat import chat_settings
     from builder.project import Project
+    from builder.runs import chat_settings, trained_run
     from builder.serve import load_serving_engine, serve
 
     project = Project.open(args.project)
-    cfg = project.load_config()
-    adapter = resolve_adapter(project, args.adapter)
-    engine = load_serving_engine(cfg.train.base_model, adapter)
-    print(f"serving {cfg.name} on http://{args.host}:{args.port}/v1/chat/completions", flush=True)
-    serve(engine, chat_settings(cfg, adapter), args.host, args.port, model_name=cfg.name)
+    project_cfg = project.load_config()
+    run = trained_run(project, args.adapter)
+    engine = load_serving_engine(run, project_cfg)
+    print(f"serving {project_cfg.name} on http://{args.host}:{args.port}/v1/chat/completions", flush=True)
+    serve(engine, chat_settings(project_cfg, run), args.host, args.port, model_name=project_cfg.name)
 
 
 def cmd_export(args) -> None:
     from builder.export import export_adapter, export_weights, push_to_hub
     from builder.project import Project
+    from builder.runs import trained_run
 
     project = Project.open(args.project)
-    cfg = project.load_config()
-    run_dir = resolve_adapter(project, args.adapter).parent
-    print(f"adapter: {export_adapter(run_dir, args.out / 'adapter', cfg.train.base_model)}")
+    project_cfg = project.load_config()
+    run = trained_run(project, args.adapter)
+    print(f"adapter: {export_adapter(run, args.out / 'adapter', project_cfg)}")
     if args.merged or args.gguf or args.ollama:
-        export_weights(cfg, run_dir, args.out, args.gguf_type if args.gguf else None, args.ollama,
+        export_weights(run, args.out, project_cfg, args.gguf_type if args.gguf else None, args.ollama,
                        done=lambda step, path: print(f"{step + ':':8} {path}"))
     if args.push:
         print(f"hub:     {push_to_hub(args.out / 'adapter', args.push)}")

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from builder.models import CHATML_TEMPLATE
 from builder.pairs import generate_pairs
-from builder.project import RUN_COMPLETE_MARKER, Project
+from builder.project import Project
+from builder.runs import Run
 from builder.storage import read_jsonl, write_json
 from builder.templates import sample_documents
 from builder.workflow import ingest_and_chunk
@@ -150,15 +151,16 @@ def adapter_tensors(folder: Path) -> dict:
     return load_file(str(folder / "adapter_model.safetensors"))
 
 
-def make_run(project: Project, adapter) -> Path:
-    """A completed run folder of ``project`` holding a copy of ``adapter``, its config, data record and eval report."""
-    run = project.new_run_dir()
-    shutil.copytree(adapter, run / "adapter")
-    project.load_config().save(run / "config.yaml")
-    write_json(run / "data.json", {"fingerprint": "abc123", "train_pairs": 41, "eval_pairs": 7})
-    write_json(run / "eval.json", {"pairs": 7, "base": {"answer_nll": 3.1, "perplexity": 22.2, "token_f1": 0.1, "rouge_l": 0.1},
-                                   "tuned": {"answer_nll": 1.2, "perplexity": 3.32, "token_f1": 0.5, "rouge_l": 0.4}})
-    (run / RUN_COMPLETE_MARKER).write_text("completed\n")
+def make_run(project: Project, adapter) -> Run:
+    """A completed run of ``project`` holding a copy of ``adapter``, the project's config, a data record and an
+    eval report."""
+    run = Run(project.new_run_dir())
+    shutil.copytree(adapter, run.adapter_dir)
+    project.load_config().save(run.config_path)
+    write_json(run.data_path, {"fingerprint": "abc123", "train_pairs": 41, "eval_pairs": 7})
+    write_json(run.eval_path, {"pairs": 7, "base": {"answer_nll": 3.1, "perplexity": 22.2, "token_f1": 0.1, "rouge_l": 0.1},
+                               "tuned": {"answer_nll": 1.2, "perplexity": 3.32, "token_f1": 0.5, "rouge_l": 0.4}})
+    run.marker_path.write_text("completed\n")
     return run
 
 

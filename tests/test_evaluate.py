@@ -11,7 +11,8 @@ import pytest
 from builder.chat import answer
 from builder.config import ChatConfig, ProjectConfig
 from builder.evaluate import evaluate_run, greedy_answers, rouge_l, token_f1
-from builder.project import RUN_COMPLETE_MARKER, Project
+from builder.project import Project
+from builder.runs import RUN_COMPLETE_MARKER, Run
 from builder.storage import write_jsonl
 from builder.templates import sample_heldout
 from dab.cli import main
@@ -32,7 +33,7 @@ def test_report_scores_both_models_and_is_saved(tiny_engine, tmp_path):
     cfg = ProjectConfig()
     cfg.chat.max_new_tokens = 10
     seen = []
-    report = evaluate_run(tiny_engine, PAIRS, cfg, tmp_path, on_progress=lambda f, m: seen.append(f))
+    report = evaluate_run(tiny_engine, PAIRS, cfg, Run(tmp_path), on_progress=lambda f, m: seen.append(f))
     assert report["pairs"] == 3 and seen[-1] == 1.0
     for name in ("base", "tuned"):
         scores = report[name]

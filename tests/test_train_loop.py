@@ -15,7 +15,8 @@ import torch
 
 from builder.errors import TrainingBusy, TrainingError
 from builder.storage import read_json, read_jsonl
-from builder.train import STOP_FILE, run_training
+from builder.runs import Run
+from builder.train import run_training
 from builder.train import checkpoint as ckpt
 from builder.train.lock import LOCK_FILE, acquire_lock
 
@@ -30,7 +31,7 @@ def stop_when_step(run_dir_holder: list, step: int) -> threading.Thread:
             runs = run_dir_holder[0].glob("*/metrics.jsonl")
             for metrics in runs:
                 if any(row.get("step", 0) >= step for row in read_jsonl(metrics)):
-                    (metrics.parent / STOP_FILE).write_text("stop\n")
+                    Run(metrics.parent).request_stop()
                     return
             time.sleep(0.002)
     thread = threading.Thread(target=watch, daemon=True)
@@ -84,7 +85,7 @@ def test_corrupted_checkpoint_is_skipped_for_the_previous_one(train_template, tm
 def test_stop_during_the_first_step_saves_nothing_and_ends_quickly(train_template, tmp_path):
     project = copy_project(train_template, tmp_path / "p", max_steps=50)
     run_dir = project.new_run_dir()
-    (run_dir / STOP_FILE).write_text("stop\n")
+    Run(run_dir).request_stop()
     started = time.monotonic()
     status = run_training(project, run_dir)
     assert status["state"] == "stopped" and status["step"] == 0
@@ -274,8 +275,8 @@ def test_resume_without_an_unfinished_run_is_a_clear_error(train_template, tmp_p
 
 
 def test_domain_preset_system_prompt_is_trained_and_recorded_for_chat(train_template, tmp_path):
-    from builder.chat import chat_settings
     from builder.config import ProjectConfig
+    from builder.runs import chat_settings
     from builder.templates import load_domain
 
     project = copy_project(train_template, tmp_path / "p", max_steps=1)
@@ -287,4 +288,4 @@ def test_domain_preset_system_prompt_is_trained_and_recorded_for_chat(train_temp
     legal_prompt = load_domain("legal").system_prompt
     assert status["state"] == "completed"
     assert ProjectConfig.load(run_dir / "config.yaml").chat.system_prompt == legal_prompt
-    assert chat_settings(project.load_config(), run_dir / "adapter").system_prompt == legal_prompt
+    assert chat_settings(project.load_config(), Run(run_dir)).system_prompt == legal_prompt

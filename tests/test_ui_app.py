@@ -23,8 +23,7 @@ import pytest
 from builder.pairs import training_pairs
 from builder.project import Project
 from builder.templates import sample_documents
-from builder.train.runner import ACTIVE_STATES, read_status, request_stop
-from builder.workflow import latest_adapter, latest_run
+from builder.runs import finished_runs, newest_run, newest_trained_run
 
 from .support import free_port, make_run
 
@@ -47,9 +46,9 @@ def wizard(tmp_path_factory, tiny_model_dir):
     app, url = launch(project=project.root, port=free_port(), max_file_bytes=MAX_UPLOAD_BYTES, block=False)
     yield url, project
     app.close()
-    run = latest_run(project)  # never leave a training running after a failed test
-    if run is not None and read_status(run).get("state") in ACTIVE_STATES:
-        request_stop(run)
+    run = newest_run(project)  # never leave a training running after a failed test
+    if run is not None and run.active():
+        run.request_stop()
 
 
 def client(url):
@@ -257,7 +256,7 @@ def test_evaluate_shows_the_report_card(trained):
     assert "held-out questions" in summary
     assert {row[0] for row in table["data"]} >= {"answer_nll", "perplexity", "token_f1", "rouge_l"}
     assert questions["data"] and len(chart["data"]) == 2 * (len(table["data"]) - 1)
-    assert (project.completed_runs()[0] / "eval.json").exists()
+    assert finished_runs(project)[0].eval_path.exists()
 
 
 def test_chat_streams_both_models(trained):
@@ -306,7 +305,7 @@ def test_export_adapter_offers_a_zip_with_the_weights_and_the_card(trained):
     url, project, _, _ = trained
     wait_for_training(url)
     (status, file), statuses = export(client(url), "/export_adapter")
-    run = latest_adapter(project).parent
+    run = newest_trained_run(project)
     assert statuses[0].startswith("*Exporting the adapter") and "Adapter exported" in status and run.name in status
     response = httpx.get(file["url"])
     assert response.status_code == 200
@@ -339,7 +338,7 @@ def test_gguf_export_of_the_tiny_model_shows_the_converters_reason(trained):
     assert isinstance(error, Exception) and "Traceback" not in str(error)
     assert re.search(r"GGUF converter could not convert .*merged: .*pre-tokenizer.*still usable", str(error))
     assert statuses[0].startswith("*Exporting a GGUF (q8_0)") and statuses[-1].startswith("**Export failed.** The GGUF")
-    out = project.root / "exports" / latest_adapter(project).parent.name
+    out = project.root / "exports" / newest_trained_run(project).name
     assert [p.name for p in out.iterdir() if "gguf" in p.name or p.name == "Modelfile"] == []  # no partial file
     assert (out / "merged" / "config.json").is_file()  # the merged folder the message calls usable
 

@@ -104,18 +104,16 @@ def test_saving_an_edit_and_a_rejection_together_keeps_both(project_dir):
 
 
 def test_a_stopped_run_is_resumable_and_the_newest_run_wins(project_dir):
-    from builder.train.setup import set_status
-    from builder.workflow import latest_run
-    from ui.steps.train import resumable
+    from builder.runs import Run, newest_resumable_run, newest_run
 
     project = Project.create(project_dir)
-    first, second = project.new_run_dir(), project.new_run_dir()  # same second: "<stamp>", "<stamp>-1"
+    first, second = Run(project.new_run_dir()), Run(project.new_run_dir())  # same second: "<stamp>", "<stamp>-1"
     for run, state in ((first, "completed"), (second, "stopped")):
-        (run / "config.yaml").write_text("name: p\n")
-        set_status(run, state)
-        (run / "COMPLETE").write_text(state + "\n")
-    assert latest_run(project) == second
-    assert resumable(second) and not resumable(first)
+        (run.folder / "config.yaml").write_text("name: p\n")
+        run.write_status(state)
+        (run.folder / "COMPLETE").write_text(state + "\n")
+    assert newest_run(project) == second
+    assert second.resumable() and not first.resumable() and newest_resumable_run(project) == second
 
 
 def test_share_never_signals_a_process_that_is_not_our_demo():

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from builder.chat import chat_settings
 from builder.project import Project
+from builder.runs import Run, chat_settings
 from builder.storage import write_json
 
 from .engines import get_engine, history_messages
@@ -27,11 +27,11 @@ DEMO_USER = "demo"
 MAX_UPLOAD = "16kb"  # the demo takes no files; Gradio's upload route stays tiny
 
 
-def build_demo(project: Project, adapter: Path, limiter: RateLimiter) -> gr.Blocks:
-    """A ChatInterface streaming answers from base + adapter; only its chat endpoint is public."""
-    cfg = project.load_config()
-    engine = get_engine(cfg.train.base_model, adapter)
-    chat = chat_settings(cfg, adapter)
+def build_demo(project: Project, run: Run, limiter: RateLimiter) -> gr.Blocks:
+    """A ChatInterface streaming answers from the run's model; only its chat endpoint is public."""
+    project_cfg = project.load_config()
+    engine = get_engine(run, project_cfg)
+    chat = chat_settings(project_cfg, run)
 
     def respond(message: str, history: list[dict], request: gr.Request):
         if not message or not message.strip():
@@ -46,7 +46,7 @@ def build_demo(project: Project, adapter: Path, limiter: RateLimiter) -> gr.Bloc
             text += piece
             yield text
 
-    demo = gr.ChatInterface(respond, title=f"{cfg.name} assistant", analytics_enabled=False, api_name="chat",
+    demo = gr.ChatInterface(respond, title=f"{project_cfg.name} assistant", analytics_enabled=False, api_name="chat",
                             description="Answers come from a model fine-tuned on this organisation's documents.",
                             flagging_mode="never", save_history=False, delete_cache=(600, 600))
     hide_internal_endpoints(demo, keep="chat")
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     if not password:
         parser.error("a password is required in DAB_DEMO_PASSWORD")
     project = Project.open(args.project)
-    demo = build_demo(project, args.adapter, RateLimiter(args.max_messages_per_minute, 60.0))
+    demo = build_demo(project, Run.of_adapter(args.adapter), RateLimiter(args.max_messages_per_minute, 60.0))
     _, local_url, share_url = demo.queue(default_concurrency_limit=1).launch(
         server_name=args.host, server_port=args.port or None, share=args.share, auth=(DEMO_USER, password),
         prevent_thread_lock=True, quiet=True, max_file_size=MAX_UPLOAD, allowed_paths=[],

@@ -1,7 +1,7 @@
 """Everything before the first training step: run folder, resolved config, data, plan, model.
 
-    run_dir = pick_run_dir(project, None, resume=False)
-    prep = prepare(project, run_dir, cfg, resume=False, dist=Dist())
+    run = pick_run(project, None, resume=False)
+    prep = prepare(project, run, project_cfg, resume=False, dist=Dist())
 
 ``prepare`` refuses to start without accepted pairs, resolves the preset against the detected
 hardware, tokenizes and packs the pairs (counting truncated and dropped ones), records all of it
@@ -13,20 +13,19 @@ import errno
 import json
 import math
 import os
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from ..chat import chat_settings
 from ..config import ProjectConfig
 from ..conversation import conversation_lengths
 from ..dataset import pair_messages, split_pairs
 from ..errors import BuilderError, TrainingError
 from ..models import load_tokenizer, resolve_model
 from ..pairs import training_pairs
-from ..project import RUN_COMPLETE_MARKER, Project
+from ..project import Project
 from ..records import Pair, content_id
-from ..storage import read_json, write_json
+from ..runs import Run, chat_settings, newest_resumable_run
+from ..storage import write_json
 from .checkpoint import complete_checkpoints
 from .data import prepare_rows
 from .distributed import Dist, device_for
@@ -55,63 +54,43 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def set_status(run_dir: Path, state: str, **fields) -> dict:
-    """Write ``status.json``: the state the UI and CLI follow (loading/running/completed/...)."""
-    status = {"state": state, "updated": time.time(), **fields}
-    write_json(Path(run_dir) / "status.json", status)
-    return status
-
-
-def pick_run_dir(project: Project, run_dir: Path | None, resume: bool) -> Path:
+def pick_run(project: Project, run_dir: Path | None, resume: bool) -> Run:
     """The given folder, the newest resumable run (``resume``), or a new run folder."""
     if run_dir is None and not resume:
-        return project.new_run_dir()
-    run_dir = Path(run_dir) if run_dir else newest_resumable_run(project)
-    if run_dir is None:
+        return Run(project.new_run_dir())
+    run = Run(run_dir) if run_dir else newest_resumable_run(project)
+    if run is None:
         raise TrainingError("there is no interrupted or stopped run to resume; start a new training")
-    if resume and not (run_dir / "config.yaml").is_file():
-        raise TrainingError(f"{run_dir.name} has no saved configuration: it cannot be resumed")
-    if resume and run_state(run_dir) == "completed":
-        raise TrainingError(f"run {run_dir.name} already completed; start a new training instead")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
+    if resume and not run.config_path.is_file():
+        raise TrainingError(f"{run.name} has no saved configuration: it cannot be resumed")
+    if resume and run.outcome() == "completed":
+        raise TrainingError(f"run {run.name} already completed; start a new training instead")
+    run.folder.mkdir(parents=True, exist_ok=True)
+    return run
 
 
-def run_state(run_dir: Path) -> str | None:
-    marker = run_dir / RUN_COMPLETE_MARKER
-    return marker.read_text().strip() if marker.is_file() else None
-
-
-def newest_resumable_run(project: Project) -> Path | None:
-    """The newest run that started (has a config) and did not complete."""
-    if not project.runs_dir.is_dir():
-        return None
-    runs = sorted((p for p in project.runs_dir.iterdir() if (p / "config.yaml").is_file()), reverse=True)
-    return next((run for run in runs if run_state(run) != "completed"), None)
-
-
-def run_config(project: Project, run_dir: Path, cfg: ProjectConfig | None, resume: bool) -> ProjectConfig:
+def run_config(project: Project, run: Run, project_cfg: ProjectConfig | None, resume: bool) -> ProjectConfig:
     """The run's config: its own when resuming; else the project's, with the system prompt
     resolved (the domain preset's unless the user wrote one), so chat later uses the same."""
     if resume:
-        return ProjectConfig.load(run_dir / "config.yaml")
-    cfg = replace(cfg or project.load_config())
+        return run.config()
+    cfg = replace(project_cfg or project.load_config())
     cfg.chat = chat_settings(cfg)
     return cfg
 
 
-def prepare(project: Project, run_dir: Path, cfg: ProjectConfig | None, resume: bool, dist: Dist) -> Prepared:
+def prepare(project: Project, run: Run, project_cfg: ProjectConfig | None, resume: bool, dist: Dist) -> Prepared:
     """Data, plan and model for one run (see the module docstring)."""
     import torch
 
-    cfg = run_config(project, run_dir, cfg, resume)
+    cfg = run_config(project, run, project_cfg, resume)
     torch.manual_seed(cfg.train.seed)
     pairs = training_pairs(project.pairs())
     if not pairs:
         raise TrainingError("no accepted pairs to train on: generate pairs and accept at least a few first")
     train_pairs, eval_pairs = split_pairs(pairs, cfg.pairs.eval_fraction, cfg.pairs.seed)
     if dist.main:
-        set_status(run_dir, "loading", message="preparing the data", pid=os.getpid())
+        run.write_status("loading", message="preparing the data", pid=os.getpid())
     tc = cfg.train
     tokenizer = load_tokenizer(tc.base_model, tc.trust_remote_code)
     device = device_for(dist)
@@ -120,7 +99,7 @@ def prepare(project: Project, run_dir: Path, cfg: ProjectConfig | None, resume: 
     fused_loss = device != "cpu" and liger_available()
     plan = plan_training(tc, hardware, model_shape(resolve_model(tc.base_model), tc.trust_remote_code),
                          conversation_lengths(tokenizer, train_convs), fused_loss=fused_loss)
-    preset = (read_json(run_dir / "data.json", default={}) or {}).get("preset", "custom") if resume else tc.preset
+    preset = run.data_record().get("preset", "custom") if resume else tc.preset
     cfg.train = tc = replace(plan.train, preset="custom")
     row_tokens = tc.micro_batch * tc.max_seq_tokens
     train_data = prepare_rows(tokenizer, train_convs, tc.max_seq_tokens, row_tokens, tc.seed)
@@ -135,20 +114,20 @@ def prepare(project: Project, run_dir: Path, cfg: ProjectConfig | None, resume: 
               "hardware": asdict(hardware), "memory_estimate_bytes": plan.memory_bytes,
               "gradient_checkpointing": plan.gradient_checkpointing, "warnings": plan.warnings}
     if dist.main:
-        check_same_data(run_dir, record["fingerprint"], resume)
-        write_json(run_dir / "data.json", record)
-        cfg.save(run_dir / "config.yaml")
+        check_same_data(run, record["fingerprint"], resume)
+        write_json(run.data_path, record)
+        cfg.save(run.config_path)
         log(f"plan: preset {preset}, {hardware.name}, sequences of {tc.max_seq_tokens} tokens, micro-batch "
             f"{tc.micro_batch} x accumulation {tc.grad_accum}, LoRA rank {tc.lora_rank}, estimated memory "
             f"{plan.memory_bytes / 2**30:.1f} GiB, gradient checkpointing {'on' if plan.gradient_checkpointing else 'off'}")
         for warning in plan.warnings + dropped_warnings(record):
             log(f"warning: {warning}")
-        set_status(run_dir, "loading", message="loading the base model", pid=os.getpid())
+        run.write_status("loading", message="loading the base model", pid=os.getpid())
     model = build_lora_model(tc, device, plan.gradient_checkpointing)
     if dist.main:
         record["quantized_linear_layers"] = sum(type(m).__module__.startswith("bitsandbytes") and type(m).__name__ == "Linear4bit"
                                                  for m in model.modules())
-        write_json(run_dir / "data.json", record)
+        write_json(run.data_path, record)
     per_epoch = max(1, math.ceil(len(train_data.rows) / (tc.grad_accum * dist.world)))
     total = tc.max_steps or max(1, math.ceil(per_epoch * tc.epochs))
     return Prepared(cfg, tokenizer, model, train_data.rows, eval_data.rows, device, total, per_epoch, os.getpid(),
@@ -160,8 +139,8 @@ def dropped_warnings(record: dict) -> list[str]:
     return notes + ([f"{record['dropped']} pair(s) were dropped: no answer token fits"] if record["dropped"] else [])
 
 
-def check_same_data(run_dir: Path, new_fingerprint: str, resume: bool) -> None:
-    old = (read_json(run_dir / "data.json", default={}) or {}).get("fingerprint")
+def check_same_data(run: Run, new_fingerprint: str, resume: bool) -> None:
+    old = run.data_record().get("fingerprint")
     if resume and old and old != new_fingerprint:
         raise TrainingError("the pairs changed since this run started, so it cannot be resumed; start a new training")
 
@@ -171,9 +150,9 @@ def fingerprint(pairs: list[Pair]) -> str:
     return content_id(json.dumps([[p.id, p.question, p.answer] for p in pairs], ensure_ascii=False))
 
 
-def failure_message(exc: BaseException, run_dir: Path) -> str:
+def failure_message(exc: BaseException, run: Run) -> str:
     """One line for the status file: what went wrong, what to do, and whether a checkpoint survives."""
-    kept = complete_checkpoints(run_dir)
+    kept = complete_checkpoints(run.folder)
     keep = (f" The last checkpoint ({kept[0].name}) is intact: fix this, then resume "
             "(`dab train --project P --resume`).") if kept else ""
     if is_out_of_memory(exc):

@@ -6,23 +6,23 @@ import gradio as gr
 import pandas as pd
 
 from builder import torch_thread
-from builder.chat import chat_settings
 from builder.evaluate import evaluate_run
 from builder.project import Project
-from builder.storage import read_json
-from builder.workflow import heldout_pairs, latest_adapter
+from builder.runs import chat_settings, newest_trained_run
+from builder.workflow import heldout_pairs
 
 from ..engines import get_engine, stop_current, history_messages
 from ..errors import friendly
 
 
 def engine_for(root: str):
+    """The newest trained run's engine, the project's config and the run."""
     project = Project.open(Path(root))
-    cfg = project.load_config()
-    adapter = latest_adapter(project)
-    if adapter is None:
+    project_cfg = project.load_config()
+    run = newest_trained_run(project)
+    if run is None:
         raise gr.Error("Train a model first (step 3).")
-    return get_engine(cfg.train.base_model, adapter), cfg, adapter
+    return get_engine(run, project_cfg), project_cfg, run
 
 
 MODELS = ("base", "tuned")
@@ -57,11 +57,11 @@ def report_views(report: dict | None) -> tuple:
 @friendly
 def on_evaluate(root: str, progress=gr.Progress()):
     progress(0.02, desc="Loading the models")
-    engine, cfg, adapter = engine_for(root)
+    engine, project_cfg, run = engine_for(root)
     heldout = heldout_pairs(Project.open(Path(root)))
     if not heldout:
         raise gr.Error("No held-out questions yet: generate more pairs so some can be set aside.")
-    report = evaluate_run(engine, heldout, cfg, adapter.parent,
+    report = evaluate_run(engine, heldout, project_cfg, run,
                           on_progress=lambda fraction, message: progress(fraction, desc=message))
     return report_views(report)
 
@@ -71,8 +71,8 @@ def on_send(message: str, tuned: list, base: list, root: str):
     """Stream the tuned answer into the left pane, then the base answer into the right one."""
     if not message or not message.strip():
         raise gr.Error("Type a question first.")
-    engine, cfg, adapter = engine_for(root)
-    chat = chat_settings(cfg, adapter)
+    engine, project_cfg, run = engine_for(root)
+    chat = chat_settings(project_cfg, run)
     panes = []
     for history in (tuned, base):
         asked = history_messages(history) + [{"role": "user", "content": message}]
@@ -98,8 +98,8 @@ def on_stop():
 
 
 def refresh(root: str):
-    adapter = latest_adapter(Project.open(Path(root)))
-    return report_views(read_json(adapter.parent / "eval.json") if adapter else None)
+    run = newest_trained_run(Project.open(Path(root)))
+    return report_views(run.eval_report() if run else None)
 
 
 def build(root: gr.State) -> dict:

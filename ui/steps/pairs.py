@@ -4,12 +4,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from builder.chat import chat_settings
 from builder.dataset import FORMATS, export_pairs
 from builder.pairs import (GENERATORS, PairFilter, add_manual_pair, bulk_set_status, edit_pair, format_report,
                            generate_pairs, load_report, set_pair_status)
 from builder.project import Project
 from builder.records import STATUSES, Pair
+from builder.runs import chat_settings
 from builder.templates import list_domains
 
 from ..errors import friendly
