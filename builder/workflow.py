@@ -12,7 +12,7 @@ from .ingest import ingest_paths
 from .models import load_tokenizer
 from .pairs import training_pairs
 from .project import Project
-from .runs import chat_settings, newest_trained_run
+from .runs import newest_trained_run
 from .templates import sample_documents, sample_heldout
 
 
@@ -97,20 +97,3 @@ def recommended_models(hardware) -> list[str]:
         return [model for need_gib, model in RECOMMENDED_MODELS if need_gib == 0]
     memory_gib = hardware.memory_bytes / 1024**3
     return [model for need_gib, model in RECOMMENDED_MODELS if need_gib <= memory_gib]
-
-
-def training_plan(project: Project, cfg=None):
-    """The next run's plan (preset resolved, memory estimate, warnings) without loading weights."""
-    from .dataset import pair_messages
-    from .models import resolve_model
-    from .conversation import conversation_lengths
-    from .train.presets import detect_hardware, model_shape, plan_training
-
-    cfg = cfg or project.load_config()
-    tc = cfg.train
-    train, _ = split_pairs(training_pairs(project.pairs()), cfg.pairs.eval_fraction, cfg.pairs.seed)
-    tokenizer = load_tokenizer(tc.base_model, tc.trust_remote_code)
-    system_prompt = chat_settings(cfg).system_prompt  # as training resolves it
-    lengths = conversation_lengths(tokenizer, [pair_messages(p.question, p.answer, system_prompt) for p in train])
-    shape = model_shape(resolve_model(tc.base_model), tc.trust_remote_code)
-    return plan_training(tc, detect_hardware(), shape, lengths)

@@ -1,36 +1,33 @@
-"""Everything before the first training step: run folder, resolved config, data, plan, model.
+"""Everything before the first training step: the run folder, then plan -> data -> model -> record.
 
     run = pick_run(project, None, resume=False)
     prep = prepare(project, run, project_cfg, resume=False, dist=Dist())
 
-``prepare`` refuses to start without accepted pairs, resolves the preset against the detected
-hardware, tokenizes and packs the pairs (counting truncated and dropped ones), records all of it
-in ``data.json`` and loads the model. Resuming reuses the run's own ``config.yaml`` and refuses
-when the pairs changed since the run began (the data fingerprint differs).
+``prepare`` plans the run (``plan.plan_run``: preset resolved against the detected hardware,
+memory estimate), tokenizes and packs the pairs (counting truncated and dropped ones, refusing
+to start without accepted pairs), loads the model and records all of it in ``data.json`` and
+``config.yaml``. Resuming reuses the run's own ``config.yaml`` and refuses when the pairs
+changed since the run began (the data fingerprint differs).
 """
 
 import errno
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..config import ProjectConfig
-from ..conversation import conversation_lengths
-from ..dataset import pair_messages, split_pairs
 from ..errors import BuilderError, TrainingError
-from ..models import load_tokenizer, resolve_model
-from ..pairs import training_pairs
 from ..project import Project
 from ..records import Pair, content_id
-from ..runs import Run, chat_settings, newest_resumable_run
+from ..runs import Run, newest_resumable_run
 from ..storage import write_json
 from .checkpoint import complete_checkpoints
-from .data import prepare_rows
+from .data import PreparedData, prepare_rows
 from .distributed import Dist, device_for
-from .presets import detect_hardware, model_shape, plan_training
-from .recipe import build_lora_model, liger_available, padded_row_tokens
+from .plan import RunPlan, conversations, plan_run
+from .recipe import build_lora_model, padded_row_tokens
 
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
@@ -69,60 +66,23 @@ def pick_run(project: Project, run_dir: Path | None, resume: bool) -> Run:
     return run
 
 
-def run_config(project: Project, run: Run, project_cfg: ProjectConfig | None, resume: bool) -> ProjectConfig:
-    """The run's config: its own when resuming; else the project's, with the system prompt
-    resolved (the domain preset's unless the user wrote one), so chat later uses the same."""
-    if resume:
-        return run.config()
-    cfg = replace(project_cfg or project.load_config())
-    cfg.chat = chat_settings(cfg)
-    return cfg
-
-
 def prepare(project: Project, run: Run, project_cfg: ProjectConfig | None, resume: bool, dist: Dist) -> Prepared:
-    """Data, plan and model for one run (see the module docstring)."""
+    """Plan, data, model and record for one run (see the module docstring)."""
     import torch
 
-    cfg = run_config(project, run, project_cfg, resume)
+    cfg = run.config() if resume else project_cfg or project.load_config()
     torch.manual_seed(cfg.train.seed)
-    pairs = training_pairs(project.pairs())
-    if not pairs:
-        raise TrainingError("no accepted pairs to train on: generate pairs and accept at least a few first")
-    train_pairs, eval_pairs = split_pairs(pairs, cfg.pairs.eval_fraction, cfg.pairs.seed)
     if dist.main:
         run.write_status("loading", message="preparing the data", pid=os.getpid())
-    tc = cfg.train
-    tokenizer = load_tokenizer(tc.base_model, tc.trust_remote_code)
-    device = device_for(dist)
-    train_convs = [pair_messages(p.question, p.answer, cfg.chat.system_prompt) for p in train_pairs]
-    hardware = detect_hardware()
-    fused_loss = device != "cpu" and liger_available()
-    plan = plan_training(tc, hardware, model_shape(resolve_model(tc.base_model), tc.trust_remote_code),
-                         conversation_lengths(tokenizer, train_convs), fused_loss=fused_loss)
-    preset = run.data_record().get("preset", "custom") if resume else tc.preset
-    cfg.train = tc = replace(plan.train, preset="custom")
-    row_tokens = tc.micro_batch * tc.max_seq_tokens
-    train_data = prepare_rows(tokenizer, train_convs, tc.max_seq_tokens, row_tokens, tc.seed)
-    eval_data = prepare_rows(tokenizer, [pair_messages(p.question, p.answer, cfg.chat.system_prompt) for p in eval_pairs],
-                             tc.max_seq_tokens, row_tokens, tc.seed)
-    if not train_data.rows:
-        raise TrainingError(f"all {len(train_pairs)} training pairs were dropped: their questions are longer than "
-                            f"max_seq_tokens ({tc.max_seq_tokens}); raise it or shorten the pairs")
-    record = {"fingerprint": fingerprint(pairs), "train_pairs": len(train_pairs), "eval_pairs": len(eval_pairs),
-              "truncated": train_data.truncated + eval_data.truncated, "dropped": train_data.dropped + eval_data.dropped,
-              "train_tokens": train_data.tokens, "base_model": tc.base_model, "preset": preset,
-              "hardware": asdict(hardware), "memory_estimate_bytes": plan.memory_bytes,
-              "gradient_checkpointing": plan.gradient_checkpointing, "warnings": plan.warnings}
+    plan = plan_run(project, cfg)
+    train_data, eval_data = training_data(plan)
+    preset = run.data_record().get("preset", "custom") if resume else plan.preset
+    record = data_record(plan, train_data, eval_data, preset)
     if dist.main:
         check_same_data(run, record["fingerprint"], resume)
-        write_json(run.data_path, record)
-        cfg.save(run.config_path)
-        log(f"plan: preset {preset}, {hardware.name}, sequences of {tc.max_seq_tokens} tokens, micro-batch "
-            f"{tc.micro_batch} x accumulation {tc.grad_accum}, LoRA rank {tc.lora_rank}, estimated memory "
-            f"{plan.memory_bytes / 2**30:.1f} GiB, gradient checkpointing {'on' if plan.gradient_checkpointing else 'off'}")
-        for warning in plan.warnings + dropped_warnings(record):
-            log(f"warning: {warning}")
+        save_plan(run, plan, record)
         run.write_status("loading", message="loading the base model", pid=os.getpid())
+    device, tc = device_for(dist), plan.cfg.train
     model = build_lora_model(tc, device, plan.gradient_checkpointing)
     if dist.main:
         record["quantized_linear_layers"] = sum(type(m).__module__.startswith("bitsandbytes") and type(m).__name__ == "Linear4bit"
@@ -130,8 +90,44 @@ def prepare(project: Project, run: Run, project_cfg: ProjectConfig | None, resum
         write_json(run.data_path, record)
     per_epoch = max(1, math.ceil(len(train_data.rows) / (tc.grad_accum * dist.world)))
     total = tc.max_steps or max(1, math.ceil(per_epoch * tc.epochs))
-    return Prepared(cfg, tokenizer, model, train_data.rows, eval_data.rows, device, total, per_epoch, os.getpid(),
-                    fused_loss, padded_row_tokens(device, row_tokens))
+    return Prepared(plan.cfg, plan.tokenizer, model, train_data.rows, eval_data.rows, device, total, per_epoch,
+                    os.getpid(), plan.fused_loss, padded_row_tokens(device, tc.micro_batch * tc.max_seq_tokens))
+
+
+def training_data(plan: RunPlan) -> tuple[PreparedData, PreparedData]:
+    """The plan's train and eval pairs tokenized, truncated and packed into rows."""
+    if not plan.pairs:
+        raise TrainingError("no accepted pairs to train on: generate pairs and accept at least a few first")
+    tc, system_prompt = plan.cfg.train, plan.cfg.chat.system_prompt
+    row_tokens = tc.micro_batch * tc.max_seq_tokens
+    train_data, eval_data = (prepare_rows(plan.tokenizer, conversations(pairs, system_prompt), tc.max_seq_tokens,
+                                          row_tokens, tc.seed) for pairs in (plan.train_pairs, plan.eval_pairs))
+    if not train_data.rows:
+        raise TrainingError(f"all {len(plan.train_pairs)} training pairs were dropped: their questions are longer than "
+                            f"max_seq_tokens ({tc.max_seq_tokens}); raise it or shorten the pairs")
+    return train_data, eval_data
+
+
+def data_record(plan: RunPlan, train_data: PreparedData, eval_data: PreparedData, preset: str) -> dict:
+    """What the run learns from and how: the ``data.json`` record."""
+    return {"fingerprint": fingerprint(plan.pairs), "train_pairs": len(plan.train_pairs),
+            "eval_pairs": len(plan.eval_pairs), "truncated": train_data.truncated + eval_data.truncated,
+            "dropped": train_data.dropped + eval_data.dropped, "train_tokens": train_data.tokens,
+            "base_model": plan.cfg.train.base_model, "preset": preset, "hardware": asdict(plan.hardware),
+            "memory_estimate_bytes": plan.memory_bytes, "gradient_checkpointing": plan.gradient_checkpointing,
+            "warnings": plan.warnings}
+
+
+def save_plan(run: Run, plan: RunPlan, record: dict) -> None:
+    """Write the data record and the resolved config into the run, and log the plan."""
+    write_json(run.data_path, record)
+    plan.cfg.save(run.config_path)
+    tc = plan.cfg.train
+    log(f"plan: preset {record['preset']}, {plan.hardware.name}, sequences of {tc.max_seq_tokens} tokens, micro-batch "
+        f"{tc.micro_batch} x accumulation {tc.grad_accum}, LoRA rank {tc.lora_rank}, estimated memory "
+        f"{plan.memory_bytes / 2**30:.1f} GiB, gradient checkpointing {'on' if plan.gradient_checkpointing else 'off'}")
+    for warning in plan.warnings + dropped_warnings(record):
+        log(f"warning: {warning}")
 
 
 def dropped_warnings(record: dict) -> list[str]:

@@ -16,7 +16,9 @@ from builder.config import BUNDLED_MODEL
 from builder.project import Project
 from builder.runs import Run, newest_run
 from builder.train.runner import start_training
-from builder.workflow import recommended_models, training_plan
+from builder.train.plan import plan_run
+from builder.train.presets import detect_hardware
+from builder.workflow import recommended_models
 
 from ..errors import friendly
 
@@ -64,8 +66,6 @@ def loss_frame(run: Run | None) -> pd.DataFrame:
 @functools.lru_cache(maxsize=1)
 def model_choices() -> list[tuple[str, str]]:
     """The bundled model, then Hub models that suit this machine (detected once)."""
-    from builder.train.presets import detect_hardware
-
     hardware = detect_hardware()
     return [BUNDLED_CHOICE] + [(f"{m} (Hub, suits {hardware.name})", m) for m in recommended_models(hardware)]
 
@@ -89,8 +89,8 @@ def save_settings(root: str, base_model: str, preset: str, epochs: float, max_st
 @friendly
 def on_plan(root: str, *settings):
     project = save_settings(root, *settings)
-    plan = training_plan(project)
-    tc = plan.train
+    plan = plan_run(project, project.load_config())
+    tc = plan.cfg.train
     lines = [f"Estimated memory: **{plan.memory_bytes / 2**30:.1f} GiB**; {tc.epochs:g} passes, learning rate "
              f"{tc.learning_rate:g}, adapter rank {tc.lora_rank}, sequences of {tc.max_seq_tokens} tokens, "
              f"batches of {tc.micro_batch} × {tc.grad_accum}."]
