@@ -5,7 +5,8 @@ import json
 import pytest
 
 from builder.config import PairsConfig
-from builder.pairs import (GENERATORS, ChunkResult, PairFilter, add_manual_pair, bulk_set_status, check_report,
+from builder.errors import ConfigError
+from builder.pairs import (GENERATORS, ChunkResult, PairFilter, add_manual_pair, apply_edits, bulk_set_status, check_report,
                            edit_pair, format_report, generate_pairs, load_report, neutralize_control_tokens,
                            set_pair_status, training_pairs)
 from builder.pairs.base import Candidate
@@ -179,6 +180,26 @@ def test_bulk_accept_and_reject_by_filter(project):
     assert bulk_set_status(project, "accepted", PairFilter(min_grounding=0.99, source_id="s1")) == 2
     with pytest.raises(Exception, match="status must be"):
         bulk_set_status(project, "maybe", PairFilter())
+
+
+def test_a_reviewed_table_is_checked_whole_then_written_once(project, monkeypatch):
+    generate_pairs(project, PairsConfig(generator="scripted"))
+    first, second = project.pairs()[:2]
+    before = (project.root / "pairs.jsonl").read_bytes()
+    rows = [[first.id, "accepted", first.question, first.answer], [second.id, "maybe", second.question, second.answer]]
+    with pytest.raises(ConfigError, match="status must be"):
+        apply_edits(project, rows)
+    with pytest.raises(ConfigError, match="cannot be empty"):
+        apply_edits(project, rows[:1] + [[second.id, "pending", "", second.answer]])
+    assert (project.root / "pairs.jsonl").read_bytes() == before, "a bad row loses nothing and saves nothing"
+    saves, save = [], Project.save_pairs
+    monkeypatch.setattr(Project, "save_pairs", lambda self, pairs: saves.append(len(pairs)) or save(self, pairs))
+    rows[1] = [second.id, "pending", "A question of my own?", second.answer]
+    assert apply_edits(project, rows + [["gone", "accepted", "Q?", "A."], rows[0]]) == 2 and saves == [3]
+    after = {p.id: p for p in project.pairs()}
+    assert after[first.id].status == "accepted" and not after[first.id].edited_by_user
+    assert (after[second.id].status, after[second.id].question, after[second.id].edited_by_user) == \
+        ("edited", "A question of my own?", True)
 
 
 def test_registry_lists_all_generators():

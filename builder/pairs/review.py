@@ -4,7 +4,7 @@
     edit_pair(project, pair_id, "New question?", "New answer.")
     add_manual_pair(project, "Who runs the workshop?", "Léa Marchetti.", chunk_id=None)
     bulk_set_status(project, "rejected", PairFilter(max_grounding=0.7))   # -> number changed
-    apply_edits(project, [[pair_id, "accepted", question, answer], ...])  # a reviewed table, saved once
+    apply_edits(project, [[pair_id, "accepted", question, answer], ...])  # a reviewed table -> number changed
 
 A pair is ``pending`` until a person accepts, rejects or edits it; from then on regeneration
 never touches it (``base.is_protected``). Training uses every pair except rejected ones and
@@ -98,6 +98,42 @@ def bulk_set_status(project: Project, status: str, selection: PairFilter) -> int
     if changed:
         project.save_pairs(pairs)
     return changed
+
+
+def apply_edits(project: Project, rows: list[list]) -> int:
+    """Apply a reviewed table, rows of ``[pair_id, status, question, answer, ...]``: changed text
+    is an edit, a changed status a judgement (both apply when a row has both, so an edited pair
+    can still be accepted or rejected). Every row is checked before anything is written, then
+    ``pairs.jsonl`` is written once; rows of pairs no longer in the project are skipped. Returns
+    how many pairs changed."""
+    pairs = project.pairs()
+    index = {pair.id: i for i, pair in enumerate(pairs)}
+    changed = {}
+    for row in rows:
+        pair_id, status, question, answer = row[0], row[1], str(row[2]), str(row[3])
+        if pair_id in index:
+            pair = pairs[index[pair_id]]
+            after = reviewed(pair, status, question, answer)
+            if after is not pair:
+                changed[pair_id] = after
+    for pair_id, pair in changed.items():
+        pairs[index[pair_id]] = pair
+    if changed:
+        project.save_pairs(pairs)
+    return len(changed)
+
+
+def reviewed(pair: Pair, status: str, question: str, answer: str) -> Pair:
+    """``pair`` after one row of review (the same object when the row changes nothing)."""
+    text_changed = (question, answer) != (pair.question, pair.answer)
+    after = pair
+    if text_changed:
+        question, answer = clean_text(question, answer)
+        after = replace(pair, question=question, answer=answer, status="edited", edited_by_user=True)
+    if status != pair.status and not (text_changed and status == "pending"):
+        check_status(status)
+        after = replace(after, status=status)
+    return after
 
 
 def clean_text(question: str, answer: str) -> tuple[str, str]:

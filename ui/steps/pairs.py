@@ -5,8 +5,8 @@ from pathlib import Path
 import gradio as gr
 
 from builder.dataset import FORMATS, export_pairs
-from builder.pairs import (GENERATORS, PairFilter, add_manual_pair, bulk_set_status, edit_pair, format_report,
-                           generate_pairs, load_report, set_pair_status)
+from builder.pairs import (GENERATORS, PairFilter, add_manual_pair, apply_edits, bulk_set_status, format_report,
+                           generate_pairs, load_report)
 from builder.project import Project
 from builder.records import STATUSES, Pair
 from builder.runs import chat_settings
@@ -75,22 +75,9 @@ def on_generate(generator: str, domain: str, root: str, status: str, min_score: 
 
 @friendly
 def on_save(table, root: str, status: str, min_score: float, source: str):
-    """Apply the edited table: changed text becomes an edit, a changed status a judgement
-    (both apply when a row has both, so an edited pair can still be accepted or rejected)."""
+    """Apply the edited table (``review.apply_edits``: edits and judgements, saved once)."""
     project = Project.open(Path(root))
-    stored = {pair.id: pair for pair in project.pairs()}
-    changed = 0
-    for row in table.values.tolist():
-        pair_id, new_status, question, answer = row[0], row[1], str(row[2]), str(row[3])
-        pair = stored.get(pair_id)
-        if pair is None:
-            continue
-        text_changed = (question, answer) != (pair.question, pair.answer)
-        if text_changed:
-            edit_pair(project, pair_id, question, answer)
-        if new_status != pair.status and not (text_changed and new_status == "pending"):
-            set_pair_status(project, pair_id, new_status)
-        changed += text_changed or new_status != pair.status
+    changed = apply_edits(project, table.values.tolist())
     gr.Info(f"{changed} change(s) saved.")
     return view(project, status, min_score, source)
 
