@@ -4,7 +4,7 @@
 """
 
 from builder.config import TrainConfig
-from builder.train.presets import GIB, Hardware, ModelShape, estimate_memory, plan_training
+from builder.train.presets import GIB, PRESETS, Hardware, ModelShape, estimate_memory, lora_alpha, plan_training
 
 QWEN_05B = ModelShape(params=494_000_000, layers=24, hidden=896, intermediate=4864, vocab=151_936,
                       max_positions=32768, tied_embeddings=True)
@@ -27,6 +27,13 @@ def test_presets_scale_the_learning_budget():
     assert quick.epochs < balanced.epochs < thorough.epochs
     assert quick.lora_rank < balanced.lora_rank < thorough.lora_rank
     assert thorough.early_stopping_patience > 0 and quick.early_stopping_patience == 0
+
+
+def test_lora_alpha_is_twice_the_rank_in_every_preset():
+    assert lora_alpha(7) == 14
+    for name in PRESETS:
+        resolved = plan(name).train
+        assert resolved.lora_alpha == 2 * resolved.lora_rank == lora_alpha(PRESETS[name]["lora_rank"])
 
 
 def test_sequence_length_follows_the_data_and_cpu_rows_stay_short():

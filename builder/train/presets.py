@@ -7,7 +7,8 @@
     plan.memory_bytes     # estimated peak memory of training
     plan.warnings         # e.g. dataset too small, pairs that will be truncated
 
-A preset fixes the learning budget (epochs, learning rate, LoRA rank); the hardware, the model
+A preset fixes the learning budget (epochs, learning rate, LoRA rank, and alpha = 2 x rank:
+``lora_alpha``, which the wizard's own settings use too); the hardware, the model
 and the pair lengths fix the shapes (sequence length, micro-batch, accumulation) and whether
 gradient checkpointing is needed. ``preset: custom`` keeps the configured values and only
 estimates memory and warns. The estimate is a rule of thumb (weights + LoRA optimizer state +
@@ -21,11 +22,11 @@ from dataclasses import dataclass, field, replace
 from ..config import TrainConfig
 
 PRESETS = {
-    "quick": {"epochs": 1.0, "learning_rate": 3e-4, "lora_rank": 8, "lora_alpha": 16},
-    "balanced": {"epochs": 3.0, "learning_rate": 2e-4, "lora_rank": 16, "lora_alpha": 32},
-    "thorough": {"epochs": 5.0, "learning_rate": 1e-4, "lora_rank": 32, "lora_alpha": 64,
-                 "early_stopping_patience": 3},
+    "quick": {"epochs": 1.0, "learning_rate": 3e-4, "lora_rank": 8},
+    "balanced": {"epochs": 3.0, "learning_rate": 2e-4, "lora_rank": 16},
+    "thorough": {"epochs": 5.0, "learning_rate": 1e-4, "lora_rank": 32, "early_stopping_patience": 3},
 }
+LORA_ALPHA_PER_RANK = 2  # LoRA's scale is alpha / rank: 2 for every preset and for the wizard's own settings
 MIN_PAIRS = 50
 GIB = 1024**3
 TOKENS_PER_STEP = {"cpu": 2048, "cuda": 16384}
@@ -58,6 +59,11 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
 
 
+def lora_alpha(rank: int) -> int:
+    """The LoRA alpha that goes with ``rank`` (alpha = 2 x rank)."""
+    return LORA_ALPHA_PER_RANK * rank
+
+
 def detect_hardware() -> Hardware:
     """The first CUDA GPU (total memory), else this machine's CPU and RAM."""
     import torch
@@ -87,7 +93,9 @@ def plan_training(tc: TrainConfig, hardware: Hardware, shape: ModelShape, pair_l
                   fused_loss: bool = False) -> Plan:
     """Resolve the preset into concrete values, estimate memory, and collect warnings."""
     if tc.preset != "custom":
-        tc = replace(tc, **PRESETS[tc.preset], **preset_shapes(hardware, shape, pair_lengths, tc))
+        preset = PRESETS[tc.preset]
+        tc = replace(tc, **preset, lora_alpha=lora_alpha(preset["lora_rank"]),
+                     **preset_shapes(hardware, shape, pair_lengths, tc))
     four_bit = tc.quantize == "4bit" or (tc.quantize == "auto" and hardware.device == "cuda")
     row_tokens = tc.micro_batch * tc.max_seq_tokens
     plain = estimate_memory(shape, hardware.device, four_bit, tc.lora_rank, row_tokens, False, fused_loss)

@@ -17,7 +17,7 @@ from builder.project import Project
 from builder.runs import Run, newest_run
 from builder.train.runner import start_training
 from builder.train.plan import plan_run
-from builder.train.presets import detect_hardware
+from builder.train.presets import detect_hardware, lora_alpha
 from builder.workflow import recommended_models
 
 from ..errors import friendly
@@ -81,7 +81,7 @@ def save_settings(root: str, base_model: str, preset: str, epochs: float, max_st
     cfg.train = replace(cfg.train, base_model=BUNDLED_MODEL if spec == "bundled" else spec, preset=preset,
                         epochs=float(epochs or 0), max_steps=int(max_steps or 0),
                         learning_rate=float(learning_rate or 0), lora_rank=int(lora_rank or 0),
-                        lora_alpha=2 * int(lora_rank or 0))
+                        lora_alpha=lora_alpha(int(lora_rank or 0)))
     project.save_config(cfg)
     return project
 
