@@ -130,8 +130,8 @@ def write_pairs(path: Path, tokenizer_spec: str) -> Path:
     from builder.pairs import generate_pairs
     from builder.project import Project
     from builder.storage import write_jsonl
+    from builder.documents import ingest_and_chunk
     from builder.templates import sample_documents
-    from builder.workflow import ingest_and_chunk
 
     project = Project.create(path.parent / "project")
     cfg = project.load_config()

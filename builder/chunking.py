@@ -1,6 +1,7 @@
 """Split extracted Markdown into token-bounded, heading-aware chunks.
 
     chunks = chunk_project(project, tokenizer)          # writes chunks.jsonl
+    chunks = chunk_sources(project)                     # the same, with the base model's tokenizer
 
 First the text is cut at Markdown headings (each section remembers its heading path, e.g.
 ``["Fees", "Late payment"]``; headings inside fenced code blocks are not headings). Then each
@@ -21,6 +22,7 @@ import re
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from .config import ChunkConfig
+from .models import load_tokenizer
 from .project import Project
 from .records import Chunk, chunk_id
 
@@ -116,3 +118,9 @@ def chunk_project(project: Project, tokenizer, cfg: ChunkConfig | None = None) -
     unique = list({chunk.id: chunk for chunk in chunks}.values())
     project.save_chunks(unique)
     return unique
+
+
+def chunk_sources(project: Project) -> list[Chunk]:
+    """(Re)chunk the project with the tokenizer of its base model and its chunk settings."""
+    project_cfg = project.load_config()
+    return chunk_project(project, load_tokenizer(project_cfg.train.base_model), project_cfg.chunk)

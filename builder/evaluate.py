@@ -13,7 +13,7 @@ Base and tuned are the same loaded weights with the adapter switched off and on.
   are generated in left-padded batches of questions with similar limits, which is several
   times faster on a CPU than one question at a time.
 
-References are ``{question, answer}`` rows (``heldout_pairs``, or a JSONL file). The report
+References are ``{question, answer}`` rows (``heldout_pairs(project)``, or a JSONL file). The report
 (averages plus a per-question table) is saved in the run folder as ``eval.json`` and ``eval.md``.
 """
 
@@ -26,9 +26,12 @@ from . import torch_thread
 from .chat import ChatEngine
 from .config import ChatConfig, ProjectConfig
 from .conversation import IGNORE_INDEX, tokenize_conversation
-from .dataset import pair_messages
+from .dataset import pair_messages, split_pairs
+from .pairs import training_pairs
+from .project import Project
 from .runs import Run, chat_settings
 from .storage import atomic_write_text, write_json
+from .templates import sample_heldout
 from .train.data import collate_packed
 
 MODELS = (("base", False), ("tuned", True))
@@ -83,6 +86,16 @@ def greedy_answers(engine: ChatEngine, questions: list[str], chat: ChatConfig, u
         return answers
 
     return torch_thread.call(generate)
+
+
+def heldout_pairs(project: Project) -> list[dict]:
+    """Questions the tuned model never trained on, as {question, answer} rows: the sample's own
+    set, else the project's eval split."""
+    project_cfg = project.load_config()
+    if project_cfg.name == "sample":
+        return sample_heldout()
+    held = split_pairs(training_pairs(project.pairs()), project_cfg.pairs.eval_fraction, project_cfg.pairs.seed)[1]
+    return [{"question": pair.question, "answer": pair.answer} for pair in held]
 
 
 def words(text: str) -> list[str]:

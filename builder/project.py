@@ -152,6 +152,25 @@ class Project:
         shutil.rmtree(self.root)
 
 
+def new_project(root: Path, name: str | None = None, preset: str = "balanced") -> Project:
+    """Create (or open) a project for a person using the wizard or `dab`: a new one trains with a
+    hardware-aware preset instead of fixed hyperparameters. An existing project is left as it is."""
+    is_new = not (Path(root) / "project.yaml").exists()
+    project = Project.create(root, name)
+    if is_new:
+        project_cfg = project.load_config()
+        project_cfg.train.preset = preset
+        project.save_config(project_cfg)
+    return project
+
+
+def list_projects(folder: Path) -> list[str]:
+    """Names of the project folders (those holding a ``project.yaml``) directly inside ``folder``."""
+    if not Path(folder).is_dir():
+        return []
+    return sorted(p.name for p in Path(folder).iterdir() if (p / "project.yaml").is_file())
+
+
 def safe_suffix(name: str) -> str:
     """The lowercase extension of an uploaded name, limited to a short alphanumeric string."""
     suffix = Path(name.replace("\\", "/")).suffix.lower()

@@ -11,7 +11,7 @@ from builder.errors import BuilderError
 
 
 def cmd_init(args) -> None:
-    from builder.workflow import new_project
+    from builder.project import new_project
 
     project = new_project(args.project)
     if args.base_model:
@@ -22,7 +22,8 @@ def cmd_init(args) -> None:
 
 
 def cmd_ingest(args) -> int:
-    from builder.workflow import ingest_and_chunk, new_project
+    from builder.documents import ingest_and_chunk
+    from builder.project import new_project
 
     project = new_project(args.project)
     reports, chunks = ingest_and_chunk(project, args.paths)
@@ -133,11 +134,10 @@ def iter_prompts():
 
 
 def cmd_eval(args) -> None:
-    from builder.evaluate import evaluate_run
+    from builder.evaluate import evaluate_run, heldout_pairs
     from builder.project import Project
     from builder.runs import load_engine, trained_run
     from builder.storage import read_jsonl
-    from builder.workflow import heldout_pairs
 
     project = Project.open(args.project)
     project_cfg = project.load_config()

@@ -19,13 +19,13 @@ import shutil
 import socket
 from pathlib import Path
 
+from builder.documents import ingest_and_chunk
 from builder.models import CHATML_TEMPLATE
 from builder.pairs import generate_pairs
 from builder.project import Project
 from builder.runs import Run
 from builder.storage import read_jsonl, write_json
 from builder.templates import sample_documents
-from builder.workflow import ingest_and_chunk
 
 SPECIAL = ["<unk>", "<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 

@@ -95,7 +95,7 @@ def test_new_run_dirs_are_unique(tmp_path):
 
 
 def test_new_projects_train_with_a_preset_and_existing_ones_keep_theirs(tmp_path):
-    from builder.workflow import new_project
+    from builder.project import new_project
 
     assert new_project(tmp_path / "a").load_config().train.preset == "balanced"
     project = Project.create(tmp_path / "b")

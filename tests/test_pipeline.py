@@ -6,12 +6,12 @@ The fast test uses a tiny random Llama (seconds); the slow one the bundled SmolL
 import pytest
 
 from builder.chat import answer
+from builder.documents import ingest_and_chunk
 from builder.pairs import generate_pairs
 from builder.project import Project
 from builder.runs import Run, load_engine, newest_trained_run
 from builder.templates import sample_documents
 from builder.train import run_training
-from builder.workflow import ingest_and_chunk
 
 from .support import losses
 

@@ -8,12 +8,11 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
-from builder.project import Project
-from builder.train.presets import Hardware
-from builder.workflow import list_projects, project_progress, recommended_models
+from builder.project import Project, list_projects
+from builder.train.presets import Hardware, recommended_models
 from ui import projects
 from ui.engines import history_messages
-from ui.progress import current_step, progress_html, step_open
+from ui.progress import current_step, progress_html, project_progress, step_open
 from ui.ratelimit import RateLimiter, visitor_key
 
 

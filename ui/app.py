@@ -22,11 +22,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from builder.config import IngestConfig  # noqa: E402
-from builder.project import Project, default_home  # noqa: E402
-from builder.workflow import WIZARD_STEPS, create_sample_project, list_projects, new_project, project_progress  # noqa: E402
+from builder.documents import create_sample_project  # noqa: E402
+from builder.project import Project, default_home, list_projects, new_project  # noqa: E402
 
 from . import projects  # noqa: E402
-from .progress import LABELS, current_step, progress_html, step_open  # noqa: E402
+from .progress import LABELS, WIZARD_STEPS, current_step, progress_html, project_progress, step_open  # noqa: E402
 from .steps import chat, documents, pairs, share, train  # noqa: E402
 
 log = logging.getLogger("dab.ui")

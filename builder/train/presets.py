@@ -1,6 +1,6 @@
 """Presets Quick / Balanced / Thorough and a memory estimate, from hardware, model and data.
 
-    hardware = detect_hardware()
+    hardware = detect_hardware()                 # recommended_models(hardware): Hub models that suit it
     shape = model_shape("bundled")
     plan = plan_training(cfg.train, hardware, shape, pair_lengths)
     plan.train            # the resolved TrainConfig (epochs, lr, rank, lengths, batch, ...)
@@ -26,6 +26,11 @@ PRESETS = {
     "balanced": {"epochs": 3.0, "learning_rate": 2e-4, "lora_rank": 16},
     "thorough": {"epochs": 5.0, "learning_rate": 1e-4, "lora_rank": 32, "early_stopping_patience": 3},
 }
+RECOMMENDED_MODELS = (  # (minimum memory in GiB, Hub id): instruct models that fine-tune well with LoRA
+    (0, "HuggingFaceTB/SmolLM2-360M-Instruct"), (0, "Qwen/Qwen2.5-0.5B-Instruct"),
+    (8, "Qwen/Qwen2.5-1.5B-Instruct"), (8, "meta-llama/Llama-3.2-1B-Instruct"),
+    (16, "Qwen/Qwen2.5-3B-Instruct"), (24, "Qwen/Qwen2.5-7B-Instruct"), (24, "meta-llama/Llama-3.1-8B-Instruct"),
+)
 LORA_ALPHA_PER_RANK = 2  # LoRA's scale is alpha / rank: 2 for every preset and for the wizard's own settings
 MIN_PAIRS = 50
 GIB = 1024**3
@@ -73,6 +78,14 @@ def detect_hardware() -> Hardware:
         return Hardware("cuda", props.total_memory, props.name)
     ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     return Hardware("cpu", ram, f"CPU ({os.cpu_count()} cores)")
+
+
+def recommended_models(hardware: Hardware) -> list[str]:
+    """Hub models worth trying on ``hardware``: small ones on a CPU, more with more GPU memory."""
+    if hardware.device != "cuda":
+        return [model for need_gib, model in RECOMMENDED_MODELS if need_gib == 0]
+    memory_gib = hardware.memory_bytes / GIB
+    return [model for need_gib, model in RECOMMENDED_MODELS if need_gib <= memory_gib]
 
 
 def model_shape(source: str, trust_remote_code: bool = False) -> ModelShape:

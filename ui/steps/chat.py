@@ -6,10 +6,9 @@ import gradio as gr
 import pandas as pd
 
 from builder import torch_thread
-from builder.evaluate import evaluate_run
+from builder.evaluate import evaluate_run, heldout_pairs
 from builder.project import Project
 from builder.runs import chat_settings, newest_trained_run
-from builder.workflow import heldout_pairs
 
 from ..engines import get_engine, stop_current, history_messages
 from ..errors import friendly

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import gradio as gr
 
+from builder.chunking import chunk_sources
+from builder.documents import ingest_and_chunk
 from builder.ingest import SUPPORTED_SUFFIXES
 from builder.project import Project
-from builder.workflow import chunk_sources, ingest_and_chunk
 
 from ..errors import friendly
 

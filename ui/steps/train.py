@@ -17,8 +17,7 @@ from builder.project import Project
 from builder.runs import Run, newest_run
 from builder.train.runner import start_training
 from builder.train.plan import plan_run
-from builder.train.presets import detect_hardware, lora_alpha
-from builder.workflow import recommended_models
+from builder.train.presets import detect_hardware, lora_alpha, recommended_models
 
 from ..errors import friendly
 
