@@ -110,10 +110,10 @@ class ChatEngine:
         torch_thread.call(self.model.load_adapter, str(adapter_dir), adapter_name=name)
         self.adapters[name] = adapter_dir
 
-    def context_tokens(self, cfg: ChatConfig) -> int:
+    def context_tokens(self, chat_cfg: ChatConfig) -> int:
         """The context window in tokens: the config's limit, else the model's."""
         window = getattr(self.model.config, "max_position_embeddings", None) or 2048
-        return min(cfg.context_tokens, window) if cfg.context_tokens else window
+        return min(chat_cfg.context_tokens, window) if chat_cfg.context_tokens else window
 
     def stop(self) -> None:
         """Ask the answer being generated now to end after its current token."""
@@ -121,28 +121,28 @@ class ChatEngine:
         if current is not None:
             current.cancel()
 
-    def stream(self, messages: list[dict], cfg: ChatConfig | None = None,
+    def stream(self, messages: list[dict], chat_cfg: ChatConfig | None = None,
                use_adapter: bool | str = True) -> Iterator[str]:
         """Yield the answer in pieces; leaving the loop early stops the generation."""
-        generation = self.start(messages, cfg, use_adapter)
+        generation = self.start(messages, chat_cfg, use_adapter)
         try:
             yield from generation
         finally:
             generation.cancel()
 
-    def start(self, messages: list[dict], cfg: ChatConfig | None = None,
+    def start(self, messages: list[dict], chat_cfg: ChatConfig | None = None,
               use_adapter: bool | str = True) -> Generation:
         """Queue an answer on the torch thread; returns its ``Generation`` at once."""
         from transformers import TextIteratorStreamer
 
-        cfg = cfg or ChatConfig()
+        chat_cfg = chat_cfg or ChatConfig()
         self.check_choice(use_adapter)
-        input_ids = self.prompt_ids(messages, cfg)
+        input_ids = self.prompt_ids(messages, chat_cfg)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         generation = Generation(streamer)
         generation.prompt_tokens = len(input_ids)
-        max_new = max(1, min(cfg.max_new_tokens, self.context_tokens(cfg) - len(input_ids)))
-        kwargs = self.generate_kwargs(input_ids, cfg, max_new, generation)
+        max_new = max(1, min(chat_cfg.max_new_tokens, self.context_tokens(chat_cfg) - len(input_ids)))
+        kwargs = self.generate_kwargs(input_ids, chat_cfg, max_new, generation)
         torch_thread.submit(self._generate, generation, kwargs, use_adapter)
         return generation
 
@@ -163,7 +163,7 @@ class ChatEngine:
             self._current = None
             generation.done.set()
 
-    def generate_kwargs(self, input_ids: list[int], cfg: ChatConfig, max_new_tokens: int,
+    def generate_kwargs(self, input_ids: list[int], chat_cfg: ChatConfig, max_new_tokens: int,
                         generation: Generation) -> dict:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList
@@ -174,24 +174,24 @@ class ChatEngine:
 
         ids = torch.tensor([input_ids], device=self.model.device)
         kwargs = dict(input_ids=ids, attention_mask=torch.ones_like(ids), streamer=generation.streamer,
-                      max_new_tokens=max_new_tokens, do_sample=cfg.temperature > 0,
+                      max_new_tokens=max_new_tokens, do_sample=chat_cfg.temperature > 0,
                       stopping_criteria=StoppingCriteriaList([_Count()]),
                       pad_token_id=self.tokenizer.pad_token_id)
-        if cfg.temperature > 0:
-            kwargs.update(temperature=cfg.temperature, top_p=cfg.top_p)
+        if chat_cfg.temperature > 0:
+            kwargs.update(temperature=chat_cfg.temperature, top_p=chat_cfg.top_p)
         else:
             kwargs.update(temperature=None, top_p=None, top_k=None)
         return kwargs
 
-    def prompt_ids(self, messages: list[dict], cfg: ChatConfig) -> list[int]:
+    def prompt_ids(self, messages: list[dict], chat_cfg: ChatConfig) -> list[int]:
         """Token ids of the system prompt + conversation, trimmed to leave room for the answer.
 
         Holds ``tokenizer_lock``: the tokenizer's split-special-tokens switch is shared state,
         and two threads tokenizing at once read control tokens typed in a message as real ones
         (``tests/test_torch_thread.py``)."""
         turns = clean_messages(messages)
-        system = [{"role": "system", "content": cfg.system_prompt}] if cfg.system_prompt else []
-        budget = self.context_tokens(cfg) - min(cfg.max_new_tokens, self.context_tokens(cfg) // 2)
+        system = [{"role": "system", "content": chat_cfg.system_prompt}] if chat_cfg.system_prompt else []
+        budget = self.context_tokens(chat_cfg) - min(chat_cfg.max_new_tokens, self.context_tokens(chat_cfg) // 2)
         with self.tokenizer_lock:
             return fit_to_window(self.tokenizer, system, turns, budget)
 
@@ -308,6 +308,7 @@ def attach_adapter(model, adapter_dir: Path):
         raise AdapterError(f"the adapter in {adapter_dir} cannot be loaded: {str(exc).splitlines()[0]}") from exc
 
 
-def answer(engine: ChatEngine, question: str, cfg: ChatConfig | None = None, use_adapter: bool | str = True) -> str:
+def answer(engine: ChatEngine, question: str, chat_cfg: ChatConfig | None = None,
+           use_adapter: bool | str = True) -> str:
     """The whole answer to one question (greedy by default), for evaluation and tests."""
-    return "".join(engine.stream([{"role": "user", "content": question}], cfg, use_adapter)).strip()
+    return "".join(engine.stream([{"role": "user", "content": question}], chat_cfg, use_adapter)).strip()

@@ -2,9 +2,9 @@
 
 The same YAML (a project's ``project.yaml``) drives the UI, the CLI and the tests::
 
-    cfg = ProjectConfig.load(path)        # missing keys take their defaults
-    cfg.train.max_steps = 20              # plain attribute access
-    cfg.save(path)                        # atomic write
+    project_cfg = ProjectConfig.load(path)        # missing keys take their defaults
+    project_cfg.train.max_steps = 20              # plain attribute access
+    project_cfg.save(path)                        # atomic write
 
 Unknown keys are refused with a clear message rather than silently ignored.
 """

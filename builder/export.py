@@ -61,19 +61,19 @@ def hub_base_id(base_model: str) -> str | None:
 
 def model_card(run: Run, project_cfg: ProjectConfig, kind: str) -> str:
     """README.md for an exported adapter (``kind="adapter"``) or merged model (``"merged"``)."""
-    cfg = run.resolved_config(project_cfg)
-    base_model, data, report = cfg.train.base_model, run.data_record(), run.eval_report()
+    run_cfg = run.resolved_config(project_cfg)
+    base_model, data, report = run_cfg.train.base_model, run.data_record(), run.eval_report()
     hub_id = hub_base_id(base_model)
     front = ["---", f"library_name: {'peft' if kind == 'adapter' else 'transformers'}",
              *([f"base_model: {hub_id}"] if hub_id else []), "tags:", "- domain-assistant-builder", "- lora", "---"]
-    lines = front + [f"# {cfg.name} assistant ({kind})", "",
+    lines = front + [f"# {run_cfg.name} assistant ({kind})", "",
                      f"A specialist chat model fine-tuned from **{hub_id or base_model}** with LoRA "
-                     f"(rank {cfg.train.lora_rank}, alpha {cfg.train.lora_alpha}, all linear layers) on "
+                     f"(rank {run_cfg.train.lora_rank}, alpha {run_cfg.train.lora_alpha}, all linear layers) on "
                      f"question/answer pairs generated from the organisation's own documents.", "",
                      "## Training data", "",
                      f"- training pairs: {data.get('train_pairs', 'unknown')}, evaluation pairs: {data.get('eval_pairs', 'unknown')}",
                      f"- data fingerprint: `{data.get('fingerprint', 'unknown')}`",
-                     f"- system prompt: {cfg.chat.system_prompt!r}", "", "## Evaluation (held-out questions)", ""]
+                     f"- system prompt: {run_cfg.chat.system_prompt!r}", "", "## Evaluation (held-out questions)", ""]
     lines += evaluation_lines(report)
     lines += ["", "## Licence", "",
               "These weights derive from the base model and are bound by its licence: read the base "

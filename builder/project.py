@@ -79,8 +79,8 @@ class Project:
     def load_config(self) -> ProjectConfig:
         return ProjectConfig.load(self.config_path)
 
-    def save_config(self, cfg: ProjectConfig) -> None:
-        cfg.save(self.config_path)
+    def save_config(self, project_cfg: ProjectConfig) -> None:
+        project_cfg.save(self.config_path)
 
     # --- tables (typed records, see ``records``) -------------------------------------------
     def sources(self) -> list[Source]:

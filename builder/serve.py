@@ -81,11 +81,11 @@ def request_messages(body: dict, defaults: ChatConfig) -> tuple[list[dict], Chat
     if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
         raise ConfigError("'messages' must be a list of {role, content} objects")
     messages = [{"role": m.get("role"), "content": text_of(m.get("content"))} for m in messages]
-    cfg = request_config(body, defaults)
+    chat_cfg = request_config(body, defaults)
     system = [m.get("content") for m in messages if m.get("role") == "system"]
     if system and isinstance(system[0], str):
-        cfg.system_prompt = system[0]
-    return messages, cfg
+        chat_cfg.system_prompt = system[0]
+    return messages, chat_cfg
 
 
 def completion(answer_id: str, model: str, text: str, finish: str, usage: dict) -> dict:
@@ -101,8 +101,8 @@ def chunk(answer_id: str, model: str, delta: dict, finish: str | None = None) ->
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
-def finish_reason(generation, cfg: ChatConfig) -> str:
-    return "length" if generation.new_tokens >= cfg.max_new_tokens else "stop"
+def finish_reason(generation, chat_cfg: ChatConfig) -> str:
+    return "length" if generation.new_tokens >= chat_cfg.max_new_tokens else "stop"
 
 
 def usage_of(generation) -> dict:
@@ -132,7 +132,7 @@ async def cancel_when_gone(request, generation) -> None:
         await asyncio.sleep(DISCONNECT_POLL_S)
 
 
-async def sse_events(request, generation, cfg: ChatConfig, answer_id: str, model: str):
+async def sse_events(request, generation, chat_cfg: ChatConfig, answer_id: str, model: str):
     """Server-sent events for one answer; a client gone (or the stream closed) cancels the answer."""
     from starlette.concurrency import run_in_threadpool
 
@@ -142,7 +142,7 @@ async def sse_events(request, generation, cfg: ChatConfig, answer_id: str, model
         yield chunk(answer_id, model, {"role": "assistant", "content": ""})
         while (piece := await run_in_threadpool(next, pieces, None)) is not None:
             yield chunk(answer_id, model, {"content": piece})
-        yield chunk(answer_id, model, {}, finish_reason(generation, cfg))
+        yield chunk(answer_id, model, {}, finish_reason(generation, chat_cfg))
         yield "data: [DONE]\n\n"
     finally:
         generation.cancel()
@@ -183,15 +183,15 @@ def create_app(engine: ChatEngine, defaults: ChatConfig, model_name: str = "doma
             body = await request.json()
             if not isinstance(body, dict):
                 raise ConfigError("the request body must be a JSON object")
-            messages, cfg = request_messages(body, defaults)
-            generation = await run_in_threadpool(engine.start, messages, cfg)
+            messages, chat_cfg = request_messages(body, defaults)
+            generation = await run_in_threadpool(engine.start, messages, chat_cfg)
         except (json.JSONDecodeError, UnicodeDecodeError):
             return error(400, "the request body is not valid JSON")
         except BuilderError as exc:
             return error(400, str(exc))
         answer_id = f"chatcmpl-{uuid.uuid4().hex}"
         if body.get("stream"):
-            return StreamingResponse(sse_events(request, generation, cfg, answer_id, model_name),
+            return StreamingResponse(sse_events(request, generation, chat_cfg, answer_id, model_name),
                                      media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
         watcher = asyncio.create_task(cancel_when_gone(request, generation))
         try:
@@ -201,7 +201,7 @@ def create_app(engine: ChatEngine, defaults: ChatConfig, model_name: str = "doma
             raise
         finally:
             watcher.cancel()
-        return completion(answer_id, model_name, text.strip(), finish_reason(generation, cfg), usage_of(generation))
+        return completion(answer_id, model_name, text.strip(), finish_reason(generation, chat_cfg), usage_of(generation))
 
     return app
 

@@ -56,10 +56,10 @@ def register(name: str) -> Callable[[Generator], Generator]:
 def per_chunk(name: str) -> Callable:
     """Decorator: register a ``(chunk, pairs_cfg) -> list[Candidate]`` function as a generator."""
     def wrap(function: Callable[[Chunk, PairsConfig], list[Candidate]]):
-        def run(chunks: list[Chunk], cfg: PairsConfig, progress: ProgressCallback = None) -> list[ChunkResult]:
+        def run(chunks: list[Chunk], pairs_cfg: PairsConfig, progress: ProgressCallback = None) -> list[ChunkResult]:
             results = []
             for done, chunk in enumerate(chunks, start=1):
-                results.append(ChunkResult(function(chunk, cfg)))
+                results.append(ChunkResult(function(chunk, pairs_cfg)))
                 if progress:
                     progress(done, len(chunks))
             return results

@@ -38,19 +38,20 @@ def load_teacher(spec: str):
 
 
 @register("local")
-def generate_local(chunks: list[Chunk], cfg: PairsConfig, progress: ProgressCallback = None) -> list[ChunkResult]:
+def generate_local(chunks: list[Chunk], pairs_cfg: PairsConfig, progress: ProgressCallback = None) -> list[ChunkResult]:
     """Pairs for every chunk from the local teacher; one ChunkResult per chunk."""
-    model, tokenizer = torch_thread.call(load_teacher, cfg.teacher_model)
-    prefix = load_template(cfg.template).response_prefix
-    prompts = [tokenizer.apply_chat_template(render_messages(c, cfg), tokenize=False, add_generation_prompt=True)
+    model, tokenizer = torch_thread.call(load_teacher, pairs_cfg.teacher_model)
+    prefix = load_template(pairs_cfg.template).response_prefix
+    prompts = [tokenizer.apply_chat_template(render_messages(c, pairs_cfg), tokenize=False, add_generation_prompt=True)
                + prefix for c in chunks]
     results: dict[int, ChunkResult] = {}
     pending = sorted(range(len(chunks)), key=lambda i: len(prompts[i]))
-    for attempt in range(cfg.max_retries + 1):
+    for attempt in range(pairs_cfg.max_retries + 1):
         failed = []
-        for start in range(0, len(pending), cfg.batch_size):
-            batch = pending[start:start + cfg.batch_size]
-            replies = torch_thread.call(generate_batch, model, tokenizer, [prompts[i] for i in batch], cfg, attempt)
+        for start in range(0, len(pending), pairs_cfg.batch_size):
+            batch = pending[start:start + pairs_cfg.batch_size]
+            replies = torch_thread.call(generate_batch, model, tokenizer, [prompts[i] for i in batch], pairs_cfg,
+                                        attempt)
             for i, reply in zip(batch, replies):
                 try:
                     results[i] = ChunkResult(parse_pairs_json(prefix + reply)[0])
@@ -65,16 +66,16 @@ def generate_local(chunks: list[Chunk], cfg: PairsConfig, progress: ProgressCall
     return [results[i] for i in range(len(chunks))]
 
 
-def generate_batch(model, tokenizer, prompts: list[str], cfg: PairsConfig, attempt: int) -> list[str]:
+def generate_batch(model, tokenizer, prompts: list[str], pairs_cfg: PairsConfig, attempt: int) -> list[str]:
     """Generate replies for a batch of prompts; greedy first, sampled on retries."""
     import torch
 
     inputs = tokenizer(prompts, add_special_tokens=False, padding=True, return_tensors="pt").to(model.device)
     sampling = {"do_sample": True, "temperature": 0.7, "top_p": 0.95} if attempt else {"do_sample": False}
     if attempt:
-        torch.manual_seed(cfg.seed + attempt)
+        torch.manual_seed(pairs_cfg.seed + attempt)
     with torch.inference_mode():
-        output = model.generate(**inputs, max_new_tokens=cfg.max_new_tokens, max_time=cfg.chunk_time_limit_s,
-                                pad_token_id=tokenizer.pad_token_id, **sampling)
+        output = model.generate(**inputs, max_new_tokens=pairs_cfg.max_new_tokens,
+                                max_time=pairs_cfg.chunk_time_limit_s, pad_token_id=tokenizer.pad_token_id, **sampling)
     new_tokens = output[:, inputs["input_ids"].shape[1]:]
     return tokenizer.batch_decode(new_tokens, skip_special_tokens=True)

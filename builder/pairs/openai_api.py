@@ -38,26 +38,27 @@ class RetryableError(Exception):
 
 
 @register("openai")
-def generate_openai(chunks: list[Chunk], cfg: PairsConfig, progress: ProgressCallback = None,
+def generate_openai(chunks: list[Chunk], pairs_cfg: PairsConfig, progress: ProgressCallback = None,
                     backoff_s: float = 1.0) -> list[ChunkResult]:
     """Pairs for every chunk from the configured endpoint; one ChunkResult per chunk."""
-    if not cfg.api_model:
+    if not pairs_cfg.api_model:
         raise GeneratorError("set pairs.api_model to the endpoint's model name")
-    return asyncio.run(generate_all(chunks, cfg, progress, backoff_s))
+    return asyncio.run(generate_all(chunks, pairs_cfg, progress, backoff_s))
 
 
-async def generate_all(chunks: list[Chunk], cfg: PairsConfig, progress: ProgressCallback, backoff_s: float) -> list[ChunkResult]:
-    limit = asyncio.Semaphore(cfg.concurrency)
+async def generate_all(chunks: list[Chunk], pairs_cfg: PairsConfig, progress: ProgressCallback,
+                       backoff_s: float) -> list[ChunkResult]:
+    limit = asyncio.Semaphore(pairs_cfg.concurrency)
     done = 0
-    key = os.environ.get(cfg.api_key_env, "")
+    key = os.environ.get(pairs_cfg.api_key_env, "")
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    limits = httpx.Limits(max_connections=cfg.concurrency)
-    async with httpx.AsyncClient(base_url=cfg.base_url.rstrip("/"), headers=headers, limits=limits,
-                                 timeout=httpx.Timeout(cfg.timeout_s)) as client:
+    limits = httpx.Limits(max_connections=pairs_cfg.concurrency)
+    async with httpx.AsyncClient(base_url=pairs_cfg.base_url.rstrip("/"), headers=headers, limits=limits,
+                                 timeout=httpx.Timeout(pairs_cfg.timeout_s)) as client:
         async def one(chunk: Chunk) -> ChunkResult:
             nonlocal done
             async with limit:
-                result = await chunk_with_retries(client, chunk, cfg, backoff_s)
+                result = await chunk_with_retries(client, chunk, pairs_cfg, backoff_s)
             done += 1
             if progress:
                 progress(done, len(chunks))
@@ -66,36 +67,37 @@ async def generate_all(chunks: list[Chunk], cfg: PairsConfig, progress: Progress
         return list(await asyncio.gather(*(one(chunk) for chunk in chunks)))
 
 
-async def chunk_with_retries(client: httpx.AsyncClient, chunk: Chunk, cfg: PairsConfig, backoff_s: float) -> ChunkResult:
+async def chunk_with_retries(client: httpx.AsyncClient, chunk: Chunk, pairs_cfg: PairsConfig,
+                             backoff_s: float) -> ChunkResult:
     """Ask for one chunk's pairs, retrying what is worth retrying; never raises."""
     def wait(state) -> float:
         error = state.outcome.exception()
         backoff = wait_exponential(multiplier=backoff_s, max=30 * backoff_s)(state)
         return max(backoff, min(getattr(error, "retry_after_s", 0.0), MAX_RETRY_AFTER_S))
 
-    retrying = AsyncRetrying(stop=stop_after_attempt(cfg.max_retries + 1), wait=wait,
+    retrying = AsyncRetrying(stop=stop_after_attempt(pairs_cfg.max_retries + 1), wait=wait,
                              retry=retry_if_exception(lambda e: isinstance(e, RetryableError)))
     try:
         async for attempt in retrying:
             with attempt:
-                return await request_pairs(client, chunk, cfg)
+                return await request_pairs(client, chunk, pairs_cfg)
     except RetryError as exc:
         last = exc.last_attempt.exception()
-        return ChunkResult(error=f"gave up after {cfg.max_retries + 1} attempts: {last}")
+        return ChunkResult(error=f"gave up after {pairs_cfg.max_retries + 1} attempts: {last}")
     except GeneratorError as exc:
         return ChunkResult(error=str(exc))
 
 
-async def request_pairs(client: httpx.AsyncClient, chunk: Chunk, cfg: PairsConfig) -> ChunkResult:
+async def request_pairs(client: httpx.AsyncClient, chunk: Chunk, pairs_cfg: PairsConfig) -> ChunkResult:
     """One request; raises RetryableError for transient failures, GeneratorError for final ones."""
-    body = {"model": cfg.api_model, "messages": render_messages(chunk, cfg), "temperature": 0.2,
-            "max_tokens": cfg.max_new_tokens, "response_format": {"type": "json_object"}}
+    body = {"model": pairs_cfg.api_model, "messages": render_messages(chunk, pairs_cfg), "temperature": 0.2,
+            "max_tokens": pairs_cfg.max_new_tokens, "response_format": {"type": "json_object"}}
     try:
         response = await client.post("/chat/completions", json=body)
     except httpx.TimeoutException as exc:
-        raise RetryableError(f"no answer within {cfg.timeout_s:g} s") from exc
+        raise RetryableError(f"no answer within {pairs_cfg.timeout_s:g} s") from exc
     except httpx.TransportError as exc:
-        raise RetryableError(f"cannot reach {cfg.base_url} ({type(exc).__name__})") from exc
+        raise RetryableError(f"cannot reach {pairs_cfg.base_url} ({type(exc).__name__})") from exc
     if response.status_code == 429 or response.status_code >= 500:
         raise RetryableError(f"HTTP {response.status_code} from the endpoint", retry_after(response))
     if response.status_code >= 400:

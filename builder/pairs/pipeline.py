@@ -26,21 +26,21 @@ REPORT_FILE = "pairs_report.json"
 DROPPED_FILE = "pairs_dropped.jsonl"
 
 
-def generate_pairs(project: Project, cfg: PairsConfig | None = None, progress=None) -> dict:
+def generate_pairs(project: Project, pairs_cfg: PairsConfig | None = None, progress=None) -> dict:
     """Run the configured generator over every chunk; save pairs, dropped pairs and the report.
 
     ``progress``, if given, is called as ``progress(done_chunks, total_chunks)``.
     """
-    cfg = cfg or project.load_config().pairs
-    generator = GENERATORS.get(cfg.generator)
+    pairs_cfg = pairs_cfg or project.load_config().pairs
+    generator = GENERATORS.get(pairs_cfg.generator)
     if generator is None:
-        raise ConfigError(f"unknown generator '{cfg.generator}' (known: {', '.join(sorted(GENERATORS))})")
+        raise ConfigError(f"unknown generator '{pairs_cfg.generator}' (known: {', '.join(sorted(GENERATORS))})")
     chunks = project.chunks()
     if not chunks:
         raise ProjectError("no chunks yet: add documents first (dab ingest)")
-    results = generator(chunks, cfg, progress)
+    results = generator(chunks, pairs_cfg, progress)
     protected = [p for p in project.pairs() if is_protected(p)]
-    pairs, dropped, report = reconcile(chunks, results, protected, cfg)
+    pairs, dropped, report = reconcile(chunks, results, protected, pairs_cfg)
     project.save_pairs(pairs)
     write_jsonl(project.root / DROPPED_FILE, dropped)
     write_json(project.root / REPORT_FILE, report)
@@ -50,7 +50,7 @@ def generate_pairs(project: Project, cfg: PairsConfig | None = None, progress=No
 
 
 def reconcile(chunks: list[Chunk], results: list[ChunkResult], protected: list[Pair],
-              cfg: PairsConfig) -> tuple[list[Pair], list[dict], dict]:
+              pairs_cfg: PairsConfig) -> tuple[list[Pair], list[dict], dict]:
     """Validate every candidate; return (pairs to save, dropped rows, reconciliation report)."""
     rows = {c.id: chunk_row(c) for c in chunks}
     fresh, dropped = [], []
@@ -58,15 +58,15 @@ def reconcile(chunks: list[Chunk], results: list[ChunkResult], protected: list[P
         row = rows[chunk.id]
         row["error"] = result.error
         for n, candidate in enumerate(result.candidates):
-            pair = new_pair(candidate.question, candidate.answer, cfg.generator, chunk, candidate.evidence)
-            reason = "over_limit" if n >= cfg.max_pairs_per_chunk else rejection_reason(
-                pair.question, pair.answer, pair.scores["grounding"], cfg)
+            pair = new_pair(candidate.question, candidate.answer, pairs_cfg.generator, chunk, candidate.evidence)
+            reason = "over_limit" if n >= pairs_cfg.max_pairs_per_chunk else rejection_reason(
+                pair.question, pair.answer, pair.scores["grounding"], pairs_cfg)
             row["candidates"] += 1
             if reason:
                 dropped.append({**pair.to_dict(), "reason": reason})
             else:
                 fresh.append(pair)
-    kept, duplicates = drop_duplicates(protected, fresh, cfg.duplicate_similarity)
+    kept, duplicates = drop_duplicates(protected, fresh, pairs_cfg.duplicate_similarity)
     dropped += duplicates
     for pair in dropped:
         rows[pair["chunk_id"]]["dropped"][pair["reason"]] += 1
@@ -75,7 +75,7 @@ def reconcile(chunks: list[Chunk], results: list[ChunkResult], protected: list[P
     for pair in protected:
         if pair.chunk_id in rows:
             rows[pair.chunk_id]["protected"] += 1
-    report = {"generator": cfg.generator, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    report = {"generator": pairs_cfg.generator, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
               "chunks": [finish_row(r) for r in rows.values()]}
     report["totals"] = report_totals(report["chunks"], protected, kept)
     return protected + kept, dropped, report

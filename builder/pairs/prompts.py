@@ -15,11 +15,11 @@ from ..templates import load_domain, load_template
 from .validate import neutralize_control_tokens
 
 
-def render_messages(chunk: Chunk, cfg: PairsConfig) -> list[dict]:
+def render_messages(chunk: Chunk, pairs_cfg: PairsConfig) -> list[dict]:
     """The chat messages that ask a teacher for pairs about one chunk."""
-    template, domain = load_template(cfg.template), load_domain(cfg.domain)
+    template, domain = load_template(pairs_cfg.template), load_domain(pairs_cfg.domain)
     values = {"passage": neutralize_control_tokens(chunk.text), "heading": chunk.heading or "the documents",
-              "max_pairs": str(cfg.max_pairs_per_chunk),
+              "max_pairs": str(pairs_cfg.max_pairs_per_chunk),
               "question_styles": "; ".join(domain.question_styles), "answer_style": domain.answer_style,
               "domain_system": domain.system_prompt, "domain": domain.name}
     return [{"role": "system", "content": Template(template.system).substitute(values).strip()},

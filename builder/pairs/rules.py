@@ -45,7 +45,7 @@ _PRICE_COLUMNS = ("price", "fee", "cost", "charge", "amount", "rate")
 
 
 @per_chunk("rules")
-def generate_rules(chunk: Chunk, cfg: PairsConfig) -> list[Candidate]:
+def generate_rules(chunk: Chunk, pairs_cfg: PairsConfig) -> list[Candidate]:
     """All rule-based candidates for one chunk, best kinds first, one per distinct question."""
     text = chunk.text
     topic = clean_heading(chunk.heading_path[-1]) if chunk.heading_path else ""

@@ -2,7 +2,7 @@
 
     question = neutralize_control_tokens(question)      # literal "<|im_start|>" becomes inert
     span, score = ground(answer, chunk_text, evidence)    # evidence span + grounding score
-    reason = rejection_reason(question, answer, score, cfg)   # None when the pair is kept
+    reason = rejection_reason(question, answer, score, pairs_cfg)   # None when the pair is kept
     flags = instruction_flags(question + " " + answer)   # ["instruction_like"] or []
 
 Documents are data, not instructions. What this module covers:
@@ -111,17 +111,17 @@ def garbled(text: str) -> bool:
         or longest_run > 60 or bool(re.search(r"(.)\1{9,}", stripped))
 
 
-def rejection_reason(question: str, answer: str, grounding: float, cfg: PairsConfig) -> str | None:
+def rejection_reason(question: str, answer: str, grounding: float, pairs_cfg: PairsConfig) -> str | None:
     """Why a pair must be dropped (a reconciliation reason), or None to keep it."""
     if not question.strip() or not answer.strip():
         return "empty"
     if garbled(question) or garbled(answer):
         return "garbled"
-    if len(question) > cfg.max_question_chars or len(answer) > cfg.max_answer_chars:
+    if len(question) > pairs_cfg.max_question_chars or len(answer) > pairs_cfg.max_answer_chars:
         return "too_long"
     if len(content_words(question)) < 1 or len(answer.strip()) < 2:
         return "too_short"
-    if grounding < cfg.min_grounding:
+    if grounding < pairs_cfg.min_grounding:
         return "ungrounded"
     return None
 

@@ -118,7 +118,7 @@ def train_run(project: Project, run: Run, project_cfg: ProjectConfig | None, res
         run.marker_path.unlink(missing_ok=True)
     barrier(dist)
     prep = prepare(project, run, project_cfg, resume, dist)
-    tc = prep.cfg.train
+    tc = prep.run_cfg.train
     params = [p for p in prep.model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=tc.learning_rate, weight_decay=0.0)
     from transformers import get_cosine_schedule_with_warmup
@@ -137,7 +137,7 @@ class Session:
 
     def __init__(self, prep: Prepared, model, optimizer, scheduler, params, dist: Dist, run: Run):
         self.prep, self.model, self.optimizer, self.scheduler, self.params = prep, model, optimizer, scheduler, params
-        self.dist, self.run, self.tc = dist, run, prep.cfg.train
+        self.dist, self.run, self.tc = dist, run, prep.run_cfg.train
         self.eval_rows = prep.eval_rows[:MAX_EVAL_ROWS]
         self.eval_every = auto_interval(self.tc.eval_every_steps, prep.total_steps)
         self.checkpoint_every = auto_interval(self.tc.checkpoint_every_steps, prep.total_steps)

@@ -1,7 +1,7 @@
 """A run's plan, before any weights load: the config it trains with, its data split and memory.
 
     plan = plan_run(project, project_cfg)
-    plan.cfg             # the config the run trains with: preset applied (``preset: custom``),
+    plan.run_cfg             # the config the run trains with: preset applied (``preset: custom``),
                          # the system prompt resolved (the domain preset's unless the user wrote one)
     plan.preset          # the preset that was chosen (recorded in the run's data.json)
     plan.memory_bytes, plan.gradient_checkpointing, plan.warnings
@@ -28,7 +28,7 @@ from .recipe import liger_available
 
 @dataclass
 class RunPlan:
-    cfg: ProjectConfig
+    run_cfg: ProjectConfig
     preset: str
     hardware: Hardware
     memory_bytes: int
@@ -43,19 +43,19 @@ class RunPlan:
 
 def plan_run(project: Project, project_cfg: ProjectConfig) -> RunPlan:
     """The next run's plan for the project's pairs on this machine (see the module docstring)."""
-    cfg = replace(project_cfg)
-    cfg.chat = chat_settings(cfg)  # the prompt training uses is the one chat uses later (config.yaml)
-    tc = cfg.train
+    run_cfg = replace(project_cfg)
+    run_cfg.chat = chat_settings(run_cfg)  # the prompt training uses is the one chat uses later (config.yaml)
+    tc = run_cfg.train
     pairs = training_pairs(project.pairs())
-    train_pairs, eval_pairs = split_pairs(pairs, cfg.pairs.eval_fraction, cfg.pairs.seed)
+    train_pairs, eval_pairs = split_pairs(pairs, run_cfg.pairs.eval_fraction, run_cfg.pairs.seed)
     tokenizer = load_tokenizer(tc.base_model, tc.trust_remote_code)
     hardware = detect_hardware()
     fused_loss = hardware.device == "cuda" and liger_available()
-    lengths = conversation_lengths(tokenizer, conversations(train_pairs, cfg.chat.system_prompt))
+    lengths = conversation_lengths(tokenizer, conversations(train_pairs, run_cfg.chat.system_prompt))
     shape = model_shape(resolve_model(tc.base_model), tc.trust_remote_code)
     plan = plan_training(tc, hardware, shape, lengths, fused_loss=fused_loss)
-    cfg.train = replace(plan.train, preset="custom")
-    return RunPlan(cfg, tc.preset, hardware, plan.memory_bytes, plan.gradient_checkpointing, plan.warnings,
+    run_cfg.train = replace(plan.train, preset="custom")
+    return RunPlan(run_cfg, tc.preset, hardware, plan.memory_bytes, plan.gradient_checkpointing, plan.warnings,
                    fused_loss, tokenizer, pairs, train_pairs, eval_pairs)
 
 

@@ -2,7 +2,7 @@
 
     hardware = detect_hardware()                 # recommended_models(hardware): Hub models that suit it
     shape = model_shape("bundled")
-    plan = plan_training(cfg.train, hardware, shape, pair_lengths)
+    plan = plan_training(project_cfg.train, hardware, shape, pair_lengths)
     plan.train            # the resolved TrainConfig (epochs, lr, rank, lengths, batch, ...)
     plan.memory_bytes     # estimated peak memory of training
     plan.warnings         # e.g. dataset too small, pairs that will be truncated

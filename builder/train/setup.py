@@ -34,7 +34,7 @@ DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 @dataclass
 class Prepared:
-    cfg: ProjectConfig
+    run_cfg: ProjectConfig
     tokenizer: object
     model: object
     train_rows: list
@@ -70,11 +70,10 @@ def prepare(project: Project, run: Run, project_cfg: ProjectConfig | None, resum
     """Plan, data, model and record for one run (see the module docstring)."""
     import torch
 
-    cfg = run.config() if resume else project_cfg or project.load_config()
-    torch.manual_seed(cfg.train.seed)
     if dist.main:
         run.write_status("loading", message="preparing the data", pid=os.getpid())
-    plan = plan_run(project, cfg)
+    plan = plan_run(project, run.config() if resume else project_cfg or project.load_config())
+    torch.manual_seed(plan.run_cfg.train.seed)
     train_data, eval_data = training_data(plan)
     preset = run.data_record().get("preset", "custom") if resume else plan.preset
     record = data_record(plan, train_data, eval_data, preset)
@@ -82,7 +81,7 @@ def prepare(project: Project, run: Run, project_cfg: ProjectConfig | None, resum
         check_same_data(run, record["fingerprint"], resume)
         save_plan(run, plan, record)
         run.write_status("loading", message="loading the base model", pid=os.getpid())
-    device, tc = device_for(dist), plan.cfg.train
+    device, tc = device_for(dist), plan.run_cfg.train
     model = build_lora_model(tc, device, plan.gradient_checkpointing)
     if dist.main:
         record["quantized_linear_layers"] = sum(type(m).__module__.startswith("bitsandbytes") and type(m).__name__ == "Linear4bit"
@@ -90,7 +89,7 @@ def prepare(project: Project, run: Run, project_cfg: ProjectConfig | None, resum
         write_json(run.data_path, record)
     per_epoch = max(1, math.ceil(len(train_data.rows) / (tc.grad_accum * dist.world)))
     total = tc.max_steps or max(1, math.ceil(per_epoch * tc.epochs))
-    return Prepared(plan.cfg, plan.tokenizer, model, train_data.rows, eval_data.rows, device, total, per_epoch,
+    return Prepared(plan.run_cfg, plan.tokenizer, model, train_data.rows, eval_data.rows, device, total, per_epoch,
                     os.getpid(), plan.fused_loss, padded_row_tokens(device, tc.micro_batch * tc.max_seq_tokens))
 
 
@@ -98,7 +97,7 @@ def training_data(plan: RunPlan) -> tuple[PreparedData, PreparedData]:
     """The plan's train and eval pairs tokenized, truncated and packed into rows."""
     if not plan.pairs:
         raise TrainingError("no accepted pairs to train on: generate pairs and accept at least a few first")
-    tc, system_prompt = plan.cfg.train, plan.cfg.chat.system_prompt
+    tc, system_prompt = plan.run_cfg.train, plan.run_cfg.chat.system_prompt
     row_tokens = tc.micro_batch * tc.max_seq_tokens
     train_data, eval_data = (prepare_rows(plan.tokenizer, conversations(pairs, system_prompt), tc.max_seq_tokens,
                                           row_tokens, tc.seed) for pairs in (plan.train_pairs, plan.eval_pairs))
@@ -113,7 +112,7 @@ def data_record(plan: RunPlan, train_data: PreparedData, eval_data: PreparedData
     return {"fingerprint": fingerprint(plan.pairs), "train_pairs": len(plan.train_pairs),
             "eval_pairs": len(plan.eval_pairs), "truncated": train_data.truncated + eval_data.truncated,
             "dropped": train_data.dropped + eval_data.dropped, "train_tokens": train_data.tokens,
-            "base_model": plan.cfg.train.base_model, "preset": preset, "hardware": asdict(plan.hardware),
+            "base_model": plan.run_cfg.train.base_model, "preset": preset, "hardware": asdict(plan.hardware),
             "memory_estimate_bytes": plan.memory_bytes, "gradient_checkpointing": plan.gradient_checkpointing,
             "warnings": plan.warnings}
 
@@ -121,8 +120,8 @@ def data_record(plan: RunPlan, train_data: PreparedData, eval_data: PreparedData
 def save_plan(run: Run, plan: RunPlan, record: dict) -> None:
     """Write the data record and the resolved config into the run, and log the plan."""
     write_json(run.data_path, record)
-    plan.cfg.save(run.config_path)
-    tc = plan.cfg.train
+    plan.run_cfg.save(run.config_path)
+    tc = plan.run_cfg.train
     log(f"plan: preset {record['preset']}, {plan.hardware.name}, sequences of {tc.max_seq_tokens} tokens, micro-batch "
         f"{tc.micro_batch} x accumulation {tc.grad_accum}, LoRA rank {tc.lora_rank}, estimated memory "
         f"{plan.memory_bytes / 2**30:.1f} GiB, gradient checkpointing {'on' if plan.gradient_checkpointing else 'off'}")

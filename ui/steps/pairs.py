@@ -64,10 +64,10 @@ def outputs(project: Project, status: str, min_score: float, source: str) -> tup
 def on_generate(generator: str, domain: str, root: str, status: str, min_score: float, source: str,
                 progress=gr.Progress()):
     project = Project.open(Path(root))
-    cfg = project.load_config()
-    cfg.pairs.generator, cfg.pairs.domain = generator, domain
-    project.save_config(cfg)
-    summary = generate_pairs(project, cfg.pairs,
+    project_cfg = project.load_config()
+    project_cfg.pairs.generator, project_cfg.pairs.domain = generator, domain
+    project.save_config(project_cfg)
+    summary = generate_pairs(project, project_cfg.pairs,
                              progress=lambda done, total: progress(done / total, desc="Reading passages"))
     gr.Info(f"{summary['pairs']} pairs from {summary['chunks']} passages.")
     return outputs(project, status, min_score, source)

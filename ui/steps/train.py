@@ -76,12 +76,12 @@ def save_settings(root: str, base_model: str, preset: str, epochs: float, max_st
     spec = (base_model or "").strip()
     if not spec:
         raise gr.Error("Choose a base model first.")
-    cfg = project.load_config()
-    cfg.train = replace(cfg.train, base_model=BUNDLED_MODEL if spec == "bundled" else spec, preset=preset,
-                        epochs=float(epochs or 0), max_steps=int(max_steps or 0),
-                        learning_rate=float(learning_rate or 0), lora_rank=int(lora_rank or 0),
-                        lora_alpha=lora_alpha(int(lora_rank or 0)))
-    project.save_config(cfg)
+    project_cfg = project.load_config()
+    project_cfg.train = replace(project_cfg.train, base_model=BUNDLED_MODEL if spec == "bundled" else spec,
+                                preset=preset, epochs=float(epochs or 0), max_steps=int(max_steps or 0),
+                                learning_rate=float(learning_rate or 0), lora_rank=int(lora_rank or 0),
+                                lora_alpha=lora_alpha(int(lora_rank or 0)))
+    project.save_config(project_cfg)
     return project
 
 
@@ -89,7 +89,7 @@ def save_settings(root: str, base_model: str, preset: str, epochs: float, max_st
 def on_plan(root: str, *settings):
     project = save_settings(root, *settings)
     plan = plan_run(project, project.load_config())
-    tc = plan.cfg.train
+    tc = plan.run_cfg.train
     lines = [f"Estimated memory: **{plan.memory_bytes / 2**30:.1f} GiB**; {tc.epochs:g} passes, learning rate "
              f"{tc.learning_rate:g}, adapter rank {tc.lora_rank}, sequences of {tc.max_seq_tokens} tokens, "
              f"batches of {tc.micro_batch} × {tc.grad_accum}."]
