@@ -1,6 +1,7 @@
 """The Documents step as library calls: add documents to a project, or start from the sample.
 
     reports, chunks = ingest_and_chunk(project, [Path("docs/"), Path("handbook.pdf")])
+    remove_document(project, source_id)                        # with its chunks and pairs
     project = create_sample_project(Path("projects/sample"))   # the sample corpus, ingested once
 
 Adding documents ingests them (``ingest``: one report row per file, a bad file never stops the
@@ -20,6 +21,13 @@ def ingest_and_chunk(project: Project, paths: list[Path]) -> tuple[list[dict], l
     """Ingest documents, then re-chunk the project; returns (per-file reports, chunks)."""
     reports = ingest_paths(project, paths)
     return reports, chunk_sources(project)
+
+
+def remove_document(project: Project, source_id: str) -> None:
+    """Forget a document and what came from it (``Project.remove_source``), then re-chunk the rest."""
+    project.remove_source(source_id)
+    if project.sources():
+        chunk_sources(project)
 
 
 def create_sample_project(root: Path, base_model: str | None = None) -> Project:

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from builder.chunking import chunk_sources
-from builder.documents import ingest_and_chunk
+from builder.documents import ingest_and_chunk, remove_document
 from builder.ingest import SUPPORTED_SUFFIXES
 from builder.project import Project
 
@@ -58,9 +57,7 @@ def on_remove(source_id: str | None, root: str):
     if not source_id:
         raise gr.Error("Pick the document to remove first.")
     project = Project.open(Path(root))
-    project.remove_source(source_id)
-    if project.sources():
-        chunk_sources(project)
+    remove_document(project, source_id)
     return outputs(project)
 
 
