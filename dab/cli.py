@@ -50,7 +50,19 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dab", description="Domain Assistant Builder: documents to a tested specialist model.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_data_commands(sub)
+    add_model_commands(sub)
+    p = sub.add_parser("ui", help="launch the browser wizard")
+    p.add_argument("--project", type=Path, help="open this project")
+    p.add_argument("--sample", action="store_true", help="open the sample project (sample documents, bundled model)")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this computer only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.set_defaults(func=commands.cmd_ui)
+    return parser
 
+
+def add_data_commands(sub) -> None:
+    """init, ingest, pairs, dataset, transfer: from documents to reviewed pairs."""
     p = sub.add_parser("init", help="create a project folder")
     p.add_argument("project", type=Path)
     p.add_argument("--base-model", help="Hub id, local folder, or 'bundled' (default)")
@@ -78,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_project_arg(p)
     p.set_defaults(func=commands.cmd_transfer)
 
+
+def add_model_commands(sub) -> None:
+    """train, chat, eval, serve, export: the tuned model and what to do with it."""
     p = sub.add_parser("train", help="fine-tune a LoRA adapter on the pairs")
     add_train_arguments(p)
     p.add_argument("--stop", action="store_true", help="ask the project's running training to stop and save")
@@ -113,14 +128,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ollama", action="store_true", help="also write an Ollama Modelfile (implies --merged; uses the GGUF with --gguf)")
     p.add_argument("--push", metavar="USER/NAME", help="upload the adapter to this Hub repository ($HF_TOKEN)")
     p.set_defaults(func=commands.cmd_export)
-
-    p = sub.add_parser("ui", help="launch the browser wizard")
-    p.add_argument("--project", type=Path, help="open this project")
-    p.add_argument("--sample", action="store_true", help="open the sample project (sample documents, bundled model)")
-    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this computer only)")
-    p.add_argument("--port", type=int, default=7860)
-    p.set_defaults(func=commands.cmd_ui)
-    return parser
 
 
 def add_project_arg(parser: argparse.ArgumentParser) -> None:
