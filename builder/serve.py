@@ -26,6 +26,7 @@ import uuid
 from .chat import ChatEngine
 from .config import ChatConfig, ProjectConfig
 from .errors import BuilderError, ConfigError
+from .models import resolve_model
 from .runs import Run, load_engine
 
 API_KEY_ENV = "DAB_SERVE_API_KEY"
@@ -40,8 +41,6 @@ def serving_quantize(base_model: str) -> str:
         return "none"
     from accelerate import init_empty_weights
     from transformers import AutoConfig, AutoModelForCausalLM
-
-    from .models import resolve_model
 
     with init_empty_weights():
         model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(resolve_model(base_model)))

@@ -17,6 +17,8 @@ import math
 
 from . import torch_thread
 from .errors import ProjectError
+from .models import load_model_and_tokenizer
+from .pairs import training_pairs
 from .project import Project
 from .templates import reference_text
 
@@ -73,9 +75,6 @@ def distance_report(ppl_domain: float, ppl_general: float, have_pairs: int) -> d
 def transfer_check(project: Project, model_spec: str | None = None, max_tokens: int = 4096,
                    window_tokens: int = 512, model=None, tokenizer=None) -> dict:
     """Perplexity of the base model on the project's chunks vs the general reference text."""
-    from .models import load_model_and_tokenizer
-    from .pairs import training_pairs
-
     if model is None or tokenizer is None:
         model, tokenizer = torch_thread.call(load_model_and_tokenizer,
                                              model_spec or project.load_config().train.base_model)

@@ -20,6 +20,7 @@ import functools
 from .. import torch_thread
 from ..config import PairsConfig
 from ..errors import GeneratorError
+from ..models import load_model_and_tokenizer
 from ..records import Chunk
 from ..templates import load_template
 from .base import ChunkResult, ProgressCallback, register
@@ -30,8 +31,6 @@ from .teacher import parse_pairs_json
 @functools.lru_cache(maxsize=1)
 def load_teacher(spec: str):
     """Model (eval mode) and tokenizer (left padding), cached for the process."""
-    from ..models import load_model_and_tokenizer
-
     model, tokenizer = load_model_and_tokenizer(spec)
     tokenizer.padding_side = "left"
     return model.eval(), tokenizer
