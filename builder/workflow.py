@@ -15,7 +15,7 @@ from .pairs import training_pairs
 from .project import Project
 from .storage import read_jsonl
 
-SAMPLE_SKIP = {"README.md", "heldout.jsonl"}
+SAMPLE_SKIP = {"README.md", "heldout.jsonl", "unanswerable.jsonl"}
 
 
 def templates_dir() -> Path:
@@ -25,7 +25,7 @@ def templates_dir() -> Path:
 
 
 def sample_documents() -> list[Path]:
-    """The sample corpus files (documents only, not its README or held-out questions)."""
+    """The sample corpus files (documents only, not its README or its question sets)."""
     folder = templates_dir() / "samples"
     return sorted(p for p in folder.iterdir() if p.is_file() and p.name not in SAMPLE_SKIP)
 
