@@ -24,7 +24,7 @@ from .errors import ConfigError
 from .storage import read_jsonl
 
 PLACEHOLDERS = {"passage", "heading", "max_pairs", "question_styles", "answer_style", "domain_system", "domain"}
-SAMPLE_SKIP = {"README.md", "heldout.jsonl"}
+SAMPLE_SKIP = {"README.md", "heldout.jsonl", "unanswerable.jsonl"}
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ from pypdf import PdfWriter
 
 from builder.config import IngestConfig
 from builder.ingest import extract, ingest_bytes, ingest_paths
+from builder.ingest.base import PARSERS
 from builder.project import Project
+from builder.templates import sample_documents
 
 
 @pytest.fixture()
@@ -64,6 +66,13 @@ def test_formats_keep_structure_and_report(project):
     assert "# Hours" in html_text and "Open daily." in html_text
     assert "MENU" not in html_text and "var x" not in html_text and "Copyright" not in html_text
     assert len(project.sources()) == 4
+
+
+def test_sample_corpus_offers_only_documents():
+    """The sample's README and question sets (held-out, unanswerable) are not ingested as documents."""
+    names = {path.name for path in sample_documents()}
+    assert names.isdisjoint({"README.md", "heldout.jsonl", "unanswerable.jsonl"})
+    assert len(names) == 9 and all(path.suffix in PARSERS for path in sample_documents())
 
 
 def test_text_encodings_are_decoded_with_warnings():
