@@ -66,20 +66,20 @@ def test_formats_keep_structure_and_report(project):
     assert len(project.sources()) == 4
 
 
-def test_text_encodings_are_decoded_with_warnings():
+def test_text_encodings_keep_bom_and_nul_handling():
     cfg = IngestConfig()
     assert extract("a.txt", "\ufeffcafé".encode("utf-8"), cfg).text == "café"
     utf16 = extract("a.txt", "Grüße aus Köln".encode("utf-16"), cfg)
     assert utf16.text == "Grüße aus Köln" and not utf16.warnings
-    cp1252 = extract("a.txt", b"Caf\xe9 \x81 ok", cfg)
-    assert cp1252.text.startswith("Café") and "1 characters replaced" in cp1252.warnings[0]
     nul = extract("a.txt", b"ab\x00cd\x00", cfg)
     assert nul.text == "abcd" and "removed 2 NUL bytes" in nul.warnings[0]
 
 
 def test_plain_text_titles_become_headings():
-    text = extract("minutes.txt", b"WELCOME\n\nHello all.\n\n3. THE INDUCTION\n\nTwo mornings.", IngestConfig()).text
+    text = extract("minutes.txt", "WELCOME\n\nHello all.\n\n3. THE INDUCTION\n\nTwo mornings.\n\n每周工作五天。\n\nÉTÉ 2024"
+                   .encode(), IngestConfig()).text
     assert "## WELCOME" in text and "## 3. THE INDUCTION" in text and "Hello all." in text
+    assert "\n每周工作五天。" in text and "## ÉTÉ 2024" in text
 
 
 @pytest.mark.parametrize("name,data,error_type,message", [
