@@ -1,6 +1,7 @@
 """Ingestion: every format, the per-file report, limits, and each listed bad input (batch goes on)."""
 
 import io
+import logging
 import time
 import tracemalloc
 import zipfile
@@ -8,7 +9,8 @@ import zipfile
 import docx
 import pytest
 from fpdf import FPDF
-from pypdf import PdfWriter
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import DependencyError
 
 from builder.config import IngestConfig
 from builder.ingest import extract, ingest_bytes, ingest_paths
@@ -98,14 +100,45 @@ def test_bad_inputs_give_one_clear_error_row(project, name, data, error_type, me
     assert project.sources() == []
 
 
-def test_encrypted_and_image_only_pdfs(project):
-    writer = PdfWriter()
-    writer.add_blank_page(200, 200)
-    writer.encrypt("secret")
+def encrypted_pdf(user_password: str, algorithm: str) -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_bytes(["The locker code is 4711."]))))
+    writer.encrypt(user_password, "owner-secret", algorithm=algorithm)
     buffer = io.BytesIO()
     writer.write(buffer)
-    row = ingest_bytes(project, "locked.pdf", buffer.getvalue(), IngestConfig())
-    assert row["error_type"] == "EncryptedDocument" and "password" in row["error"]
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("algorithm", ["AES-256", "AES-128", "RC4-128"])
+def test_encrypted_pdfs_open_with_the_empty_password_or_say_a_password_is_needed(project, algorithm, capsys, caplog):
+    caplog.set_level(logging.DEBUG)
+    readable, locked = encrypted_pdf("", algorithm), encrypted_pdf("user-secret", algorithm)
+    if algorithm == "AES-256":
+        encrypt = PdfReader(io.BytesIO(locked)).trailer["/Encrypt"]
+        assert (encrypt["/V"], encrypt["/R"]) == (5, 6)
+    row = ingest_bytes(project, "readable.pdf", readable, IngestConfig())
+    assert row["status"] == "ok" and row["pages"] == 1
+    assert "locker code is 4711" in (project.extracted_dir / f"{row['source_id']}.md").read_text()
+    row = ingest_bytes(project, "locked.pdf", locked, IngestConfig())
+    assert row["error_type"] == "EncryptedDocument" and row["error"].startswith("encrypted (password required)")
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out + caplog.text
+    assert len(project.sources()) == 1
+
+
+def test_aes_pdf_without_cryptography_is_a_clear_error_without_traceback(project, monkeypatch, capsys, caplog):
+    """pypdf raises DependencyError while opening an AES file when cryptography is missing."""
+    def reader_without_cryptography(stream):
+        raise DependencyError("cryptography>=3.1 is required for AES algorithm")
+
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setattr("builder.ingest.pdf.PdfReader", reader_without_cryptography)
+    row = ingest_bytes(project, "aes.pdf", encrypted_pdf("", "AES-256"), IngestConfig())
+    assert row["error_type"] == "EncryptedDocument" and "pip install cryptography" in row["error"]
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out + caplog.text
+
+
+def test_image_only_pdf(project):
     writer = PdfWriter()
     for _ in range(3):
         writer.add_blank_page(200, 200)

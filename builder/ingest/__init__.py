@@ -65,7 +65,8 @@ def ingest_bytes(project: Project, name: str, data: bytes, cfg: IngestConfig) ->
     except BuilderError as exc:
         return error_row(name, exc)
     except Exception as exc:  # noqa: BLE001  a parser bug on one hostile file must not stop the batch
-        log.warning("unexpected %s while reading %r", type(exc).__name__, name, exc_info=True)
+        log.warning("unexpected %s while reading %r: %s", type(exc).__name__, name, exc)
+        log.debug("details", exc_info=True)
         return error_row(name, CorruptDocument(f"the file could not be read ({type(exc).__name__}); "
                                                "is it damaged?"))
     row = project.store_source(data, name)
