@@ -1,5 +1,6 @@
 """Ingestion: every format, the per-file report, limits, and each listed bad input (batch goes on)."""
 
+import argparse
 import io
 import logging
 import time
@@ -12,6 +13,7 @@ from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import DependencyError
 
+from builder.cli import cmd_ingest
 from builder.config import IngestConfig
 from builder.ingest import extract, ingest_bytes, ingest_paths
 from builder.project import Project
@@ -167,12 +169,32 @@ def test_zip_with_unsafe_paths_keeps_the_good_members(project, tmp_path):
                                    "ok/empty.txt": b"", "inner.zip": zip_bytes({"a.txt": b"nested"})}))
     rows = ingest_paths(project, [archive], IngestConfig())
     by_name = {r["name"]: r for r in rows}
-    assert by_name["good.md"]["status"] == "ok"
+    assert by_name["docs.zip › ok/good.md"]["status"] == "ok"
     assert sum("unsafe path" in r.get("error", "") for r in rows) == 3
-    assert by_name["empty.txt"]["status"] == "error" and "inside archives" in by_name["inner.zip"]["error"]
+    assert by_name["docs.zip › ok/empty.txt"]["status"] == "error"
+    assert "inside archives" in by_name["docs.zip › inner.zip"]["error"]
     assert not (tmp_path / "evil.txt").exists() and not (project.root.parent / "evil.txt").exists()
     stored = list(project.sources_dir.iterdir())
     assert len(stored) == 1 and stored[0].name.endswith(".md")
+
+
+def test_zip_members_keep_the_archive_name_and_one_bad_member_never_stops_the_batch(project, tmp_path, capsys):
+    (tmp_path / "handbook.zip").write_bytes(zip_bytes({
+        "policies/leave.md": b"# Leave\n\nStaff get 25 days of annual leave.",
+        "policies/logo.png": b"\x89PNG\r\n\x1a\n" + bytes(range(256)),
+        "rota.txt": b"The depot opens at 07:00 on weekdays."}))
+    (tmp_path / "notes.md").write_text("# Notes\n\nBikes are checked every month.", encoding="utf-8")
+    rows = ingest_paths(project, [tmp_path / "handbook.zip", tmp_path / "notes.md"], IngestConfig())
+    status = {r["name"]: r["status"] for r in rows}
+    assert status == {"handbook.zip › policies/leave.md": "ok", "handbook.zip › policies/logo.png": "error",
+                      "handbook.zip › rota.txt": "ok", "notes.md": "ok"}
+    assert "'.png' files are not supported" in rows[1]["error"]
+    names = sorted(s["original_name"] for s in project.sources())  # what the wizard's table shows
+    assert names == ["handbook.zip › policies/leave.md", "handbook.zip › rota.txt", "notes.md"]
+    cmd_ingest(argparse.Namespace(project=project.root, paths=[tmp_path / "handbook.zip"]))
+    out = capsys.readouterr().out
+    assert "ok     handbook.zip › policies/leave.md: 1 pages" in out
+    assert "error  handbook.zip › policies/logo.png: '.png' files are not supported" in out
 
 
 def test_max_pages_limit(project):
