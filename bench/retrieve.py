@@ -36,7 +36,8 @@ from builder.config import ChunkConfig  # noqa: E402
 from builder.models import load_tokenizer  # noqa: E402
 from builder.project import Project  # noqa: E402
 from builder.storage import write_json  # noqa: E402
-from builder.workflow import create_sample_project, sample_heldout  # noqa: E402
+from builder.documents import create_sample_project  # noqa: E402
+from builder.templates import sample_heldout  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "retrieve-cpu.json"
 K = 5
@@ -49,7 +50,7 @@ def percentile_ms(seconds: list[float], q: float) -> float:
 
 # --- speed -----------------------------------------------------------------------------------
 def sentences(project: Project) -> list[str]:
-    return [s for c in project.chunks() for s in re.split(r"(?<=[.!?])\s+", c["text"]) if len(s) > 20]
+    return [s for c in project.chunks() for s in re.split(r"(?<=[.!?])\s+", c.text) if len(s) > 20]
 
 
 def synthetic_project(root: Path, pool: list[str], headings: list[list[str]], n_chunks: int) -> Project:
@@ -119,7 +120,7 @@ def bench_rank_bm25(project: Project, queries: dict[str, list[str]]) -> dict:
 
 def bench_speed(sample: Project, n_chunks: int, work: Path) -> dict:
     pool = sentences(sample)
-    headings = [c["heading_path"] for c in sample.chunks()]
+    headings = [c.heading_path for c in sample.chunks()]
     project = synthetic_project(work / "speed", pool, headings, n_chunks)
     queries = speed_queries(pool)
     ours, baseline = bench_ours(project, queries), bench_rank_bm25(project, queries)

@@ -82,14 +82,14 @@ class Passage:
 # --- reading the project (the only code that knows the row layout) -------------------------
 def document_names(project: Project) -> dict[str, str]:
     """``{source id: the document's original file name}``."""
-    return {row["id"]: row["original_name"] for row in project.sources()}
+    return {source.id: source.original_name for source in project.sources()}
 
 
 def project_passages(project: Project) -> list[Passage]:
     """Every chunk of the project as a Passage; chunks of a source no longer listed are left out."""
     names = document_names(project)
-    return [Passage(row["id"], names[row["source_id"]], tuple(row["heading_path"]), row["text"])
-            for row in project.chunks() if row["source_id"] in names]
+    return [Passage(chunk.id, names[chunk.source_id], tuple(chunk.heading_path), chunk.text)
+            for chunk in project.chunks() if chunk.source_id in names]
 
 
 # --- terms -----------------------------------------------------------------------------------

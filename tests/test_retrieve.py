@@ -14,7 +14,8 @@ from builder.project import Project
 from builder.retrieve import (ABSTAIN_ANSWER, NO_PASSAGES, Passage, contains_answer, format_passages,
                               ground_messages, search, search_messages)
 from builder.storage import read_json
-from builder.workflow import create_sample_project, ingest_and_chunk, sample_documents, sample_heldout
+from builder.documents import create_sample_project, ingest_and_chunk
+from builder.templates import sample_documents, sample_heldout
 
 BUNDLED = "bundled:smollm2-135m-instruct"
 
@@ -54,13 +55,13 @@ def test_sample_questions_find_the_passage_that_answers_them(sample, question, d
 
 def test_passages_carry_their_chunk_document_and_heading(sample):
     passages = search(sample, "Cancelling a cargo bike booking late", k=4)
-    chunks = {row["id"]: row for row in sample.chunks()}
-    names = {row["id"]: row["original_name"] for row in sample.sources()}
+    chunks = {row.id: row for row in sample.chunks()}
+    names = {row.id: row.original_name for row in sample.sources()}
     assert len(passages) == 4
     for passage in passages:
         row = chunks[passage.chunk_id]
-        assert passage.text == row["text"] and list(passage.heading_path) == row["heading_path"]
-        assert passage.document == names[row["source_id"]] and passage.score > 0
+        assert passage.text == row.text and list(passage.heading_path) == row.heading_path
+        assert passage.document == names[row.source_id] and passage.score > 0
     assert passages[0].document == "cargo-bike-booking.md"
     assert "Cancel" in " ".join(passages[0].heading_path)
 
@@ -75,7 +76,7 @@ def test_index_follows_removed_and_added_documents(sample):
     question = "How do I book a Barrow cargo bike slot?"
     assert documents(search(sample, question))[0] == "cargo-bike-booking.md"
     before = read_json(sample.root / "index" / "meta.json")["fingerprint"]
-    cargo = next(row["id"] for row in sample.sources() if row["original_name"] == "cargo-bike-booking.md")
+    cargo = next(row.id for row in sample.sources() if row.original_name == "cargo-bike-booking.md")
 
     sample.remove_source(cargo)
     for asked in (question, "Cargo Induction Saturday", "late-cancellation fee Barrow"):
