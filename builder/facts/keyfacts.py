@@ -20,6 +20,7 @@ shared value ("a week" for "7 days"), and numbers written as words above ninety-
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .words import AUXILIARIES, FUNCTION_WORDS, is_base_verb, is_dictionary_word, is_noun
 
@@ -41,7 +42,8 @@ _DAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)s?"
 _TIME_UNITS = {"second": "second", "sec": "second", "minute": "minute", "min": "minute", "hour": "hour",
                "hr": "hour", "day": "day", "night": "night", "week": "week", "fortnight": "fortnight",
                "month": "month", "year": "year", "yr": "year", "decade": "decade"}
-_DURATION_UNIT = r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|fortnights?|months?|years?|yrs?|decades?)"
+_DURATION_UNIT = (r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|fortnights?|months?|years?|yrs?"
+                  r"|decades?)")
 _QUALIFIER = r"(?:working|calendar|business|consecutive|whole|full|clear|school|banking|extra|additional)"
 _MEASURE_UNIT = (r"(?:km/h|kph|mph|kWh|kW|mAh|Ah|km|cm|mm|kg|mg|lbs?|oz|ml|litres?|liters?|metres?|meters?|miles?"
                  r"|feet|ft|psi|bar|°\s?[CF]|degrees(?: Celsius| Fahrenheit)?|W|V|GB|MB|KB|TB|Mbps|dB|m²|sq\s?m"
@@ -60,7 +62,8 @@ _PATTERNS = [
     ("phone", r"(?<![\w.,])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,5}\)\s?)?\d{2,5}(?:[\s.-]\d{2,5}){1,4}(?!\w|,\d)"),
     ("money", rf"(?:US\$|[€£$¥₹]|\b(?:EUR|USD|GBP|CHF|AUD|CAD|JPY|INR|NZD|SEK|NOK|DKK)\s?){_NUM}"
               r"(?:\s?(?:million|billion|thousand|bn|m|k)\b)?"
-              rf"|{_NUM}(?:\s?(?:million|billion|thousand))?\s?(?:EUR|USD|GBP|CHF|euros?|dollars?|pounds|pence|cents?|francs|rupees|yen)\b"),
+              rf"|{_NUM}(?:\s?(?:million|billion|thousand))?\s?"
+              r"(?:EUR|USD|GBP|CHF|euros?|dollars?|pounds|pence|cents?|francs|rupees|yen)\b"),
     ("percent", rf"{_NUM}\s?(?:%|per ?cent\b)"),
     ("date", rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?(?!\w)"
              rf"|\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}}\b)?|\b{_MONTH}\s+\d{{4}}\b"
@@ -71,14 +74,16 @@ _PATTERNS = [
     ("duration", rf"{_QUANT}(?:\s|-)(?:{_QUALIFIER}\s)?{_DURATION_UNIT}\b"),
     ("frequency", rf"(?<!\bat )\b(?:once|twice|{_QUANT} times)\b(?:\s(?:a|an|per|each|every|in each)\s[a-z]+)?"
                   r"|\b(?:daily|weekly|fortnightly|monthly|quarterly|annually|yearly|hourly)\b"
-                  rf"|\bevery (?:other )?(?:day|week|month|year|morning|evening|night|weekday|{_DAY})\b"),
+                  rf"|\bevery (?:other )?(?:day|week|month|year|morning|evening|night|weekday|{_DAY})\b"
+                  r"(?: (?:morning|afternoon|evening|night))?"),
     ("code", r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b"
              rf"|{_CODE_PREFIX}?\b[A-Z]{{1,6}}[-‐]?\d+[A-Z]?(?:[.\-/]\w+)*\b(?:\s[A-Z]\d+(?:\.\d+)?\b)?"
              rf"|{_CODE_PREFIX}[A-Z0-9][A-Z0-9.\-/]*\d[A-Z0-9.\-/]*\b|\b[A-Z]\d+[A-Z]\d*\b"
              rf"|\b(?!(?:{'|'.join(_DAYS + _MONTHS)})\b)[A-Z][a-z]+ \d+(?:\.\d+)?\b(?![:.,]?\d)"),
     ("day", rf"\b{_DAY}\b"),
     ("year", r"\b(?:19|20)\d{2}\b"),
-    ("count", rf"(?:(?<![\w.,]){_NUM}(?!\w|-[A-Z])|\b(?i:{_WORDNUM})\b)(?:\s(?:[a-z][\w-]*|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?))?"),
+    ("count", rf"(?:(?<![\w.,]){_NUM}(?!\w|-[A-Z])|\b(?i:{_WORDNUM})\b)"
+              r"(?:\s(?:[a-z][\w-]*|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?))?"),
 ]
 _COMPILED = [(kind, re.compile(pattern)) for kind, pattern in _PATTERNS]
 _NAME_WORD = r"(?:\d+-)?(?:Mc|Mac|O’|O')?[A-Z][\w’'\-]*(?<![’'])"
@@ -111,6 +116,11 @@ class KeyFact:
 
 def key_facts(text: str) -> list[KeyFact]:
     """The key facts of ``text`` in reading order (see the module docstring for the kinds)."""
+    return list(cached_key_facts(text))
+
+
+@lru_cache(maxsize=20_000)
+def cached_key_facts(text: str) -> tuple[KeyFact, ...]:
     taken = [False] * len(text)
     facts: list[KeyFact] = []
     for kind, pattern in _COMPILED:
@@ -123,7 +133,7 @@ def key_facts(text: str) -> list[KeyFact]:
                 facts.append(fact)
                 taken[start:end] = [True] * (end - start)
     facts.extend(name_facts(text, taken))
-    return sorted(facts, key=lambda f: f.start)
+    return tuple(sorted(facts, key=lambda f: f.start))
 
 
 def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -258,8 +268,9 @@ def money_value(span: str) -> tuple:
         return ()
     value = parse_number(number.group(0))
     rest = (span[:number.start()] + " " + span[number.end():]).lower()
-    scale = next((v for k, v in _SCALE.items() if re.search(rf"\b{k}\b", rest)), 1.0)
-    currency = next((c for k, c in _CURRENCY.items() if re.search(rf"(?<![a-z]){re.escape(k)}(?![a-z])", rest)), "")
+    words = set(re.findall(r"[a-z$€£¥₹]+", rest))
+    scale = next((v for k, v in _SCALE.items() if k in words), 1.0)
+    currency = next((c for k, c in _CURRENCY.items() if k in words or not k.isalpha() and k in rest), "")
     return ("money", currency, round(value * scale, 4))
 
 
@@ -296,7 +307,7 @@ def time_minutes(span: str) -> int | None:
 
 def date_value(span: str) -> tuple:
     """(day, month, year) with 0 for a part the date does not give."""
-    month = next((i + 1 for i, name in enumerate(_MONTHS) if re.search(rf"\b{name[:3]}", span)), 0)
+    month = next((i + 1 for i, name in enumerate(_MONTHS) if name[:3] in span), 0)
     numbers = [int(n) for n in re.findall(r"\d+", span)]
     year = next((n for n in numbers if n > 31), 0)
     day = next((n for n in numbers if n <= 31), 0)
@@ -313,9 +324,8 @@ def same_value(fact: KeyFact, other: KeyFact) -> bool:
     a, b = fact.value, other.value
     if fact.kind == "money" and other.kind == "money":
         return a[2] == b[2] and (not a[1] or not b[1] or a[1] == b[1])
-    if fact.kind == "date" and other.kind == "date":
-        return a[1] == b[1] and a[1] != 0 and (a[2] == b[2] or not a[2] or not b[2]) \
-            and (a[3] == b[3] or not a[3] or not b[3])
+    if fact.kind == "date" and other.kind == "date":  # (day, month, year); an answer may leave out the year
+        return (not a[1] or a[1] == b[1]) and (not a[2] or a[2] == b[2]) and (not a[3] or not b[3] or a[3] == b[3])
     if fact.kind in _NUMERIC and other.kind in _NUMERIC | {"measure", "duration", "percent"}:
         return fact.number == other.number
     if fact.kind == "percent" and other.kind in {"percent", "number"}:

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 
 from .keyfacts import KeyFact, key_facts
-from .words import AUXILIARIES, DETERMINERS, PREPOSITIONS, is_adjective, is_base_verb, lower_first, verb_forms
+from .words import AUXILIARIES, DETERMINERS, PREPOSITIONS, is_adjective, is_base_verb, is_noun, lower_first, verb_forms
 
 _ITEM = re.compile(r"^\s*(?:[-*•▪◦●·]|(\d{1,3})[.)]|\(?[a-z]\)|\(?[ivx]{1,4}\)|\d{1,3}(?:\.\d{1,3})+\.?)\s+(?=\S)")
 _STEP = re.compile(r"^\s*\d{1,3}[.)]\s")
@@ -31,6 +31,9 @@ _PAGE_FURNITURE = re.compile(r"^\s*(?:page\s+\d+(?:\s+of\s+\d+)?|\d+\s*/\s*\d+|-
 _TERMINAL = ".!?:;”\"’)"
 _SHORT_LINE_CHARS = 60
 _MIN_WORDS = 3
+_MIN_CLAUSE_WORDS = 5
+_NUMBERED_TITLE = re.compile(r"^[A-Z][a-z]+ \d+[A-Za-z]?\s+[—–-]\s+\S")
+_POSSIBLE_BOUNDARY = re.compile(r"[.!?;][\"”’')\]]*\s+\S")
 _NOT_BEFORE_VERB = DETERMINERS | PREPOSITIONS | {"and", "or", "nor", "to"}
 _ABBREVIATION_END = re.compile(r"\b(?:[Nn]o|[Nn]r|[Rr]ef|[Ff]ig|[Vv]ol|[Aa]rt|[Ss]ec|[Tt]el|[Pp]ara)\.$")
 
@@ -63,7 +66,9 @@ def split_statements(text: str, heading_path: list[str] | tuple = (),
 def last_table_header(text: str, carried_header: list[str] | None = None) -> list[str] | None:
     """The header of the last table in ``text``: the next chunk may continue that table."""
     reader = Reader([], carried_header)
-    reader.read(text)
+    for kind, lines in blocks(text):
+        if kind == "table":
+            reader.read_table(lines)
     return reader.header
 
 
@@ -75,6 +80,7 @@ class Reader:
         self.local: str = ""
         self.lead_in: str = ""
         self.header = carried_header
+        self.text = ""
         self.out: list[Statement] = []
 
     def read(self, text: str) -> list[Statement]:
@@ -218,7 +224,8 @@ def is_title_like(segment: str) -> bool:
     if not words or text.endswith(tuple(_TERMINAL)) or len(text.split()) > 12 or ":" in text:
         return False
     capitalised = sum(w[0].isupper() for w in words) / len(words)
-    return capitalised >= 0.6 and all(f.kind in {"name", "code", "year"} for f in key_facts(text))
+    numbered = _NUMBERED_TITLE.match(text) is not None  # 'Resolution 2 — Heron fleet expansion'
+    return (capitalised >= 0.6 or numbered) and all(f.kind in {"name", "code", "year"} for f in key_facts(text))
 
 
 def ends_sentence(text: str) -> bool:
@@ -228,13 +235,23 @@ def ends_sentence(text: str) -> bool:
 def split_sentences(text: str) -> list[str]:
     """Sentence boundaries by pysbd (abbreviations, decimals and initials handled)."""
     text = " ".join(text.split())
+    if not _POSSIBLE_BOUNDARY.search(text):
+        return [text] if text else []
     out: list[str] = []
-    for sentence in (s.strip() for s in segmenter().segment(text) if s.strip()) if text else []:
+    for sentence in (s.strip() for s in segmenter().segment(text) if s.strip()):
         if out and _ABBREVIATION_END.search(out[-1]):
             out[-1] = f"{out[-1]} {sentence}"
         else:
-            out.append(sentence)
+            out.extend(split_clauses(sentence))
     return out
+
+
+def split_clauses(sentence: str) -> list[str]:
+    """'Bikes are released at 05:30; returns are possible at any time.' -> two statements."""
+    parts = [p.strip() for p in sentence.split("; ")]
+    if len(parts) > 1 and all(len(p.split()) >= _MIN_CLAUSE_WORDS for p in parts) and parts[1][:1].islower():
+        return [f"{p[:1].upper()}{p[1:]}".rstrip(".") + "." for p in parts]
+    return [sentence]
 
 
 _SEGMENTER = None
@@ -279,10 +296,12 @@ def is_sentence(text: str) -> bool:
     if not words:
         return False
     after_comma = re.findall(r"[A-Za-z][\w’'\-]*", text.split(",", 1)[1]) if "," in text else []
-    if len(words) > 1 and is_base_verb(words[0]) or after_comma and is_base_verb(after_comma[0]):
+    if len(words) > 1 and is_base_verb(words[0]) and not words[1][:1].isupper() \
+            or after_comma and is_base_verb(after_comma[0]):
         return True
     return any(w.lower() in AUXILIARIES or w.islower() and verb_forms(w) & {"VBZ", "VBD"}
-               and prev.lower() not in _NOT_BEFORE_VERB and not is_adjective(prev) for prev, w in zip(words, words[1:8]))
+               and prev.lower() not in _NOT_BEFORE_VERB and not (is_adjective(prev) and not is_noun(prev))
+               for prev, w in zip(words, words[1:8]))
 
 
 def tidy(text: str) -> str:

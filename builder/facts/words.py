@@ -70,10 +70,15 @@ def verb_forms(word: str) -> frozenset:
     """Penn tags ('VB', 'VBZ', 'VBD', 'VBN', 'VBG', 'VBP') that ``word`` is a form of."""
     from lemminflect import getAllInflections
 
+    from lemminflect import getInflection
+
     lemma = base_verb(word)
     if lemma is None:
         return frozenset()
-    return frozenset(tag for tag, forms in getAllInflections(lemma, upos="VERB").items() if word.lower() in forms)
+    tags = {tag for tag, forms in getAllInflections(lemma, upos="VERB").items() if word.lower() in forms}
+    if word.lower() in getInflection(lemma, tag="VBN"):
+        tags.add("VBN")  # regular participles are listed under VBD only
+    return frozenset(tags)
 
 
 def is_verb_form(word: str) -> bool:
@@ -104,7 +109,7 @@ def lower_first(text: str) -> str:
         return text[:1].lower() + text[1:]
     if not first or first == "I" or len(first) > 1 and (first.isupper() or first[1:] != first[1:].lower()):
         return text
-    if first[:1].isupper() and not lemmas(first.strip("“”\"'’(),.:;")):
+    if first[:1].isupper() and not all(lemmas(part) for part in first.strip("“”\"'’(),.:;").split("-") if part):
         return text  # a name: not an English dictionary word
     return text[:1].lower() + text[1:]
 
