@@ -22,7 +22,7 @@ import re
 
 from ..facts import Statement, key_facts, plain
 from ..facts.keyfacts import fold
-from ..facts.words import (ADVERBS, FUNCTION_WORDS, MODALS, base_verb, inflect_verb, is_base_verb, lower_first,
+from ..facts.words import (ADVERBS, AUXILIARIES, FUNCTION_WORDS, MODALS, base_verb, inflect_verb, is_base_verb, lower_first,
                            upper_first, verb_forms)
 from .asking import fact_questions
 from .base import Candidate
@@ -62,6 +62,8 @@ def key_phrase(statement: Statement) -> str:
     while words and (words[0].lower() in FUNCTION_WORDS | PRONOUN_SUBJECTS | {"be", "been"} or words[0][:1].isdigit()):
         words = words[1:]
     words = words[:5]
+    cut = next((i for i, w in enumerate(words) if w.lower() in AUXILIARIES or w[:1].isdigit()), len(words))
+    words = words[:cut]
     while words and words[-1].lower() in FUNCTION_WORDS:
         words = words[:-1]
     if not words:
@@ -89,7 +91,8 @@ def verb_phrase(clause: Clause | None) -> str:
     if verb is None:
         return ""
     phrase = re.split(r",|\s(?:if|when|unless|because|so|which|that|and)\s", " ".join(words[1:5]))[0].split()
-    while phrase and phrase[-1].lower() in FUNCTION_WORDS:
+    phrase = phrase[:next((i for i, w in enumerate(phrase) if w[:1].isdigit() or w[:1] in "€£$"), len(phrase))]
+    while phrase and (phrase[-1].lower() in FUNCTION_WORDS or phrase[-1].lower() == "least"):
         phrase = phrase[:-1]
     phrase = " ".join(phrase)
     return user_voice(f"{inflect_verb(verb, 'VBG')} {phrase}".strip())
@@ -201,7 +204,7 @@ def fallback_questions(statement: Statement, clause: Clause | None, topic: Topic
     document = topic.document
     if names_a_document(document) and not document.lower().startswith(("how ", "what ", "who ", "when ", "why ")) \
             and document.lower() != np.lower():
-        out.append(f"What does the {re.sub(r'^(?i:the) ', '', document)} say about {np}?")
+        out.append(f"What does the {re.sub(r'^(?i:the|an?) ', '', document)} say about {np}?")
     if statement.step is not None and topic.path:
         out.append(f"What is step {statement.step} of {procedure_name(topic.path[-1])}?")
     rule = clause is not None and (clause.aux in MODALS or clause.negation is not None)
