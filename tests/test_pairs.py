@@ -25,20 +25,25 @@ def questions(text: str, heading: list[str] | None = None) -> list[str]:
 
 
 def test_rules_phrase_questions_like_a_user():
-    assert questions("There are 50 Barrows in the fleet, all electric.") == ["How many Barrows are there in the fleet?"]
-    assert questions("- A **Member** is a person who owns one member share of €25.") == ["What is a Member?"]
-    assert questions('- "Off-dock" means a bike left anywhere other than a dock.') == ["What does “Off-dock” mean?"]
+    """The structure-given question comes first; questions about each fact follow it."""
+    first = {text: questions(text, heading)[0] for text, heading in [
+        ("There are 50 Barrows in the fleet, all electric.", None),
+        ("- A **Member** is a person who owns one member share of €25.", None),
+        ('- "Off-dock" means a bike left anywhere other than a dock.', None),
+        ("1. Open the app.\n2. Choose a bay.", ["How to book a Barrow"]),
+        ("1. Tell us.\n2. Return the card.", ["Leaving the Commons"]),
+        ("1. Phone the desk.\n2. Say why.", ["Report sickness"]),
+        ("You need to be a Member and 21 or over.", ["Who can book"]),
+        ("Sessions run every Thursday evening.", ["When you can ride"]),
+        ("Q: Can I pause?\nA: Yes, once a year.", None)]}
+    assert list(first.values()) == ["How many Barrows are there in the fleet?", "What is a Member?",
+                                    "What does “Off-dock” mean?", "How do I book a Barrow?",
+                                    "How does leaving the Commons work?", "How do I report sickness?", "Who can book?",
+                                    "When can I ride?", "Can I pause?"]
     assert "What does BCC stand for?" in questions("Brindlewick Cycle Commons (BCC) is a cooperative in the city.")
-    assert questions("1. Open the app.\n2. Choose a bay.", ["How to book a Barrow"]) == ["How do I book a Barrow?"]
-    assert questions("1. Tell us.\n2. Return the card.", ["Leaving the Commons"]) == ["How does leaving the Commons work?"]
-    assert questions("1. Phone the desk.\n2. Say why.", ["Report sickness"]) == ["How do I report sickness?"]
-    assert questions("You need to be a Member and 21 or over.", ["Who can book"]) == ["Who can book?"]
-    assert questions("Sessions run every Thursday evening.", ["When you can ride"]) == ["When can I ride?"]
     table = "| Pass | Price | Included ride time |\n|---|---|---|\n| Day Pass | €4.50 | 45 minutes |"
-    assert questions(table) == ["How much is the Day Pass?", "What is the included ride time for Day Pass?"]
-    assert questions("Q: Can I pause?\nA: Yes, once a year.") == ["Can I pause?"]
-    assert questions("Every Member owns exactly one share of €25.", ["Your member share"]) == \
-        ["What should I know about my member share?"]
+    assert questions(table)[:2] == ["How much is the Day Pass?", "What is the included ride time for Day Pass?"]
+    assert questions("Every Member owns exactly one share of €25.", ["Your member share"])[0] == "How much is a share?"
 
 
 def test_rules_skip_non_definitions():

@@ -25,11 +25,16 @@ from .validate import evidence_span, grounding_score, instruction_flags, neutral
 
 @dataclass
 class Candidate:
-    """A question/answer pair proposed by a generator, with the chunk text that supports it."""
+    """A question/answer pair proposed by a generator, with the chunk text that supports it.
+
+    ``fact`` names the statement of the chunk the pair asks about (its text; empty when the
+    generator does not group by fact): several phrasings of one fact share it, so a pipeline
+    can cap and count per fact instead of per chunk."""
 
     question: str
     answer: str
     evidence: str = ""
+    fact: str = ""
 
 
 @dataclass
