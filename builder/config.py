@@ -63,8 +63,10 @@ class PairsConfig:
 
     generator: str = "rules"
     domain: str = "general"
-    max_pairs_per_chunk: int = 8
-    eval_fraction: float = 0.15
+    max_pairs_per_chunk: int = 8  # teachers: pairs asked for per passage
+    max_questions_per_fact: int = 4  # phrasings kept per statement (generators that group by fact)
+    eval_fraction: float = 0.05  # passages held out of training (the unseen-passages test)
+    recall_fraction: float = 0.15  # facts with one phrasing held out (the recall test)
     seed: int = 0
     # validation of every pair
     min_grounding: float = 0.6
@@ -94,6 +96,8 @@ class PairsConfig:
         _require(0 <= self.max_retries <= 10, "max_retries must be in [0, 10]")
         _require(self.max_new_tokens > 0, "max_new_tokens must be positive")
         _require(0 <= self.eval_fraction < 1, "eval_fraction must be in [0, 1)")
+        _require(0 <= self.recall_fraction <= 1, "recall_fraction must be in [0, 1]")
+        _require(self.max_questions_per_fact > 0, "max_questions_per_fact must be positive")
 
 
 @dataclass

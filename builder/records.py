@@ -84,6 +84,8 @@ class Pair(Record):
     flags: list[str] = field(default_factory=list)
     status: str = "pending"
     edited_by_user: bool = False
+    fact: str = ""   # the statement of the chunk the pair asks about; its phrasings share it
+    split: str = ""  # "train" or "eval" when a person chose; empty: decided by ``splits``
 
 
 def content_id(*parts: str) -> str:

@@ -70,12 +70,11 @@ def cmd_dataset(args) -> None:
         n = export_pairs(training_pairs(project.pairs()), args.path, args.format or "openai", system_prompt)
         print(f"{n} pairs written to {args.path}")
     elif args.action == "push":
-        url = push_to_hub(training_pairs(project.pairs()), str(args.path), project_cfg.pairs.eval_fraction,
-                          seed=project_cfg.pairs.seed, system_prompt=system_prompt)
+        url = push_to_hub(training_pairs(project.pairs()), str(args.path), project_cfg.pairs,
+                          system_prompt=system_prompt)
         print(f"dataset pushed: {url}")
     else:
-        data = build_dataset_dict(training_pairs(project.pairs()), project_cfg.pairs.eval_fraction,
-                                  project_cfg.pairs.seed, system_prompt)
+        data = build_dataset_dict(training_pairs(project.pairs()), project_cfg.pairs, system_prompt)
         data.save_to_disk(str(args.path))
         print(f"dataset saved to {args.path} ({', '.join(f'{k}: {len(v)}' for k, v in data.items())})")
 
