@@ -133,7 +133,9 @@ def iter_prompts():
 
 
 def cmd_eval(args) -> None:
-    from builder.evaluate import evaluate_run, heldout_pairs
+    from builder.eval_report import verdict
+    from builder.eval_sets import evaluation_sets
+    from builder.evaluate import evaluate_run
     from builder.project import Project
     from builder.runs import load_engine, trained_run
     from builder.storage import read_jsonl
@@ -141,11 +143,13 @@ def cmd_eval(args) -> None:
     project = Project.open(args.project)
     project_cfg = project.load_config()
     run = trained_run(project, args.adapter)
-    pairs = read_jsonl(args.heldout) if args.heldout else heldout_pairs(project)
-    if not pairs:
-        raise BuilderError("no held-out pairs: pass --heldout FILE or generate more pairs")
-    report = evaluate_run(load_engine(run, project_cfg), pairs, project_cfg, run)
-    print(json.dumps({key: report[key] for key in ("pairs", "base", "tuned", "wall_s")}, indent=2))
+    references = read_jsonl(args.heldout) if args.heldout else None
+    sets = evaluation_sets(project, run, references)
+    if not (sets.recall or sets.unseen):
+        raise BuilderError("no held-out questions: pass --heldout FILE, or train again with more pairs")
+    report = evaluate_run(load_engine(run, project_cfg), project, project_cfg, run, references)
+    print(verdict(report))
+    print(json.dumps({"headline": report["headline"], "sets": report["sets"], "wall_s": report["wall_s"]}, indent=2))
     print(f"report: {run.folder / 'eval.md'}")
 
 
