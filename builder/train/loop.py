@@ -44,8 +44,9 @@ from .recipe import next_token_loss
 from .setup import Prepared, failure_message, log, pick_run, prepare
 
 MAX_EVAL_ROWS = 32
-MAX_RECALL_QUESTIONS = 24
-MAX_RECALL_NEW_TOKENS = 64
+EVALUATIONS_PER_RUN = 5  # each asks the recall questions: generation is the slow part of an evaluation
+MAX_RECALL_QUESTIONS = 16
+MAX_RECALL_NEW_TOKENS = 48
 
 
 @dataclass
@@ -152,7 +153,7 @@ class Session:
         self.prep, self.model, self.optimizer, self.scheduler, self.params = prep, model, optimizer, scheduler, params
         self.dist, self.run, self.tc = dist, run, prep.run_cfg.train
         self.eval_rows = prep.eval_rows[:MAX_EVAL_ROWS]
-        self.eval_every = auto_interval(self.tc.eval_every_steps, prep.total_steps)
+        self.eval_every = auto_interval(self.tc.eval_every_steps, prep.total_steps, EVALUATIONS_PER_RUN)
         self.checkpoint_every = auto_interval(self.tc.checkpoint_every_steps, prep.total_steps)
         self.started, self.tokens_seen, self.first_step = time.monotonic(), 0, 0
 
