@@ -270,3 +270,50 @@ def test_cli_shows_a_progress_bar(paired_project, capsys):
     err = capsys.readouterr().err
     total = len(paired_project.chunks())
     assert f"{total} of {total} passages" in err and "100%" in err
+
+
+# --- the wizard: the same messages under the button, nothing lost ----------------------------------
+
+@pytest.fixture()
+def wizard(paired_project):
+    from gradio_client import Client
+
+    from ui.app import launch
+
+    cfg = paired_project.load_config()
+    cfg.pairs.timeout_s = 1.0
+    paired_project.save_config(cfg)
+    app, url = launch(project=paired_project.root, port=free_port(), block=False)
+    yield Client(url, verbose=False, download_files=False), paired_project
+    app.close()
+
+
+@pytest.mark.e2e
+def test_wizard_names_each_endpoint_failure_and_loses_nothing(canned, wizard):
+    client, project = wizard
+    stalled = canned({("GET", "/v1/models"): (200, "application/json", {"data": []}, 3)})
+    html = canned({("GET", "/v1/models"): (200, "text/html", HTML, 0)})
+    not_pairs = canned({("GET", "/v1/models"): models("teacher"),
+                        ("POST", "/v1/chat/completions"): completion('{"answer": 42}')})
+    for url, message in [(f"http://127.0.0.1:{free_port()}/v1", "connection refused"),
+                         (stalled.url, "did not answer within 1 s"), (html.url, "web page (HTML)"),
+                         (not_pairs.url, "1 model(s) served (teacher)")]:
+        verdict, _ = client.predict("openai", "bundled", url, "teacher", "DAB_TEST_TEACHER_KEY", api_name="/test_teacher")
+        assert message in verdict, verdict
+    before = (project.root / "pairs.jsonl").read_bytes()
+    for url, message in [(html.url, "web page (HTML)"), (not_pairs.url, "not JSON pairs")]:
+        table, _, _, _, generated = client.predict("openai", "bundled", url, "teacher", "DAB_TEST_TEACHER_KEY",
+                                                   "general", "all", 0, "all", api_name="/generate_pairs")
+        assert generated.startswith("❌") and message in generated and "Your pairs were not changed" in generated
+        assert len(table["data"]) == len(project.pairs()) > 0
+    assert (project.root / "pairs.jsonl").read_bytes() == before
+    assert project.load_config().pairs.base_url == not_pairs.url  # what the user typed is kept
+
+
+@pytest.mark.e2e
+def test_wizard_local_teacher_setup(wizard):
+    client, project = wizard
+    verdict, _ = client.predict("local", "bundled", "http://127.0.0.1:11434/v1", "", "", api_name="/test_teacher")
+    assert verdict.startswith("✅") and BUNDLED_NOTE in verdict
+    verdict, _ = client.predict("local", "/no/such/model", "http://127.0.0.1:11434/v1", "", "", api_name="/test_teacher")
+    assert verdict.startswith("❌") and "no model folder at /no/such/model" in verdict

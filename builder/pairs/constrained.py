@@ -116,7 +116,3 @@ class JsonLogitsProcessor:
         allowed = ((self.bitmask.unsqueeze(-1) >> self.bit_shifts) & 1).reshape(len(self.matchers), -1)
         allowed = allowed[:, :scores.shape[-1]].to(device=scores.device, dtype=torch.bool)
         return scores.masked_fill(~allowed, float("-inf"))
-
-    def errors(self) -> list[str]:
-        """Matcher errors (a token the grammar refused: should not happen; empty when all is well)."""
-        return [m.get_error() for m in self.matchers if m.is_error()]

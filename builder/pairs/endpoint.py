@@ -61,9 +61,11 @@ def auth_headers(pairs_cfg: PairsConfig) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"} if key else {}
 
 
-def check_endpoint(pairs_cfg: PairsConfig, timeout_s: float = CHECK_TIMEOUT_S) -> EndpointCheck:
+def check_endpoint(pairs_cfg: PairsConfig, timeout_s: float | None = None) -> EndpointCheck:
     """List the endpoint's models and check the configured model is one of them; raises
-    GeneratorError with the exact reason otherwise."""
+    GeneratorError with the exact reason otherwise. Waits ``timeout_s`` at most (default: the
+    shorter of ``pairs_cfg.timeout_s`` and ``CHECK_TIMEOUT_S``)."""
+    timeout_s = timeout_s or min(pairs_cfg.timeout_s, CHECK_TIMEOUT_S)
     base_url = pairs_cfg.base_url.rstrip("/")
     if base_url.endswith("/chat/completions"):
         raise GeneratorError(f"give the base URL without /chat/completions: {base_url.removesuffix('/chat/completions')}")

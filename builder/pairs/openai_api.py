@@ -28,7 +28,7 @@ from ..config import PairsConfig
 from ..errors import GeneratorError
 from ..records import Chunk
 from .base import ChunkResult, ProgressCallback, register
-from .endpoint import CHECK_TIMEOUT_S, auth_headers, check_endpoint, response_problem, transport_problem
+from .endpoint import auth_headers, check_endpoint, response_problem, transport_problem
 from .prompts import render_messages
 from .teacher import pairs_schema, raise_if_all_failed, read_reply
 
@@ -70,7 +70,7 @@ def generate_openai(chunks: list[Chunk], pairs_cfg: PairsConfig, progress: Progr
     """Pairs for every chunk from the configured endpoint; one ChunkResult per chunk."""
     if not pairs_cfg.api_model.strip():
         raise GeneratorError("choose the endpoint's model (pairs.api_model): Test connection lists the models it serves")
-    model = check_endpoint(pairs_cfg, min(pairs_cfg.timeout_s, CHECK_TIMEOUT_S)).model
+    model = check_endpoint(pairs_cfg).model
     return raise_if_all_failed(asyncio.run(generate_all(chunks, pairs_cfg, model, progress, backoff_s)))
 
 
