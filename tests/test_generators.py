@@ -232,20 +232,9 @@ def test_local_generator_retries_then_repairs(tiny_model_dir, monkeypatch):
 # --- constrained decoding -------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def bpe_random_model(tmp_path_factory):
+def bpe_random_model(smol_shaped_run):
     """A tiny random Llama with the bundled model's byte-level BPE tokenizer (one llguidance reads)."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from builder.models import load_tokenizer
-
-    folder = tmp_path_factory.mktemp("bpe-random")
-    tokenizer = load_tokenizer("bundled")
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                         num_attention_heads=2, num_key_value_heads=1, tie_word_embeddings=True,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return smol_shaped_run[0]
 
 
 def test_constrained_decoding_makes_a_random_model_write_the_schema(bpe_random_model):

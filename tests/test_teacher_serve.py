@@ -14,12 +14,11 @@ import time
 import httpx
 import pytest
 
-from builder.documents import ingest_and_chunk
-from builder.pairs import generate_pairs, load_report
+from builder.pairs import load_report
 from builder.project import Project
 from dab.cli import main
 
-from .support import free_port
+from .support import depot_project, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 KEY_ENV = "DAB_TEST_SERVED_KEY"
@@ -62,11 +61,7 @@ def served(tmp_path_factory, tiny_model_dir, tiny_adapter):
 @pytest.fixture()
 def project(tmp_path):
     """A project with a passage and its rule pairs: what a failed teacher run must not touch."""
-    project = Project.create(tmp_path / "handbook")
-    note = tmp_path / "depot.md"
-    note.write_text("# Depot\n\nThe depot opens at 7 am on weekdays. Members return bikes to the depot by 6 pm.\n")
-    ingest_and_chunk(project, [note])
-    generate_pairs(project)
+    project = depot_project(tmp_path)
     cfg = project.load_config()
     cfg.pairs.max_new_tokens, cfg.pairs.max_retries, cfg.pairs.timeout_s = 16, 0, 60.0
     project.save_config(cfg)

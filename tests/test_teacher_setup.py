@@ -20,7 +20,7 @@ from builder.project import Project
 from builder.records import Chunk
 from dab.cli import main
 
-from .support import free_port
+from .support import depot_project, free_port
 
 PAIR_REPLY = {"pairs": [{"question": "When does the depot open?", "answer": "The depot opens at 7 am.",
                          "evidence": "The depot opens at 7 am."}]}
@@ -213,15 +213,7 @@ def test_control_tokens_in_a_reply_are_removed(canned):
 @pytest.fixture()
 def paired_project(tmp_path):
     """A project with chunks and rule pairs (what a failed teacher run must leave untouched)."""
-    from builder.documents import ingest_and_chunk
-    from builder.pairs import generate_pairs
-
-    project = Project.create(tmp_path / "project")
-    note = tmp_path / "depot.md"
-    note.write_text("# Depot\n\nThe depot opens at 7 am on weekdays. Members return bikes to the depot by 6 pm.\n")
-    ingest_and_chunk(project, [note])
-    generate_pairs(project)
-    return project
+    return depot_project(tmp_path)
 
 
 def dab_pairs(project: Project, *args: str) -> int:
