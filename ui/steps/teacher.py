@@ -84,8 +84,8 @@ def build(root: gr.State) -> dict:
             api_model = gr.Dropdown([], label="Model name", allow_custom_value=True, elem_id="teacher-api-model",
                                     info="Test connection lists the models the endpoint serves", scale=2)
             api_key_env = gr.Textbox(label="Environment variable holding the API key", elem_id="teacher-key-env",
-                                     info="Its NAME, e.g. OPENAI_API_KEY; the key itself is never stored. "
-                                          "Leave empty for a local server without a key.", scale=2)
+                                     info="Its NAME, e.g. OPENAI_API_KEY, set where this wizard runs; the key "
+                                          "itself is never stored. Empty: no key (local servers).", scale=2)
     with gr.Group(visible=False) as check_box:
         test = gr.Button("Test connection", elem_id="teacher-test", size="sm")
         verdict = gr.Markdown(elem_id="teacher-verdict")
