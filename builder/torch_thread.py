@@ -35,6 +35,7 @@ from concurrent.futures import Future
 from typing import Callable, TypeVar
 
 from .cpu_load import CpuMeter
+from .errors import ConfigError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -109,8 +110,10 @@ class _Spare:
     def _park(self, ready: threading.Event) -> None:
         import torch
 
-        torch.ones(1 << 20).add_(1)  # large enough to run in parallel: this thread's team exists now
-        ready.set()
+        try:
+            torch.ones(1 << 20).add_(1)  # large enough to run in parallel: this thread's team exists now
+        finally:
+            ready.set()
         self._stop.wait()
 
     def end(self) -> None:
@@ -123,7 +126,7 @@ def set_wait_policy(policy: str) -> None:
     """``auto`` (default): short waits only while other processes keep the cores busy; ``spin``:
     always spin, fastest on a machine left to us; ``short``: always short. Applies from the next job."""
     if policy not in WAIT_POLICIES:
-        raise ValueError(f"wait policy must be one of {', '.join(WAIT_POLICIES)}, not {policy!r}")
+        raise ConfigError(f"the wait policy must be one of {', '.join(WAIT_POLICIES)}, not {policy!r}")
     _waits["policy"] = policy
 
 

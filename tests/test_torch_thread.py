@@ -14,6 +14,7 @@ from builder import torch_thread
 from builder.chat import ChatEngine, answer
 from builder.config import ChatConfig, ProjectConfig
 from builder.cpu_load import CpuMeter
+from builder.errors import ConfigError
 from builder.evaluate import evaluate_run
 from builder.workflow import sample_heldout
 
@@ -122,7 +123,7 @@ def test_the_wait_policy_can_be_fixed(simulated_load):
     simulated_load.advance(1.0, others_cores=0.0)
     torch_thread.set_wait_policy("short")
     assert torch_thread.call(where_work_runs) == ("dab-torch", True)
-    with pytest.raises(ValueError, match="auto, spin, short"):
+    with pytest.raises(ConfigError, match="auto, spin, short"):
         torch_thread.set_wait_policy("passive")
 
 
