@@ -47,8 +47,10 @@ def parse_proc_stat(text: str, cpus: set[int]) -> tuple[int, int, int]:
     """(busy, total, cores): ticks summed over the ``cpuN`` lines of ``/proc/stat`` in ``cpus``."""
     busy = total = cores = 0
     for line in text.splitlines():
-        name, *fields = line.split() or [""]
-        if not name.startswith("cpu") or not name[3:].isdigit() or int(name[3:]) not in cpus:
+        if not line.startswith("cpu"):
+            break  # the cpu lines come first; the rest (interrupt counts) is long
+        name, *fields = line.split()
+        if not name[3:].isdigit() or int(name[3:]) not in cpus:
             continue
         user, nice, system, idle, iowait, irq, softirq, steal = (int(f) for f in (fields + ["0"] * 8)[:8])
         busy += user + nice + system + irq + softirq + steal  # guest time is already in user
