@@ -18,13 +18,16 @@ does not use this thread.
 Under load the spinning turns against us: when other processes keep the cores busy (a
 training, a test run), a worker that loses its core stalls every kernel while the thread that
 waits for it spins out its own time slice. Beside a training on a 2-core machine, 2 spinning
-threads generated ~1-2 tokens/s against ~9 for plain ``generate`` (``bench/chat.py
+threads generated ~2 tokens/s against 7-10 for plain ``generate`` (``bench/chat.py
 --under-load``). So before each piece of work the thread checks what other processes used
 over the last second (``cpu_load``; while idle it samples every ``IDLE_SAMPLE_S``), and when
 that is more than half a core it keeps a spare OpenMP thread parked: libgomp then counts more
 OpenMP threads than CPUs and, as documented for ``GOMP_SPINCOUNT``, its waiting workers spin
-1,000 times instead of 300,000 before they sleep, like plain ``generate``'s. On a quiet machine
-the spare is gone and the workers spin again. ``set_wait_policy`` fixes either choice.
+100 times instead of 300,000 before they sleep, like plain ``generate``'s (~0.05 ms of CPU
+after a kernel instead of ~6 ms, ``tests/test_torch_thread.py``). On a quiet machine the spare
+is gone and the workers spin again. ``set_wait_policy`` fixes either choice. Fewer threads
+instead (one on 2 cores) ran about as fast beside other test runs, but slower than short waits
+beside a training in the same scheduling group, so the thread count stays torch's.
 """
 
 import logging
