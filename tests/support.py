@@ -20,6 +20,7 @@ import shutil
 import socket
 from pathlib import Path
 
+from builder.cpu_load import Reading
 from builder.documents import ingest_and_chunk
 from builder.models import CHATML_TEMPLATE
 from builder.pairs import generate_pairs
@@ -180,3 +181,18 @@ def depot_project(folder: Path) -> Project:
     ingest_and_chunk(project, [note])
     generate_pairs(project)
     return project
+
+
+class Clock:
+    """Readings of a simulated 2-core machine: ``advance`` moves time and adds CPU use."""
+
+    def __init__(self):
+        self.now = Reading(at_s=100.0, busy_ticks=0, total_ticks=0, own_ticks=0, cores=2)
+
+    def advance(self, seconds: float, others_cores: float, own_cores: float = 0.0) -> None:
+        ticks = round(seconds * 100)  # 100 clock ticks a second, per core
+        self.now = Reading(self.now.at_s + seconds, self.now.busy_ticks + round(ticks * (others_cores + own_cores)),
+                           self.now.total_ticks + 2 * ticks, self.now.own_ticks + round(ticks * own_cores), 2)
+
+    def __call__(self) -> Reading:
+        return self.now
