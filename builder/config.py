@@ -67,7 +67,7 @@ class PairsConfig:
     generator: str = "rules"
     domain: str = "general"
     max_pairs_per_chunk: int = 8  # teachers: pairs asked for per passage
-    max_questions_per_fact: int = 4  # phrasings kept per statement (generators that group by fact)
+    max_questions_per_fact: int = 3  # phrasings kept per statement (generators that group by fact)
     eval_fraction: float = 0.05  # passages held out of training (the unseen-passages test)
     recall_fraction: float = 0.15  # facts with one phrasing held out (the recall test)
     seed: int = 0
@@ -139,7 +139,7 @@ class TrainConfig:
     early_stopping_patience: int = 0
     gradient_checkpointing: str = "auto"
     trust_remote_code: bool = False
-    open_book_fraction: float = 0.3  # facts also taught over retrieved passages (builder/train/mix.py)
+    open_book_fraction: float = 0.25  # facts also taught over retrieved passages (builder/train/mix.py)
     abstain_fraction: float = 0.08  # facts asked over passages that lack the answer -> "not covered"
     recall_check: bool = True  # after each evaluation, ask held-out phrasings; keep the best checkpoint
 

@@ -48,7 +48,7 @@ class ChunkResult:
     skipped: str | None = None
 
 
-ProgressCallback = Callable[[int, int], None] | None  # (chunks done, chunks in all)
+ProgressCallback = Callable[..., None] | None  # (chunks done, chunks in all[, pairs so far]): pairs.progress
 Generator = Callable[[list[Chunk], PairsConfig, ProgressCallback], list[ChunkResult]]
 GENERATORS: dict[str, Generator] = {}
 

@@ -50,7 +50,8 @@ def generate_pairs(project: Project, pairs_cfg: PairsConfig | None = None, progr
                    replace: bool = False) -> dict:
     """Run the configured generator over every chunk; save pairs, dropped pairs and the report.
 
-    ``progress``, if given, is called as ``progress(done_chunks, total_chunks)``.
+    ``progress``, if given, is called as ``progress(done_chunks, total_chunks[, pairs_so_far])``
+    (``pairs.progress.GenerationProgress.update``).
     """
     pairs_cfg = pairs_cfg or project.load_config().pairs
     generator = GENERATORS.get(pairs_cfg.generator)

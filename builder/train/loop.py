@@ -35,6 +35,7 @@ from ..generation import fact_accuracy, greedy_texts
 from ..project import Project
 from ..runs import Run
 from ..storage import append_jsonl, replace_dir, write_jsonl
+from ..torch_thread import fit_waits
 from . import checkpoint as ckpt
 from .data import collate_packed, label_tokens, real_tokens, rows_for_step
 from .distributed import Dist, any_rank, barrier, broadcast_text, setup_distributed, sum_across, teardown_distributed, wrap_model
@@ -183,9 +184,12 @@ class Session:
                 return
 
     def train_step(self, step: int, stop: StopSignal) -> tuple[float, int] | None:
-        """One optimizer step over ``grad_accum`` rows; None if a stop came before it finished."""
+        """One optimizer step over ``grad_accum`` rows; None if a stop came before it finished.
+        While other processes keep the cores busy, OpenMP waits are short (``torch_thread.fit_waits``):
+        spinning workers beside a chat or another training trained ~4x slower."""
         import torch
 
+        fit_waits()
         rows = rows_for_step(self.prep.train_rows, step, self.tc.grad_accum, self.dist.rank, self.dist.world, self.tc.seed)
         total_loss, tokens = 0.0, 0
         for i, row in enumerate(rows):
