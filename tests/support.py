@@ -5,6 +5,7 @@
     build_template(root, model_dir)          # a sample project with rule-generated pairs
     copy_project(template, dest, max_steps=4) # a fresh copy to train, with cfg.train overrides
     make_run(project, adapter)               # a completed run folder holding ``adapter``
+    depot_project(folder)                    # a one-passage project with its rule pairs
     free_port()                              # a free TCP port on 127.0.0.1
 
 The tiny tokenizer knows the words of the sample corpus plus ChatML control tokens, so chat
@@ -169,3 +170,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def depot_project(folder: Path) -> Project:
+    """A project with one short document (the depot's hours) chunked, and its rule pairs."""
+    project = Project.create(folder / "handbook")
+    note = folder / "depot.md"
+    note.write_text("# Depot\n\nThe depot opens at 7 am on weekdays. Members return bikes to the depot by 6 pm.\n")
+    ingest_and_chunk(project, [note])
+    generate_pairs(project)
+    return project
