@@ -3,11 +3,13 @@
     python -m ui.demo --project PROJECT --adapter ADAPTER [--share] [--port 7861]   # password in DAB_DEMO_PASSWORD
 
 What it exposes: one API endpoint, ``/chat``, streaming answers from the tuned model, behind a
-password (user name ``demo``) and a per-visitor rate limit. What it does not expose: files (the
-project folder is on Gradio's blocked list and no path is allowed), training controls, project
-data, or any other endpoint. When started with ``--share``, Gradio is asked for a public link;
-offline none can be made (``share_url`` stays None), and ``--info-file`` says so while the local
-demo keeps working.
+password (user name ``demo``) and a per-visitor rate limit. Answers come from the documents with
+the project's chat settings (``builder.answers``), and visitors see the sources under each answer:
+document, heading and the quoted passage (the API returns them as messages after the answer).
+What it does not expose: files (the project folder is on Gradio's blocked list and no path is
+allowed), training controls, other project data, or any other endpoint. When started with
+``--share``, Gradio is asked for a public link; offline none can be made (``share_url`` stays
+None), and ``--info-file`` says so while the local demo keeps working.
 """
 
 import argparse
@@ -16,12 +18,14 @@ from pathlib import Path
 
 import gradio as gr
 
+from builder.answers import grounded_prompt
 from builder.project import Project
 from builder.runs import Run, chat_settings
 from builder.storage import write_json
 
 from .engines import get_engine, history_messages
 from .ratelimit import RateLimiter, visitor_key
+from .sources import source_messages
 
 DEMO_USER = "demo"
 MAX_UPLOAD = "16kb"  # the demo takes no files; Gradio's upload route stays tiny
@@ -41,13 +45,18 @@ def build_demo(project: Project, run: Run, limiter: RateLimiter) -> gr.Blocks:
         if not limiter.allow(visitor):
             wait_s = limiter.retry_after_s(visitor)
             raise gr.Error(f"Too many messages: please wait {wait_s:.0f} s before asking again.")
-        text = ""
-        for piece in engine.stream(history_messages(history) + [{"role": "user", "content": message}], chat):
+        asked = history_messages(history) + [{"role": "user", "content": message}]
+        prompt = grounded_prompt(project, asked, chat, engine.tokenizer.all_special_tokens)
+        sources, text = source_messages(prompt), ""
+        for piece in engine.stream(prompt.messages, chat):
             text += piece
-            yield text
+            yield [{"role": "assistant", "content": text}, *sources]
+        if not text:  # an empty answer still shows its sources
+            yield [{"role": "assistant", "content": text}, *sources]
 
     demo = gr.ChatInterface(respond, title=f"{project_cfg.name} assistant", analytics_enabled=False, api_name="chat",
-                            description="Answers come from a model fine-tuned on this organisation's documents.",
+                            description="Answers come from a model fine-tuned on this organisation's documents, "
+                                        "with the passages they are based on.",
                             flagging_mode="never", save_history=False, delete_cache=(600, 600))
     hide_internal_endpoints(demo, keep="chat")
     return demo
