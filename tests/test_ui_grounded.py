@@ -54,7 +54,7 @@ def test_both_answers_come_with_the_same_sources(wizard):
     assert [m["role"] for m in tuned[:2]] == ["user", "assistant"] and text_of(tuned[1]).strip()
     sources = tuned[2:]
     assert 1 <= len(sources) <= 2 and titles(tuned) == titles(base) and base[2:] == sources
-    assert titles(tuned)[0].startswith("📄 Source 1: fees.md › Fees › Day passes")
+    assert titles(tuned)[0].startswith("Source 1: fees.md › Fees › Day passes")
     assert sources[0]["metadata"]["log"].startswith("A day pass costs 4.50 euro")  # the snippet beside the title
     assert "within one calendar day" in text_of(sources[0])  # the whole passage, once opened
     assert text_of(tuned[1]) != text_of(base[1])  # tuned and base answered, each in its pane
@@ -69,7 +69,7 @@ def test_switched_off_answers_have_no_sources(wizard):
 def test_question_matching_nothing_says_so(wizard):
     url, _ = wizard
     _, tuned, _ = client(url).predict("Quantum zebras of Jupiter?", [], [], True, 3, api_name="/chat")
-    assert titles(tuned) == [f"ℹ️ {NO_PASSAGES}"] and "rather than guess" in text_of(tuned[2])
+    assert titles(tuned) == [NO_PASSAGES] and "rather than guess" in text_of(tuned[2])
 
 
 def test_a_follow_up_keeps_earlier_sources_shown_and_out_of_the_prompt(wizard):
@@ -80,7 +80,7 @@ def test_a_follow_up_keeps_earlier_sources_shown_and_out_of_the_prompt(wizard):
     _, tuned, base = session.predict(DAY_PASS, [], [], True, 2, api_name="/chat")
     _, tuned2, _ = session.predict("When does the depot open?", tuned, base, True, 1, api_name="/chat")
     assert tuned2[:len(tuned)] == tuned and len(tuned2) == len(tuned) + 3
-    assert titles(tuned2)[-1].startswith("📄 Source 1: depot.md")
+    assert titles(tuned2)[-1].startswith("Source 1: depot.md")
     assert [m["role"] for m in history_messages(tuned2)] == ["user", "assistant", "user", "assistant"]
 
 
@@ -114,7 +114,7 @@ def test_demo_shows_sources_under_each_answer(wizard):
     try:
         reply = client(url).predict(DAY_PASS, api_name="/chat")
         assert reply[0]["role"] == "assistant" and text_of(reply[0]).strip()
-        assert titles(reply)[0].startswith("📄 Source 1: fees.md") and "4.50 euro" in text_of(reply[1])
+        assert titles(reply)[0].startswith("Source 1: fees.md") and "4.50 euro" in text_of(reply[1])
     finally:
         demo.close()
 
@@ -129,5 +129,5 @@ def test_documents_removed_after_training_are_never_sources(wizard):
     for name in ("depot.md", "notes.md"):
         project.remove_source(names[name])
     _, tuned, base = client(url).predict(DAY_PASS, [], [], True, 3, api_name="/chat")
-    assert titles(tuned) == titles(base) == ["ℹ️ No documents: answering without them."]
+    assert titles(tuned) == titles(base) == ["No documents: answering without them."]
     assert text_of(tuned[1]).strip()  # answered closed-book

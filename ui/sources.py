@@ -20,12 +20,12 @@ def source_message(number: int, passage: Passage) -> dict:
     """One passage as a collapsed box: document > heading, a snippet beside it, the passage inside."""
     where = " › ".join(filter(None, [passage.document, heading(passage).replace(" > ", " › ")]))
     return {"role": "assistant", "content": passage.text,
-            "metadata": {"title": f"📄 Source {number}: {where}", "log": snippet(passage.text), "status": "done"}}
+            "metadata": {"title": f"Source {number}: {where}", "log": snippet(passage.text), "status": "done"}}
 
 
 def source_messages(prompt: GroundedPrompt) -> list[dict]:
     """The messages to show under an answer: its sources, or the note saying why it has none."""
     if prompt.note:
         return [{"role": "assistant", "content": DETAILS.get(prompt.status, ""),
-                 "metadata": {"title": f"ℹ️ {prompt.note}", "status": "done"}}]
+                 "metadata": {"title": prompt.note, "status": "done"}}]
     return [source_message(number, passage) for number, passage in enumerate(prompt.passages, 1)]
