@@ -10,6 +10,7 @@ Unknown keys are refused with a clear message rather than silently ignored.
 """
 
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from .errors import ConfigError
 from .storage import atomic_write_text
 
 BUNDLED_MODEL = "bundled:smollm2-135m-instruct"
+# An environment variable's name; well-known key prefixes are refused, so a pasted key is never saved.
+_ENV_NAME = re.compile(r"(?!(?:sk|hf|gsk|xai)[-_][A-Za-z0-9]{8})[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def _require(condition: bool, message: str) -> None:
@@ -84,8 +87,14 @@ class PairsConfig:
     batch_size: int = 16
     chunk_time_limit_s: float = 60.0
     max_new_tokens: int = 384
+    constrained_json: bool = True  # local teacher: decode only valid pair lists
 
     def __post_init__(self) -> None:
+        _require(self.base_url.startswith(("http://", "https://")),
+                 f"pairs.base_url must start with http:// or https:// (got {self.base_url!r})")
+        _require(self.api_key_env == "" or _ENV_NAME.fullmatch(self.api_key_env) is not None,
+                 "pairs.api_key_env must be the NAME of an environment variable (like OPENAI_API_KEY), "
+                 "not the key itself: the key is never stored in the project")
         _require(self.max_pairs_per_chunk > 0, "max_pairs_per_chunk must be positive")
         _require(0 <= self.min_grounding <= 1, "min_grounding must be in [0, 1]")
         _require(50 <= self.duplicate_similarity <= 100, "duplicate_similarity must be in [50, 100]")

@@ -2,7 +2,8 @@
 
     dab init    PROJECT                      create a project folder
     dab ingest  PATH... --project PROJECT    add documents (files, folders, zips) and chunk them
-    dab pairs   --project PROJECT            generate question/answer pairs (--report: reconciliation)
+    dab pairs   --project PROJECT            generate question/answer pairs (--report: reconciliation;
+                                             --base-url/--model/--api-key-env, --test-connection: teacher setup)
     dab dataset export|import|save PATH -p P export/import pairs (openai, alpaca, sharegpt), save_to_disk
     dab transfer --project PROJECT           domain distance and a recommended number of pairs
     dab train   --project PROJECT            fine-tune a LoRA adapter on the pairs (--resume, --stop, --preset)
@@ -74,10 +75,12 @@ def add_data_commands(sub) -> None:
     add_project_arg(p)
     p.set_defaults(func=commands.cmd_ingest)
 
-    p = sub.add_parser("pairs", help="generate question/answer pairs from the chunks")
+    p = sub.add_parser("pairs", help="generate question/answer pairs from the chunks",
+                       description="Generate pairs. Teacher options given here are saved in project.yaml.")
     add_project_arg(p)
-    p.add_argument("--generator", help="pair generator (default: from project.yaml)")
+    p.add_argument("--generator", help="rules (offline), local (a teacher model here) or openai (an endpoint)")
     p.add_argument("--report", action="store_true", help="print the reconciliation report (no generation)")
+    add_teacher_arguments(p)
     p.set_defaults(func=commands.cmd_pairs)
 
     p = sub.add_parser("dataset", help="export, import, save or push the pairs (openai messages, alpaca, sharegpt)")
@@ -90,6 +93,20 @@ def add_data_commands(sub) -> None:
     p = sub.add_parser("transfer", help="how far the documents are from general text; pairs to aim for")
     add_project_arg(p)
     p.set_defaults(func=commands.cmd_transfer)
+
+
+def add_teacher_arguments(p: argparse.ArgumentParser) -> None:
+    """``dab pairs``' teacher setup: a local model, or an OpenAI-compatible endpoint."""
+    teacher = p.add_argument_group("teacher (generators local and openai)")
+    teacher.add_argument("--teacher-model", metavar="MODEL",
+                         help="local: a Hub id, a model folder, or 'bundled' (for trying the flow; too small to write good pairs)")
+    teacher.add_argument("--base-url", metavar="URL", help="openai: the endpoint, e.g. http://127.0.0.1:11434/v1 (Ollama), "
+                                                           "http://HOST:8000/v1 (vLLM, dab serve), http://HOST:8080/v1 (llama.cpp)")
+    teacher.add_argument("--model", dest="api_model", metavar="NAME", help="openai: the endpoint's model name")
+    teacher.add_argument("--api-key-env", metavar="NAME",
+                         help="openai: NAME of the environment variable holding the key (the key is never stored)")
+    teacher.add_argument("--test-connection", action="store_true",
+                         help="check the teacher (an endpoint lists its models) and exit without generating")
 
 
 def whole_number(low: int, high: int):

@@ -4,6 +4,7 @@ Each command opens the project, makes one or two builder calls and prints the re
 modules are imported inside the commands, so ``dab --help`` stays instant.
 """
 
+import contextlib
 import json
 import sys
 
@@ -38,6 +39,7 @@ def cmd_ingest(args) -> int:
 
 def cmd_pairs(args) -> None:
     from builder.pairs import format_report, generate_pairs, load_report
+    from builder.pairs.teacher_setup import TEACHER_FIELDS, check_teacher, with_teacher
     from builder.project import Project
 
     project = Project.open(args.project)
@@ -46,12 +48,45 @@ def cmd_pairs(args) -> None:
         report = load_report(project)
         print(format_report(report) if report else "no pairs generated yet: run `dab pairs` first")
         return
-    if args.generator:
-        project_cfg.pairs.generator = args.generator
-    summary = generate_pairs(project, project_cfg.pairs)
+    given = {field: getattr(args, field) for field in TEACHER_FIELDS}
+    if any(value is not None for value in given.values()):
+        project_cfg.pairs = with_teacher(project_cfg.pairs, **given)
+        project.save_config(project_cfg)
+        print(f"teacher settings saved in {project.config_path.name}", file=sys.stderr)
+    if args.test_connection:
+        print(check_teacher(project_cfg.pairs))
+        return
+    try:
+        with progress_bar() as tracker:
+            summary = generate_pairs(project, project_cfg.pairs, progress=tracker.update)
+    except BuilderError as exc:
+        raise type(exc)(f"{str(exc).rstrip('.')}. The project's pairs were not changed.") from exc
     print(format_report(load_report(project)).splitlines()[-1])
     print(f"{summary['pairs']} pairs from {summary['chunks']} chunks "
           f"({summary['chunks_without_pairs']} chunks gave no pair)")
+
+
+@contextlib.contextmanager
+def progress_bar():
+    """A progress bar on stderr: passages done / total, pairs so far, time left."""
+    from tqdm import tqdm
+
+    from builder.pairs.progress import GenerationProgress
+
+    bars = []
+
+    def show(tracker: GenerationProgress) -> None:
+        if not bars:
+            bars.append(tqdm(total=tracker.total, unit="passage", file=sys.stderr, desc="pairs",
+                             bar_format="{desc} {percentage:3.0f}%|{bar:24}| {postfix}", mininterval=0.2))
+        bars[0].n = tracker.done
+        bars[0].set_postfix_str(tracker.line(), refresh=True)
+
+    try:
+        yield GenerationProgress(on_change=show)
+    finally:
+        for bar in bars:
+            bar.close()
 
 
 def cmd_dataset(args) -> None:

@@ -6,6 +6,7 @@
     copy_project(template, dest, max_steps=4) # a fresh copy to train, with cfg.train overrides
     make_run(project, adapter)               # a completed run folder holding ``adapter``
     handbook_project(root, model_dir)        # a project with three short documents (HANDBOOK), chunked
+    depot_project(folder)                    # a one-passage project with its rule pairs
     free_port()                              # a free TCP port on 127.0.0.1
 
 The tiny tokenizer knows the words of the sample corpus plus ChatML control tokens, so chat
@@ -20,6 +21,7 @@ import shutil
 import socket
 from pathlib import Path
 
+from builder.cpu_load import Reading
 from builder.documents import ingest_and_chunk
 from builder.models import CHATML_TEMPLATE
 from builder.pairs import generate_pairs
@@ -195,3 +197,28 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def depot_project(folder: Path) -> Project:
+    """A project with one short document (the depot's hours) chunked, and its rule pairs."""
+    project = Project.create(folder / "handbook")
+    note = folder / "depot.md"
+    note.write_text("# Depot\n\nThe depot opens at 7 am on weekdays. Members return bikes to the depot by 6 pm.\n")
+    ingest_and_chunk(project, [note])
+    generate_pairs(project)
+    return project
+
+
+class Clock:
+    """Readings of a simulated 2-core machine: ``advance`` moves time and adds CPU use."""
+
+    def __init__(self):
+        self.now = Reading(at_s=100.0, busy_ticks=0, total_ticks=0, own_ticks=0, cores=2)
+
+    def advance(self, seconds: float, others_cores: float, own_cores: float = 0.0) -> None:
+        ticks = round(seconds * 100)  # 100 clock ticks a second, per core
+        self.now = Reading(self.now.at_s + seconds, self.now.busy_ticks + round(ticks * (others_cores + own_cores)),
+                           self.now.total_ticks + 2 * ticks, self.now.own_ticks + round(ticks * own_cores), 2)
+
+    def __call__(self) -> Reading:
+        return self.now

@@ -78,8 +78,10 @@ def uploaded(wizard):
 @pytest.fixture(scope="module")
 def paired(uploaded):
     url, project, _, _ = uploaded
-    table, counts, _, report = client(url).predict("rules", "general", "all", 0, "all", api_name="/generate_pairs")
-    assert report.splitlines()[-1].startswith("total:")
+    table, counts, _, report, generated = client(url).predict("rules", "bundled", "http://127.0.0.1:11434/v1", "",
+                                                              "OPENAI_API_KEY", "general", "all", 0, "all",
+                                                              api_name="/generate_pairs")
+    assert report.splitlines()[-1].startswith("total:") and generated.startswith(f"✅ {len(project.pairs())} pairs")
     return url, project, table, counts
 
 

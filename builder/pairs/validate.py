@@ -62,6 +62,11 @@ def neutralize_control_tokens(text: str, special_tokens: tuple[str, ...] | list[
     return text
 
 
+def strip_control_tokens(text: str) -> str:
+    """Remove chat-control markers (for a teacher's reply: from a model they are never content)."""
+    return _CONTROL.sub("", text)
+
+
 def instruction_flags(text: str) -> list[str]:
     """``["instruction_like"]`` when the text tries to instruct a model, else ``[]``."""
     return ["instruction_like"] if _INJECTION.search(text) else []

@@ -5,14 +5,17 @@ from pathlib import Path
 import gradio as gr
 
 from builder.dataset import FORMATS, export_pairs
-from builder.pairs import (GENERATORS, PairFilter, add_manual_pair, apply_edits, bulk_set_status, format_report,
+from builder.errors import BuilderError
+from builder.pairs import (PairFilter, add_manual_pair, apply_edits, bulk_set_status, format_report,
                            generate_pairs, load_report)
+from builder.pairs.progress import GenerationProgress
 from builder.project import Project
 from builder.records import STATUSES, Pair
 from builder.runs import chat_settings
 from builder.templates import list_domains
 
 from ..errors import friendly
+from . import teacher
 
 COLUMNS = ["id", "status", "question", "answer", "grounding", "source"]
 ALL = "all"
@@ -61,16 +64,25 @@ def outputs(project: Project, status: str, min_score: float, source: str) -> tup
 
 
 @friendly
-def on_generate(generator: str, domain: str, root: str, status: str, min_score: float, source: str,
-                progress=gr.Progress()):
+def on_generate(generator: str, teacher_model: str, base_url: str, api_model: str, api_key_env: str, domain: str,
+                root: str, status: str, min_score: float, source: str, progress=gr.Progress()):
+    """Save the generator settings and generate, showing passages done, pairs so far and time left.
+    A failure is a message under the button; the table and the project's pairs stay as they were."""
     project = Project.open(Path(root))
-    project_cfg = project.load_config()
-    project_cfg.pairs.generator, project_cfg.pairs.domain = generator, domain
-    project.save_config(project_cfg)
-    summary = generate_pairs(project, project_cfg.pairs,
-                             progress=lambda done, total: progress(done / total, desc="Reading passages"))
-    gr.Info(f"{summary['pairs']} pairs from {summary['chunks']} passages.")
-    return outputs(project, status, min_score, source)
+    try:
+        project = teacher.save_teacher(root, generator, teacher_model, base_url, api_model, api_key_env)
+        project_cfg = project.load_config()
+        project_cfg.pairs.domain = domain
+        project.save_config(project_cfg)
+        progress(0.0, desc=f"Starting the {generator} generator")
+        tracker = GenerationProgress(on_change=lambda t: progress(t.fraction, desc=t.line()))
+        summary = generate_pairs(project, project_cfg.pairs, progress=tracker.update)
+    except BuilderError as exc:
+        gr.Warning(f"No pairs generated: {exc}")
+        return (*outputs(project, status, min_score, source), f"❌ {str(exc).rstrip('.')}. Your pairs were not changed.")
+    message = (f"✅ {summary['pairs']} pairs from {summary['chunks']} passages "
+               f"({summary['chunks_without_pairs']} passages gave no pair).")
+    return (*outputs(project, status, min_score, source), message)
 
 
 @friendly
@@ -118,6 +130,11 @@ def on_download(fmt: str, root: str):
     return str(path)
 
 
+def settings(root: str) -> tuple:
+    """The saved generator, teacher and domain settings (page load)."""
+    return (*teacher.settings(root), Project.open(Path(root)).load_config().pairs.domain)
+
+
 def refresh(root: str):
     return outputs(Project.open(Path(root)), ALL, 0.0, ALL)
 
@@ -126,12 +143,12 @@ def build(root: gr.State) -> dict:
     gr.Markdown("### 2 · Question/answer pairs\nEach pair is a question a user might ask, answered from "
                 "one passage of your documents. Check them: edit the wording in the table, set the status "
                 "to `accepted` or `rejected`, or add your own. **Next:** the model learns from them.")
-    with gr.Row():
-        generator = gr.Dropdown(sorted(GENERATORS), value="rules", label="Generator",
-                                info="'rules' works offline and instantly; the others use a teacher model")
+    with gr.Group():
+        parts = teacher.build(root)
         domain = gr.Dropdown(list_domains(), value="general", label="Domain preset",
                              info="The style of questions and answers")
-        generate = gr.Button("Generate pairs", variant="primary")
+        generate = gr.Button("Generate pairs", variant="primary", elem_id="pairs-generate")
+        generated = gr.Markdown(elem_id="pairs-generated")
     status_md = gr.Markdown()
     with gr.Row():
         status = gr.Dropdown([ALL, *STATUSES], value=ALL, label="Show status")
@@ -157,7 +174,8 @@ def build(root: gr.State) -> dict:
         report = gr.Code(label="Every passage: pairs kept and dropped, and why", language=None, lines=12)
     filters = [root, status, min_score, source]
     shown = [table, status_md, source]
-    events = [generate.click(on_generate, [generator, domain, *filters], [*shown, report], api_name="generate_pairs"),
+    events = [generate.click(on_generate, [*parts["fields"], domain, *filters], [*shown, report, generated],
+                             api_name="generate_pairs"),
               save.click(on_save, [table, *filters], shown, api_name="save_pairs"),
               accept_all.click(bulk("accepted"), filters, shown, api_name="accept_shown"),
               reject_all.click(bulk("rejected"), filters, shown, api_name="reject_shown"),
@@ -165,4 +183,5 @@ def build(root: gr.State) -> dict:
     download.click(on_download, [fmt, root], [file], api_name="download_pairs")
     for control in (status, min_score, source):
         control.change(on_filter, filters, shown, api_visibility="private")
-    return {"refresh": (refresh, [root], [*shown, report]), "changed": events}
+    return {"refresh": (refresh, [root], [*shown, report]), "changed": events,
+            "settings": (settings, [root], [*parts["settings"], domain])}
