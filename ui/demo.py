@@ -4,14 +4,16 @@
 
 What it exposes: one API endpoint, ``/chat``, streaming answers from the tuned model, behind a
 password (user name ``demo``) and a per-visitor rate limit (``ratelimit``: ``X-Forwarded-For`` is
-believed only through the share tunnel or a ``--trusted-proxy``). What it does not expose: files
-(Gradio's file, upload, proxy and stream routes answer 403: ``guard.DEMO_REFUSED_PATHS``; the demo
-process has a Gradio temp folder of its own, so nothing uploaded to the wizard is even in its
-cache; the project folder is on Gradio's blocked list), training controls, project data, or any
-other endpoint. Requests whose Host is not the demo's own address (or its share link) are
-refused (``guard``: DNS rebinding). When started with ``--share``, Gradio is asked for a public link;
-offline none can be made (``share_url`` stays None), and ``--info-file`` says so while the local
-demo keeps working.
+believed only through the share tunnel or a ``--trusted-proxy``). Answers come from the documents
+with the project's chat settings (``builder.answers``), and visitors see the sources under each
+answer: document, heading and the quoted passage (the API returns them as messages after the
+answer). What it does not expose: files (Gradio's file, upload, proxy and stream routes answer
+403: ``guard.DEMO_REFUSED_PATHS``; the demo process has a Gradio temp folder of its own, so
+nothing uploaded to the wizard is even in its cache; the project folder is on Gradio's blocked
+list), training controls, other project data, or any other endpoint. Requests whose Host is not
+the demo's own address (or its share link) are refused (``guard``: DNS rebinding). When started
+with ``--share``, Gradio is asked for a public link; offline none can be made (``share_url`` stays
+None), and ``--info-file`` says so while the local demo keeps working.
 """
 
 import argparse
@@ -28,6 +30,7 @@ if __name__ == "__main__":  # the demo process: a Gradio temp folder of its own,
 
 import gradio as gr  # noqa: E402
 
+from builder.answers import grounded_prompt  # noqa: E402
 from builder.project import Project  # noqa: E402
 from builder.runs import Run, chat_settings  # noqa: E402
 from builder.storage import write_json  # noqa: E402
@@ -35,6 +38,7 @@ from builder.storage import write_json  # noqa: E402
 from .engines import get_engine, history_messages  # noqa: E402
 from .guard import DEMO_REFUSED_PATHS, AllowedHosts, guard_kwargs  # noqa: E402
 from .ratelimit import ProxyTrust, RateLimiter, visitor_key  # noqa: E402
+from .sources import source_messages  # noqa: E402
 
 DEMO_USER = "demo"
 MAX_UPLOAD = "16kb"  # the demo takes no files; Gradio's upload route stays tiny
@@ -54,13 +58,18 @@ def build_demo(project: Project, run: Run, limiter: RateLimiter) -> gr.Blocks:
         if not limiter.allow(visitor):
             wait_s = limiter.retry_after_s(visitor)
             raise gr.Error(f"Too many messages: please wait {wait_s:.0f} s before asking again.")
-        text = ""
-        for piece in engine.stream(history_messages(history) + [{"role": "user", "content": message}], chat):
+        asked = history_messages(history) + [{"role": "user", "content": message}]
+        prompt = grounded_prompt(project, asked, chat, engine.tokenizer.all_special_tokens)
+        sources, text = source_messages(prompt), ""
+        for piece in engine.stream(prompt.messages, chat):
             text += piece
-            yield text
+            yield [{"role": "assistant", "content": text}, *sources]
+        if not text:  # an empty answer still shows its sources
+            yield [{"role": "assistant", "content": text}, *sources]
 
     demo = gr.ChatInterface(respond, title=f"{project_cfg.name} assistant", analytics_enabled=False, api_name="chat",
-                            description="Answers come from a model fine-tuned on this organisation's documents.",
+                            description="Answers come from a model fine-tuned on this organisation's documents, "
+                                        "with the passages they are based on.",
                             flagging_mode="never", save_history=False, delete_cache=(600, 600))
     hide_internal_endpoints(demo, keep="chat")
     return demo

@@ -193,6 +193,7 @@ def chat_and_see_it_stream(page: Page) -> None:
     time.sleep(2)
     lengths = page.driver.execute_script("return window.__lengths")
     assert len(set(lengths)) > 3, f"the answer did not stream: {lengths}"
+    page.text_appears("#chat-tuned", "Source 1: fees-and-passes.html")  # its sources, under the answer
     page.shot("04-chat", focus="#chat-tuned")
 
 
