@@ -2,6 +2,7 @@
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/chat.py [--adapter RUN/adapter] [--new-tokens 64] [--skip-eval]
     HF_HUB_OFFLINE=1 .venv/bin/python bench/chat.py --under-load     # quiet, then beside a training
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/chat.py --skip-eval --passages-k 3   # retrieval on vs off
     python bench/chat.py --base MODEL_DIR --baseline-quantize 4bit --skip-eval       # on a GPU
 
 Model: the bundled SmolLM2-135M-Instruct (fp32 on CPU, bf16 on CUDA) with a LoRA adapter (rank
@@ -21,7 +22,11 @@ torch thread (``builder.torch_thread``), so the main thread never runs a kernel:
 - ours (chat, unmerged): the wizard's engine that can switch the adapter off for base answers;
 - ours (serving), always spinning: the serving engine with the torch thread's OpenMP workers
   spinning between kernels whatever the load (``torch_thread.set_wait_policy("spin")``), as
-  before the waits followed the load: the A/B for that choice in the same run.
+  before the waits followed the load: the A/B for that choice in the same run;
+- ours (serving), with retrieval: the serving engine answering from the documents as ``dab serve``
+  does (``builder.answers.grounded_prompt`` over the sample project, ``--passages-k`` passages in
+  the prompt), timed from before the search; against ``ours (serving)`` it is retrieval on vs
+  off in the same run (target: first token under 0.6 s on a quiet CPU).
 
 Ours differs from the baseline in two ways: every answer runs on the one torch thread (on a
 CPU, a second thread's OpenMP team makes libgomp put its workers to sleep after each kernel;
@@ -56,6 +61,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's builder, not an installed one
 
 TRAINING_BESIDE = ("python -m builder.train --preset balanced: the sample project, rules pairs, bundled model, "
                    "torch's default thread count, in its own session")
+FIRST_TOKEN_TARGET_S = 0.6  # with retrieval, on a quiet CPU
 PROMPTS = ["How do I book a cargo bike for a Saturday?",
            "What happens if I return a bike late to the depot?",
            "Can I pause my membership over the winter?"]
@@ -122,15 +128,25 @@ def time_plain_generate(model, tokenizer, prompt: str, cfg, new_tokens: int, on_
     return {"first_token_s": first - started, "tokens_per_s": (len(clock.calls) - 2) / (end - first)}
 
 
-def time_engine(engine, prompt: str, cfg) -> dict:
-    """Ours: first text piece the caller sees, then decode speed over the rest of the answer."""
+def time_engine(engine, prompt: str, cfg, project=None) -> dict:
+    """Ours: first text piece the caller sees, then decode speed over the rest of the answer. With
+    ``project``, the question is first asked over its passages (``grounded_prompt``), inside the timing."""
+    from builder.answers import grounded_prompt
+
     started = time.perf_counter()
-    generation = engine.start([{"role": "user", "content": prompt}], cfg)
+    messages = [{"role": "user", "content": prompt}]
+    if project is not None:
+        messages = grounded_prompt(project, messages, cfg, engine.tokenizer.all_special_tokens).messages
+    retrieval_s = time.perf_counter() - started
+    generation = engine.start(messages, cfg)
     first = None
     for _ in generation:
         first = first or time.perf_counter()
     end = time.perf_counter()
-    return {"first_token_s": first - started, "tokens_per_s": (generation.new_tokens - 1) / (end - started - generation.first_token_s)}
+    decode_s = end - generation.started_s - generation.first_token_s
+    timing = {"first_token_s": first - started, "tokens_per_s": (generation.new_tokens - 1) / decode_s,
+              "prompt_tokens": generation.prompt_tokens}
+    return {**timing, "retrieval_s": retrieval_s} if project is not None else timing
 
 
 def summary_of(runs: list[dict]) -> dict:
@@ -140,8 +156,9 @@ def summary_of(runs: list[dict]) -> dict:
     return {**summary, "tokens_per_s_range": [round(min(speeds), 1), round(max(speeds), 1)]}
 
 
-def load_engines(base: str, adapter: Path, new_tokens: int, baseline_quantize: str) -> dict:
-    """name -> function(prompt) timing one answer, for the baseline, the reference and ours."""
+def load_engines(base: str, adapter: Path, new_tokens: int, baseline_quantize: str, project, passages_k: int) -> dict:
+    """name -> function(prompt) timing one answer, for the baseline, the reference and ours (the
+    last one answering from ``project``'s documents)."""
     from builder import torch_thread
     from builder.chat import ChatEngine, attach_adapter
     from builder.config import ChatConfig, ProjectConfig
@@ -150,6 +167,7 @@ def load_engines(base: str, adapter: Path, new_tokens: int, baseline_quantize: s
     from builder.serve import load_serving_engine
 
     cfg = ChatConfig(max_new_tokens=new_tokens)
+    grounded_cfg = ChatConfig(max_new_tokens=new_tokens, passages_k=passages_k)
     tokenizer = load_tokenizer(base)
     peft_model = torch_thread.call(lambda: attach_adapter(load_model(base, quantize=baseline_quantize), adapter).eval())
     project_cfg = ProjectConfig()
@@ -162,7 +180,23 @@ def load_engines(base: str, adapter: Path, new_tokens: int, baseline_quantize: s
                 lambda p: time_plain_generate(peft_model, tokenizer, p, cfg, new_tokens, True),
             "ours_chat_unmerged": lambda p: time_engine(chat, p, cfg),
             "ours_serving_merged": lambda p: time_engine(serving, p, cfg),
-            "ours_serving_merged_always_spinning": lambda p: time_spinning(time_engine, serving, p, cfg)}
+            "ours_serving_merged_always_spinning": lambda p: time_spinning(time_engine, serving, p, cfg),
+            "ours_serving_merged_with_retrieval": lambda p: time_engine(serving, p, grounded_cfg, project)}
+
+
+def retrieval_effect(results: dict, passages_k: int) -> dict:
+    """Retrieval on vs off for the serving engine, in the same run, against the first-token target."""
+    on, off = results["ours_serving_merged_with_retrieval"], results["ours_serving_merged"]
+    effect = {"passages_k": passages_k, "first_token_s_on": on["first_token_s"], "first_token_s_off": off["first_token_s"],
+              "tokens_per_s_on": on["tokens_per_s"], "tokens_per_s_off": off["tokens_per_s"],
+              "prompt_tokens_on": on["prompt_tokens"], "prompt_tokens_off": off["prompt_tokens"],
+              "retrieval_s": on["retrieval_s"], "target_first_token_s": FIRST_TOKEN_TARGET_S,
+              "meets_target": on["first_token_s"] < FIRST_TOKEN_TARGET_S}
+    print(f"retrieval on (k={passages_k}, {on['prompt_tokens']:.0f} prompt tokens, search {on['retrieval_s'] * 1000:.1f} ms): "
+          f"first token {on['first_token_s']:.3f} s, {on['tokens_per_s']:.1f} tok/s; off ({off['prompt_tokens']:.0f} "
+          f"tokens): {off['first_token_s']:.3f} s, {off['tokens_per_s']:.1f} tok/s; target < {FIRST_TOKEN_TARGET_S} s: "
+          f"{'met' if effect['meets_target'] else 'missed'}", flush=True)
+    return effect
 
 
 def bench_generation(engines: dict, repeats: int) -> dict:
@@ -242,20 +276,17 @@ def time_spinning(timer, *args) -> dict:
         torch_thread.set_wait_policy("auto")
 
 
-def bench_evaluation(base: str, adapter: Path) -> dict:
+def bench_evaluation(engine_base: str, adapter: Path, project) -> dict:
+    """Wall time of the wizard's evaluation (base and tuned, closed- and open-book) on the sample's sets."""
     from builder.chat import ChatEngine
-    from builder.config import ProjectConfig
     from builder.evaluate import evaluate_run
-    from builder.templates import sample_heldout
 
-    engine = ChatEngine.load(base, adapter)
-    pairs = sample_heldout()
+    engine = ChatEngine.load(engine_base, adapter)
     started = time.perf_counter()
-    report = evaluate_run(engine, pairs, ProjectConfig())
+    report = evaluate_run(engine, project, project.load_config())
     wall_s = round(time.perf_counter() - started, 1)
-    print(f"evaluation of {len(pairs)} held-out questions (base + tuned): {wall_s} s", flush=True)
-    return {"questions": len(pairs), "wall_s": wall_s, "max_new_tokens": report["max_new_tokens"],
-            "base": report["base"], "tuned": report["tuned"]}
+    print(f"evaluation of {report['sets']} questions (base + tuned, closed- and open-book): {wall_s} s", flush=True)
+    return {"sets": report["sets"], "wall_s": wall_s, "headline": report["headline"]}
 
 
 def describe_machine(base: str, baseline_quantize: str) -> dict:
@@ -271,6 +302,7 @@ def describe_machine(base: str, baseline_quantize: str) -> dict:
 
 def main() -> None:
     from builder import torch_thread
+    from builder.documents import create_sample_project
     from builder.models import resolve_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -280,6 +312,7 @@ def main() -> None:
                         help="weights of the baseline's peft model (4bit: as trained with QLoRA, needs CUDA)")
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=1, help="runs per prompt (3 prompts)")
+    parser.add_argument("--passages-k", type=int, default=3, help="passages in the prompt with retrieval on")
     parser.add_argument("--skip-eval", action="store_true")
     parser.add_argument("--under-load", action="store_true",
                         help="measure as the machine is, then beside a running training (no evaluation)")
@@ -291,18 +324,22 @@ def main() -> None:
     adapter = args.adapter or torch_thread.call(make_adapter, base, Path(tempfile.mkdtemp(prefix="bench-adapter-")))
     results = {**describe_machine(args.base, args.baseline_quantize),
                "adapter": "trained" if args.adapter else "random rank-16 all-linear", "new_tokens": args.new_tokens}
-    engines = load_engines(base, adapter, args.new_tokens, args.baseline_quantize)
+    project = create_sample_project(Path(tempfile.mkdtemp(prefix="bench-sample-")) / "sample")
+    engines = load_engines(base, adapter, args.new_tokens, args.baseline_quantize, project, args.passages_k)
     if args.under_load:
         print("-- without a training (the machine as it is)", flush=True)
         results["without_training"] = bench_generation(engines, args.repeats)
+        results["without_training"]["retrieval"] = retrieval_effect(results["without_training"], args.passages_k)
         with training_beside():
             print("-- beside a training", flush=True)
             results["load"] = TRAINING_BESIDE
             results["beside_training"] = bench_generation(engines, args.repeats)
+            results["beside_training"]["retrieval"] = retrieval_effect(results["beside_training"], args.passages_k)
     else:
         results.update(bench_generation(engines, args.repeats))
+        results["retrieval"] = retrieval_effect(results, args.passages_k)
     if not args.skip_eval and not args.under_load:
-        results["evaluation"] = bench_evaluation(base, adapter)
+        results["evaluation"] = bench_evaluation(base, adapter, project)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written: {out}")

@@ -131,13 +131,14 @@ class ChatEngine:
             generation.cancel()
 
     def start(self, messages: list[dict], chat_cfg: ChatConfig | None = None,
-              use_adapter: bool | str = True) -> Generation:
-        """Queue an answer on the torch thread; returns its ``Generation`` at once."""
+              use_adapter: bool | str = True, max_prompt_tokens: int = 0) -> Generation:
+        """Queue an answer on the torch thread; returns its ``Generation`` at once.
+        ``max_prompt_tokens`` (0 = the window's room) cuts the prompt shorter, by the same rule."""
         from transformers import TextIteratorStreamer
 
         chat_cfg = chat_cfg or ChatConfig()
         self.check_choice(use_adapter)
-        input_ids = self.prompt_ids(messages, chat_cfg)
+        input_ids = self.prompt_ids(messages, chat_cfg, max_prompt_tokens)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         generation = Generation(streamer)
         generation.prompt_tokens = len(input_ids)
@@ -183,8 +184,9 @@ class ChatEngine:
             kwargs.update(temperature=None, top_p=None, top_k=None)
         return kwargs
 
-    def prompt_ids(self, messages: list[dict], chat_cfg: ChatConfig) -> list[int]:
-        """Token ids of the system prompt + conversation, trimmed to leave room for the answer.
+    def prompt_ids(self, messages: list[dict], chat_cfg: ChatConfig, max_prompt_tokens: int = 0) -> list[int]:
+        """Token ids of the system prompt + conversation, trimmed to leave room for the answer
+        (and to ``max_prompt_tokens`` when given).
 
         Holds ``tokenizer_lock``: the tokenizer's split-special-tokens switch is shared state,
         and two threads tokenizing at once read control tokens typed in a message as real ones
@@ -192,6 +194,7 @@ class ChatEngine:
         turns = clean_messages(messages)
         system = [{"role": "system", "content": chat_cfg.system_prompt}] if chat_cfg.system_prompt else []
         budget = self.context_tokens(chat_cfg) - min(chat_cfg.max_new_tokens, self.context_tokens(chat_cfg) // 2)
+        budget = min(budget, max_prompt_tokens) if max_prompt_tokens > 0 else budget
         with self.tokenizer_lock:
             return fit_to_window(self.tokenizer, system, turns, budget)
 

@@ -9,6 +9,7 @@ The same YAML (a project's ``project.yaml``) drives the UI, the CLI and the test
 Unknown keys are refused with a clear message rather than silently ignored.
 """
 
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -162,9 +163,15 @@ class TrainConfig:
         _require(0 <= self.warmup_fraction < 1, "warmup_fraction must be in [0, 1)")
 
 
+MAX_PASSAGES_K = 10  # passages quoted in one prompt, at most
+
+
 @dataclass
 class ChatConfig:
-    """Sampling settings for chat and evaluation answers."""
+    """Sampling settings for chat and evaluation answers.
+
+    ``grounded`` ("Answer from the documents"): each question is asked over the ``passages_k``
+    passages of the project's documents that best match it (``builder.answers``)."""
 
     system_prompt: str = "You are a helpful assistant. Answer from the organisation's documentation."
     temperature: float = 0.0
@@ -175,11 +182,12 @@ class ChatConfig:
     passages_k: int = 3  # passages retrieved per question
 
     def __post_init__(self) -> None:
-        _require(self.temperature >= 0, "temperature cannot be negative")
-        _require(0 < self.top_p <= 1, "top_p must be in (0, 1]")
+        _require(math.isfinite(self.temperature) and self.temperature >= 0,
+                 f"temperature must be a finite number of 0 or more, not {self.temperature}")
+        _require(math.isfinite(self.top_p) and 0 < self.top_p <= 1, f"top_p must be in (0, 1], not {self.top_p}")
+        _require(1 <= self.passages_k <= MAX_PASSAGES_K, f"passages_k must be between 1 and {MAX_PASSAGES_K}")
         _require(self.max_new_tokens > 0, "max_new_tokens must be positive")
         _require(self.context_tokens == 0 or self.context_tokens >= 64, "context_tokens must be 0 (model window) or at least 64")
-        _require(0 <= self.passages_k <= 20, "passages_k must be between 0 and 20")
 
 
 _SECTIONS = {"ingest": IngestConfig, "chunk": ChunkConfig, "pairs": PairsConfig,

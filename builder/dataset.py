@@ -126,10 +126,10 @@ def import_pairs(path: Path, fmt: str | None = None) -> list[Pair]:
 def import_into_project(project, path: Path, fmt: str | None = None) -> tuple[int, int]:
     """Add the pairs of an exported file to a project; returns (new pairs, pairs in the file)."""
     rows = import_pairs(path, fmt)
-    existing = project.pairs()
-    known = {p.id for p in existing}
-    new = list({r.id: r for r in rows if r.id not in known}.values())
-    project.save_pairs(existing + new)
+    with project.edit_pairs() as pairs:
+        known = {p.id for p in pairs}
+        new = list({r.id: r for r in rows if r.id not in known}.values())
+        pairs.extend(new)
     return len(new), len(rows)
 
 

@@ -7,7 +7,9 @@
 
 A process is started in a new session (``start_new_session``), so it outlives the caller (a
 closed browser tab, a Ctrl-C in the terminal); its stdin is closed and its stdout and stderr go
-to a log file. What the checks cover: with ``command``, ``/proc/<pid>/cmdline`` must contain it,
+to a log file. A thread of the caller waits for it, so however it ends (finished, stopped,
+killed by a signal) it is reaped at once and never lingers as a zombie of a long-lived caller
+such as the wizard. What the checks cover: with ``command``, ``/proc/<pid>/cmdline`` must contain it,
 so a pid reused by another program (after a crash or a reboot) is never taken for ours nor
 signalled. What they do not cover: without ``command`` a reused pid reads as alive; without
 ``/proc`` (macOS) only the signal check is made.
@@ -16,6 +18,7 @@ signalled. What they do not cover: without ``command`` a reused pid reads as ali
 import os
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 from .storage import atomic_write_text
@@ -23,11 +26,13 @@ from .storage import atomic_write_text
 
 def spawn(cmd: list[str], log_path: Path, pid_path: Path | None = None, env: dict[str, str] | None = None
           ) -> subprocess.Popen:
-    """Start ``cmd`` in a new session, its output appended to ``log_path``; write its pid to ``pid_path``."""
+    """Start ``cmd`` in a new session, its output appended to ``log_path``; write its pid to
+    ``pid_path``. It is reaped when it ends (``process.returncode`` is then set)."""
     with Path(log_path).open("ab") as log:
         process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True,
                                    env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+    threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
     if pid_path is not None:
         atomic_write_text(Path(pid_path), str(process.pid))
     return process

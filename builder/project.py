@@ -8,22 +8,31 @@ Layout::
     <project>/extracted/       the text extracted from each source, as Markdown
     <project>/chunks.jsonl     one chunk per line (id, source_id, heading_path, text, tokens)
     <project>/pairs.jsonl      one question/answer pair per line, with its review status
+    <project>/.pairs.lock      taken by every change of pairs.jsonl (``edit_pairs``)
     <project>/runs/<id>/       one training run: config, metrics, checkpoints, adapter, reports (``runs``)
 
 Every write is atomic (see ``storage``); the uploaded file name is never used as a path.
+Every change of ``pairs.jsonl`` is a read-modify-write under one per-project lock::
+
+    with project.edit_pairs() as pairs:     # waits for any other editor (process or thread)
+        pairs.append(pair)                  # change the list in place; written back on leaving
 """
 
 import hashlib
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import ProjectConfig
 from .errors import ProjectError
 from .records import ID_HEX_DIGITS, Chunk, Pair, Source
-from .storage import atomic_write_bytes, read_jsonl, write_jsonl
+
+PAIRS_LOCK = ".pairs.lock"
+from .storage import atomic_write_bytes, exclusive_lock, read_jsonl, write_jsonl
 
 
 def default_home() -> Path:
@@ -99,7 +108,20 @@ class Project:
         return [Pair.from_dict(row) for row in read_jsonl(self.root / "pairs.jsonl")]
 
     def save_pairs(self, pairs: list[Pair]) -> None:
+        """Replace ``pairs.jsonl`` (callers that read it first use ``edit_pairs`` instead)."""
         write_jsonl(self.root / "pairs.jsonl", [pair.to_dict() for pair in pairs])
+
+    @contextmanager
+    def edit_pairs(self) -> Iterator[list[Pair]]:
+        """Change the pairs with no other change lost: take the project's pairs lock (exclusive,
+        across processes and threads; ``storage.exclusive_lock``), read ``pairs.jsonl``, yield its
+        records as a list to change in place, and write the list back atomically when the block
+        ends normally. When the block raises, nothing is written. Not re-entrant: do not call
+        another pairs editor inside the block."""
+        with exclusive_lock(self.root / PAIRS_LOCK):
+            pairs = self.pairs()
+            yield pairs
+            self.save_pairs(pairs)
 
     # --- sources -------------------------------------------------------------------------
     def store_source(self, data: bytes, original_name: str) -> Source:
@@ -121,15 +143,16 @@ class Project:
         kept = [source for source in sources if source.id != source_id]
         if len(kept) == len(sources):
             raise ProjectError(f"no source with id {source_id}")
-        for source in sources:
-            if source.id == source_id:
-                (self.sources_dir / source.stored_name).unlink(missing_ok=True)
-        (self.extracted_dir / f"{source_id}.md").unlink(missing_ok=True)
-        self.save_sources(kept)
-        chunks = self.chunks()
-        self.save_chunks([c for c in chunks if c.source_id != source_id])
-        dropped = {c.id for c in chunks if c.source_id == source_id}
-        self.save_pairs([p for p in self.pairs() if p.chunk_id not in dropped])
+        with self.edit_pairs() as pairs:
+            for source in sources:
+                if source.id == source_id:
+                    (self.sources_dir / source.stored_name).unlink(missing_ok=True)
+            (self.extracted_dir / f"{source_id}.md").unlink(missing_ok=True)
+            self.save_sources(kept)
+            chunks = self.chunks()
+            self.save_chunks([c for c in chunks if c.source_id != source_id])
+            dropped = {c.id for c in chunks if c.source_id == source_id}
+            pairs[:] = [p for p in pairs if p.chunk_id not in dropped]
 
     # --- runs ----------------------------------------------------------------------------
     def new_run_dir(self) -> Path:

@@ -22,6 +22,7 @@ import json
 import sys
 from pathlib import Path
 
+from builder.config import MAX_PASSAGES_K
 from builder.errors import BuilderError
 from builder.export import GGUF_TYPES
 from builder.train.entry import add_arguments as add_train_arguments
@@ -108,6 +109,28 @@ def add_teacher_arguments(p: argparse.ArgumentParser) -> None:
                          help="check the teacher (an endpoint lists its models) and exit without generating")
 
 
+def whole_number(low: int, high: int):
+    """An argparse type: a whole number from ``low`` to ``high``, else a clear usage error."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def add_grounding_arguments(p) -> None:
+    """--no-documents and -k: answer from the documents (the default) or not, and with how many passages."""
+    p.add_argument("--no-documents", action="store_true",
+                   help="answer without the documents (default: each question is asked over its best passages)")
+    p.add_argument("-k", "--passages", dest="passages_k", type=whole_number(1, MAX_PASSAGES_K), default=0,
+                   help=f"passages quoted per question, 1-{MAX_PASSAGES_K} (default: the project's, 3)")
+
+
 def add_model_commands(sub) -> None:
     """train, chat, eval, serve, export: the tuned model and what to do with it."""
     p = sub.add_parser("train", help="fine-tune a LoRA adapter on the pairs")
@@ -120,6 +143,7 @@ def add_model_commands(sub) -> None:
     p.add_argument("--adapter", type=Path, help="adapter folder (default: the newest completed run)")
     p.add_argument("--base", action="store_true", help="answer with the base model, adapter off")
     p.add_argument("-m", "--message", help="ask one question and exit (default: interactive)")
+    add_grounding_arguments(p)
     p.set_defaults(func=commands.cmd_chat)
 
     p = sub.add_parser("eval", help="compare base and tuned models on held-out pairs")
@@ -133,6 +157,9 @@ def add_model_commands(sub) -> None:
     p.add_argument("--adapter", type=Path, help="adapter folder (default: the newest completed run)")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this computer only)")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--max-prompt-tokens", type=whole_number(64, 1_000_000), default=4096,
+                   help="cut longer prompts to this many tokens (oldest turns first; default 4096)")
+    add_grounding_arguments(p)
     p.set_defaults(func=commands.cmd_serve)
 
     p = sub.add_parser("export", help="export the adapter (+ model card), merged weights, GGUF, Ollama Modelfile, Hub")

@@ -132,6 +132,14 @@ def cmd_train(args) -> None:
     print(json.dumps(train_from_args(args)))
 
 
+def grounding_settings(settings, args):
+    """The chat settings with ``--no-documents`` / ``-k`` applied (both keep the project's when absent)."""
+    import dataclasses
+
+    return dataclasses.replace(settings, grounded=settings.grounded and not args.no_documents,
+                               passages_k=args.passages_k or settings.passages_k)
+
+
 def cmd_chat(args) -> None:
     from builder.project import Project
     from builder.runs import Run, chat_settings, load_engine, newest_trained_run
@@ -143,16 +151,28 @@ def cmd_chat(args) -> None:
         run = Run.of_adapter(args.adapter) if args.adapter else newest_trained_run(project)
         if run is None:
             print("(no trained adapter yet: answering with the base model)", file=sys.stderr)
-    engine = load_engine(run, project_cfg)
-    settings, history = chat_settings(project_cfg, run), []
+    settings = grounding_settings(chat_settings(project_cfg, run), args)
+    engine, history = load_engine(run, project_cfg), []
     for question in [args.message] if args.message else iter_prompts():
         history.append({"role": "user", "content": question})
-        reply = ""
-        for piece in engine.stream(history, settings):
-            print(piece, end="", flush=True)
-            reply += piece
-        history.append({"role": "assistant", "content": reply})
-        print()
+        history.append({"role": "assistant", "content": answer_with_sources(engine, project, history, settings)})
+
+
+def answer_with_sources(engine, project, history: list[dict], settings) -> str:
+    """Stream the answer to the last question, then print its sources (or why there are none)."""
+    from builder.answers import grounded_prompt, source_line
+
+    prompt = grounded_prompt(project, history, settings, engine.tokenizer.all_special_tokens)
+    reply = ""
+    for piece in engine.stream(prompt.messages, settings):
+        print(piece, end="", flush=True)
+        reply += piece
+    print()
+    if prompt.note:
+        print(f"({prompt.note})")
+    if prompt.passages:
+        print("Sources:\n" + "\n".join("  " + source_line(n, p) for n, p in enumerate(prompt.passages, 1)))
+    return reply
 
 
 def iter_prompts():
@@ -191,14 +211,16 @@ def cmd_eval(args) -> None:
 def cmd_serve(args) -> None:
     from builder.project import Project
     from builder.runs import chat_settings, trained_run
-    from builder.serve import load_serving_engine, serve
+    from builder.serve import ServeLimits, load_serving_engine, serve
 
     project = Project.open(args.project)
     project_cfg = project.load_config()
     run = trained_run(project, args.adapter)
+    settings = grounding_settings(chat_settings(project_cfg, run), args)
     engine = load_serving_engine(run, project_cfg)
     print(f"serving {project_cfg.name} on http://{args.host}:{args.port}/v1/chat/completions", flush=True)
-    serve(engine, chat_settings(project_cfg, run), args.host, args.port, model_name=project_cfg.name)
+    serve(engine, settings, args.host, args.port, model_name=project_cfg.name, project=project,
+          limits=ServeLimits(max_prompt_tokens=args.max_prompt_tokens))
 
 
 def cmd_export(args) -> None:

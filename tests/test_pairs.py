@@ -1,14 +1,15 @@
 """Pairs: rules phrasing, validation, control tokens, injection flags, reconciliation, review."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from builder.config import PairsConfig
-from builder.errors import ConfigError
-from builder.pairs import (GENERATORS, ChunkResult, PairFilter, add_manual_pair, apply_edits, bulk_set_status, check_report,
-                           edit_pair, format_report, generate_pairs, load_report, neutralize_control_tokens,
-                           set_pair_status, training_pairs)
+from builder.errors import ConfigError, EditConflict
+from builder.pairs import (GENERATORS, ChunkResult, PairFilter, ReviewRow, add_manual_pair, apply_edits, bulk_set_status,
+                           check_report, edit_pair, format_report, generate_pairs, load_report,
+                           neutralize_control_tokens, set_pair_status, shown_values, training_pairs)
 from builder.pairs.base import Candidate
 from builder.pairs.rules import generate_rules
 from builder.pairs.validate import evidence_span, garbled, grounding_score, near_duplicates, rejection_reason
@@ -188,24 +189,70 @@ def test_bulk_accept_and_reject_by_filter(project):
         bulk_set_status(project, "maybe", PairFilter())
 
 
+def table(pairs) -> list[ReviewRow]:
+    """A review table as loaded: every row as shown."""
+    return [ReviewRow(p.id, p.status, p.question, p.answer, shown_values(p)) for p in pairs]
+
+
 def test_a_reviewed_table_is_checked_whole_then_written_once(project, monkeypatch):
     generate_pairs(project, PairsConfig(generator="scripted"))
     first, second = project.pairs()[:2]
     before = (project.root / "pairs.jsonl").read_bytes()
-    rows = [[first.id, "accepted", first.question, first.answer], [second.id, "maybe", second.question, second.answer]]
+    rows = table([first, second])
+    rows[0] = replace(rows[0], status="accepted")
     with pytest.raises(ConfigError, match="status must be"):
-        apply_edits(project, rows)
+        apply_edits(project, [rows[0], replace(rows[1], status="maybe")])
     with pytest.raises(ConfigError, match="cannot be empty"):
-        apply_edits(project, rows[:1] + [[second.id, "pending", "", second.answer]])
+        apply_edits(project, [rows[0], replace(rows[1], question="")])
     assert (project.root / "pairs.jsonl").read_bytes() == before, "a bad row loses nothing and saves nothing"
     saves, save = [], Project.save_pairs
     monkeypatch.setattr(Project, "save_pairs", lambda self, pairs: saves.append(len(pairs)) or save(self, pairs))
-    rows[1] = [second.id, "pending", "A question of my own?", second.answer]
-    assert apply_edits(project, rows + [["gone", "accepted", "Q?", "A."], rows[0]]) == 2 and saves == [3]
+    rows[1] = replace(rows[1], question="A question of my own?")
+    never_loaded = ReviewRow("gone", "accepted", "Q?", "A.", None)
+    assert apply_edits(project, rows + [never_loaded, rows[0]]) == 2 and saves == [3]
     after = {p.id: p for p in project.pairs()}
     assert after[first.id].status == "accepted" and not after[first.id].edited_by_user
     assert (after[second.id].status, after[second.id].question, after[second.id].edited_by_user) == \
         ("edited", "A question of my own?", True)
+
+
+def test_a_stale_table_cannot_undo_another_tabs_edit(project):
+    generate_pairs(project, PairsConfig(generator="scripted"))
+    first, second, third = project.pairs()[:3]
+    tab_a, tab_b = table([first, second, third]), table([first, second, third])
+    assert apply_edits(project, [replace(tab_a[0], answer="Fifty, all electric.")] + tab_a[1:]) == 1
+    stale = [replace(tab_b[0], status="rejected"), replace(tab_b[1], status="accepted"), tab_b[2]]
+    before = (project.root / "pairs.jsonl").read_bytes()
+    with pytest.raises(EditConflict) as refused:
+        apply_edits(project, stale)
+    message = str(refused.value)
+    assert message.startswith("Nothing was saved.") and "row 1" in message and first.question in message
+    assert "changed elsewhere" in message and "reload" in message and "row 2" not in message
+    assert (project.root / "pairs.jsonl").read_bytes() == before, "all or nothing"
+    assert apply_edits(project, tab_b) == 0, "a stale tab saving rows it did not change changes nothing"
+    reloaded = table(project.pairs()[:3])
+    assert apply_edits(project, [replace(reloaded[0], status="rejected")]) == 1, "after a reload the edit applies"
+    assert project.pairs()[0].answer == "Fifty, all electric." and project.pairs()[0].status == "rejected"
+
+
+def test_an_edit_of_a_pair_removed_elsewhere_is_refused(project):
+    generate_pairs(project, PairsConfig(generator="scripted"))
+    rows = table(project.pairs())
+    with project.edit_pairs() as pairs:
+        del pairs[0]
+    with pytest.raises(EditConflict, match="row 1 .*removed elsewhere"):
+        apply_edits(project, [replace(rows[0], answer="Changed.")])
+    assert apply_edits(project, rows) == 0, "unchanged rows of removed pairs are skipped"
+
+
+def test_edit_pairs_writes_nothing_when_its_block_fails(project):
+    generate_pairs(project, PairsConfig(generator="scripted"))
+    before = (project.root / "pairs.jsonl").read_bytes()
+    with pytest.raises(RuntimeError):
+        with project.edit_pairs() as pairs:
+            pairs.clear()
+            raise RuntimeError("interrupted")
+    assert (project.root / "pairs.jsonl").read_bytes() == before
 
 
 def test_registry_lists_all_generators():

@@ -5,6 +5,7 @@ that never mistake another program for ours, and a stop that signals only ours.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -42,6 +43,15 @@ def test_spawned_process_has_its_own_session_pid_file_and_log_and_stops(tmp_path
     finally:
         process.kill()
         process.wait()
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="zombies are seen through /proc (Linux)")
+def test_a_spawned_process_killed_by_a_signal_is_reaped(tmp_path):
+    process = spawn([sys.executable, "-c", SLEEPER], tmp_path / "out.log")
+    assert wait_until(lambda: "ready" in (tmp_path / "out.log").read_text())
+    os.kill(process.pid, signal.SIGKILL)
+    assert wait_until(lambda: not Path(f"/proc/{process.pid}").exists(), 5), "left as a zombie of this process"
+    assert process.returncode == -signal.SIGKILL
 
 
 @pytest.mark.skipif(not Path("/proc/self").exists(), reason="zombies are seen through /proc (Linux)")

@@ -1,7 +1,7 @@
 """Keep one loaded chat model per app process, reloaded only when the run (base + adapter) changes.
 
 Also turns Gradio chat histories (whose messages carry lists of content parts) into the plain
-``{"role", "content"}`` messages the chat engine expects.
+``{"role", "content"}`` messages the chat engine expects, without the boxes shown under answers.
 """
 
 import threading
@@ -45,6 +45,8 @@ def plain_text(content) -> str:
 
 
 def history_messages(history: list[dict]) -> list[dict]:
-    """Gradio chat history -> plain user/assistant messages (empty ones dropped)."""
-    messages = [{"role": m.get("role"), "content": plain_text(m.get("content"))} for m in history or []]
+    """Gradio chat history -> plain user/assistant messages (empty ones and shown-only boxes, such
+    as the sources under an answer, dropped)."""
+    messages = [{"role": m.get("role"), "content": plain_text(m.get("content"))} for m in history or []
+                if not (m.get("metadata") or {}).get("title")]
     return [m for m in messages if m["role"] in {"user", "assistant"} and m["content"].strip()]

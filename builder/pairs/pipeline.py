@@ -60,13 +60,13 @@ def generate_pairs(project: Project, pairs_cfg: PairsConfig | None = None, progr
     chunks = project.chunks()
     if not chunks:
         raise ProjectError("no chunks yet: add documents first (dab ingest)")
-    results = generator(chunks, pairs_cfg, progress)
-    existing = project.pairs()
-    kept_existing = [p for p in existing if is_protected(p) or not replace]
-    pairs, dropped, report = reconcile(chunks, results, kept_existing, pairs_cfg)
-    report["totals"]["replaced"] = len(existing) - len(kept_existing)
+    results = generator(chunks, pairs_cfg, progress)  # slow: outside the pairs lock
+    with project.edit_pairs() as pairs:  # reconciled against the pairs as they are now, edits included
+        existing = list(pairs)
+        kept_existing = [p for p in existing if is_protected(p) or not replace]
+        pairs[:], dropped, report = reconcile(chunks, results, kept_existing, pairs_cfg)
+        report["totals"]["replaced"] = len(existing) - len(kept_existing)
     report["coverage"] = coverage_report(project, chunks, pairs)
-    project.save_pairs(pairs)
     write_jsonl(project.root / DROPPED_FILE, dropped)
     write_json(project.root / REPORT_FILE, report)
     totals = report["totals"]

@@ -4,7 +4,12 @@
     edit_pair(project, pair_id, "New question?", "New answer.")
     add_manual_pair(project, "Who runs the workshop?", "Léa Marchetti.", chunk_id=None)
     bulk_set_status(project, "rejected", PairFilter(max_grounding=0.7))   # -> number changed
-    apply_edits(project, [[pair_id, "accepted", question, answer], ...])  # a reviewed table -> number changed
+    apply_edits(project, [ReviewRow(pair_id, "accepted", question, answer, shown=shown_values(pair))])
+                                                                  # a reviewed table -> number changed
+
+Every change is one ``Project.edit_pairs`` block (the project's pairs lock), so two editors at
+once (two processes, two wizard events, two tabs) never lose each other's change; a table saved
+from a stale tab is refused row by row (``EditConflict``) instead of undoing another's edit.
 
 A pair is ``pending`` until a person accepts, rejects or edits it; from then on regeneration
 never touches it (``base.is_protected``). Training uses every pair except rejected ones and
@@ -13,7 +18,7 @@ pending pairs flagged ``instruction_like`` (those need a person's explicit accep
 
 from dataclasses import dataclass, replace
 
-from ..errors import ConfigError, ProjectError
+from ..errors import ConfigError, EditConflict, ProjectError
 from ..project import Project
 from ..records import STATUSES, Pair
 from .base import new_pair
@@ -78,49 +83,87 @@ def add_manual_pair(project: Project, question: str, answer: str, chunk_id: str 
         if chunk is None:
             raise ProjectError(f"no chunk with id {chunk_id}")
     pair = new_pair(question, answer, "manual", chunk)
-    pairs = project.pairs()
-    if any(p.id == pair.id for p in pairs):
-        raise ProjectError("this pair is already in the project")
-    project.save_pairs(pairs + [pair])
+    with project.edit_pairs() as pairs:
+        if any(p.id == pair.id for p in pairs):
+            raise ProjectError("this pair is already in the project")
+        pairs.append(pair)
     return pair
 
 
 def bulk_set_status(project: Project, status: str, selection: PairFilter) -> int:
     """Set ``status`` on every pair the filter matches; returns how many changed."""
     check_status(status)
-    pairs = project.pairs()
     chunk_sources = {c.id: c.source_id for c in project.chunks()}
     changed = 0
-    for pair in pairs:
-        if selection.matches(pair, chunk_sources) and pair.status != status:
-            pair.status = status
-            changed += 1
-    if changed:
-        project.save_pairs(pairs)
+    with project.edit_pairs() as pairs:
+        for pair in pairs:
+            if selection.matches(pair, chunk_sources) and pair.status != status:
+                pair.status = status
+                changed += 1
     return changed
 
 
-def apply_edits(project: Project, rows: list[list]) -> int:
-    """Apply a reviewed table, rows of ``[pair_id, status, question, answer, ...]``: changed text
-    is an edit, a changed status a judgement (both apply when a row has both, so an edited pair
-    can still be accepted or rejected). Every row is checked before anything is written, then
-    ``pairs.jsonl`` is written once; rows of pairs no longer in the project are skipped. Returns
-    how many pairs changed."""
-    pairs = project.pairs()
-    index = {pair.id: i for i, pair in enumerate(pairs)}
-    changed = {}
-    for row in rows:
-        pair_id, status, question, answer = row[0], row[1], str(row[2]), str(row[3])
-        if pair_id in index:
-            pair = pairs[index[pair_id]]
-            after = reviewed(pair, status, question, answer)
-            if after is not pair:
-                changed[pair_id] = after
-    for pair_id, pair in changed.items():
-        pairs[index[pair_id]] = pair
-    if changed:
-        project.save_pairs(pairs)
+@dataclass(frozen=True)
+class ReviewRow:
+    """One row of a saved review table: the pair's status and text as saved, and as the table
+    showed them when it was loaded (``shown``: ``shown_values(pair)`` then; None when the
+    table never loaded this pair)."""
+
+    pair_id: str
+    status: str
+    question: str
+    answer: str
+    shown: tuple[str, str, str] | None
+
+    def __post_init__(self) -> None:
+        if self.shown is not None:  # a list from JSON or a UI state compares like the tuple
+            object.__setattr__(self, "shown", tuple(self.shown))
+
+    @property
+    def values(self) -> tuple[str, str, str]:
+        return self.status, self.question, self.answer
+
+
+def shown_values(pair: Pair) -> tuple[str, str, str]:
+    """What a review table shows of a pair and lets the user change: (status, question, answer)."""
+    return pair.status, pair.question, pair.answer
+
+
+def apply_edits(project: Project, rows: list[ReviewRow]) -> int:
+    """Save a reviewed table; returns how many pairs changed.
+
+    A row the user left as the table showed it changes nothing, nor does a row of a pair the
+    project never had (``shown`` None and no such pair). A changed row is applied to the
+    stored pair (changed text is an edit, a changed status a judgement; both apply when a row has
+    both, so an edited pair can still be accepted or rejected), unless that pair was changed or
+    removed elsewhere since the table was loaded: then ``EditConflict`` names every such row and
+    nothing is saved, as for a row with an invalid status or empty text (``ConfigError``). The
+    whole save is one ``edit_pairs`` block, so it is all or nothing and no concurrent change is
+    lost."""
+    with project.edit_pairs() as pairs:
+        index = {pair.id: i for i, pair in enumerate(pairs)}
+        changed, conflicts = {}, []
+        for number, row in enumerate(rows, start=1):
+            stored = pairs[index[row.pair_id]] if row.pair_id in index else None
+            if row.values == row.shown or (stored is None and row.shown is None) or (
+                    stored is not None and row.values == shown_values(stored)):
+                continue  # untouched, not a pair of this project, or already as saved
+            if stored is None or row.shown is None or shown_values(stored) != row.shown:
+                conflicts.append(conflict_note(number, row, removed=stored is None))
+                continue
+            changed[row.pair_id] = reviewed(stored, row.status, row.question, row.answer)
+        if conflicts:
+            raise EditConflict("Nothing was saved. " + "; ".join(conflicts))
+        for pair_id, pair in changed.items():
+            pairs[index[pair_id]] = pair
     return len(changed)
+
+
+def conflict_note(number: int, row: ReviewRow, removed: bool) -> str:
+    what = "removed" if removed else "changed"
+    question = (row.shown or row.values)[1]
+    question = question if len(question) <= 60 else question[:57] + "..."
+    return f"row {number} (\"{question}\"): this pair was {what} elsewhere since the table was loaded — reload"
 
 
 def reviewed(pair: Pair, status: str, question: str, answer: str) -> Pair:
@@ -143,13 +186,13 @@ def clean_text(question: str, answer: str) -> tuple[str, str]:
 
 
 def update_pair(project: Project, pair_id: str, **changes) -> Pair:
-    pairs = project.pairs()
-    for i, pair in enumerate(pairs):
-        if pair.id == pair_id:
-            pairs[i] = replace(pair, **changes)
-            project.save_pairs(pairs)
-            return pairs[i]
-    raise ProjectError(f"no pair with id {pair_id}")
+    """Change fields of one pair (under the project's pairs lock); ProjectError if it is gone."""
+    with project.edit_pairs() as pairs:
+        for i, pair in enumerate(pairs):
+            if pair.id == pair_id:
+                pairs[i] = replace(pair, **changes)
+                return pairs[i]
+        raise ProjectError(f"no pair with id {pair_id}")
 
 
 def training_pairs(pairs: list[Pair]) -> list[Pair]:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..config import ProjectConfig
 from ..conversation import encode_chat
-from ..errors import TrainingBusy, TrainingError
+from ..errors import TrainingError
 from ..eval_sets import spread
 from ..generation import fact_accuracy, greedy_texts
 from ..project import Project
@@ -39,10 +39,10 @@ from ..torch_thread import fit_waits
 from . import checkpoint as ckpt
 from .data import collate_packed, label_tokens, real_tokens, rows_for_step
 from .distributed import Dist, any_rank, barrier, broadcast_text, setup_distributed, sum_across, teardown_distributed, wrap_model
-from .lock import acquire_lock, active_lock, busy_error, release_lock
+from .lock import handed_over_token, release_lock
 from .presets import auto_interval
 from .recipe import next_token_loss
-from .setup import Prepared, failure_message, log, pick_run, prepare
+from .setup import Prepared, claim_run, failure_message, log, prepare
 
 MAX_EVAL_ROWS = 32
 EVALUATIONS_PER_RUN = 5  # each asks the recall questions: generation is the slow part of an evaluation
@@ -86,7 +86,8 @@ def run_training(project: Project, run_dir: Path | None = None, project_cfg: Pro
     """Train (or resume) one LoRA adapter on the project's pairs; returns the final status."""
     dist = setup_distributed()
     try:
-        run = Run(broadcast_text(str(claim_run(project, run_dir, resume).folder) if dist.main else "", dist))
+        claimed = claim_run(project, run_dir, resume, handed_over_token())[0].folder if dist.main else ""
+        run = Run(broadcast_text(str(claimed), dist))
         if dist.main:
             log(f"training run: {run.folder}")
         stop = StopSignal(run)
@@ -105,22 +106,6 @@ def run_training(project: Project, run_dir: Path | None = None, project_cfg: Pro
                 release_lock(project.root, run.folder)
     finally:
         teardown_distributed(dist)
-
-
-def claim_run(project: Project, run_dir: Path | None, resume: bool) -> Run:
-    """The run to train in, with the project's training lock taken for its folder."""
-    lock = active_lock(project.root)
-    if lock is not None and (run_dir is None or lock.get("run_dir") != str(run_dir)):
-        raise busy_error(lock)
-    created = run_dir is None and not resume
-    run = pick_run(project, run_dir, resume)
-    try:
-        acquire_lock(project.root, run.folder)
-    except TrainingBusy:
-        if created:
-            run.folder.rmdir()
-        raise
-    return run
 
 
 def train_run(project: Project, run: Run, project_cfg: ProjectConfig | None, resume: bool, dist: Dist,

@@ -11,8 +11,11 @@ A preset fixes the learning budget (epochs, learning rate, LoRA rank, and alpha 
 ``lora_alpha``, which the wizard's own settings use too); the hardware, the model
 and the pair lengths fix the shapes (sequence length, micro-batch, accumulation) and whether
 gradient checkpointing is needed. ``preset: custom`` keeps the configured values and only
-estimates memory and warns. The estimate is a rule of thumb (weights + LoRA optimizer state +
-activations per token + logits), meant to pick shapes and warn early, not to be exact.
+estimates memory and warns. The estimate adds up weights, LoRA weights with their gradients and
+Adam state, activations, logits and the process's own footprint. On CPU its constants are fitted
+to the peak resident memory of real training processes (``bench/memory.py``: the bundled model,
+rows of 256 to 1024 tokens, ranks 4 to 64, all within 3%); on CUDA they are a rule of thumb that
+picks shapes and warns early.
 """
 
 import math
@@ -37,6 +40,8 @@ LORA_ALPHA_PER_RANK = 2  # LoRA's scale is alpha / rank: 2 for every preset and 
 MIN_PAIRS = 50
 GIB = 1024**3
 TOKENS_PER_STEP = {"cpu": 2048, "cuda": 16384}
+CPU_RUNTIME_BYTES = int(0.7 * GIB)  # Python, torch, transformers, peft, tokenizer, data (the imports alone: 0.4 GiB)
+CPU_HIDDEN_VALUES = 6  # fp32 values per hidden unit, layer and token that autograd keeps on CPU (fitted)
 MAX_SEQ_TOKENS = {"cpu": 1024, "cuda": 4096}
 
 
@@ -56,6 +61,11 @@ class ModelShape:
     vocab: int
     max_positions: int
     tied_embeddings: bool
+    heads: int = 0  # attention heads; 0: unknown, taken as hidden / 64
+
+    @property
+    def attention_heads(self) -> int:
+        return self.heads or max(1, self.hidden // 64)
 
 
 @dataclass
@@ -101,7 +111,8 @@ def model_shape(source: str, trust_remote_code: bool = False) -> ModelShape:
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
     return ModelShape(params, text.num_hidden_layers, text.hidden_size,
                       getattr(text, "intermediate_size", 4 * text.hidden_size), text.vocab_size,
-                      getattr(text, "max_position_embeddings", 2048), bool(getattr(config, "tie_word_embeddings", False)))
+                      getattr(text, "max_position_embeddings", 2048), bool(getattr(config, "tie_word_embeddings", False)),
+                      getattr(text, "num_attention_heads", 0) or 0)
 
 
 def plan_training(tc: TrainConfig, hardware: Hardware, shape: ModelShape, pair_lengths: list[int],
@@ -160,11 +171,27 @@ def estimate_memory(shape: ModelShape, device: str, four_bit: bool, rank: int, r
     dense_bytes = 4 if device == "cpu" else 2
     weights = embed * dense_bytes + (shape.params - embed) * (0.53 if four_bit else dense_bytes)
     lora_params = rank * shape.layers * (10 * shape.hidden + 3 * shape.intermediate)
-    per_layer_token = (2 if checkpointing else 34) * shape.hidden * dense_bytes / 2
-    activations = row_tokens * (shape.layers * per_layer_token + (34 * shape.hidden * dense_bytes / 2 if checkpointing else 0))
+    if device == "cpu":
+        activations, overhead = cpu_activation_bytes(shape, row_tokens, checkpointing), CPU_RUNTIME_BYTES
+    else:
+        per_layer_token = (2 if checkpointing else 34) * shape.hidden * dense_bytes / 2
+        activations = row_tokens * (shape.layers * per_layer_token + (34 * shape.hidden * dense_bytes / 2 if checkpointing else 0))
+        overhead = 0.5 * GIB
     logits = 0 if fused_loss else row_tokens * shape.vocab * 4 * 2
-    overhead = 0.5 * GIB if device == "cuda" else 0.3 * GIB
     return int(weights + lora_params * 16 + activations + logits + overhead)
+
+
+def cpu_activation_bytes(shape: ModelShape, row_tokens: int, checkpointing: bool) -> float:
+    """What autograd keeps for the backward pass on CPU (fp32, sdpa): per layer and token,
+    ``CPU_HIDDEN_VALUES`` values per hidden unit and 4 per MLP unit (gate, up, activation,
+    product), plus one fp32 attention score matrix per head (packed rows carry a mask, so sdpa
+    runs its math kernel, whose memory grows with the square of the row). With checkpointing,
+    each layer keeps only its input, and one layer at a time is recomputed in full."""
+    layer = (row_tokens * (CPU_HIDDEN_VALUES * shape.hidden + 4 * shape.intermediate) * 4
+             + shape.attention_heads * row_tokens**2 * 4)
+    if checkpointing:
+        return shape.layers * row_tokens * shape.hidden * 4 + layer
+    return shape.layers * layer
 
 
 def plan_warnings(tc: TrainConfig, pair_lengths: list[int], memory: int, budget: float) -> list[str]:

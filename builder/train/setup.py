@@ -1,6 +1,6 @@
 """Everything before the first training step: the run folder, then plan -> data -> model -> record.
 
-    run = pick_run(project, None, resume=False)
+    run, lock = claim_run(project, None, resume=False)   # the run folder, with the project's training lock
     prep = prepare(project, run, project_cfg, resume=False, dist=Dist())
 
 ``prepare`` plans the run (``plan.plan_run``: preset resolved against the detected hardware,
@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..config import ProjectConfig
-from ..errors import BuilderError, TrainingError
+from ..errors import BuilderError, TrainingBusy, TrainingError
 from ..project import Project
 from ..dataset import pair_messages
 from ..records import Pair, content_id
@@ -27,6 +27,7 @@ from ..storage import write_json
 from .checkpoint import complete_checkpoints
 from .data import PreparedData, prepare_rows
 from .distributed import Dist, device_for
+from .lock import acquire_lock, active_lock, busy_error
 from .plan import RunPlan, plan_run
 from .recipe import build_lora_model, padded_row_tokens
 
@@ -66,6 +67,23 @@ def pick_run(project: Project, run_dir: Path | None, resume: bool) -> Run:
         raise TrainingError(f"run {run.name} already completed; start a new training instead")
     run.folder.mkdir(parents=True, exist_ok=True)
     return run
+
+
+def claim_run(project: Project, run_dir: Path | None, resume: bool, token: str | None = None) -> tuple[Run, dict]:
+    """The run to train in (``pick_run``) with the project's training lock taken for its folder
+    (``lock.acquire_lock``; ``token``: the lock handed over by the runner); returns the run and
+    the lock record. A refused claim leaves no new run folder behind."""
+    lock = active_lock(project.root)
+    if lock is not None and (token is None or lock.get("token") != token):
+        raise busy_error(lock)
+    created = run_dir is None and not resume
+    run = pick_run(project, run_dir, resume)
+    try:
+        return run, acquire_lock(project.root, run.folder, token=token)
+    except TrainingBusy:
+        if created:
+            run.folder.rmdir()
+        raise
 
 
 def prepare(project: Project, run: Run, project_cfg: ProjectConfig | None, resume: bool, dist: Dist) -> Prepared:

@@ -1,11 +1,15 @@
-"""Step 4, Evaluate & Chat: the report card, then the tuned and base models side by side, streaming."""
+"""Step 4, Evaluate & Chat: the report card, then the tuned and base models side by side, streaming,
+both answering from the same passages of the documents, with the sources under each answer."""
 
+import dataclasses
 from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
 from builder import torch_thread
+from builder.answers import grounded_prompt
+from builder.config import MAX_PASSAGES_K
 from builder.eval_report import verdict
 from builder.eval_sets import evaluation_sets
 from builder.evaluate import evaluate_run
@@ -14,6 +18,7 @@ from builder.runs import chat_settings, newest_trained_run
 
 from ..engines import get_engine, stop_current, history_messages
 from ..errors import friendly
+from ..sources import source_messages
 
 
 def engine_for(root: str):
@@ -71,30 +76,57 @@ def on_evaluate(root: str, progress=gr.Progress()):
     return report_views(report)
 
 
+def panes(message: str, tuned: list, base: list, root: str, chat, special_tokens) -> list[tuple]:
+    """(messages to send, pane shown, its empty answer) for each model, both grounded in the same
+    passages: the tuned pane's retrieval is reused for the base pane."""
+    question = {"role": "user", "content": message}
+    asked = [history_messages(history) + [question] for history in (tuned, base)]
+    prompt = grounded_prompt(Project.open(Path(root)), asked[0], chat, special_tokens)
+    sent = [prompt.messages, prompt.for_conversation(asked[1])]
+    result = []
+    for history, messages in zip((tuned, base), sent):
+        reply = {"role": "assistant", "content": ""}
+        result.append((messages, list(history or []) + [question, reply, *source_messages(prompt)], reply))
+    return result
+
+
 @friendly
-def on_send(message: str, tuned: list, base: list, root: str):
-    """Stream the tuned answer into the left pane, then the base answer into the right one."""
+def on_send(message: str, tuned: list, base: list, root: str, grounded: bool = True, passages_k: float = 3):
+    """Stream the tuned answer into the left pane, then the base answer into the right one; the
+    sources (or why there are none) sit under each answer."""
     if not message or not message.strip():
         raise gr.Error("Type a question first.")
     engine, project_cfg, run = engine_for(root)
-    chat = chat_settings(project_cfg, run)
-    panes = []
-    for history in (tuned, base):
-        asked = history_messages(history) + [{"role": "user", "content": message}]
-        panes.append((asked, asked + [{"role": "assistant", "content": ""}]))
-    (tuned_in, tuned_out), (base_in, base_out) = panes
+    chat = dataclasses.replace(chat_settings(project_cfg, run), grounded=bool(grounded), passages_k=int(passages_k))
+    (tuned_in, tuned_out, tuned_reply), (base_in, base_out, base_reply) = panes(
+        message, tuned, base, root, chat, engine.tokenizer.all_special_tokens)
     yield "", tuned_out, base_out
-    for asked, shown, use_adapter in ((tuned_in, tuned_out, True), (base_in, base_out, False)):
+    for asked, reply, use_adapter in ((tuned_in, tuned_reply, True), (base_in, base_reply, False)):
         if torch_thread.busy():  # the model answers one task at a time: say why nothing comes yet
-            shown[-1]["content"] = WAITING
+            reply["content"] = WAITING
             yield "", tuned_out, base_out
         answer = ""
         for piece in engine.stream(asked, chat, use_adapter=use_adapter):
             answer += piece
-            shown[-1]["content"] = answer
+            reply["content"] = answer
             yield "", tuned_out, base_out
-        shown[-1]["content"] = answer
+        reply["content"] = answer
     yield "", tuned_out, base_out
+
+
+def grounding_values(root: str) -> tuple:
+    """The project's "Answer from the documents" switch and passages per question."""
+    chat = Project.open(Path(root)).load_config().chat
+    return chat.grounded, chat.passages_k
+
+
+@friendly
+def on_grounding(root: str, grounded: bool, passages_k: float) -> None:
+    """Save the switch and k in the project: the demo, ``dab chat`` and ``dab serve`` use them too."""
+    project = Project.open(Path(root))
+    project_cfg = project.load_config()
+    project_cfg.chat = dataclasses.replace(project_cfg.chat, grounded=bool(grounded), passages_k=int(passages_k))
+    project.save_config(project_cfg)
 
 
 def on_stop():
@@ -128,8 +160,16 @@ def build(root: gr.State) -> dict:
                              elem_id="chat-input")
         send = gr.Button("Send", variant="primary", scale=1, elem_id="chat-send")
         stop = gr.Button("Stop", scale=1)
-    sent = [send.click(on_send, [message, tuned, base, root], [message, tuned, base], api_name="chat"),
-            message.submit(on_send, [message, tuned, base, root], [message, tuned, base], api_visibility="private")]
+    with gr.Row():
+        grounded = gr.Checkbox(True, label="Answer from the documents", elem_id="chat-grounded",
+                               info="Each question is asked over the passages of your documents that match it best.")
+        passages_k = gr.Slider(1, MAX_PASSAGES_K, value=3, step=1, label="Passages per question", elem_id="chat-k")
+    inputs = [message, tuned, base, root, grounded, passages_k]
+    sent = [send.click(on_send, inputs, [message, tuned, base], api_name="chat"),
+            message.submit(on_send, inputs, [message, tuned, base], api_visibility="private")]
     stop.click(on_stop, None, None, cancels=sent, api_name="chat_stop")
+    grounded.input(on_grounding, [root, grounded, passages_k], None, api_name="chat_grounding")
+    passages_k.release(on_grounding, [root, grounded, passages_k], None, api_visibility="private")
     evaluated = evaluate.click(on_evaluate, [root], [summary, table, chart, questions], api_name="evaluate")
-    return {"refresh": (refresh, [root], [summary, table, chart, questions]), "changed": [evaluated]}
+    return {"refresh": (refresh, [root], [summary, table, chart, questions]), "changed": [evaluated],
+            "settings": (grounding_values, [root], [grounded, passages_k])}

@@ -1,11 +1,14 @@
-"""Step 1, Documents: upload files or zips, see what was read from each, remove a file."""
+"""Step 1, Documents: upload files or zips, see what was read from each, remove a file.
+
+Any file is accepted for upload; one that cannot be read (an unsupported type, an empty or damaged
+file) gets its own row saying why, like ``dab ingest``, and the other files of the batch are kept.
+"""
 
 from pathlib import Path
 
 import gradio as gr
 
 from builder.documents import ingest_and_chunk, remove_document
-from builder.ingest import SUPPORTED_SUFFIXES
 from builder.project import Project
 
 from ..errors import friendly
@@ -69,7 +72,7 @@ def build(root: gr.State) -> dict:
     gr.Markdown("### 1 · Documents\nAdd the documents your assistant should know: PDF, Word (DOCX), "
                 "HTML, Markdown or text files, or a zip of them. We read each one and show what we "
                 "found. **Next:** we turn them into practice questions and answers.")
-    files = gr.File(label="Documents", file_count="multiple", file_types=SUPPORTED_SUFFIXES)
+    files = gr.File(label="Documents", file_count="multiple")  # any file: unsupported ones get a report row
     add = gr.Button("Add documents", variant="primary")
     status = gr.Markdown()
     table = gr.Dataframe(headers=REPORT_COLUMNS, label="What was read from each file", interactive=False,

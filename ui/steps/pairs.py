@@ -6,8 +6,8 @@ import gradio as gr
 
 from builder.dataset import FORMATS, export_pairs
 from builder.errors import BuilderError
-from builder.pairs import (PairFilter, add_manual_pair, apply_edits, bulk_set_status, format_report,
-                           generate_pairs, load_report)
+from builder.pairs import (PairFilter, ReviewRow, add_manual_pair, apply_edits, bulk_set_status, format_report,
+                           generate_pairs, load_report, shown_values)
 from builder.pairs.progress import GenerationProgress
 from builder.project import Project
 from builder.records import STATUSES, Pair
@@ -45,12 +45,15 @@ def counts(project: Project) -> str:
 
 
 def view(project: Project, status: str, min_score: float, source: str) -> tuple:
-    """Table rows, counts, and the source filter's choices."""
+    """Table rows, counts, the source filter's choices, and what the table shows of each pair
+    (the base its save is checked against: ``review.apply_edits``)."""
+    shown = shown_pairs(project, status, min_score, source)
     table = [[p.id, p.status, p.question, p.answer, p.scores.get("grounding") or 0, source_name]
-             for p, source_name in shown_pairs(project, status, min_score, source)]
+             for p, source_name in shown]
     sources = [ALL] + [(s.original_name, s.id) for s in project.sources()]
     known = {ALL} | {s.id for s in project.sources()}
-    return table, counts(project), gr.Dropdown(choices=sources, value=source if source in known else ALL)
+    return (table, counts(project), gr.Dropdown(choices=sources, value=source if source in known else ALL),
+            {p.id: shown_values(p) for p, _ in shown})
 
 
 def report_text(project: Project) -> str:
@@ -86,10 +89,12 @@ def on_generate(generator: str, teacher_model: str, base_url: str, api_model: st
 
 
 @friendly
-def on_save(table, root: str, status: str, min_score: float, source: str):
-    """Apply the edited table (``review.apply_edits``: edits and judgements, saved once)."""
+def on_save(table, base: dict, root: str, status: str, min_score: float, source: str):
+    """Apply the edited table against what it showed when loaded (``review.apply_edits``)."""
     project = Project.open(Path(root))
-    changed = apply_edits(project, table.values.tolist())
+    rows = [ReviewRow(str(row[0]), str(row[1]), str(row[2]), str(row[3]), (base or {}).get(str(row[0])))
+            for row in table.values.tolist()]
+    changed = apply_edits(project, rows)
     gr.Info(f"{changed} change(s) saved.")
     return view(project, status, min_score, source)
 
@@ -172,11 +177,12 @@ def build(root: gr.State) -> dict:
             download = gr.Button("Prepare download")
             file = gr.File(label="Dataset", interactive=False)
         report = gr.Code(label="Every passage: pairs kept and dropped, and why", language=None, lines=12)
+    base = gr.State({})  # what the table showed of each pair when it was loaded
     filters = [root, status, min_score, source]
-    shown = [table, status_md, source]
+    shown = [table, status_md, source, base]
     events = [generate.click(on_generate, [*parts["fields"], domain, *filters], [*shown, report, generated],
                              api_name="generate_pairs"),
-              save.click(on_save, [table, *filters], shown, api_name="save_pairs"),
+              save.click(on_save, [table, base, *filters], shown, api_name="save_pairs"),
               accept_all.click(bulk("accepted"), filters, shown, api_name="accept_shown"),
               reject_all.click(bulk("rejected"), filters, shown, api_name="reject_shown"),
               add.click(on_add, [question, answer, *filters], [question, answer, *shown], api_name="add_pair")]

@@ -28,7 +28,7 @@ BUNDLED_CHOICE = ("Bundled: SmolLM2-135M-Instruct (works offline)", "bundled")
 
 
 def describe(run: Run | None) -> str:
-    """One status line: state, step, loss, speed and time left (and why it failed)."""
+    """One status line: state, step, loss, speed, time left while running (and why it failed)."""
     if run is None:
         return "No training yet."
     status = run.status()
@@ -38,8 +38,9 @@ def describe(run: Run | None) -> str:
     metrics = [m for m in run.metrics() if "loss" in m]
     if metrics:
         last = metrics[-1]
-        line += (f", loss {last['loss']:.3f}, {last.get('tokens_per_s', 0):.0f} tokens/s, "
-                 f"about {last.get('eta_s', 0):.0f} s left")
+        line += f", loss {last['loss']:.3f}, {last.get('tokens_per_s', 0):.0f} tokens/s"
+        if status.get("state") == "running":  # a time left only while it runs (not failed or stopped)
+            line += f", about {last.get('eta_s', 0):.0f} s left"
     if status.get("state") == "failed" and status.get("message"):
         line += f"\n\n{status['message']}"
     if run.resumable():
