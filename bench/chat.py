@@ -276,20 +276,17 @@ def time_spinning(timer, *args) -> dict:
         torch_thread.set_wait_policy("auto")
 
 
-def bench_evaluation(base: str, adapter: Path) -> dict:
+def bench_evaluation(engine_base: str, adapter: Path, project) -> dict:
+    """Wall time of the wizard's evaluation (base and tuned, closed- and open-book) on the sample's sets."""
     from builder.chat import ChatEngine
-    from builder.config import ProjectConfig
     from builder.evaluate import evaluate_run
-    from builder.templates import sample_heldout
 
-    engine = ChatEngine.load(base, adapter)
-    pairs = sample_heldout()
+    engine = ChatEngine.load(engine_base, adapter)
     started = time.perf_counter()
-    report = evaluate_run(engine, pairs, ProjectConfig())
+    report = evaluate_run(engine, project, project.load_config())
     wall_s = round(time.perf_counter() - started, 1)
-    print(f"evaluation of {len(pairs)} held-out questions (base + tuned): {wall_s} s", flush=True)
-    return {"questions": len(pairs), "wall_s": wall_s, "max_new_tokens": report["max_new_tokens"],
-            "base": report["base"], "tuned": report["tuned"]}
+    print(f"evaluation of {report['sets']} questions (base + tuned, closed- and open-book): {wall_s} s", flush=True)
+    return {"sets": report["sets"], "wall_s": wall_s, "headline": report["headline"]}
 
 
 def describe_machine(base: str, baseline_quantize: str) -> dict:
@@ -342,7 +339,7 @@ def main() -> None:
         results.update(bench_generation(engines, args.repeats))
         results["retrieval"] = retrieval_effect(results, args.passages_k)
     if not args.skip_eval and not args.under_load:
-        results["evaluation"] = bench_evaluation(base, adapter)
+        results["evaluation"] = bench_evaluation(base, adapter, project)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written: {out}")

@@ -67,8 +67,10 @@ class PairsConfig:
 
     generator: str = "rules"
     domain: str = "general"
-    max_pairs_per_chunk: int = 8
-    eval_fraction: float = 0.15
+    max_pairs_per_chunk: int = 8  # teachers: pairs asked for per passage
+    max_questions_per_fact: int = 3  # phrasings kept per statement (generators that group by fact)
+    eval_fraction: float = 0.05  # passages held out of training (the unseen-passages test)
+    recall_fraction: float = 0.15  # facts with one phrasing held out (the recall test)
     seed: int = 0
     # validation of every pair
     min_grounding: float = 0.6
@@ -104,6 +106,8 @@ class PairsConfig:
         _require(0 <= self.max_retries <= 10, "max_retries must be in [0, 10]")
         _require(self.max_new_tokens > 0, "max_new_tokens must be positive")
         _require(0 <= self.eval_fraction < 1, "eval_fraction must be in [0, 1)")
+        _require(0 <= self.recall_fraction <= 1, "recall_fraction must be in [0, 1]")
+        _require(self.max_questions_per_fact > 0, "max_questions_per_fact must be positive")
 
 
 @dataclass
@@ -136,6 +140,9 @@ class TrainConfig:
     early_stopping_patience: int = 0
     gradient_checkpointing: str = "auto"
     trust_remote_code: bool = False
+    open_book_fraction: float = 0.25  # facts also taught over retrieved passages (builder/train/mix.py)
+    abstain_fraction: float = 0.08  # facts asked over passages that lack the answer -> "not covered"
+    recall_check: bool = True  # after each evaluation, ask held-out phrasings; keep the best checkpoint
 
     def __post_init__(self) -> None:
         _require(self.quantize in {"auto", "4bit", "none"}, "quantize must be auto, 4bit or none")
@@ -147,6 +154,9 @@ class TrainConfig:
         _require(self.epochs > 0 or self.max_steps > 0, "set epochs or max_steps above zero")
         _require(self.max_steps >= 0, "max_steps cannot be negative")
         _require(0 < self.learning_rate < 1, "learning_rate must be in (0, 1)")
+        _require(0 <= self.open_book_fraction <= 1 and 0 <= self.abstain_fraction <= 1
+                 and self.open_book_fraction + self.abstain_fraction <= 1,
+                 "open_book_fraction and abstain_fraction must be in [0, 1] and add up to at most 1")
         _require(self.lora_rank > 0 and self.lora_alpha > 0, "lora_rank and lora_alpha must be positive")
         _require(self.max_seq_tokens >= 64, "max_seq_tokens must be at least 64")
         _require(self.micro_batch > 0 and self.grad_accum > 0, "micro_batch and grad_accum must be positive")
@@ -168,8 +178,8 @@ class ChatConfig:
     top_p: float = 0.95
     max_new_tokens: int = 256
     context_tokens: int = 0  # prompt + answer limit; 0 = the model's context window
-    grounded: bool = True
-    passages_k: int = 3
+    grounded: bool = True  # answer from the documents: retrieved passages go into the prompt
+    passages_k: int = 3  # passages retrieved per question
 
     def __post_init__(self) -> None:
         _require(math.isfinite(self.temperature) and self.temperature >= 0,

@@ -1,15 +1,13 @@
 """From reviewed pairs to training data: leakage-free split, chat messages, export and import.
 
-    train, held = split_pairs(pairs, eval_fraction=0.15)
+    splits = split_pairs(pairs, pairs_cfg)                   # builder.splits: train / recall / unseen
     export_pairs(pairs, Path("out.jsonl"), "openai")       # also "alpaca", "sharegpt"
     messages = pair_messages(question, answer, system_prompt)  # one pair as a chat
     rows = import_pairs(Path("data.json"))                 # format detected from the rows
-    build_dataset_dict(pairs, 0.15).save_to_disk("ds")     # datasets.DatasetDict train/eval
-    push_to_hub(pairs, "me/my-dataset", 0.15)              # token from $HF_TOKEN
+    build_dataset_dict(pairs, pairs_cfg).save_to_disk("ds")   # datasets.DatasetDict train/eval
+    push_to_hub(pairs, "me/my-dataset", pairs_cfg)           # token from $HF_TOKEN
 
-All pairs of one chunk land on the same side of the split (a pair and its paraphrase from the
-same passage must not sit on both sides), decided by a hash of the chunk id so the split is
-stable when pairs are added or edited.
+The ``eval`` split holds the held-out pairs of ``builder.splits`` (recall and unseen passages).
 
 Formats: ``openai`` = JSONL of ``{"messages": [{"role", "content"}, ...]}``; ``alpaca`` = a JSON
 list (or JSONL) of ``{"instruction", "input", "output"}``; ``sharegpt`` = JSONL of
@@ -17,37 +15,20 @@ list (or JSONL) of ``{"instruction", "input", "output"}``; ``sharegpt`` = JSONL 
 ``edited`` pairs of generator ``import`` (the user brought them, so regeneration keeps them).
 """
 
-import hashlib
 import json
 from pathlib import Path
 
+from .config import PairsConfig
 from .errors import DatasetError
 from .models import hub_token
 from .pairs import neutralize_control_tokens, new_pair
 from .records import Pair
+from .splits import split_pairs
 from .storage import atomic_write_text
 
 FORMATS = ("openai", "alpaca", "sharegpt")
 _SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
                    "system": "system"}
-
-
-def split_pairs(pairs: list[Pair], eval_fraction: float, seed: int = 0) -> tuple[list[Pair], list[Pair]]:
-    """Split by chunk: returns ``(train, eval)``; ``eval`` is empty when the fraction is 0."""
-    if eval_fraction <= 0:
-        return list(pairs), []
-    train, held = [], []
-    for pair in pairs:
-        (held if chunk_bucket(pair.chunk_id, seed) < eval_fraction else train).append(pair)
-    if not train:  # tiny data: never leave training empty
-        return held, []
-    return train, held
-
-
-def chunk_bucket(chunk_id: str, seed: int) -> float:
-    """A stable pseudo-random number in [0, 1) for a chunk."""
-    digest = hashlib.sha256(f"{seed}:{chunk_id}".encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def pair_messages(question: str, answer: str, system_prompt: str = "",
@@ -152,11 +133,12 @@ def import_into_project(project, path: Path, fmt: str | None = None) -> tuple[in
     return len(new), len(rows)
 
 
-def build_dataset_dict(pairs: list[Pair], eval_fraction: float, seed: int = 0, system_prompt: str = ""):
-    """A ``datasets.DatasetDict`` with ``train`` (and ``eval``) splits of ``messages`` rows."""
+def build_dataset_dict(pairs: list[Pair], pairs_cfg: PairsConfig, system_prompt: str = ""):
+    """A ``datasets.DatasetDict`` with ``train`` (and ``eval``: held-out) splits of ``messages`` rows."""
     from datasets import Dataset, DatasetDict
 
-    train, held = split_pairs(pairs, eval_fraction, seed)
+    splits = split_pairs(pairs, pairs_cfg)
+    train, held = splits.train, splits.held_out
     def table(rows: list[Pair]):
         return Dataset.from_list([{"id": p.id, "chunk_id": p.chunk_id,
                                    "messages": pair_messages(p.question, p.answer, system_prompt)} for p in rows])
@@ -166,7 +148,7 @@ def build_dataset_dict(pairs: list[Pair], eval_fraction: float, seed: int = 0, s
     return DatasetDict(splits)
 
 
-def push_to_hub(pairs: list[Pair], repo_id: str, eval_fraction: float, private: bool = True, seed: int = 0,
+def push_to_hub(pairs: list[Pair], repo_id: str, pairs_cfg: PairsConfig, private: bool = True,
                 system_prompt: str = "") -> str:
     """Upload the dataset to the Hugging Face Hub with the token in ``$HF_TOKEN``; returns its URL."""
     token = hub_token()
@@ -175,7 +157,7 @@ def push_to_hub(pairs: list[Pair], repo_id: str, eval_fraction: float, private: 
     import httpx
 
     try:
-        build_dataset_dict(pairs, eval_fraction, seed, system_prompt).push_to_hub(repo_id, token=token, private=private)
+        build_dataset_dict(pairs, pairs_cfg, system_prompt).push_to_hub(repo_id, token=token, private=private)
     except (OSError, httpx.HTTPError, ValueError) as exc:  # offline, auth, network (hub errors are OSErrors)
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DatasetError(f"could not push to the Hub ({type(exc).__name__}): {first_line}") from exc

@@ -33,6 +33,7 @@ from pathlib import Path
 from .chat import read_adapter_config
 from .config import BUNDLED_MODEL, ChatConfig, ProjectConfig
 from .errors import ExportError
+from .eval_report import verdict
 from .models import hub_offline, hub_token, load_tokenizer
 from .runs import Run, chat_settings, load_engine
 from .storage import atomic_write_text, replace_dir
@@ -83,13 +84,17 @@ def model_card(run: Run, project_cfg: ProjectConfig, kind: str) -> str:
 
 
 def evaluation_lines(report: dict | None) -> list[str]:
-    if not report:
+    """The model card's evaluation: the verdict, then fact accuracy of base and tuned."""
+    if not report or "headline" not in report:
         return ["Not evaluated yet: run `dab eval` before exporting to include the results."]
-    lines = [f"On {report['pairs']} held-out questions (base model vs this model):", "",
-             "| metric | base | tuned |", "|---|---|---|"]
-    for metric in ("answer_nll", "perplexity", "token_f1", "rouge_l"):
-        if metric in report.get("base", {}):
-            lines.append(f"| {metric} | {report['base'][metric]} | {report['tuned'][metric]} |")
+    line = report["headline"]
+    lines = [verdict(report), ""]
+    if line:
+        lines += [f"Fact accuracy on {line['questions']} held-out questions ({line['set']} set): the share of "
+                  "answers that state the reference's key facts (figures, dates, names).", "",
+                  "| | base model | this model |", "|---|---|---|",
+                  f"| from memory | {line['base_closed']} | {line['tuned_closed']} |",
+                  f"| reading the documents | {line['base_open']} | {line['tuned_open']} |"]
     return lines
 
 

@@ -84,6 +84,13 @@ class Pair(Record):
     flags: list[str] = field(default_factory=list)
     status: str = "pending"
     edited_by_user: bool = False
+    fact: str = ""   # the statement of the chunk the pair asks about; its phrasings share it
+    split: str = ""  # "train" or "eval" when a person chose; empty: decided by ``splits``
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row; ``fact`` and ``split`` only when set, so rows written before them stay byte-for-byte."""
+        row = asdict(self)
+        return {key: value for key, value in row.items() if key not in ("fact", "split") or value}
 
 
 def content_id(*parts: str) -> str:

@@ -14,6 +14,7 @@ whatever the project's config says now. A run folder holds::
 
     config.yaml        the resolved config it trained with (preset applied, system prompt resolved)
     data.json          the data record: fingerprint, pair counts, plan, hardware, warnings
+    heldout.jsonl      the pairs held out of training (role "recall" or "unseen"), evaluation's questions
     status.json        the state the UI and the CLI follow
     metrics.jsonl      one line per logged step and per evaluation
     pid, train.log     the training process and its output
@@ -38,7 +39,9 @@ from .config import ChatConfig, ProjectConfig
 from .errors import AdapterError, BuilderError
 from .processes import process_alive
 from .project import Project
-from .storage import read_json, read_jsonl, write_json
+from .records import Pair
+from .splits import Splits
+from .storage import read_json, read_jsonl, write_json, write_jsonl
 from .templates import load_domain
 
 log = logging.getLogger(__name__)
@@ -88,6 +91,10 @@ class Run:
     @property
     def eval_path(self) -> Path:
         return self.folder / "eval.json"
+
+    @property
+    def heldout_path(self) -> Path:
+        return self.folder / "heldout.jsonl"
 
     @property
     def pid_path(self) -> Path:
@@ -164,6 +171,18 @@ class Run:
 
     def eval_report(self) -> dict | None:
         return read_json(self.eval_path)
+
+    def save_heldout(self, splits: Splits) -> None:
+        """Record the pairs this run does not train on, so its evaluation asks exactly those."""
+        write_jsonl(self.heldout_path, [{"role": role, **pair.to_dict()} for role in ("recall", "unseen")
+                                        for pair in getattr(splits, role)])
+
+    def heldout(self) -> dict[str, list[Pair]]:
+        """``{"recall": [...], "unseen": [...]}``: the held-out pairs recorded at training time."""
+        sets: dict[str, list[Pair]] = {"recall": [], "unseen": []}
+        for row in read_jsonl(self.heldout_path):
+            sets[row.pop("role")].append(Pair.from_dict(row))
+        return sets
 
 
 # --- lookups in a project -------------------------------------------------------------------

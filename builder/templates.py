@@ -62,6 +62,11 @@ def sample_heldout() -> list[dict]:
     return read_jsonl(templates_dir() / "samples" / "heldout.jsonl")
 
 
+def sample_unanswerable() -> list[dict]:
+    """Questions in the sample's domain that its documents do not answer (``{"question"}`` rows)."""
+    return read_jsonl(templates_dir() / "samples" / "unanswerable.jsonl")
+
+
 def reference_text() -> str:
     """Ordinary prose (``templates/reference/general.txt``) to compare a domain's text with."""
     return (templates_dir() / "reference" / "general.txt").read_text(encoding="utf-8")

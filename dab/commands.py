@@ -105,12 +105,11 @@ def cmd_dataset(args) -> None:
         n = export_pairs(training_pairs(project.pairs()), args.path, args.format or "openai", system_prompt)
         print(f"{n} pairs written to {args.path}")
     elif args.action == "push":
-        url = push_to_hub(training_pairs(project.pairs()), str(args.path), project_cfg.pairs.eval_fraction,
-                          seed=project_cfg.pairs.seed, system_prompt=system_prompt)
+        url = push_to_hub(training_pairs(project.pairs()), str(args.path), project_cfg.pairs,
+                          system_prompt=system_prompt)
         print(f"dataset pushed: {url}")
     else:
-        data = build_dataset_dict(training_pairs(project.pairs()), project_cfg.pairs.eval_fraction,
-                                  project_cfg.pairs.seed, system_prompt)
+        data = build_dataset_dict(training_pairs(project.pairs()), project_cfg.pairs, system_prompt)
         data.save_to_disk(str(args.path))
         print(f"dataset saved to {args.path} ({', '.join(f'{k}: {len(v)}' for k, v in data.items())})")
 
@@ -189,7 +188,9 @@ def iter_prompts():
 
 
 def cmd_eval(args) -> None:
-    from builder.evaluate import evaluate_run, heldout_pairs
+    from builder.eval_report import verdict
+    from builder.eval_sets import evaluation_sets
+    from builder.evaluate import evaluate_run
     from builder.project import Project
     from builder.runs import load_engine, trained_run
     from builder.storage import read_jsonl
@@ -197,11 +198,13 @@ def cmd_eval(args) -> None:
     project = Project.open(args.project)
     project_cfg = project.load_config()
     run = trained_run(project, args.adapter)
-    pairs = read_jsonl(args.heldout) if args.heldout else heldout_pairs(project)
-    if not pairs:
-        raise BuilderError("no held-out pairs: pass --heldout FILE or generate more pairs")
-    report = evaluate_run(load_engine(run, project_cfg), pairs, project_cfg, run)
-    print(json.dumps({key: report[key] for key in ("pairs", "base", "tuned", "wall_s")}, indent=2))
+    references = read_jsonl(args.heldout) if args.heldout else None
+    sets = evaluation_sets(project, run, references)
+    if not (sets.recall or sets.unseen):
+        raise BuilderError("no held-out questions: pass --heldout FILE, or train again with more pairs")
+    report = evaluate_run(load_engine(run, project_cfg), project, project_cfg, run, references)
+    print(verdict(report))
+    print(json.dumps({"headline": report["headline"], "sets": report["sets"], "wall_s": report["wall_s"]}, indent=2))
     print(f"report: {run.folder / 'eval.md'}")
 
 

@@ -16,6 +16,7 @@ adapter made here has random, non-zero LoRA weights (``lora_B`` is zero after a 
 """
 
 import contextlib
+import math
 import re
 import shutil
 import socket
@@ -161,10 +162,25 @@ def make_run(project: Project, adapter) -> Run:
     shutil.copytree(adapter, run.adapter_dir)
     project.load_config().save(run.config_path)
     write_json(run.data_path, {"fingerprint": "abc123", "train_pairs": 41, "eval_pairs": 7})
-    write_json(run.eval_path, {"pairs": 7, "base": {"answer_nll": 3.1, "perplexity": 22.2, "token_f1": 0.1, "rouge_l": 0.1},
-                               "tuned": {"answer_nll": 1.2, "perplexity": 3.32, "token_f1": 0.5, "rouge_l": 0.4}})
+    write_json(run.eval_path, sample_report())
     run.marker_path.write_text("completed\n")
     return run
+
+
+def sample_report() -> dict:
+    """An evaluation report as ``evaluate_run`` writes it: 7 recall questions, the tuned model right on 4."""
+    def scores(accuracy: float, nll: float | None = None) -> dict:
+        row = {"fact_accuracy": accuracy, "facts_checked": 7, "abstained": 0.0, "token_f1": 0.3, "rouge_l": 0.3}
+        return row | ({"answer_nll": nll, "perplexity": round(math.exp(nll), 2)} if nll else {})
+    recall = {"closed": {"base": scores(0.0, 3.1), "tuned": scores(0.5714, 1.2)},
+              "open": {"base": scores(0.2857), "tuned": scores(0.8571)}, "retrieval": {"k": 3, "recall_at_k": 0.857}}
+    headline = {"set": "recall", "questions": 7, "base_closed": 0.0, "tuned_closed": 0.5714, "base_open": 0.2857,
+                "tuned_open": 0.8571, "retrieval_recall": 0.857, "tuned_declines": None}
+    questions = [{"set": "recall", "question": "How much is a Day Pass?", "reference": "€4.50.", "passages": [],
+                  "base_closed": "It is free.", "tuned_closed": "€4.50.", "base_open": "€4.50.", "tuned_open": "€4.50.",
+                  "base_closed_right": False, "tuned_closed_right": True, "base_open_right": True, "tuned_open_right": True}]
+    return {"sets": {"recall": 7}, "passages_k": 3, "results": {"recall": recall}, "questions": questions,
+            "headline": headline, "wall_s": 12.5}
 
 
 HANDBOOK = {

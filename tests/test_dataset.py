@@ -1,4 +1,4 @@
-"""Dataset: leakage-free split, export/import round trips, save_to_disk, push_to_hub, CLI."""
+"""Dataset: export/import round trips, save_to_disk, push_to_hub, CLI."""
 
 import json
 import os
@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from builder.dataset import (FORMATS, build_dataset_dict, export_pairs, import_pairs, pair_messages, push_to_hub,
-                             split_pairs)
+from builder.config import PairsConfig
+from builder.dataset import FORMATS, build_dataset_dict, export_pairs, import_pairs, pair_messages, push_to_hub
 from builder.errors import DatasetError
 from builder.project import Project
 from builder.records import Pair
@@ -17,16 +17,6 @@ from dab.cli import main
 def make_pairs(n_chunks: int = 40, per_chunk: int = 3) -> list[Pair]:
     return [Pair(id=f"p{c}-{i}", question=f"Question {i} about chunk {c}?", answer=f"Answer {i} for {c}.",
                  chunk_id=f"chunk{c}", status="pending") for c in range(n_chunks) for i in range(per_chunk)]
-
-
-def test_split_keeps_every_chunk_on_one_side_and_is_stable():
-    pairs = make_pairs()
-    train, held = split_pairs(pairs, 0.25, seed=0)
-    assert len(train) + len(held) == len(pairs) and held
-    assert not {p.chunk_id for p in train} & {p.chunk_id for p in held}
-    more_train, more_held = split_pairs(pairs + [replace(pairs[0], id="new")], 0.25, seed=0)
-    assert {p.chunk_id for p in more_held} == {p.chunk_id for p in held}
-    assert split_pairs(pairs, 0.0) == (pairs, [])
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -59,7 +49,7 @@ def test_import_alpaca_json_list_and_bad_files(tmp_path):
 def test_save_to_disk_and_load(tmp_path):
     from datasets import load_from_disk
 
-    data = build_dataset_dict(make_pairs(), 0.25, system_prompt="Sys")
+    data = build_dataset_dict(make_pairs(), PairsConfig(eval_fraction=0.25), system_prompt="Sys")
     data.save_to_disk(str(tmp_path / "ds"))
     loaded = load_from_disk(str(tmp_path / "ds"))
     assert set(loaded) == {"train", "eval"} and len(loaded["train"]) + len(loaded["eval"]) == 120
@@ -71,14 +61,14 @@ def test_push_to_hub_needs_a_token(monkeypatch):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
     with pytest.raises(DatasetError, match="HF_TOKEN"):
-        push_to_hub(make_pairs(2, 1), "someone/data", 0.0)
+        push_to_hub(make_pairs(2, 1), "someone/data", PairsConfig(eval_fraction=0.0))
 
 
 def test_push_to_hub_offline_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_not_a_real_token")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(DatasetError, match="could not push to the Hub"):
-        push_to_hub(make_pairs(2, 1), "someone/data", 0.0)
+        push_to_hub(make_pairs(2, 1), "someone/data", PairsConfig(eval_fraction=0.0))
 
 
 @pytest.mark.skipif(not os.environ.get("HF_TOKEN") or os.environ.get("HF_HUB_OFFLINE") == "1",
@@ -87,7 +77,7 @@ def test_push_to_hub_for_real():
     repo = os.environ.get("DAB_TEST_HUB_DATASET", "")
     if not repo:
         pytest.skip("set DAB_TEST_HUB_DATASET to a dataset repo you own")
-    assert push_to_hub(make_pairs(2, 1), repo, 0.0).endswith(repo)
+    assert push_to_hub(make_pairs(2, 1), repo, PairsConfig(eval_fraction=0.0)).endswith(repo)
 
 
 def test_cli_dataset_export_import_save(tmp_path, capsys):

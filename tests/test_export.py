@@ -59,7 +59,7 @@ def test_adapter_export_has_a_model_card_and_still_loads(project, tiny_adapter, 
     assert (out / "adapter_model.safetensors").is_file() and (out / "tokenizer.json").is_file()
     card = (out / "README.md").read_text()
     for text in ("library_name: peft", "# commons assistant", str(tiny_model_dir), "training pairs: 41",
-                 "`abc123`", "| perplexity | 22.2 | 3.32 |", "## Licence"):
+                 "`abc123`", "| from memory | 0.0 | 0.5714 |", "tuned model answered 4 of 7", "## Licence"):
         assert text in card
     exported = ChatEngine.load(str(tiny_model_dir), out)
     assert answer(exported, "where is the depot ?", GREEDY) == answer(tiny_engine, "where is the depot ?", GREEDY)

@@ -70,6 +70,7 @@ def test_grounding_evidence_and_rejection_reasons():
     assert rejection_reason("What is the fee?", "It is 30 dollars.", 0.2, cfg) == "ungrounded"
     assert rejection_reason("What is the fee?", "25 euro.", 1.0, cfg) is None
     assert garbled("%$#@!%$#@!%$#@!%$#@!") and garbled("a" * 80) and not garbled("The fee is €25 (“share”).")
+    assert not garbled("13:00–16:00. Slot C: time 13:00–16:00.")  # figures are readable
 
 
 def test_near_duplicates_keep_the_first():
@@ -258,7 +259,7 @@ def test_registry_lists_all_generators():
     assert {"rules", "local", "openai"} <= set(GENERATORS)
 
 
-def test_pair_ids_stay_unique_when_questions_differ_only_in_punctuation():
+def test_the_same_question_with_another_answer_is_dropped_as_conflicting():
     from builder.pairs.pipeline import reconcile
 
     first = "Fix-It Thursdays are free repair evenings for members."
@@ -267,5 +268,5 @@ def test_pair_ids_stay_unique_when_questions_differ_only_in_punctuation():
     candidates = [Candidate("What are Fix-It Thursdays?", first), Candidate("What are “fix-it thursdays”?", second)]
     pairs, dropped, report = reconcile([chunk(text)], [ChunkResult(candidates)], [], PairsConfig())
     assert len(pairs) == 1 and pairs[0].question == "What are Fix-It Thursdays?"
-    assert [d["reason"] for d in dropped] == ["duplicate"] and dropped[0]["scores"]["duplicate_of"] == pairs[0].id
+    assert [d["reason"] for d in dropped] == ["conflicting"] and dropped[0]["scores"]["duplicate_of"] == pairs[0].id
     assert check_report(report) == []

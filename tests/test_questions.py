@@ -116,7 +116,7 @@ def test_a_document_that_is_one_large_table_keeps_its_header_in_every_chunk():
                     text="\n".join(lines[start:start + 25])) for start in range(0, len(lines), 25)]  # cut between rows
     results = GENERATORS["rules"](chunks, PairsConfig(), None)
     facts = {c.fact for r in results for c in r.candidates}
-    assert sum(r.error is None for r in results) == len(chunks)
+    assert sum(r.error is None and r.skipped is None for r in results) == len(chunks)
     assert {f"Zone {n}: stations {n + 3}; docks {n * 10 + 6}." for n in range(120)} <= facts
 
 
@@ -124,7 +124,7 @@ def test_chunks_without_facts_say_why():
     results = GENERATORS["rules"]([chunk("# Welcome\n\n## Contents\n\n### Part one"),
                                    chunk("Thank you for reading. We hope you enjoy it.", ["Welcome"])],
                                   PairsConfig(), None)
-    assert [(r.candidates, r.error) for r in results] == [([], NO_STATEMENTS), ([], NO_FACTS)]
+    assert [(r.candidates, r.skipped) for r in results] == [([], NO_STATEMENTS), ([], NO_FACTS)]
 
 
 def test_a_document_in_another_language_is_skipped_with_a_reason():
@@ -133,7 +133,7 @@ def test_a_document_in_another_language_is_skipped_with_a_reason():
               "werden.")
     results = GENERATORS["rules"]([chunk(german, ["Mitgliedschaft"]), chunk("| Tag | Zeit |\n| Montag | 09:00 |")],
                                   PairsConfig(), None)
-    assert all(not r.candidates and r.error.startswith("skipped: not English") for r in results)
+    assert all(not r.candidates and r.skipped.startswith("skipped: not English") for r in results)
 
 
 def test_pronoun_led_sentences_name_what_they_are_about():

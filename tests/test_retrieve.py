@@ -11,8 +11,8 @@ import pytest
 from builder import retrieve
 from builder.models import load_tokenizer
 from builder.project import Project
-from builder.retrieve import (ABSTAIN_ANSWER, NO_PASSAGES, Passage, contains_answer, format_passages,
-                              ground_messages, search, search_messages)
+from builder.retrieve import (ABSTAIN_ANSWER, NO_PASSAGES, Passage, contains_answer, excerpt, format_passages,
+                              ground_messages, grounded_question, search, search_messages)
 from builder.storage import read_json
 from builder.documents import create_sample_project, ingest_and_chunk
 from builder.templates import sample_documents, sample_heldout
@@ -217,3 +217,31 @@ def test_contains_answer_needs_the_numbers_and_the_words():
     assert not contains_answer("Annual membership: €90.00 a year. Every member buys one €20 share.", answer)
     assert not contains_answer("96.00 25", answer)
     assert contains_answer("The lost bike charge is €1200.", "A lost bike charge of €1,200.")
+
+
+TABLE_AND_PROSE = """| Model | Type | Number |
+|---|---|---|
+| Lark | standard | 300 |
+| Heron | e-bike | 120 |
+| Barrow | cargo | 50 |
+
+The Heron battery must be charged every night. A Heron battery is taken out of service for good when it \
+holds less than 70% of its design capacity or after 900 charge cycles, whichever comes first. Batteries are \
+recycled by the supplier. Workshop staff log every battery in the Fleet Register."""
+
+
+def test_a_long_passage_is_cut_to_the_sentences_and_rows_the_question_is_about():
+    cut = excerpt(TABLE_AND_PROSE, "When is an e-bike battery taken out of service for good?", 300)
+    assert "900 charge cycles" in cut and "| Heron | e-bike | 120 |" in cut and len(cut) < len(TABLE_AND_PROSE)
+    assert "| Model | Type | Number |" in cut, "a table row keeps its header"
+    assert "Lark" not in cut and "recycled" not in cut and "…" in cut
+    assert excerpt("A short passage.", "anything?") == "A short passage."
+    assert excerpt(TABLE_AND_PROSE, "zebra?", 200).startswith("| Model"), "nothing shared: the start"
+
+
+def test_grounded_prompts_quote_excerpts_but_sources_keep_the_whole_passage():
+    text = TABLE_AND_PROSE + " Spare chargers are kept in the locked cabinet behind the front desk." * 3
+    passage = Passage("c1", "fleet.md", ("Batteries",), text)
+    prompt = grounded_question("When is a battery taken out of service?", [passage])
+    assert "900 charge cycles" in prompt and "Spare chargers" not in prompt
+    assert passage.text == text

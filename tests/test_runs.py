@@ -34,7 +34,7 @@ def test_changing_the_project_model_after_training_keeps_the_runs_base(tiny_mode
     assert capsys.readouterr().out.strip()
     write_jsonl(tmp_path / "heldout.jsonl", sample_heldout()[:2])
     assert main(["eval", "--project", root, "--heldout", str(tmp_path / "heldout.jsonl")]) == 0
-    assert run.eval_report()["pairs"] == 2
+    assert run.eval_report()["sets"]["recall"] == 2
     served = {}
     monkeypatch.setattr("builder.serve.serve", lambda engine, *args, **kwargs: served.update(engine=engine))
     assert main(["serve", "--project", root]) == 0

@@ -16,7 +16,7 @@ from builder.config import ChatConfig, ProjectConfig
 from builder.cpu_load import CpuMeter
 from builder.errors import ConfigError
 from builder.evaluate import evaluate_run
-from builder.runs import Run
+from builder.project import Project
 from builder.templates import sample_heldout
 
 from .support import Clock
@@ -62,7 +62,7 @@ def test_loading_chat_and_evaluation_run_their_kernels_on_the_torch_thread(tiny_
              for _ in range(2)]
     for chat in chats:
         chat.start()
-    evaluate_run(engine, sample_heldout()[:2], cfg, Run(tmp_path))
+    evaluate_run(engine, Project.create(tmp_path / "p"), cfg, None, sample_heldout()[:2])
     for chat in chats:
         chat.join(30)
     assert len(results) == 2 and results[0] == results[1] and results[0]

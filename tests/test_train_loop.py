@@ -297,10 +297,10 @@ def test_the_plan_the_wizard_shows_is_the_plan_the_run_trains_with(train_templat
 
     project = copy_project(train_template, tmp_path / "p", max_steps=1, preset="quick")
     plan = plan_run(project, project.load_config())
-    assert (plan.preset, plan.run_cfg.train.preset, plan.run_cfg.train.lora_rank) == ("quick", "custom", 8)
+    assert (plan.preset, plan.run_cfg.train.preset, plan.run_cfg.train.lora_rank) == ("quick", "custom", 16)
     assert run_training(project)["state"] == "completed"
     run_dir = next(project.runs_dir.iterdir())
     assert ProjectConfig.load(run_dir / "config.yaml").train == plan.run_cfg.train
     data = read_json(run_dir / "data.json")
     assert (data["preset"], data["memory_estimate_bytes"], data["train_pairs"]) == ("quick", plan.memory_bytes,
-                                                                                     len(plan.train_pairs))
+                                                                                     len(plan.splits.train))

@@ -261,9 +261,9 @@ def test_evaluate_shows_the_report_card(trained):
     url, project, _, _ = trained
     wait_for_training(url)
     summary, table, chart, questions = client(url).predict(api_name="/evaluate")
-    assert "held-out questions" in summary
-    assert {row[0] for row in table["data"]} >= {"answer_nll", "perplexity", "token_f1", "rouge_l"}
-    assert questions["data"] and len(chart["data"]) == 2 * (len(table["data"]) - 1)
+    assert "the tuned model answered" in summary and "the original model" in summary
+    assert {(row[0], row[2]) for row in table["data"]} >= {("recall", "right facts"), ("unseen", "right facts")}
+    assert questions["data"] and len(chart["data"]) == 4  # base and tuned, from memory and reading
     assert finished_runs(project)[0].eval_path.exists()
 
 

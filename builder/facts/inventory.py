@@ -2,8 +2,10 @@
 
     reason = language_problem(chunk.text)          # None for English (or too little text to tell)
     facts = informative_statements(split_statements(chunk.text, chunk.heading_path))
-    report = coverage(facts, [pair["answer"] for pair in pairs])
+    report = coverage(facts, [pair.answer for pair in pairs])
     report.ratio, [s.text for s in report.uncovered]
+    for item in read_chunks(chunks):               # a project's chunks in order: statements or a skip reason
+        item.chunk, item.statements, item.skipped
 
 A statement is informative when it carries a key fact (a figure, date, time, duration, code,
 contact or proper name), a rule or condition (must, may, cannot, only, unless, if ...), a
@@ -23,8 +25,9 @@ It covers Latin-script languages well; it does not tell one non-English language
 import re
 from dataclasses import dataclass, field
 
+from ..records import Chunk
 from .keyfacts import fact_in_answer
-from .statements import Statement
+from .statements import Statement, last_table_header, split_statements
 from .words import FUNCTION_WORDS, lemmas
 
 MIN_WORD_RECALL = 0.75
@@ -53,6 +56,31 @@ class Coverage:
     @property
     def ratio(self) -> float:
         return self.covered / self.informative if self.informative else 1.0
+
+
+@dataclass
+class ChunkStatements:
+    """The statements of one chunk, or why it was skipped (not English)."""
+
+    chunk: Chunk
+    statements: list[Statement] = field(default_factory=list)
+    skipped: str | None = None
+
+
+def read_chunks(chunks: list[Chunk]) -> list[ChunkStatements]:
+    """Every chunk's statements, in order. A table cut by the chunker keeps its header in the next
+    chunk of the same document, and a chunk too short to tell its language takes its document's."""
+    languages = {source: language_problem("\n".join(c.text for c in chunks if c.source_id == source))
+                 for source in dict.fromkeys(c.source_id for c in chunks)}
+    headers: dict[str, list[str] | None] = {}
+    out = []
+    for chunk in chunks:
+        header = headers.get(chunk.source_id)
+        problem = language_problem(chunk.text, fallback=languages[chunk.source_id])
+        statements = [] if problem else split_statements(chunk.text, chunk.heading_path, header)
+        out.append(ChunkStatements(chunk, statements, f"skipped: {problem}" if problem else None))
+        headers[chunk.source_id] = last_table_header(chunk.text, header)
+    return out
 
 
 def uninformative_reason(statement: Statement) -> str | None:

@@ -39,13 +39,16 @@ class Candidate:
 
 @dataclass
 class ChunkResult:
-    """What a generator made of one chunk: candidates, or the reason it made none."""
+    """What a generator made of one chunk: candidates, or the reason it made none: ``skipped``
+    when the chunk has nothing to ask about (not English, no informative statement), ``error``
+    when the generator failed on it."""
 
     candidates: list[Candidate] = field(default_factory=list)
     error: str | None = None
+    skipped: str | None = None
 
 
-ProgressCallback = Callable[[int, int], None] | None  # (chunks done, chunks in all)
+ProgressCallback = Callable[..., None] | None  # (chunks done, chunks in all[, pairs so far]): pairs.progress
 Generator = Callable[[list[Chunk], PairsConfig, ProgressCallback], list[ChunkResult]]
 GENERATORS: dict[str, Generator] = {}
 
@@ -73,7 +76,8 @@ def per_chunk(name: str) -> Callable:
     return wrap
 
 
-def new_pair(question: str, answer: str, generator: str, chunk: Chunk | None = None, evidence: str = "") -> Pair:
+def new_pair(question: str, answer: str, generator: str, chunk: Chunk | None = None, evidence: str = "",
+             fact: str = "") -> Pair:
     """A pair: control tokens in the text made inert, its id, the evidence span (``evidence`` is
     the generator's quote, used when it occurs in the chunk) and grounding score against ``chunk``
     (none without one), and instruction flags. A generated pair is ``pending``; one a person
@@ -86,7 +90,7 @@ def new_pair(question: str, answer: str, generator: str, chunk: Chunk | None = N
     return Pair(id=key, question=question, answer=answer, chunk_id=chunk.id if chunk else f"{generator}-{key}",
                 evidence=evidence_span(answer, chunk.text, evidence) if chunk else None, generator=generator,
                 scores={"grounding": grounding_score(answer, chunk.text) if chunk else None, "duplicate_of": None},
-                flags=instruction_flags(f"{question}\n{answer}"),
+                flags=instruction_flags(f"{question}\n{answer}"), fact=fact,
                 status="edited" if by_person else "pending", edited_by_user=by_person)
 
 

@@ -15,7 +15,7 @@ numbered procedures under a heading ("How do I renew my membership?"). Table row
 statements like any other, so none is dropped. Answers are the document's own sentences, the
 asked fact first, so they are grounded by construction.
 
-A chunk yields no candidates, with the reason in ``ChunkResult.error``, when it is not in
+A chunk yields no candidates, with the reason in ``ChunkResult.skipped``, when it is not in
 English (the questions are English) or has no informative statement (only headings, or
 remarks with no figure, name, rule or definition).
 """
@@ -23,15 +23,13 @@ remarks with no figure, name, rule or definition).
 import re
 
 from ..config import PairsConfig
-from ..records import Chunk
-from ..facts import (Statement, covers, informative_statements, language_problem,
-                     last_table_header, plain, split_statements)
+from ..records import Chunk, words_key
+from ..facts import ChunkStatements, Statement, covers, informative_statements, plain, read_chunks, split_statements
 from ..facts.words import is_base_verb, lower_first
 from .base import Candidate, ChunkResult, ProgressCallback, register
 from .clauses import parse_clause
 from .questions import MAX_QUESTIONS, PRONOUN_SUBJECTS, statement_questions
 from .topics import Topic, document_topics
-from ..records import words_key
 
 _FAQ = re.compile(r"^\s*(?:\*\*)?Q(?:uestion)?[:.](?:\*\*)?\s*(.+?)\s*\n\s*(?:\*\*)?A(?:nswer)?[:.](?:\*\*)?\s*(.+?)"
                   r"(?=\n\s*\n|\n\s*(?:\*\*)?Q(?:uestion)?[:.]|\Z)", re.MULTILINE | re.DOTALL | re.IGNORECASE)
@@ -56,32 +54,24 @@ NO_FACTS = "no pairs: no statement with a figure, date, name, rule or definition
 
 @register("rules")
 def generate_rules_job(chunks: list[Chunk], pairs_cfg: PairsConfig, progress: ProgressCallback = None) -> list[ChunkResult]:
-    """Every chunk's candidates; a table cut by the chunker keeps its header, and a chunk too short
-    to tell its language takes its document's."""
+    """Every chunk's candidates (``facts.read_chunks`` carries a table's header across chunks and
+    decides each chunk's language)."""
     topics = document_topics(chunks)
-    languages = {source: language_problem("\n".join(c.text for c in chunks if c.source_id == source))
-                 for source in topics}
-    headers: dict[str, list[str] | None] = {}
     results = []
-    for done, chunk in enumerate(chunks, start=1):
-        source = chunk.source_id
-        results.append(chunk_result(chunk, pairs_cfg, topics[source], headers.get(source), languages[source]))
-        headers[source] = last_table_header(chunk.text, headers.get(source))
+    for done, item in enumerate(read_chunks(chunks), start=1):
+        results.append(chunk_result(item, pairs_cfg, topics[item.chunk.source_id]))
         if progress:
             progress(done, len(chunks))
     return results
 
 
-def chunk_result(chunk: Chunk, pairs_cfg: PairsConfig, topic: Topic, header: list[str] | None,
-                 document_language: str | None) -> ChunkResult:
-    problem = language_problem(chunk.text, fallback=document_language)
-    if problem:
-        return ChunkResult(error=f"skipped: {problem}")
-    statements = split_statements(chunk.text, chunk.heading_path, header)
-    candidates = generate_rules(chunk, pairs_cfg, topic, header, statements)
+def chunk_result(item: ChunkStatements, pairs_cfg: PairsConfig, topic: Topic) -> ChunkResult:
+    if item.skipped:
+        return ChunkResult(skipped=item.skipped)
+    candidates = generate_rules(item.chunk, pairs_cfg, topic, statements=item.statements)
     if candidates:
         return ChunkResult(candidates)
-    return ChunkResult(error=NO_FACTS if statements else NO_STATEMENTS)
+    return ChunkResult(skipped=NO_FACTS if item.statements else NO_STATEMENTS)
 
 
 def generate_rules(chunk: Chunk, pairs_cfg: PairsConfig | None = None, topic: Topic | None = None,

@@ -108,7 +108,7 @@ def garbled(text: str) -> bool:
     stripped = text.strip()
     if not stripped or "\ufffd" in stripped:
         return bool(stripped)
-    letters = sum(ch.isalpha() for ch in stripped)
+    letters = sum(ch.isalnum() for ch in stripped)  # figures count: "13:00–16:00" is readable
     readable = sum(ch.isalnum() or ch.isspace() or unicodedata.category(ch) in _READABLE_CATEGORIES
                    for ch in stripped)
     longest_run = max((len(word) for word in stripped.split()), default=0)

@@ -5,10 +5,17 @@
 
 Writes into the run folder (``runs.Run`` describes it): ``config.yaml`` (resolved), ``data.json``
 (fingerprint, counts, plan, warnings), ``metrics.jsonl`` (one line per step: step, loss, lr,
-tokens_per_s, memory_mb, eta_s; eval lines: step, eval_loss, best), ``status.json`` (state for
-the UI and CLI),
-``checkpoints/step-N/`` (atomic; the latest and the best are kept), ``adapter/`` (safetensors,
-the best checkpoint when there is held-out data) and, last, the ``COMPLETE`` marker. A ``STOP``
+tokens_per_s, memory_mb, eta_s; eval lines: step, eval_loss, recall, best), ``status.json`` (state
+for the UI and CLI), ``checkpoints/step-N/`` (atomic; the latest and the best are kept),
+``adapter/`` (safetensors, the best checkpoint when there is held-out data) and, last, the
+``COMPLETE`` marker.
+
+The best checkpoint is chosen by the **recall check** when the run has recall pairs (held-out
+phrasings of trained facts, ``splits``): after each evaluation up to ``MAX_RECALL_QUESTIONS`` of
+them are asked (greedy, closed-book, the chat prompt) and the share of answers that state the
+reference's key facts is logged as ``recall``; the step with the highest recall wins, the eval
+loss breaking ties. More epochs can overfit (answers drift while the loss on held-out answers
+still looks fine), so the kept adapter is the one that knew most facts. A ``STOP``
 file or SIGTERM ends training after the current micro-batch: the unfinished step is dropped,
 the last finished one is saved (a stop within seconds, even when a step takes minutes).
 """
@@ -21,10 +28,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..config import ProjectConfig
+from ..conversation import encode_chat
 from ..errors import TrainingError
+from ..eval_sets import spread
+from ..generation import fact_accuracy, greedy_texts
 from ..project import Project
 from ..runs import Run
 from ..storage import append_jsonl, replace_dir, write_jsonl
+from ..torch_thread import fit_waits
 from . import checkpoint as ckpt
 from .data import collate_packed, label_tokens, real_tokens, rows_for_step
 from .distributed import Dist, any_rank, barrier, broadcast_text, setup_distributed, sum_across, teardown_distributed, wrap_model
@@ -34,6 +45,9 @@ from .recipe import next_token_loss
 from .setup import Prepared, claim_run, failure_message, log, prepare
 
 MAX_EVAL_ROWS = 32
+EVALUATIONS_PER_RUN = 5  # each asks the recall questions: generation is the slow part of an evaluation
+MAX_RECALL_QUESTIONS = 16
+MAX_RECALL_NEW_TOKENS = 48
 
 
 @dataclass
@@ -42,6 +56,7 @@ class TrainingProgress:
 
     step: int = 0
     best_eval_loss: float | None = None
+    best_recall: float | None = None
     best_step: int = 0
     evals_without_gain: int = 0
     early_stopped: bool = False
@@ -124,7 +139,7 @@ class Session:
         self.prep, self.model, self.optimizer, self.scheduler, self.params = prep, model, optimizer, scheduler, params
         self.dist, self.run, self.tc = dist, run, prep.run_cfg.train
         self.eval_rows = prep.eval_rows[:MAX_EVAL_ROWS]
-        self.eval_every = auto_interval(self.tc.eval_every_steps, prep.total_steps)
+        self.eval_every = auto_interval(self.tc.eval_every_steps, prep.total_steps, EVALUATIONS_PER_RUN)
         self.checkpoint_every = auto_interval(self.tc.checkpoint_every_steps, prep.total_steps)
         self.started, self.tokens_seen, self.first_step = time.monotonic(), 0, 0
 
@@ -154,9 +169,12 @@ class Session:
                 return
 
     def train_step(self, step: int, stop: StopSignal) -> tuple[float, int] | None:
-        """One optimizer step over ``grad_accum`` rows; None if a stop came before it finished."""
+        """One optimizer step over ``grad_accum`` rows; None if a stop came before it finished.
+        While other processes keep the cores busy, OpenMP waits are short (``torch_thread.fit_waits``):
+        spinning workers beside a chat or another training trained ~4x slower."""
         import torch
 
+        fit_waits()
         rows = rows_for_step(self.prep.train_rows, step, self.tc.grad_accum, self.dist.rank, self.dist.world, self.tc.seed)
         total_loss, tokens = 0.0, 0
         for i, row in enumerate(rows):
@@ -194,19 +212,35 @@ class Session:
         it improved, on schedule, or at the end."""
         improved = False
         if self.eval_rows and (progress.step % self.eval_every == 0 or final and not stopping):
-            eval_loss = self.evaluate()
-            improved = progress.best_eval_loss is None or eval_loss < progress.best_eval_loss
+            eval_loss, recall = self.evaluate(), self.recall_accuracy()
+            improved = better(recall, eval_loss, progress)
             if improved:
-                progress.best_eval_loss, progress.best_step, progress.evals_without_gain = eval_loss, progress.step, 0
+                progress.best_eval_loss, progress.best_recall = eval_loss, recall
+                progress.best_step, progress.evals_without_gain = progress.step, 0
             else:
                 progress.evals_without_gain += 1
             if self.dist.main:
-                append_jsonl(self.run.metrics_path,
-                             {"step": progress.step, "eval_loss": round(eval_loss, 4), "best": improved})
+                append_jsonl(self.run.metrics_path, {"step": progress.step, "eval_loss": round(eval_loss, 4),
+                                                     "recall": recall, "best": improved})
             patience = self.tc.early_stopping_patience
             progress.early_stopped = bool(patience) and progress.evals_without_gain >= patience
         if improved or final or progress.step % self.checkpoint_every == 0:
             self.save_checkpoint(progress)
+
+    def recall_accuracy(self) -> float | None:
+        """Share of the recall questions (at most ``MAX_RECALL_QUESTIONS``) answered with their key
+        facts, asked closed-book with the chat prompt; None without recall questions."""
+        refs = spread(self.prep.recall_pairs, MAX_RECALL_QUESTIONS) if self.tc.recall_check else []
+        if not refs:
+            return None
+        tokenizer, system = self.prep.tokenizer, self.prep.run_cfg.chat.system_prompt
+        prompts = [encode_chat(tokenizer, [{"role": "system", "content": system}, {"role": "user", "content": p.question}])
+                   for p in refs]
+        self.prep.model.eval()
+        texts = greedy_texts(self.prep.model, tokenizer, prompts, [MAX_RECALL_NEW_TOKENS] * len(prompts))
+        self.model.train()
+        accuracy, _ = fact_accuracy(texts, [{"question": p.question, "answer": p.answer} for p in refs])
+        return accuracy
 
     def evaluate(self) -> float:
         """Label-token-weighted mean loss over this rank's share of the held-out rows, all ranks summed."""
@@ -250,10 +284,21 @@ class Session:
             save_adapter(self.prep.model, self.prep.tokenizer, self.run)
             self.run.marker_path.write_text(state + "\n")
         barrier(self.dist)
-        stop_note = {"message": "early stopping: the eval loss stopped improving"} if progress.early_stopped else {}
+        stop_note = {"message": "early stopping: recall and eval loss stopped improving"} if progress.early_stopped else {}
         status = {"step": progress.step, "total_steps": total, "eval_loss": progress.best_eval_loss,
-                  "best_step": progress.best_step, "adapter_step": adapter_step, **stop_note}
+                  "recall": progress.best_recall, "best_step": progress.best_step, "adapter_step": adapter_step,
+                  **stop_note}
         return self.run.write_status(state, **status) if self.dist.main else {"state": state, **status}
+
+
+def better(recall: float | None, eval_loss: float, progress: TrainingProgress) -> bool:
+    """Whether this evaluation beats the best so far: higher recall, else (a tie, or no recall
+    check) lower eval loss."""
+    if progress.best_eval_loss is None:
+        return True
+    if recall is not None and progress.best_recall is not None and recall != progress.best_recall:
+        return recall > progress.best_recall
+    return eval_loss < progress.best_eval_loss
 
 
 def save_adapter(model, tokenizer, run: Run) -> Path:

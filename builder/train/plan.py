@@ -5,7 +5,8 @@
                          # the system prompt resolved (the domain preset's unless the user wrote one)
     plan.preset          # the preset that was chosen (recorded in the run's data.json)
     plan.memory_bytes, plan.gradient_checkpointing, plan.warnings
-    plan.pairs, plan.train_pairs, plan.eval_pairs, plan.tokenizer, plan.hardware, plan.fused_loss
+    plan.pairs, plan.splits (train / recall / unseen), plan.mix (the examples: closed-book,
+    open-book, abstentions), plan.tokenizer, plan.hardware, plan.fused_loss
 
 Training (``setup.prepare``) and the wizard's "Check memory and plan" both call it, so what the
 wizard shows is what the run is made of. Only the model's config is read (``presets.model_shape``),
@@ -16,12 +17,13 @@ from dataclasses import dataclass, replace
 
 from ..config import ProjectConfig
 from ..conversation import conversation_lengths
-from ..dataset import pair_messages, split_pairs
 from ..models import load_tokenizer, resolve_model
 from ..pairs import training_pairs
 from ..project import Project
 from ..records import Pair
 from ..runs import chat_settings
+from ..splits import Splits, split_pairs
+from .mix import Mix, training_conversations
 from .presets import Hardware, detect_hardware, model_shape, plan_training
 from .recipe import liger_available
 
@@ -36,9 +38,9 @@ class RunPlan:
     warnings: list[str]
     fused_loss: bool
     tokenizer: object
-    pairs: list[Pair]  # every pair training uses, in the project's order (the data fingerprint)
-    train_pairs: list[Pair]
-    eval_pairs: list[Pair]
+    pairs: list[Pair]  # every usable pair, in the project's order (the data fingerprint)
+    splits: Splits
+    mix: Mix
 
 
 def plan_run(project: Project, project_cfg: ProjectConfig) -> RunPlan:
@@ -47,18 +49,14 @@ def plan_run(project: Project, project_cfg: ProjectConfig) -> RunPlan:
     run_cfg.chat = chat_settings(run_cfg)  # the prompt training uses is the one chat uses later (config.yaml)
     tc = run_cfg.train
     pairs = training_pairs(project.pairs())
-    train_pairs, eval_pairs = split_pairs(pairs, run_cfg.pairs.eval_fraction, run_cfg.pairs.seed)
+    splits = split_pairs(pairs, run_cfg.pairs)
+    mix = training_conversations(project, splits, run_cfg)
     tokenizer = load_tokenizer(tc.base_model, tc.trust_remote_code)
     hardware = detect_hardware()
     fused_loss = hardware.device == "cuda" and liger_available()
-    lengths = conversation_lengths(tokenizer, conversations(train_pairs, run_cfg.chat.system_prompt))
+    lengths = conversation_lengths(tokenizer, mix.conversations())
     shape = model_shape(resolve_model(tc.base_model), tc.trust_remote_code)
     plan = plan_training(tc, hardware, shape, lengths, fused_loss=fused_loss)
     run_cfg.train = replace(plan.train, preset="custom")
     return RunPlan(run_cfg, tc.preset, hardware, plan.memory_bytes, plan.gradient_checkpointing, plan.warnings,
-                   fused_loss, tokenizer, pairs, train_pairs, eval_pairs)
-
-
-def conversations(pairs: list[Pair], system_prompt: str) -> list[list[dict]]:
-    """The pairs as the chat conversations training learns from."""
-    return [pair_messages(p.question, p.answer, system_prompt) for p in pairs]
+                   fused_loss, tokenizer, pairs, splits, mix)

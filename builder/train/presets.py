@@ -24,11 +24,13 @@ from dataclasses import dataclass, field, replace
 
 from ..config import TrainConfig
 
-PRESETS = {
-    "quick": {"epochs": 1.0, "learning_rate": 3e-4, "lora_rank": 8},
-    "balanced": {"epochs": 3.0, "learning_rate": 2e-4, "lora_rank": 16},
-    "thorough": {"epochs": 5.0, "learning_rate": 1e-4, "lora_rank": 32, "early_stopping_patience": 3},
+PRESETS = {  # passes over the data, learning rate, rank; the best checkpoint is kept by the recall check
+    "quick": {"epochs": 2.0, "learning_rate": 5e-4, "lora_rank": 16},
+    "balanced": {"epochs": 3.0, "learning_rate": 3e-4, "lora_rank": 16},
+    "thorough": {"epochs": 5.0, "learning_rate": 2e-4, "lora_rank": 32, "early_stopping_patience": 3},
 }
+MIN_OPTIMIZER_STEPS = 30  # a small corpus gets more passes, so that it is trained enough
+MAX_EPOCHS = 10
 RECOMMENDED_MODELS = (  # (minimum memory in GiB, Hub id): instruct models that fine-tune well with LoRA
     (0, "HuggingFaceTB/SmolLM2-360M-Instruct"), (0, "Qwen/Qwen2.5-0.5B-Instruct"),
     (8, "Qwen/Qwen2.5-1.5B-Instruct"), (8, "meta-llama/Llama-3.2-1B-Instruct"),
@@ -118,8 +120,9 @@ def plan_training(tc: TrainConfig, hardware: Hardware, shape: ModelShape, pair_l
     """Resolve the preset into concrete values, estimate memory, and collect warnings."""
     if tc.preset != "custom":
         preset = PRESETS[tc.preset]
-        tc = replace(tc, **preset, lora_alpha=lora_alpha(preset["lora_rank"]),
-                     **preset_shapes(hardware, shape, pair_lengths, tc))
+        shapes = preset_shapes(hardware, shape, pair_lengths, tc)
+        epochs = preset_epochs(preset["epochs"], pair_lengths, shapes)
+        tc = replace(tc, **{**preset, "epochs": epochs}, lora_alpha=lora_alpha(preset["lora_rank"]), **shapes)
     four_bit = tc.quantize == "4bit" or (tc.quantize == "auto" and hardware.device == "cuda")
     row_tokens = tc.micro_batch * tc.max_seq_tokens
     plain = estimate_memory(shape, hardware.device, four_bit, tc.lora_rank, row_tokens, False, fused_loss)
@@ -141,6 +144,15 @@ def preset_shapes(hardware: Hardware, shape: ModelShape, pair_lengths: list[int]
     accum = max(1, round(TOKENS_PER_STEP[hardware.device] / row_tokens))
     accum = max(1, min(accum, total_tokens // (row_tokens * 10)))  # keep at least ~10 steps per epoch
     return {"max_seq_tokens": max_seq, "micro_batch": micro_batch, "grad_accum": accum}
+
+
+def preset_epochs(epochs: float, pair_lengths: list[int], shapes: dict) -> float:
+    """The preset's passes, raised (up to ``MAX_EPOCHS``) until training takes at least
+    ``MIN_OPTIMIZER_STEPS`` optimizer steps: each example is then seen often enough to be learned."""
+    row_tokens = shapes["micro_batch"] * shapes["max_seq_tokens"]
+    tokens = sum(min(n, shapes["max_seq_tokens"]) for n in pair_lengths)
+    steps_per_epoch = max(1, math.ceil(tokens / row_tokens / shapes["grad_accum"]))
+    return float(min(MAX_EPOCHS, max(epochs, math.ceil(MIN_OPTIMIZER_STEPS / steps_per_epoch))))
 
 
 def fitting_micro_batch(hardware: Hardware, shape: ModelShape, max_seq: int, tc: TrainConfig) -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 from ..config import ProjectConfig
 from ..errors import BuilderError, TrainingBusy, TrainingError
 from ..project import Project
+from ..dataset import pair_messages
 from ..records import Pair, content_id
 from ..runs import Run, newest_resumable_run
 from ..storage import write_json
@@ -27,7 +28,7 @@ from .checkpoint import complete_checkpoints
 from .data import PreparedData, prepare_rows
 from .distributed import Dist, device_for
 from .lock import acquire_lock, active_lock, busy_error
-from .plan import RunPlan, conversations, plan_run
+from .plan import RunPlan, plan_run
 from .recipe import build_lora_model, padded_row_tokens
 
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -46,6 +47,7 @@ class Prepared:
     pid: int
     fused_loss: bool
     pad_to: int  # every row's length in tokens (compiled flex attention), 0: rows as packed
+    recall_pairs: list  # held-out phrasings of trained facts, asked after each evaluation (recall check)
 
 
 def log(message: str) -> None:
@@ -108,27 +110,32 @@ def prepare(project: Project, run: Run, project_cfg: ProjectConfig | None, resum
     per_epoch = max(1, math.ceil(len(train_data.rows) / (tc.grad_accum * dist.world)))
     total = tc.max_steps or max(1, math.ceil(per_epoch * tc.epochs))
     return Prepared(plan.run_cfg, plan.tokenizer, model, train_data.rows, eval_data.rows, device, total, per_epoch,
-                    os.getpid(), plan.fused_loss, padded_row_tokens(device, tc.micro_batch * tc.max_seq_tokens))
+                    os.getpid(), plan.fused_loss, padded_row_tokens(device, tc.micro_batch * tc.max_seq_tokens),
+                    plan.splits.recall)
 
 
 def training_data(plan: RunPlan) -> tuple[PreparedData, PreparedData]:
-    """The plan's train and eval pairs tokenized, truncated and packed into rows."""
+    """The plan's examples (train) and held-out pairs (eval loss) tokenized, truncated and packed."""
     if not plan.pairs:
         raise TrainingError("no accepted pairs to train on: generate pairs and accept at least a few first")
     tc, system_prompt = plan.run_cfg.train, plan.run_cfg.chat.system_prompt
     row_tokens = tc.micro_batch * tc.max_seq_tokens
-    train_data, eval_data = (prepare_rows(plan.tokenizer, conversations(pairs, system_prompt), tc.max_seq_tokens,
-                                          row_tokens, tc.seed) for pairs in (plan.train_pairs, plan.eval_pairs))
+    held_out = [pair_messages(p.question, p.answer, system_prompt) for p in plan.splits.held_out]
+    train_data, eval_data = (prepare_rows(plan.tokenizer, conversations, tc.max_seq_tokens, row_tokens, tc.seed)
+                             for conversations in (plan.mix.conversations(), held_out))
     if not train_data.rows:
-        raise TrainingError(f"all {len(plan.train_pairs)} training pairs were dropped: their questions are longer than "
-                            f"max_seq_tokens ({tc.max_seq_tokens}); raise it or shorten the pairs")
+        raise TrainingError(f"all {len(plan.splits.train)} training pairs were dropped: their questions are longer "
+                            f"than max_seq_tokens ({tc.max_seq_tokens}); raise it or shorten the pairs")
     return train_data, eval_data
 
 
 def data_record(plan: RunPlan, train_data: PreparedData, eval_data: PreparedData, preset: str) -> dict:
     """What the run learns from and how: the ``data.json`` record."""
-    return {"fingerprint": fingerprint(plan.pairs), "train_pairs": len(plan.train_pairs),
-            "eval_pairs": len(plan.eval_pairs), "truncated": train_data.truncated + eval_data.truncated,
+    splits = plan.splits
+    return {"fingerprint": fingerprint(plan.pairs), "train_pairs": len(splits.train),
+            "eval_pairs": len(splits.held_out), "recall_pairs": len(splits.recall), "unseen_pairs": len(splits.unseen),
+            "facts": len({p.fact or p.id for p in splits.train}), "examples": plan.mix.counts(),
+            "truncated": train_data.truncated + eval_data.truncated,
             "dropped": train_data.dropped + eval_data.dropped, "train_tokens": train_data.tokens,
             "base_model": plan.run_cfg.train.base_model, "preset": preset, "hardware": asdict(plan.hardware),
             "memory_estimate_bytes": plan.memory_bytes, "gradient_checkpointing": plan.gradient_checkpointing,
@@ -136,8 +143,9 @@ def data_record(plan: RunPlan, train_data: PreparedData, eval_data: PreparedData
 
 
 def save_plan(run: Run, plan: RunPlan, record: dict) -> None:
-    """Write the data record and the resolved config into the run, and log the plan."""
+    """Write the data record, the held-out pairs and the resolved config into the run; log the plan."""
     write_json(run.data_path, record)
+    run.save_heldout(plan.splits)
     plan.run_cfg.save(run.config_path)
     tc = plan.run_cfg.train
     log(f"plan: preset {record['preset']}, {plan.hardware.name}, sequences of {tc.max_seq_tokens} tokens, micro-batch "

@@ -10,7 +10,9 @@ import pandas as pd
 from builder import torch_thread
 from builder.answers import grounded_prompt
 from builder.config import MAX_PASSAGES_K
-from builder.evaluate import evaluate_run, heldout_pairs
+from builder.eval_report import verdict
+from builder.eval_sets import evaluation_sets
+from builder.evaluate import evaluate_run
 from builder.project import Project
 from builder.runs import chat_settings, newest_trained_run
 
@@ -31,41 +33,45 @@ def engine_for(root: str):
 
 MODELS = ("base", "tuned")
 WAITING = "⏳ *Waiting for the model: it is finishing another task (an evaluation or pair generation).*"
-QUESTION_COLUMNS = ["question", "reference", "base_answer", "tuned_answer", "base_f1", "tuned_f1"]
+QUESTION_COLUMNS = ["set", "question", "reference", "base_closed", "tuned_closed", "base_open", "tuned_open"]
+MEASURES = (("fact_accuracy", "right facts"), ("abstained", "said not covered"), ("token_f1", "word overlap (F1)"))
 
 
 def bar_frame(rows: list[dict]) -> pd.DataFrame:
-    """Bars side by side (one per metric and model); empty charts keep one NaN row per model."""
+    """Bars side by side (one per measure and model); empty charts keep one NaN row per model."""
     rows = rows or [{"bar": "", "model": who, "value": float("nan")} for who in MODELS]
     return pd.DataFrame(rows, columns=["bar", "model", "value"])
 
 
 def report_views(report: dict | None) -> tuple:
-    """Summary text, a metrics table (metric, base, tuned), a bar chart frame, the per-question table."""
-    if not report:
-        return ("No report yet: press the button to score both models on held-out questions.",
-                pd.DataFrame(columns=["metric", "base", "tuned"]), bar_frame([]), pd.DataFrame(columns=QUESTION_COLUMNS))
-    metrics = [k for k in report["base"] if isinstance(report["base"][k], (int, float))]
-    table = pd.DataFrame([[m, report["base"][m], report["tuned"].get(m)] for m in metrics],
-                         columns=["metric", "base", "tuned"])
-    bars = bar_frame([{"bar": f"{m} ({who})", "model": who, "value": float(report[who].get(m) or 0)}
-                      for m in metrics if m != "perplexity" for who in MODELS])
+    """The verdict, a table (set, mode, measure, base, tuned), a bar chart of fact accuracy, the questions."""
+    if not report or "results" not in report:
+        return ("No report yet: press the button to ask both models questions kept out of training.",
+                pd.DataFrame(columns=["set", "answers", "measure", "base", "tuned"]), bar_frame([]),
+                pd.DataFrame(columns=QUESTION_COLUMNS))
+    table = pd.DataFrame([[name, "from memory" if mode == "closed" else "reading the documents", label,
+                           result[mode]["base"].get(key), result[mode]["tuned"].get(key)]
+                          for name, result in report["results"].items() for mode in ("closed", "open")
+                          for key, label in MEASURES if result[mode]["tuned"].get(key) is not None],
+                         columns=["set", "answers", "measure", "base", "tuned"])
+    line = report.get("headline") or {}
+    bars = bar_frame([{"bar": f"{'memory' if mode == 'closed' else 'documents'} ({who})", "model": who,
+                       "value": float(line.get(f"{who}_{mode}") or 0)} for mode in ("closed", "open") for who in MODELS]
+                     if line else [])
     questions = pd.DataFrame([{k: row.get(k) for k in QUESTION_COLUMNS} for row in report.get("questions", [])],
                              columns=QUESTION_COLUMNS)
-    text = (f"On **{report['pairs']} held-out questions** the tuned model's answer perplexity is "
-            f"**{report['tuned']['perplexity']}** against **{report['base']['perplexity']}** for the original "
-            "model (lower is better); F1 and ROUGE-L compare its answers with the reference (higher is better).")
-    return text, table, bars, questions
+    return verdict(report), table, bars, questions
 
 
 @friendly
 def on_evaluate(root: str, progress=gr.Progress()):
     progress(0.02, desc="Loading the models")
     engine, project_cfg, run = engine_for(root)
-    heldout = heldout_pairs(Project.open(Path(root)))
-    if not heldout:
-        raise gr.Error("No held-out questions yet: generate more pairs so some can be set aside.")
-    report = evaluate_run(engine, heldout, project_cfg, run,
+    project = Project.open(Path(root))
+    sets = evaluation_sets(project, run)
+    if not (sets.recall or sets.unseen):
+        raise gr.Error("No held-out questions yet: generate more pairs and train again, so some can be set aside.")
+    report = evaluate_run(engine, project, project_cfg, run,
                           on_progress=lambda fraction, message: progress(fraction, desc=message))
     return report_views(report)
 
