@@ -46,18 +46,20 @@ def start_server(project: Project, run: Run, port: int = 8000, api_key: str = ""
            "--host", HOST, "--port", str(port)]
     process = spawn(cmd, project.root / LOG_FILE, env={"DAB_SERVE_API_KEY": api_key})
     url = f"http://{HOST}:{port}/v1"
-    wait_ready(process, lambda: healthy(url), "The API server", project.root / LOG_FILE, START_TIMEOUT_S)
+    wait_ready(process, lambda: healthy(url, api_key), "The API server", project.root / LOG_FILE, START_TIMEOUT_S)
     info = {"url": url, "pid": process.pid, "port": port, "adapter": str(run.adapter_dir), "key": bool(api_key)}
     write_json(project.root / INFO_FILE, info)
     return info
 
 
-def healthy(url: str) -> bool | None:
+def healthy(url: str, api_key: str = "") -> bool | None:
     """True when the server at ``url`` answers its health check; None while it does not yet."""
     import httpx
 
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        return True if httpx.get(url.removesuffix("/v1") + "/health", timeout=1.0).status_code == 200 else None
+        response = httpx.get(url.removesuffix("/v1") + "/health", headers=headers, timeout=1.0)
+        return True if response.status_code == 200 else None
     except httpx.HTTPError:
         return None
 
