@@ -73,8 +73,9 @@ def wire_refresh(app: gr.Blocks, home: Path, root: gr.State, bar: dict, built: d
     """Reload everything on page load and project switch; update the progress bar after each action.
 
     A step's parts may name ``refresh``/``settings`` (fn, inputs, outputs) to reload from the project,
-    ``reset`` (components emptied: results of the last action) and ``cancel_on_switch`` (events that
-    stop when another project opens: a chat answer). Background work (training, an evaluation)
+    ``reset`` (components emptied: results of the last action), ``cancel_on_switch`` (events that
+    stop when another project opens: a chat answer) and ``after_training`` (fn, inputs, outputs) to
+    reload when a training changes state (the Evaluate button). Background work (training, an evaluation)
     keeps running for its own project."""
     def update(root_value: str):
         return page_state(root_value, select=False)
@@ -82,9 +83,11 @@ def wire_refresh(app: gr.Blocks, home: Path, root: gr.State, bar: dict, built: d
     for step_parts in built.values():
         for event in step_parts.get("changed", []):
             event.success(update, [root], page_outputs, api_visibility="private")
-        if "state" in step_parts:  # a background job (training) changed state
+        if "state" in step_parts:  # a background job (training) changed state: so may what other steps offer
             step_parts["state"].change(update, [root], page_outputs, api_visibility="private",
                                        show_progress="hidden")
+            for follower in (parts["after_training"] for parts in built.values() if "after_training" in parts):
+                step_parts["state"].change(*follower, api_visibility="private", show_progress="hidden")
 
     reloads = [parts[key] for parts in built.values() for key in ("refresh", "settings") if key in parts]
     emptied = [c for parts in built.values() for c in parts.get("reset", [])]

@@ -27,6 +27,7 @@ from .errors import friendly
 MODELS = ("base", "tuned")
 CHARTS = ("fact_accuracy", "token_f1", "abstained")  # shares (0..1), shown as percentages
 SHORT_MODES = {"closed": "memory", "open": "documents"}
+BAR_ORDER = [f"{who} · {mode}" for mode in SHORT_MODES.values() for who in MODELS]
 TABLE_COLUMNS = ["questions", "answers", "measure", "original", "tuned"]
 QUESTION_COLUMNS = ["set", "question", "reference", "base_closed", "tuned_closed", "base_open", "tuned_open"]
 EVALUATE = "Evaluate on held-out questions"
@@ -125,7 +126,8 @@ def build(root: gr.State) -> dict:
         json_file = gr.DownloadButton("Download the report (JSON)", visible=False, size="sm", elem_id="report-json")
     with gr.Row():
         charts = [gr.BarPlot(chart_frame(None, measure), x="bar", y="percent", color="model", y_lim=[0, 100],
-                             title=f"{MEASURES[measure][0].capitalize()} (%)", height=220, min_width=300,
+                             title=f"{MEASURES[measure][0].capitalize()} (%)", height=250, min_width=300,
+                             sort=BAR_ORDER, x_label_angle=-20,
                              color_map={"base": "#9ca3af", "tuned": "#2563eb"}, x_title=" ", y_title="%",
                              show_label=False, elem_id=f"chart-{measure}", elem_classes=["report-chart"])
                   for measure in CHARTS]

@@ -128,4 +128,5 @@ def build(root: gr.State) -> dict:
     passages_k.release(on_grounding, [root, grounded, passages_k], None, api_visibility="private")
     _, _, shown = card["views"]
     return {"refresh": (refresh, [root], [*shown, tuned, base, message]), "changed": card["changed"],
-            "settings": (grounding_values, [root], [grounded, passages_k]), "cancel_on_switch": sent}
+            "settings": (grounding_values, [root], [grounded, passages_k]), "cancel_on_switch": sent,
+            "after_training": card["views"]}
