@@ -199,6 +199,7 @@ class ProjectConfig:
     """All stage configs of one project; saved as ``project.yaml`` in the project folder."""
 
     name: str = "project"
+    description: str = ""  # one or two sentences for the share demo; empty: made from the documents' names
     ingest: IngestConfig = field(default_factory=IngestConfig)
     chunk: ChunkConfig = field(default_factory=ChunkConfig)
     pairs: PairsConfig = field(default_factory=PairsConfig)
@@ -209,7 +210,8 @@ class ProjectConfig:
     def from_dict(cls, data: dict[str, Any]) -> "ProjectConfig":
         """Build from nested dicts, refusing unknown sections and keys."""
         data = dict(data or {})
-        kwargs: dict[str, Any] = {"name": str(data.pop("name", "project"))}
+        kwargs: dict[str, Any] = {"name": str(data.pop("name", "project")),
+                                  "description": str(data.pop("description", "") or "")}
         for section, section_cls in _SECTIONS.items():
             kwargs[section] = section_from_dict(section_cls, data.pop(section, None) or {}, section)
         _require(not data, f"unknown config section(s): {', '.join(sorted(data))}")

@@ -69,7 +69,10 @@ def export_pairs(pairs: list[Pair], path: Path, fmt: str, system_prompt: str = "
 
 def read_rows(path: Path) -> list[dict]:
     """Rows of a JSON list file or a JSONL file."""
-    text = Path(path).read_text(encoding="utf-8-sig").strip()
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig").strip()
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{Path(path).name} is not UTF-8 text: export it as JSON Lines") from exc
     if not text:
         raise DatasetError(f"{Path(path).name} is empty")
     try:

@@ -16,6 +16,9 @@ from .project import Project, new_project
 from .records import Chunk
 from .templates import sample_documents
 
+SAMPLE_DESCRIPTION = ("Questions about Brindlewick Cycle Commons, the member-owned bike share of Kelderport: "
+                      "membership, fees and passes, stations and opening hours, cargo bikes and the workshop.")
+
 
 def ingest_and_chunk(project: Project, paths: list[Path]) -> tuple[list[dict], list[Chunk]]:
     """Ingest documents, then re-chunk the project; returns (per-file reports, chunks)."""
@@ -34,10 +37,10 @@ def create_sample_project(root: Path, base_model: str | None = None) -> Project:
     """A project preloaded with the sample corpus (ingested and chunked), created once; it trains
     with the Quick preset so that a first run on a laptop CPU takes minutes."""
     project = new_project(root, name="sample", preset="quick")
-    if base_model:
-        project_cfg = project.load_config()
-        project_cfg.train.base_model = base_model
-        project.save_config(project_cfg)
+    project_cfg = project.load_config()
+    project_cfg.train.base_model = base_model or project_cfg.train.base_model
+    project_cfg.description = project_cfg.description or SAMPLE_DESCRIPTION
+    project.save_config(project_cfg)
     if not project.chunks():
         ingest_and_chunk(project, sample_documents())
     return project

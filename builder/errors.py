@@ -67,3 +67,7 @@ class TrainingBusy(TrainingError):
 
 class ExportError(BuilderError):
     """A model cannot be exported or uploaded (missing token, offline, unwritable folder)."""
+
+
+class ProcessStartError(BuilderError):
+    """A background process (the share demo, the API server) ended or hung while starting."""

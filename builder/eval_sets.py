@@ -4,6 +4,7 @@
     sets = evaluation_sets(project, run, references)     # hand-written questions replace the recall set
     sets = evaluation_sets(project, run, references, unanswerable)   # ... and the unanswerable ones
     sets.recall, sets.unseen, sets.unanswerable          # lists of {"question", "answer", ...} rows
+    example_questions(project, run, 3)                   # a few of them, to show what the assistant knows
 
 - **recall**: held-out phrasings of facts the run trained on (``splits``, recorded by the run in
   ``heldout.jsonl``): what users will ask. The sample project uses its hand-written questions
@@ -63,6 +64,13 @@ def evaluation_sets(project: Project, run: Run | None, references: list[dict] | 
     return EvalSets(recall=spread(recall, MAX_PER_SET["recall"]),
                     unseen=spread([reference(p) for p in held["unseen"]], MAX_PER_SET["unseen"]),
                     unanswerable=spread(unanswerable, MAX_PER_SET["unanswerable"]))
+
+
+def example_questions(project: Project, run: Run | None, n: int = 3) -> list[str]:
+    """Up to ``n`` held-out questions (recall first, then unseen), spread across the documents."""
+    sets = evaluation_sets(project, run, unanswerable=[])
+    questions = list(dict.fromkeys(ref["question"] for ref in sets.recall + sets.unseen))
+    return spread(questions, n)
 
 
 def reference(pair: Pair) -> dict:

@@ -4,6 +4,8 @@
     process_alive(pid)                                      # running (a zombie counts as ended)
     process_alive(pid, command="ui.demo")                   # ... and started with that in its command line
     stop_process(pid, command="ui.demo")                    # SIGTERM, only when it is that process
+    info = wait_ready(process, read_info, "The demo", log_path, timeout_s=120)   # read_info() -> value or None
+    port_taken("127.0.0.1", 8000)                           # something listens there already
 
 A process is started in a new session (``start_new_session``), so it outlives the caller (a
 closed browser tab, a Ctrl-C in the terminal); its stdin is closed and its stdout and stderr go
@@ -17,11 +19,17 @@ signalled. What they do not cover: without ``command`` a reused pid reads as ali
 
 import os
 import signal
+import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
+from typing import Callable, TypeVar
 
+from .errors import ProcessStartError
 from .storage import atomic_write_text
+
+T = TypeVar("T")
 
 
 def spawn(cmd: list[str], log_path: Path, pid_path: Path | None = None, env: dict[str, str] | None = None
@@ -67,3 +75,27 @@ def stop_process(pid, command: str | None = None) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def wait_ready(process: subprocess.Popen, ready: Callable[[], T | None], what: str, log_path: Path,
+               timeout_s: float, poll_s: float = 0.3) -> T:
+    """Poll ``ready()`` until it returns something; ``ProcessStartError`` (naming the log) when the
+    process ends first, or when ``timeout_s`` passes (the process is then stopped)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = ready()
+        if value is not None:
+            return value
+        if process.poll() is not None:
+            raise ProcessStartError(f"{what} stopped while starting; see {Path(log_path).name} in the project folder.")
+        time.sleep(poll_s)
+    process.terminate()
+    raise ProcessStartError(f"{what} did not start within {timeout_s:.0f} s; see {Path(log_path).name} "
+                            "in the project folder.")
+
+
+def port_taken(host: str, port: int) -> bool:
+    """Whether something already listens on ``host:port`` (a connection is accepted)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0

@@ -59,7 +59,8 @@ def client(url):
 
 def value_of(output):
     """A component's value from a handler output (plain, or a component update)."""
-    return output["value"] if isinstance(output, dict) and "__type__" in output else output
+    is_update = isinstance(output, dict) and ("__type__" in output or {"visible", "value"} <= set(output))
+    return output["value"] if is_update else output
 
 
 def upload(url, paths):
@@ -81,7 +82,7 @@ def paired(uploaded):
     table, counts, _, report, generated = client(url).predict("rules", "bundled", "http://127.0.0.1:11434/v1", "",
                                                               "OPENAI_API_KEY", "general", "all", 0, "all",
                                                               api_name="/generate_pairs")
-    assert report.splitlines()[-1].startswith("total:") and generated.startswith(f"✅ {len(project.pairs())} pairs")
+    assert "\ntotal: " in report and generated.startswith(f"✅ {len(project.pairs())} pairs")
     return url, project, table, counts
 
 
@@ -141,6 +142,13 @@ def test_empty_and_unsupported_files_are_reported_and_lose_nothing(uploaded, tmp
     source_id = next(s.id for s in project.sources() if s.original_name == "opening-hours.md")
     client(url).predict(source_id, api_name="/remove_document")
     assert len(project.sources()) == 9
+
+
+def test_transfer_check_from_the_documents_step(uploaded):
+    url, project, _, _ = uploaded
+    text = client(url).predict(api_name="/transfer_check")
+    assert re.match(r"\*\*(Close to|Moderately far from|Far from) general text\.\*\*", text)
+    assert re.search(r"\*\*Aim for about \d+ pairs\*\* \(you have \d+\)", text) and "rule of thumb" in text
 
 
 def test_file_over_the_size_limit_is_refused(uploaded, tmp_path):
@@ -260,11 +268,43 @@ def test_page_state_after_training(trained):
 def test_evaluate_shows_the_report_card(trained):
     url, project, _, _ = trained
     wait_for_training(url)
-    summary, table, chart, questions = client(url).predict(api_name="/evaluate")
-    assert "the tuned model answered" in summary and "the original model" in summary
-    assert {(row[0], row[2]) for row in table["data"]} >= {("recall", "right facts"), ("unseen", "right facts")}
-    assert questions["data"] and len(chart["data"]) == 4  # base and tuned, from memory and reading
-    assert finished_runs(project)[0].eval_path.exists()
+    c = client(url)
+    assert c.predict(api_name="/evaluate") == "Evaluation of project **bikes** finished."
+    summary, markdown, data, table, *charts, questions = c.predict(api_name="/report")  # buttons are not returned
+    assert summary.startswith("The tuned model answered") and "(the original: " in summary
+    assert {(row[0].split(" ")[0], row[2]) for row in table["data"]} >= {("questions", "right facts")}
+    assert questions["data"] and all(len(chart["data"]) == 4 for chart in charts)  # original/tuned x memory/reading
+    run = finished_runs(project)[0]
+    assert markdown["visible"] and httpx.get(value_of(markdown)["url"]).text == (run.folder / "eval.md").read_text()
+    assert httpx.get(value_of(data)["url"]).json()["headline"] == json.loads(run.eval_path.read_text())["headline"]
+
+
+def test_switching_project_leaves_an_evaluation_and_a_training_running(trained):
+    """Each keeps running for its own project; the session's views show the project open now."""
+    url, project, _, _ = trained
+    wait_for_training(url)
+    c = client(url)
+    before = newest_trained_run(project).eval_path.stat().st_mtime_ns
+    model = project.load_config().train.base_model
+    evaluation = c.submit(api_name="/evaluate")
+    time.sleep(1.0)
+    c.predict("elsewhere", api_name="/create_project")  # this session now works on another project
+    try:
+        assert evaluation.result(timeout=300) == "Evaluation of project **bikes** finished."
+        assert newest_trained_run(project).eval_path.stat().st_mtime_ns > before  # saved in its own project
+        summary, markdown, *_ = c.predict(api_name="/report")
+        assert summary.startswith("No report yet") and markdown["visible"] is False
+        c.predict("bikes", api_name="/open_project")
+        c.predict(model, "custom", 1.0, 2000, 1e-3, 4, api_name="/train_start")
+        run = newest_run(project)
+        c.predict("elsewhere", api_name="/open_project")
+        assert run.name not in c.predict(api_name="/train_poll")[0] and run.active()
+        c.predict("bikes", api_name="/open_project")
+        assert run.name in c.predict(api_name="/train_poll")[0]
+        c.predict(api_name="/train_stop")
+        assert wait_for_training(url)[0].startswith("**stopped")
+    finally:
+        c.predict("elsewhere", api_name="/delete_project")
 
 
 def test_chat_streams_both_models(trained):
@@ -316,7 +356,8 @@ def test_export_adapter_offers_a_zip_with_the_weights_and_the_card(trained):
     (status, file), statuses = export(client(url), "/export_adapter")
     run = newest_trained_run(project)
     assert statuses[0].startswith("*Exporting the adapter") and "Adapter exported" in status and run.name in status
-    response = httpx.get(file["url"])
+    assert file["visible"] is True
+    response = httpx.get(value_of(file)["url"])
     assert response.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     expected = {"adapter/adapter_model.safetensors", "adapter/adapter_config.json", "adapter/README.md"}
@@ -377,7 +418,8 @@ def test_gguf_export_links_the_file_and_a_modelfile_for_ollama(wizard, smol_shap
     session.predict("smol", api_name="/open_project")
     try:
         (status, file), _ = export(session, "/export_gguf", "q8_0")
-        assert file is None and "GGUF ready" in status and "ollama create smol -f Modelfile" in status
+        assert file["visible"] is False and value_of(file) is None  # no empty download box
+        assert "GGUF ready" in status and "ollama create smol -f Modelfile" in status
         links = dict(re.findall(r"\[([^\]]+)\]\((gradio_api/file=[^)]+)\)", status))
         assert set(links) == {"model.gguf", "Modelfile"}
         gguf = httpx.get(f"{url}{links['model.gguf']}")
@@ -458,6 +500,32 @@ def test_stop_sharing_ends_the_demo(shared):
     else:
         raise AssertionError("the demo still answers after stop sharing")
     assert not (project.root / "share.json").exists()
+
+
+def test_the_share_step_serves_an_openai_compatible_api(trained):
+    from builder.processes import port_taken
+
+    url, project, _, _ = trained
+    wait_for_training(url)
+    c, port = client(url), free_port()
+    status, example = c.predict(port, "s3cret-key", api_name="/serve_start")
+    api = f"http://127.0.0.1:{port}/v1"
+    try:
+        assert f"`{api}`" in status and "export DAB_SERVE_API_KEY" in status
+        assert value_of(example).startswith(f"curl -N {api}/chat/completions") and "Bearer" in value_of(example)
+        body = {"messages": [{"role": "user", "content": "How much is a day pass?"}], "max_tokens": 6}
+        assert httpx.post(f"{api}/chat/completions", json=body, timeout=60).status_code == 401
+        answer = httpx.post(f"{api}/chat/completions", json=body, timeout=60,
+                            headers={"Authorization": "Bearer s3cret-key"})
+        assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["role"] == "assistant"
+        assert client(url).predict(api_name="/load_page") and (project.root / "serve.json").is_file()
+    finally:
+        stopped, example = c.predict(api_name="/serve_stop")
+    assert stopped == "API stopped." and example["visible"] is False
+    deadline = time.monotonic() + 10
+    while port_taken("127.0.0.1", port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not port_taken("127.0.0.1", port) and not (project.root / "serve.json").exists()
 
 
 def test_plan_shows_the_memory_estimate(trained):

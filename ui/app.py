@@ -26,7 +26,7 @@ from builder.config import IngestConfig  # noqa: E402
 from builder.documents import create_sample_project  # noqa: E402
 from builder.project import Project, default_home, list_projects, new_project  # noqa: E402
 
-from . import projects  # noqa: E402
+from . import datasets, projects  # noqa: E402
 from .guard import AllowedHosts, guard_kwargs  # noqa: E402
 from .progress import LABELS, WIZARD_STEPS, current_step, progress_html, project_progress, step_open  # noqa: E402
 from .steps import chat, documents, pairs, share, train  # noqa: E402
@@ -34,6 +34,7 @@ from .steps import chat, documents, pairs, share, train  # noqa: E402
 log = logging.getLogger("dab.ui")
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 STEP_MODULES = {"documents": documents, "pairs": pairs, "train": train, "evaluate": chat, "share": share}
+PANELS = {"pairs": datasets}  # extra panels under a step; after their actions the step reloads
 CACHE_CLEAN_S = (3600, 3600)  # every hour, delete cached uploads older than an hour
 
 
@@ -59,32 +60,44 @@ def build_app(home: Path, initial: str) -> gr.Blocks:
             for number, step in enumerate(WIZARD_STEPS, start=1):
                 with gr.Tab(f"{number} · {LABELS[step]}", id=step, elem_id=f"tab-{step}") as tab:
                     built[step] = STEP_MODULES[step].build(root)
+                    if step in PANELS:
+                        built[f"{step}-panel"] = panel = PANELS[step].build(root)
+                        for event in panel["changed"]:
+                            event.success(*built[step]["refresh"], api_visibility="private")
                 tab_list.append(tab)
         wire_refresh(app, home, root, bar, built, [progress, tabs, *tab_list])
     return app
 
 
 def wire_refresh(app: gr.Blocks, home: Path, root: gr.State, bar: dict, built: dict, page_outputs: list) -> None:
-    """Reload everything on page load and project switch; update the progress bar after each action."""
+    """Reload everything on page load and project switch; update the progress bar after each action.
+
+    A step's parts may name ``refresh``/``settings`` (fn, inputs, outputs) to reload from the project,
+    ``reset`` (components emptied: results of the last action), ``cancel_on_switch`` (events that
+    stop when another project opens: a chat answer) and ``after_training`` (fn, inputs, outputs) to
+    reload when a training changes state (the Evaluate button). Background work (training, an evaluation)
+    keeps running for its own project."""
     def update(root_value: str):
         return page_state(root_value, select=False)
 
     for step_parts in built.values():
         for event in step_parts.get("changed", []):
             event.success(update, [root], page_outputs, api_visibility="private")
-        if "state" in step_parts:  # a background job (training) changed state
+        if "state" in step_parts:  # a background job (training) changed state: so may what other steps offer
             step_parts["state"].change(update, [root], page_outputs, api_visibility="private",
                                        show_progress="hidden")
+            for follower in (parts["after_training"] for parts in built.values() if "after_training" in parts):
+                step_parts["state"].change(*follower, api_visibility="private", show_progress="hidden")
+
+    reloads = [parts[key] for parts in built.values() for key in ("refresh", "settings") if key in parts]
+    emptied = [c for parts in built.values() for c in parts.get("reset", [])]
 
     def load_all(root_value: str):
         outputs = []
-        for step_parts in built.values():
-            for key in ("refresh", "settings"):
-                if key in step_parts:
-                    fn, _, _ = step_parts[key]
-                    result = fn(root_value)
-                    outputs.extend(result if isinstance(result, tuple) else [result])
-        return [*page_state(root_value, select=True), *outputs]
+        for fn, _, _ in reloads:
+            result = fn(root_value)
+            outputs.extend(result if isinstance(result, tuple) else [result])
+        return [*page_state(root_value, select=True), *outputs, *[None] * len(emptied)]
 
     def on_load(root_value: str):
         """A (re)loaded page opens the project used last, in any tab or after a restart."""
@@ -92,11 +105,11 @@ def wire_refresh(app: gr.Blocks, home: Path, root: gr.State, bar: dict, built: d
         root_value = str(home / name)
         return [root_value, gr.Dropdown(choices=list_projects(home), value=name), *load_all(root_value)]
 
-    step_outputs = [c for parts in built.values() for key in ("refresh", "settings") if key in parts
-                    for c in parts[key][2]]
+    step_outputs = [c for _, _, outputs in reloads for c in outputs] + emptied
+    cancelled = [event for parts in built.values() for event in parts.get("cancel_on_switch", [])]
     app.load(on_load, [root], [root, bar["choose"], *page_outputs, *step_outputs], api_name="load_page")
     for event in bar["changed"]:
-        event.success(load_all, [root], page_outputs + step_outputs, api_visibility="private")
+        event.success(load_all, [root], page_outputs + step_outputs, api_visibility="private", cancels=cancelled)
 
 
 def open_project(project: Path | None, sample: bool) -> tuple[Path, str]:

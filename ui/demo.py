@@ -2,7 +2,10 @@
 
     python -m ui.demo --project PROJECT --adapter ADAPTER [--share] [--port 7861]   # password in DAB_DEMO_PASSWORD
 
-What it exposes: one API endpoint, ``/chat``, streaming answers from the tuned model, behind a
+The page looks like the organisation's assistant, not like this product: its title is the
+project's name, its description the project's ``description`` (else a sentence naming the
+documents), and three example questions come from the held-out evaluation questions
+(``demo_page``). What it exposes: one API endpoint, ``/chat``, streaming answers from the tuned model, behind a
 password (user name ``demo``) and a per-visitor rate limit (``ratelimit``: ``X-Forwarded-For`` is
 believed only through the share tunnel or a ``--trusted-proxy``). Answers come from the documents
 with the project's chat settings (``builder.answers``), and visitors see the sources under each
@@ -17,6 +20,7 @@ None), and ``--info-file`` says so while the local demo keeps working.
 """
 
 import argparse
+import html
 import os
 import shutil
 import signal
@@ -31,6 +35,7 @@ if __name__ == "__main__":  # the demo process: a Gradio temp folder of its own,
 import gradio as gr  # noqa: E402
 
 from builder.answers import grounded_prompt  # noqa: E402
+from builder.eval_sets import example_questions  # noqa: E402
 from builder.project import Project  # noqa: E402
 from builder.runs import Run, chat_settings  # noqa: E402
 from builder.storage import write_json  # noqa: E402
@@ -42,6 +47,34 @@ from .sources import source_messages  # noqa: E402
 
 DEMO_USER = "demo"
 MAX_UPLOAD = "16kb"  # the demo takes no files; Gradio's upload route stays tiny
+EXAMPLES = 3
+NAMED_DOCUMENTS = 4  # a made-up description names this many documents, then counts the rest
+
+
+def demo_page(project: Project, run: Run) -> tuple[str, str, list[str]]:
+    """(title, description, example questions) of the demo page, all from the project."""
+    project_cfg = project.load_config()
+    title = html.escape(f"{readable(project_cfg.name) or 'Your'} assistant")  # Gradio shows the title as HTML
+    about = project_cfg.description.strip() or documents_sentence([s.original_name for s in project.sources()])
+    description = (f"{about}\n\nAnswers come from a model trained on these documents, with the passages "
+                   "they are based on under each answer.")
+    return title, description, example_questions(project, run, EXAMPLES)
+
+
+def readable(name: str) -> str:
+    """A name as words: "cargo-bike_booking" -> "Cargo bike booking"."""
+    words = " ".join(name.replace("_", " ").replace("-", " ").split())
+    return words[:1].upper() + words[1:]
+
+
+def documents_sentence(names: list[str]) -> str:
+    """ "Ask about membership guide, fees and passes, ... and 5 more documents." """
+    if not names:
+        return "Ask a question about the organisation's documents."
+    shown = [readable(Path(n).stem).lower() for n in names[:NAMED_DOCUMENTS]]
+    rest = len(names) - len(shown)
+    listed = ", ".join(shown) + (f" and {rest} more documents" if rest else "")
+    return f"Ask about what these documents say: {listed}."
 
 
 def build_demo(project: Project, run: Run, limiter: RateLimiter) -> gr.Blocks:
@@ -67,10 +100,10 @@ def build_demo(project: Project, run: Run, limiter: RateLimiter) -> gr.Blocks:
         if not text:  # an empty answer still shows its sources
             yield [{"role": "assistant", "content": text}, *sources]
 
-    demo = gr.ChatInterface(respond, title=f"{project_cfg.name} assistant", analytics_enabled=False, api_name="chat",
-                            description="Answers come from a model fine-tuned on this organisation's documents, "
-                                        "with the passages they are based on.",
-                            flagging_mode="never", save_history=False, delete_cache=(600, 600))
+    title, description, examples = demo_page(project, run)
+    demo = gr.ChatInterface(respond, title=title, description=description, examples=examples or None,
+                            cache_examples=False, analytics_enabled=False, api_name="chat", flagging_mode="never",
+                            save_history=False, delete_cache=(600, 600))
     hide_internal_endpoints(demo, keep="chat")
     return demo
 

@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 WAIT_S = 60
+EXAMPLE_QUESTIONS = ["Where can I park a cargo bike?", "When does the depot open?", "Who repairs flat tyres?"]
 
 
 @pytest.fixture()
@@ -39,6 +40,8 @@ def browser(tmp_path):
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--window-size=1400,1100", f"--user-data-dir={tmp_path / 'chromium-profile'}"):
         options.add_argument(arg)
+    options.add_experimental_option("prefs", {"download.default_directory": str(tmp_path / "downloads"),
+                                              "download.prompt_for_download": False})
     driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(WAIT_S)
     yield driver
@@ -122,7 +125,9 @@ def test_wizard_in_a_real_browser(browser, wizard_url, artifacts):
         upload_documents(page)
         generate_and_edit_pairs(page, project)
         train_and_see_the_loss(page)
+        evaluate_and_download_the_report(page, project.root.parent.parent / "downloads")
         chat_and_see_it_stream(page)
+        switch_project_and_back(page)
         page.open_tab("Share")
         page.text_appears("#share-status", "No demo is running")
         page.shot("05-share")
@@ -130,7 +135,7 @@ def test_wizard_in_a_real_browser(browser, wizard_url, artifacts):
         print(f"failure screenshot: {page.shot('failure')}")
         raise
     print(f"screenshots in {artifacts}")
-    assert len(list(artifacts.glob("0[0-5]-*.png"))) == 6
+    assert len(list(artifacts.glob("0[0-5]-*.png"))) == 7
 
 
 def upload_documents(page: Page) -> None:
@@ -176,10 +181,26 @@ def train_and_see_the_loss(page: Page) -> None:
     page.shot("03-train", focus="#train-status")
 
 
-def chat_and_see_it_stream(page: Page) -> None:
+def evaluate_and_download_the_report(page: Page, downloads: Path) -> None:
+    """The verdict comes first, the charts stay legible in an 800 px window, the report downloads."""
     page.open_tab("Evaluate")
     page.button("Evaluate on held-out questions").click()
-    page.text_appears("#report-table", "token_f1", timeout_s=600)
+    page.text_appears("#report-verdict", "The tuned model answered", timeout_s=600)
+    page.text_appears("#report-table", "right facts")
+    assert "What the measures mean" in page.text_of("#report-glossary")
+    page.driver.set_window_size(800, 1100)
+    time.sleep(1)
+    widths = page.driver.execute_script(
+        "return [...document.querySelectorAll('.report-chart')].map(e => e.getBoundingClientRect().width)")
+    assert len(widths) == 3 and min(widths) >= 300, widths  # one per measure, wrapped rather than squeezed
+    page.shot("04-report", focus="#report-verdict")
+    page.driver.set_window_size(1400, 1100)
+    page.css("#report-md").click()
+    page.wait.until(lambda d: (downloads / "eval.md").is_file())
+    assert (downloads / "eval.md").read_text().startswith("# Evaluation\n\nThe tuned model answered")
+
+
+def chat_and_see_it_stream(page: Page) -> None:
     box = page.css("#chat-input textarea")
     page.driver.execute_script("""
         window.__lengths = [];
@@ -197,17 +218,37 @@ def chat_and_see_it_stream(page: Page) -> None:
     page.shot("04-chat", focus="#chat-tuned")
 
 
+def switch_project_and_back(page: Page) -> None:
+    """Another project shows its own (empty) views; coming back shows this one's report again."""
+    new_name = page.css("textarea[placeholder='e.g. support-handbook'], input[placeholder='e.g. support-handbook']")
+    new_name.send_keys("second")
+    page.button("Create project").click()
+    page.text_appears("#progress", "Project second")
+    page.wait.until(lambda d: "day pass" not in page.text_of("#chat-tuned").lower())
+    page.text_appears("#report-verdict", "No report yet")
+    page.button("Delete project").click()
+    page.button("Yes, delete it for good").click()
+    page.text_appears("#progress", "Project cycle-commons")
+    page.text_appears("#report-verdict", "The tuned model answered")
+
+
 def test_demo_in_a_real_browser(browser, tmp_path, tiny_model_dir, tiny_adapter, artifacts):
-    """The demo refuses file and upload routes and foreign Host headers; its page still logs in and chats."""
+    """The demo looks like the project's assistant (title, description, example questions from the
+    evaluation), refuses file and upload routes and foreign Host headers, logs in and chats."""
     from selenium.webdriver.common.keys import Keys
 
+    from builder.pairs.base import new_pair
+    from builder.splits import Splits
     from ui.steps.share import start_demo, stop_demo
 
-    project = Project.create(tmp_path / "projects" / "demo")
+    project = Project.create(tmp_path / "projects" / "bike-depot")
     cfg = project.load_config()
     cfg.train.base_model, cfg.chat.max_new_tokens = str(tiny_model_dir), 8
+    cfg.description = "Opening hours and parking at the depot."
     project.save_config(cfg)
-    info = start_demo(project, make_run(project, tiny_adapter), "correct-horse-battery", False, 10)
+    run = make_run(project, tiny_adapter)
+    run.save_heldout(Splits(recall=[new_pair(q, "Behind the depot.", "test") for q in EXAMPLE_QUESTIONS]))
+    info = start_demo(project, run, "correct-horse-battery", False, 10)
     page = Page(browser, artifacts)
     try:
         browser.get(info["local_url"])
@@ -216,6 +257,10 @@ def test_demo_in_a_real_browser(browser, tmp_path, tiny_model_dir, tiny_adapter,
                         if e.is_displayed() and e.get_attribute("type") != "password")
         username.send_keys("demo")
         page.css("input[type=password]").send_keys("correct-horse-battery", Keys.ENTER)
+        page.text_appears("h1", "Bike depot assistant")
+        page.text_appears("body", "Opening hours and parking at the depot.")
+        page.text_appears("body", EXAMPLE_QUESTIONS[0])  # the examples, from the evaluation questions
+        assert "Evaluate" not in page.text_of("body") and "Train" not in page.text_of("body")  # nothing of the wizard
         box = page.css("textarea")
         box.send_keys("Where can I park a cargo bike?", Keys.ENTER)
         page.wait.until(lambda d: d.find_elements(page.By.CSS_SELECTOR, "[data-testid='bot']"))

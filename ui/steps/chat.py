@@ -1,21 +1,20 @@
-"""Step 4, Evaluate & Chat: the report card, then the tuned and base models side by side, streaming,
-both answering from the same passages of the documents, with the sources under each answer."""
+"""Step 4, Evaluate & Chat: the report card (``ui.report``), then the tuned and base models side by
+side, streaming, both answering from the same passages of the documents, with the sources under
+each answer. "New conversation" empties both panes; so does opening another project.
+"""
 
 import dataclasses
 from pathlib import Path
 
 import gradio as gr
-import pandas as pd
 
 from builder import torch_thread
 from builder.answers import grounded_prompt
 from builder.config import MAX_PASSAGES_K
-from builder.eval_report import verdict
-from builder.eval_sets import evaluation_sets
-from builder.evaluate import evaluate_run
 from builder.project import Project
 from builder.runs import chat_settings, newest_trained_run
 
+from .. import report
 from ..engines import get_engine, stop_current, history_messages
 from ..errors import friendly
 from ..sources import source_messages
@@ -31,49 +30,7 @@ def engine_for(root: str):
     return get_engine(run, project_cfg), project_cfg, run
 
 
-MODELS = ("base", "tuned")
 WAITING = "⏳ *Waiting for the model: it is finishing another task (an evaluation or pair generation).*"
-QUESTION_COLUMNS = ["set", "question", "reference", "base_closed", "tuned_closed", "base_open", "tuned_open"]
-MEASURES = (("fact_accuracy", "right facts"), ("abstained", "said not covered"), ("token_f1", "word overlap (F1)"))
-
-
-def bar_frame(rows: list[dict]) -> pd.DataFrame:
-    """Bars side by side (one per measure and model); empty charts keep one NaN row per model."""
-    rows = rows or [{"bar": "", "model": who, "value": float("nan")} for who in MODELS]
-    return pd.DataFrame(rows, columns=["bar", "model", "value"])
-
-
-def report_views(report: dict | None) -> tuple:
-    """The verdict, a table (set, mode, measure, base, tuned), a bar chart of fact accuracy, the questions."""
-    if not report or "results" not in report:
-        return ("No report yet: press the button to ask both models questions kept out of training.",
-                pd.DataFrame(columns=["set", "answers", "measure", "base", "tuned"]), bar_frame([]),
-                pd.DataFrame(columns=QUESTION_COLUMNS))
-    table = pd.DataFrame([[name, "from memory" if mode == "closed" else "reading the documents", label,
-                           result[mode]["base"].get(key), result[mode]["tuned"].get(key)]
-                          for name, result in report["results"].items() for mode in ("closed", "open")
-                          for key, label in MEASURES if result[mode]["tuned"].get(key) is not None],
-                         columns=["set", "answers", "measure", "base", "tuned"])
-    line = report.get("headline") or {}
-    bars = bar_frame([{"bar": f"{'memory' if mode == 'closed' else 'documents'} ({who})", "model": who,
-                       "value": float(line.get(f"{who}_{mode}") or 0)} for mode in ("closed", "open") for who in MODELS]
-                     if line else [])
-    questions = pd.DataFrame([{k: row.get(k) for k in QUESTION_COLUMNS} for row in report.get("questions", [])],
-                             columns=QUESTION_COLUMNS)
-    return verdict(report), table, bars, questions
-
-
-@friendly
-def on_evaluate(root: str, progress=gr.Progress()):
-    progress(0.02, desc="Loading the models")
-    engine, project_cfg, run = engine_for(root)
-    project = Project.open(Path(root))
-    sets = evaluation_sets(project, run)
-    if not (sets.recall or sets.unseen):
-        raise gr.Error("No held-out questions yet: generate more pairs and train again, so some can be set aside.")
-    report = evaluate_run(engine, project, project_cfg, run,
-                          on_progress=lambda fraction, message: progress(fraction, desc=message))
-    return report_views(report)
 
 
 def panes(message: str, tuned: list, base: list, root: str, chat, special_tokens) -> list[tuple]:
@@ -134,24 +91,21 @@ def on_stop():
     stop_current()
 
 
+def new_conversation():
+    """Both panes and the question box empty."""
+    return [], [], ""
+
+
 def refresh(root: str):
-    run = newest_trained_run(Project.open(Path(root)))
-    return report_views(run.eval_report() if run else None)
+    """The project's report card, and an empty conversation (a page load or another project)."""
+    return (*report.views(root), *new_conversation())
 
 
 def build(root: gr.State) -> dict:
     gr.Markdown("### 4 · Evaluate & Chat\nFirst, score the original and the tuned model on questions "
                 "kept out of training. Then ask your own: the tuned model answers on the left, the "
                 "original on the right. **Next:** share a demo.")
-    evaluate = gr.Button("Evaluate on held-out questions")
-    summary = gr.Markdown()
-    with gr.Row():
-        table = gr.Dataframe(label="Report card", interactive=False, elem_id="report-table")
-        chart = gr.BarPlot(bar_frame([]), x="bar", y="value", color="model", label="Base vs tuned", height=260,
-                           color_map={"base": "#9ca3af", "tuned": "#2563eb"}, elem_id="report-chart",
-                           x_title="metric (model)", y_title="value")
-    with gr.Accordion("Every held-out question: reference, both answers, scores", open=False):
-        questions = gr.Dataframe(interactive=False, wrap=True, max_height=400)
+    card = report.build(root)
     with gr.Row():
         tuned = gr.Chatbot(label="Tuned model", height=350, elem_id="chat-tuned")
         base = gr.Chatbot(label="Original model", height=350, elem_id="chat-base")
@@ -160,6 +114,7 @@ def build(root: gr.State) -> dict:
                              elem_id="chat-input")
         send = gr.Button("Send", variant="primary", scale=1, elem_id="chat-send")
         stop = gr.Button("Stop", scale=1)
+        fresh = gr.Button("New conversation", scale=1, elem_id="chat-new")
     with gr.Row():
         grounded = gr.Checkbox(True, label="Answer from the documents", elem_id="chat-grounded",
                                info="Each question is asked over the passages of your documents that match it best.")
@@ -168,8 +123,10 @@ def build(root: gr.State) -> dict:
     sent = [send.click(on_send, inputs, [message, tuned, base], api_name="chat"),
             message.submit(on_send, inputs, [message, tuned, base], api_visibility="private")]
     stop.click(on_stop, None, None, cancels=sent, api_name="chat_stop")
+    fresh.click(new_conversation, None, [tuned, base, message], cancels=sent, api_name="chat_new")
     grounded.input(on_grounding, [root, grounded, passages_k], None, api_name="chat_grounding")
     passages_k.release(on_grounding, [root, grounded, passages_k], None, api_visibility="private")
-    evaluated = evaluate.click(on_evaluate, [root], [summary, table, chart, questions], api_name="evaluate")
-    return {"refresh": (refresh, [root], [summary, table, chart, questions]), "changed": [evaluated],
-            "settings": (grounding_values, [root], [grounded, passages_k])}
+    _, _, shown = card["views"]
+    return {"refresh": (refresh, [root], [*shown, tuned, base, message]), "changed": card["changed"],
+            "settings": (grounding_values, [root], [grounded, passages_k]), "cancel_on_switch": sent,
+            "after_training": card["views"]}

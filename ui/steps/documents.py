@@ -1,4 +1,5 @@
-"""Step 1, Documents: upload files or zips, see what was read from each, remove a file.
+"""Step 1, Documents: upload files or zips, see what was read from each, remove a file; check how
+far the documents are from general text, and so how many pairs to aim for (``dab transfer``).
 
 Any file is accepted for upload; one that cannot be read (an unsupported type, an empty or damaged
 file) gets its own row saying why, like ``dab ingest``, and the other files of the batch are kept.
@@ -10,10 +11,19 @@ import gradio as gr
 
 from builder.documents import ingest_and_chunk, remove_document
 from builder.project import Project
+from builder.transfer import transfer_check
 
 from ..errors import friendly
 
 REPORT_COLUMNS = ["file", "status", "pages", "characters", "headings", "notes"]
+CLOSENESS = {"close": "Close to general text", "moderate": "Moderately far from general text",
+             "distant": "Far from general text"}
+TRANSFER_CAVEATS = (
+    "*How to read this: a rule of thumb, not a promise. It compares how well the base model of step 3 "
+    "predicts your documents and ordinary prose (another model gives other numbers), on the tokens "
+    "counted above. It measures unfamiliar wording, not how many facts there are: documents dense "
+    "with figures and names need a pair per fact whatever the distance, and good pairs matter more "
+    "than many.*")
 
 
 def source_table(project: Project, failed: list[dict] = ()) -> list[list]:
@@ -64,8 +74,27 @@ def on_remove(source_id: str | None, root: str):
     return outputs(project)
 
 
+def transfer_text(report: dict, base_model: str) -> str:
+    """The transfer check in plain words: how far, how many pairs to aim for, and its caveats."""
+    return (f"**{CLOSENESS[report['label']]}.** The base model (`{base_model}`) finds your documents "
+            f"{report['ratio']:.1f} times as hard to predict as everyday prose (perplexity {report['ppl_domain']:.1f} "
+            f"vs {report['ppl_general']:.1f}, over {report['domain_tokens']} tokens). "
+            f"**Aim for about {report['recommended_pairs']} pairs** (you have {report['have_pairs']}).\n\n"
+            + TRANSFER_CAVEATS)
+
+
+@friendly
+def on_transfer(root: str, progress=gr.Progress()) -> str:
+    project = Project.open(Path(root))
+    if not project.chunks():
+        raise gr.Error("Add documents first: the check reads them.")
+    base_model = project.load_config().train.base_model
+    progress(0.1, desc="Loading the base model and reading the documents")
+    return transfer_text(transfer_check(project), base_model)
+
+
 def refresh(root: str):
-    return outputs(Project.open(Path(root)))
+    return (*outputs(Project.open(Path(root))), "")
 
 
 def build(root: gr.State) -> dict:
@@ -80,6 +109,13 @@ def build(root: gr.State) -> dict:
     with gr.Row():
         which = gr.Dropdown([], label="Remove a document", scale=3, allow_custom_value=True)
         remove = gr.Button("Remove", scale=1)
+    with gr.Accordion("How many pairs will your documents need? (transfer check)", open=False):
+        gr.Markdown("The further your documents are from everyday text, the more practice pairs the model "
+                    "needs. This check measures that distance with the base model and suggests a number "
+                    "of pairs to aim for. It takes from seconds to a minute.")
+        check = gr.Button("Check my documents", elem_id="transfer-check")
+        transfer = gr.Markdown(elem_id="transfer-result")
     uploaded = add.click(on_upload, [files, root], [table, status, which, files], api_name="upload")
     removed = remove.click(on_remove, [which, root], [table, status, which], api_name="remove_document")
-    return {"refresh": (refresh, [root], [table, status, which]), "changed": [uploaded, removed]}
+    check.click(on_transfer, [root], [transfer], api_name="transfer_check", concurrency_limit=1)
+    return {"refresh": (refresh, [root], [table, status, which, transfer]), "changed": [uploaded, removed]}

@@ -190,4 +190,4 @@ def build(root: gr.State) -> dict:
     for control in (status, min_score, source):
         control.change(on_filter, filters, shown, api_visibility="private")
     return {"refresh": (refresh, [root], [*shown, report]), "changed": events,
-            "settings": (settings, [root], [*parts["settings"], domain])}
+            "settings": (settings, [root], [*parts["settings"], domain]), "reset": [generated, file]}

@@ -1,13 +1,15 @@
-"""Step 5, Share: start a password-protected, chat-only demo of the tuned model, and stop it; or
-export the model (adapter zip, merged weights, GGUF + Ollama Modelfile) to use it elsewhere.
+"""Step 5, Share: start a password-protected, chat-only demo of the tuned model, and stop it; start
+an OpenAI-compatible API (``ui.serving``); or export the model (adapter zip, merged weights,
+GGUF + Ollama Modelfile) to use it elsewhere.
 
 The demo is a separate process (``python -m ui.demo``) that serves only a chat box; the wizard is
 never reachable through it. Its URLs and process id are kept in ``share.json`` in the project.
 
 Exports of the newest completed run go to ``exports/<run>/`` in the project, the folder the Pairs
-step's downloads use too. The adapter zip is offered through a File component; the GGUF and its
-Modelfile are linked through the app's file route (the projects folder is its allowed path), so a
-file of several GB is served where it lies instead of being copied into Gradio's cache.
+step's downloads use too. The adapter zip is offered through a File component (shown only while it
+holds the zip); the GGUF and its Modelfile are linked through the app's file route (the projects
+folder is its allowed path), so a file of several GB is served where it lies instead of being
+copied into Gradio's cache.
 """
 
 import errno
@@ -15,7 +17,6 @@ import os
 import re
 import secrets
 import sys
-import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,17 +25,19 @@ from urllib.parse import quote
 import gradio as gr
 
 from builder.export import export_adapter, export_merged, export_weights
-from builder.processes import process_alive, spawn, stop_process
+from builder.processes import process_alive, spawn, stop_process, wait_ready
 from builder.project import Project
 from builder.runs import Run, newest_trained_run
 from builder.storage import read_json
 
+from .. import serving
 from ..errors import friendly, to_gr_error
 
 INFO_FILE = "share.json"
 DEMO_MODULE = "ui.demo"
 START_TIMEOUT_S = 120
 MIN_PASSWORD_CHARS = 8
+MAX_DESCRIPTION_CHARS = 500
 EXPORTS = "exports"  # the project's downloads folder (the Pairs step writes there too)
 UI_GGUF_TYPES = ("q8_0", "f16")  # of builder.export.GGUF_TYPES, the two worth offering here
 
@@ -58,21 +61,13 @@ def describe(info: dict | None) -> str:
 
 def start_demo(project: Project, run: Run, password: str, public: bool, rate_per_min: int) -> dict:
     """Launch ``ui.demo`` for the run's model in its own process session; wait for its info file."""
-    info_path = project.root / INFO_FILE
+    info_path, log_path = project.root / INFO_FILE, project.root / "share.log"
     info_path.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", DEMO_MODULE, "--project", str(project.root), "--adapter", str(run.adapter_dir),
            "--info-file", str(info_path), "--max-messages-per-minute", str(rate_per_min)]
-    process = spawn(cmd + (["--share"] if public else []), project.root / "share.log",
-                    env={"DAB_DEMO_PASSWORD": password})
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if info_path.exists():
-            return read_json(info_path)
-        if process.poll() is not None:
-            raise gr.Error("The demo stopped while starting; see share.log in the project folder.")
-        time.sleep(0.3)
-    process.terminate()
-    raise gr.Error(f"The demo did not start within {START_TIMEOUT_S} s; see share.log in the project folder.")
+    process = spawn(cmd + (["--share"] if public else []), log_path, env={"DAB_DEMO_PASSWORD": password})
+    return wait_ready(process, lambda: read_json(info_path) if info_path.exists() else None, "The demo",
+                      log_path, START_TIMEOUT_S)
 
 
 def stop_demo(project: Project) -> bool:
@@ -155,13 +150,14 @@ def exporting(root: str, what: str, work: Callable, progress) -> Iterator[tuple]
     (status, file). An error is shown in the status line in plain words, then raised for
     ``friendly`` (a pop-up, never a traceback)."""
     def failed(message: str) -> tuple:
-        return f"**Export failed.** {message[:1].upper()}{message[1:]}", None
+        return f"**Export failed.** {message[:1].upper()}{message[1:]}", download_box(None)
 
-    yield f"*{what}…*", None
+    yield f"*{what}…*", gr.File(value=None, visible=True)  # the progress bar shows on it meanwhile
     try:
         project = Project.open(Path(root))
         run = trained_run(project)
-        yield work(project, run, project.root / EXPORTS / run.name, progress)
+        status, file = work(project, run, project.root / EXPORTS / run.name, progress)
+        yield status, download_box(file)
     except gr.Error as exc:
         yield failed(exc.message)
         raise
@@ -169,6 +165,11 @@ def exporting(root: str, what: str, work: Callable, progress) -> Iterator[tuple]
         error = export_error(exc)
         yield failed(error.message)
         raise error from exc
+
+
+def download_box(file: str | None) -> gr.File:
+    """The download box, shown only when there is a file in it (an empty box is clutter)."""
+    return gr.File(value=file, visible=file is not None)
 
 
 def adapter_zip(project: Project, run: Run, out: Path, progress) -> tuple:
@@ -224,8 +225,18 @@ def on_export_gguf(gguf_type: str, root: str, progress=gr.Progress()):
                          gguf_for_ollama(gguf_type), progress)
 
 
+@friendly
+def on_description(text: str, root: str) -> None:
+    """Save the demo page's description in the project (the next demo started shows it)."""
+    project = Project.open(Path(root))
+    project_cfg = project.load_config()
+    project_cfg.description = (text or "").strip()[:MAX_DESCRIPTION_CHARS]
+    project.save_config(project_cfg)
+
+
 def refresh(root: str):
-    return describe(read_json(Path(root) / INFO_FILE)), "", None
+    description = Project.open(Path(root)).load_config().description
+    return (describe(read_json(Path(root) / INFO_FILE)), description, "", download_box(None), *serving.refresh(root))
 
 
 def build(root: gr.State) -> dict:
@@ -237,6 +248,9 @@ def build(root: gr.State) -> dict:
                               info=f"At least {MIN_PASSWORD_CHARS} characters; a random one is filled in.")
         public = gr.Checkbox(False, label="Create a public link")
         rate = gr.Number(10, label="Messages per visitor per minute", precision=0, minimum=1)
+    description = gr.Textbox(label="What the assistant is about (shown on the demo page)", lines=2,
+                             max_length=MAX_DESCRIPTION_CHARS, elem_id="share-description",
+                             placeholder="Empty: a sentence naming your documents")
     with gr.Row():
         start = gr.Button("Start demo", variant="primary", elem_id="share-start")
         stop = gr.Button("Stop sharing", variant="stop")
@@ -244,8 +258,11 @@ def build(root: gr.State) -> dict:
     started = start.click(on_start, [password, public, rate, root], [status], api_name="share_start",
                           concurrency_limit=1)
     stopped = stop.click(on_stop, [root], [status], api_name="share_stop")
+    description.blur(on_description, [description, root], None, api_name="share_description")
+    api = serving.build(root)
     export_status, adapter_file = build_export(root)
-    return {"refresh": (refresh, [root], [status, export_status, adapter_file]), "changed": [started, stopped]}
+    return {"refresh": (refresh, [root], [status, description, export_status, adapter_file, *api["refresh"][2]]),
+            "changed": [started, stopped, *api["changed"]]}
 
 
 def build_export(root: gr.State) -> tuple:
@@ -268,7 +285,8 @@ def build_export(root: gr.State) -> tuple:
             gr.Markdown("One file for llama.cpp, Ollama, LM Studio, plus the Modelfile that imports it "
                         "into Ollama.", container=True)
         export_status = gr.Markdown(elem_id="export-status")
-        adapter_file = gr.File(label="Adapter download", interactive=False, elem_id="export-file", height=140)
+        adapter_file = gr.File(label="Adapter download", interactive=False, elem_id="export-file", height=140,
+                               visible=False)
     # one export at a time; the progress bar goes on the file box so that the status line stays readable
     shared = {"concurrency_id": "export", "concurrency_limit": 1, "show_progress_on": [adapter_file]}
     adapter.click(on_export_adapter, [root], [export_status, adapter_file], api_name="export_adapter", **shared)

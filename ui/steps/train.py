@@ -180,6 +180,6 @@ def build(root: gr.State) -> dict:
                            concurrency_limit=1, concurrency_id="train_start")
     stop.click(on_stop, [root], [status], api_name="train_stop")
     timer.tick(poll, [root], [status, plot, run_state], api_name="train_poll", show_progress="hidden")
-    return {"refresh": (poll, [root], [status, plot, run_state]), "state": run_state,
+    return {"refresh": (poll, [root], [status, plot, run_state]), "state": run_state, "reset": [plan],
             "settings": (settings, [root], [base_model, preset, epochs, max_steps, learning_rate, lora_rank]),
             "changed": [started, resumed]}
