@@ -56,12 +56,13 @@ def describe(info: dict | None) -> str:
     return "\n\n".join(lines)
 
 
-def start_demo(project: Project, run: Run, password: str, public: bool, rate_per_min: int) -> dict:
-    """Launch ``ui.demo`` for the run's model in its own process session; wait for its info file."""
+def start_demo(project: Project, run: Run, password: str, public: bool, rate_per_min: int, port: int = 0) -> dict:
+    """Launch ``ui.demo`` for the run's model in its own process session (``port`` 0: the first
+    free one from 7860; ``dab share`` starts it here too); wait for its info file."""
     info_path = project.root / INFO_FILE
     info_path.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", DEMO_MODULE, "--project", str(project.root), "--adapter", str(run.adapter_dir),
-           "--info-file", str(info_path), "--max-messages-per-minute", str(rate_per_min)]
+           "--info-file", str(info_path), "--max-messages-per-minute", str(rate_per_min), "--port", str(port)]
     process = spawn(cmd + (["--share"] if public else []), project.root / "share.log",
                     env={"DAB_DEMO_PASSWORD": password})
     deadline = time.monotonic() + START_TIMEOUT_S
