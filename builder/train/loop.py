@@ -232,8 +232,8 @@ class Session:
         it improved, on schedule, or at the end."""
         improved = False
         if self.eval_rows and (progress.step % self.eval_every == 0 or final and not stopping):
-            done = len(self.clock.eval_s)
-            self.write_status(progress.step, f"evaluating: eval loss and recall check "
+            done, what = len(self.clock.eval_s), "eval loss and recall check" if self.recall_questions() else "eval loss"
+            self.write_status(progress.step, f"evaluating: {what} "
                                              f"({done + 1} of {done + self.clock.evaluations_left(progress.step)})")
             with self.clock.evaluating():
                 eval_loss, recall = self.evaluate(), self.recall_accuracy()
