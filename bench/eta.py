@@ -67,6 +67,8 @@ def main() -> None:
         if args.preset:
             project_cfg.train.preset = args.preset
         status = run_training(project, project_cfg=project_cfg)
+        if status["state"] != "completed":
+            raise SystemExit(f"the run ended {status['state']} at step {status['step']}: nothing to compare")
         result = {"preset": project_cfg.train.preset, **eta_report(newest_run(project).metrics(), status)}
     print(json.dumps(result, indent=2))
     if args.out:
