@@ -21,6 +21,7 @@ from .errors import ConfigError
 from .storage import atomic_write_text
 
 BUNDLED_MODEL = "bundled:smollm2-135m-instruct"
+RECOMMENDED_PRESET = "balanced"  # new projects and the sample train with it; the wizard labels it so
 # An environment variable's name; well-known key prefixes are refused, so a pasted key is never saved.
 _ENV_NAME = re.compile(r"(?!(?:sk|hf|gsk|xai)[-_][A-Za-z0-9]{8})[A-Za-z_][A-Za-z0-9_]{0,63}")
 

@@ -35,8 +35,8 @@ def remove_document(project: Project, source_id: str) -> None:
 
 def create_sample_project(root: Path, base_model: str | None = None) -> Project:
     """A project preloaded with the sample corpus (ingested and chunked), created once; it trains
-    with the Quick preset so that a first run on a laptop CPU takes minutes."""
-    project = new_project(root, name="sample", preset="quick")
+    with the recommended preset, as every new project does."""
+    project = new_project(root, name="sample")
     project_cfg = project.load_config()
     project_cfg.train.base_model = base_model or project_cfg.train.base_model
     project_cfg.description = project_cfg.description or SAMPLE_DESCRIPTION

@@ -26,8 +26,13 @@ set (what the model learned), next to open-book (what chat answers by default) a
 Answers get room for 1.5x their reference's length + 16 tokens (at most 128; 48 for
 unanswerable questions). The report is saved in the run folder as ``eval.json`` and ``eval.md``
 (``eval_report.report_markdown``).
+
+``on_progress(fraction, message)`` hears after each batch of answers how many of all were given
+and the time left ("asking the recall questions · 40 of 132 answers · about 3 min left": each
+question is asked four times, base and tuned, closed- and open-book), measured per answer so far.
 """
 
+import contextvars
 import math
 import time
 from collections import Counter
@@ -41,6 +46,7 @@ from .dataset import pair_messages
 from .eval_report import headline, save_report
 from .eval_sets import EvalSets, evaluation_sets
 from .generation import greedy_texts, states_facts
+from .pairs.progress import duration
 from .project import Project
 from .retrieve import ABSTAIN_ANSWER, Passage, ground_messages, search
 from .runs import Run, chat_settings
@@ -70,9 +76,11 @@ def evaluate_run(engine: ChatEngine, project: Project, project_cfg: ProjectConfi
     report: dict = {"sets": {name: len(refs) for name, refs in sets.items()}, "passages_k": chat.passages_k,
                     "results": {}, "questions": []}
     jobs = [(name, refs) for name, refs in sets.items() if refs]
-    for done, (name, refs) in enumerate(jobs):
-        progress(done / max(len(jobs), 1), f"asking the {name} questions ({len(refs)})")
-        rows, results = ask_set(engine, project, name, refs, chat, max_seq_tokens)
+    counter = AnswerCount(sum(len(refs) for _, refs in jobs) * len(MODELS) * len(MODES), progress)
+    for name, refs in jobs:
+        counter.label = f"asking the {name} questions"
+        counter.add(0)
+        rows, results = ask_set(engine, project, name, refs, chat, max_seq_tokens, counter.add)
         report["results"][name] = results
         report["questions"] += rows
     progress(1.0, "done")
@@ -82,8 +90,26 @@ def evaluate_run(engine: ChatEngine, project: Project, project_cfg: ProjectConfi
     return report
 
 
+class AnswerCount:
+    """Answers given of all, and the time left from the time measured per answer, told to
+    ``on_progress`` in the caller's context (answers come from the torch thread; Gradio finds its
+    event in the context)."""
+
+    def __init__(self, total: int, on_progress: Progress, clock=time.monotonic):
+        self.total, self.done, self.label, self.on_progress, self.clock = total, 0, "", on_progress, clock
+        self.started_s, self.context = clock(), contextvars.copy_context()
+
+    def add(self, answered: int) -> None:
+        self.done += answered
+        parts = [self.label, f"{self.done} of {self.total} answers"]
+        if self.done:
+            left_s = (self.clock() - self.started_s) / self.done * (self.total - self.done)
+            parts.append(f"about {duration(left_s)} left" if self.done < self.total else "scoring")
+        self.context.run(self.on_progress, self.done / max(self.total, 1), " · ".join(parts))
+
+
 def ask_set(engine: ChatEngine, project: Project, name: str, refs: list[dict], chat: ChatConfig,
-            max_seq_tokens: int) -> tuple[list[dict], dict]:
+            max_seq_tokens: int, on_answers: Callable[[int], None] | None = None) -> tuple[list[dict], dict]:
     """Both models, both modes, on one set: per-question rows and the set's averages."""
     passages = [search(project, ref["question"], chat.passages_k) for ref in refs] if chat.passages_k else [[]] * len(refs)
     budgets = [min(UNANSWERABLE_NEW_TOKENS, chat.max_new_tokens)] * len(refs) if name == "unanswerable" \
@@ -93,7 +119,7 @@ def ask_set(engine: ChatEngine, project: Project, name: str, refs: list[dict], c
     results: dict = {"closed": {}, "open": {}}
     for model, use_adapter in MODELS:
         for mode in MODES:
-            texts = answers(engine, refs, passages if mode == "open" else None, chat, use_adapter, budgets)
+            texts = answers(engine, refs, passages if mode == "open" else None, chat, use_adapter, budgets, on_answers)
             for row, text, ref in zip(rows, texts, refs):
                 row[f"{model}_{mode}"] = text
                 row[f"{model}_{mode}_right"] = states_facts(text, ref) if ref.get("answer") else None
@@ -107,8 +133,9 @@ def ask_set(engine: ChatEngine, project: Project, name: str, refs: list[dict], c
 
 
 def answers(engine: ChatEngine, refs: list[dict], passages: list[list[Passage]] | None, chat: ChatConfig,
-            use_adapter: bool, budgets: list[int]) -> list[str]:
-    """Greedy answers, closed-book (``passages`` None) or over the given passages."""
+            use_adapter: bool, budgets: list[int], on_answers: Callable[[int], None] | None = None) -> list[str]:
+    """Greedy answers, closed-book (``passages`` None) or over the given passages; ``on_answers(n)``
+    after each batch."""
     special = engine.tokenizer.all_special_tokens
     conversations = [[{"role": "user", "content": ref["question"]}] for ref in refs]
     if passages is not None:
@@ -117,7 +144,7 @@ def answers(engine: ChatEngine, refs: list[dict], passages: list[list[Passage]] 
 
     def generate() -> list[str]:
         with engine.adapter_enabled(use_adapter):
-            return greedy_texts(engine.model, engine.tokenizer, prompts, budgets)
+            return greedy_texts(engine.model, engine.tokenizer, prompts, budgets, on_batch=on_answers)
 
     return torch_thread.call(generate)
 

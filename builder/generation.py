@@ -14,11 +14,15 @@ the answer that the question does not give away are extracted (``facts.answer_ke
 Matching is ``facts.fact_in_answer``: ``€96`` matches ``€96.00``, a different figure does not.
 """
 
+from collections.abc import Callable
+
 from .facts import answer_key_facts, fact_in_answer, key_facts
 
 
-def greedy_texts(model, tokenizer, prompts: list[list[int]], max_new_tokens: list[int], batch_size: int = 8) -> list[str]:
-    """The greedy continuation of each prompt, at most ``max_new_tokens[i]`` tokens, as text."""
+def greedy_texts(model, tokenizer, prompts: list[list[int]], max_new_tokens: list[int], batch_size: int = 8,
+                 on_batch: Callable[[int], None] | None = None) -> list[str]:
+    """The greedy continuation of each prompt, at most ``max_new_tokens[i]`` tokens, as text;
+    ``on_batch(n)`` is called after each batch with the number of prompts it answered."""
     import torch
 
     order = sorted(range(len(prompts)), key=lambda i: (max_new_tokens[i], len(prompts[i])))
@@ -35,6 +39,8 @@ def greedy_texts(model, tokenizer, prompts: list[list[int]], max_new_tokens: lis
                                  pad_token_id=pad, temperature=None, top_p=None, top_k=None)
             for row, i in enumerate(batch):
                 texts[i] = tokenizer.decode(out[row, width:width + max_new_tokens[i]], skip_special_tokens=True).strip()
+            if on_batch:
+                on_batch(len(batch))
     return texts
 
 

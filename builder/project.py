@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ProjectConfig
+from .config import RECOMMENDED_PRESET, ProjectConfig
 from .errors import ProjectError
 from .records import ID_HEX_DIGITS, Chunk, Pair, Source
 
@@ -175,7 +175,7 @@ class Project:
         shutil.rmtree(self.root)
 
 
-def new_project(root: Path, name: str | None = None, preset: str = "balanced") -> Project:
+def new_project(root: Path, name: str | None = None, preset: str = RECOMMENDED_PRESET) -> Project:
     """Create (or open) a project for a person using the wizard or `dab`: a new one trains with a
     hardware-aware preset instead of fixed hyperparameters. An existing project is left as it is."""
     is_new = not (Path(root) / "project.yaml").exists()

@@ -3,6 +3,7 @@
     run = newest_trained_run(project)          # newest finished run with an adapter, or None
     run = trained_run(project, adapter_dir)    # that adapter's run, else the newest trained one (AdapterError if none)
     run.status()["state"]                      # starting / loading / running / completed / stopped / failed
+    progress_line(run.status())                # "step 12 of 144 · training · about 31 min left"
     run.metrics(), run.data_record(), run.eval_report(), run.resumable()
     run.base_model(project_cfg)                # the base model its adapter was trained on
     chat_settings(project_cfg, run)            # the project's sampling, the system prompt the run trained with
@@ -43,6 +44,7 @@ from .records import Pair
 from .splits import Splits
 from .storage import read_json, read_jsonl, write_json, write_jsonl
 from .templates import load_domain
+from .pairs.progress import duration
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +185,28 @@ class Run:
         for row in read_jsonl(self.heldout_path):
             sets[row.pop("role")].append(Pair.from_dict(row))
         return sets
+
+
+def time_left_s(status: dict, now: float | None = None) -> float | None:
+    """An active run's time left: its last estimate (``eta_s``) less the time since it was
+    written, never below zero; None when it has none (not started stepping, or finished)."""
+    if status.get("state") not in ACTIVE_STATES or status.get("eta_s") is None:
+        return None
+    since_s = (time.time() if now is None else now) - status.get("updated", 0)
+    return max(0.0, status["eta_s"] - max(0.0, since_s))
+
+
+def progress_line(status: dict, now: float | None = None) -> str:
+    """What an active run is doing, in words: its phase before the first step ("loading the base
+    model"), then the step, the phase and the time left; "" for a run that is not active."""
+    if status.get("state") not in ACTIVE_STATES:
+        return ""
+    parts = [f"step {status.get('step', 0)} of {status['total_steps']}"] if status.get("total_steps") else []
+    parts += [status["message"]] if status.get("message") else []
+    left = time_left_s(status, now)
+    if left is not None:
+        parts.append(f"about {duration(left)} left" if left >= 1 else "finishing")
+    return " · ".join(parts)
 
 
 # --- lookups in a project -------------------------------------------------------------------

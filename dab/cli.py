@@ -11,6 +11,7 @@
     dab eval    --project PROJECT            base vs tuned on held-out pairs
     dab serve   --project PROJECT            OpenAI-compatible /v1/chat/completions for the tuned model
     dab export  --project PROJECT --out DIR  adapter + model card (--merged, --gguf, --ollama, --push user/name)
+    dab share   --project PROJECT            start the password-protected, chat-only demo and print its link (--stop)
     dab ui      [--sample]                   launch the browser wizard
 
 Heavy libraries are imported inside the commands, so ``dab --help`` answers at once. Every
@@ -172,6 +173,16 @@ def add_model_commands(sub) -> None:
     p.add_argument("--ollama", action="store_true", help="also write an Ollama Modelfile (implies --merged; uses the GGUF with --gguf)")
     p.add_argument("--push", metavar="USER/NAME", help="upload the adapter to this Hub repository ($HF_TOKEN)")
     p.set_defaults(func=commands.cmd_export)
+
+    p = sub.add_parser("share", help="start the chat-only demo (password from $DAB_DEMO_PASSWORD or asked; never stored)")
+    add_project_arg(p)
+    p.add_argument("--adapter", type=Path, help="adapter folder (default: the newest completed run)")
+    p.add_argument("--port", type=whole_number(1, 65535), default=7861, help="port on 127.0.0.1 (default 7861)")
+    p.add_argument("--public", action="store_true", help="also ask for a public link (needs internet)")
+    p.add_argument("--max-messages-per-minute", dest="rate_per_min", type=whole_number(1, 10_000), default=10,
+                   help="per visitor (default 10)")
+    p.add_argument("--stop", action="store_true", help="stop the project's demo")
+    p.set_defaults(func=commands.cmd_share)
 
 
 def add_project_arg(parser: argparse.ArgumentParser) -> None:

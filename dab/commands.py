@@ -1,14 +1,20 @@
 """The ``dab`` commands, one function per subcommand (``cli`` parses the arguments and calls them).
 
 Each command opens the project, makes one or two builder calls and prints the result. Builder
-modules are imported inside the commands, so ``dab --help`` stays instant.
+modules are imported inside the commands, so ``dab --help`` stays instant. Long work shows a
+progress bar on stderr (tqdm): pairs, training (its phase, step and time left, read from the
+run's status) and evaluation (answers given of all, time left).
 """
 
 import contextlib
 import json
+import os
 import sys
+import threading
+from pathlib import Path
 
 from builder.errors import BuilderError
+from builder.processes import port_taken
 
 
 def cmd_init(args) -> None:
@@ -89,6 +95,53 @@ def progress_bar():
             bar.close()
 
 
+FRACTION_STEPS = 1000  # a fraction bar's resolution
+
+
+@contextlib.contextmanager
+def fraction_bar(desc: str):
+    """A progress bar on stderr fed with ``show(fraction, message)``."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=FRACTION_STEPS, file=sys.stderr, desc=desc, mininterval=0.2,
+               bar_format="{desc} {percentage:3.0f}%|{bar:24}| {postfix}")
+
+    def show(fraction: float, message: str) -> None:
+        bar.n = round(min(max(fraction, 0.0), 1.0) * FRACTION_STEPS)
+        bar.set_postfix_str(message, refresh=True)
+
+    try:
+        yield show
+    finally:
+        bar.close()
+
+
+@contextlib.contextmanager
+def following_training(project_root: Path, every_s: float = 0.5):
+    """While the body trains the project, a bar of its run's status: phase, step, time left."""
+    from builder.runs import Run, progress_line
+    from builder.train.lock import active_lock
+
+    stopped = threading.Event()
+
+    def follow(show) -> None:
+        while not stopped.wait(every_s):
+            lock = active_lock(project_root)
+            if lock and lock.get("run_dir"):
+                status = Run(Path(lock["run_dir"])).status()
+                total = status.get("total_steps") or 0
+                show(status.get("step", 0) / total if total else 0.0, progress_line(status))
+
+    with fraction_bar("train") as show:
+        thread = threading.Thread(target=follow, args=(show,), name="follow-training", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stopped.set()
+            thread.join()
+
+
 def cmd_dataset(args) -> None:
     from builder.dataset import build_dataset_dict, export_pairs, import_into_project, push_to_hub
     from builder.pairs import training_pairs
@@ -129,7 +182,9 @@ def cmd_train(args) -> None:
     if args.stop:
         print(f"stop requested for run {stop_project_training(Project.open(args.project)).name}")
         return
-    print(json.dumps(train_from_args(args)))
+    with following_training(Project.open(args.project).root):
+        status = train_from_args(args)
+    print(json.dumps(status))
 
 
 def grounding_settings(settings, args):
@@ -202,7 +257,9 @@ def cmd_eval(args) -> None:
     sets = evaluation_sets(project, run, references)
     if not (sets.recall or sets.unseen):
         raise BuilderError("no held-out questions: pass --heldout FILE, or train again with more pairs")
-    report = evaluate_run(load_engine(run, project_cfg), project, project_cfg, run, references)
+    engine = load_engine(run, project_cfg)
+    with fraction_bar("eval") as show:
+        report = evaluate_run(engine, project, project_cfg, run, references, on_progress=show)
     print(verdict(report))
     print(json.dumps({"headline": report["headline"], "sets": report["sets"], "wall_s": report["wall_s"]}, indent=2))
     print(f"report: {run.folder / 'eval.md'}")
@@ -237,6 +294,60 @@ def cmd_export(args) -> None:
                        done=lambda step, path: print(f"{step + ':':8} {path}"))
     if args.push:
         print(f"hub:     {push_to_hub(args.out / 'adapter', args.push)}")
+
+
+def cmd_share(args) -> None:
+    """Start the project's chat-only demo in the background (as the wizard's Share step does) and
+    print its link; ``--stop`` stops it."""
+    from builder.project import Project
+    from builder.runs import trained_run
+    from builder.storage import read_json
+
+    project = Project.open(args.project)
+    share = share_step()
+    if args.stop:
+        print("demo stopped" if share.stop_demo(project) else "no demo was running")
+        return
+    info = read_json(project.root / share.INFO_FILE)
+    if share.demo_alive(info):
+        raise BuilderError(f"a demo of this project already runs at {info['local_url']}: "
+                           "stop it first (`dab share --stop`)")
+    run = trained_run(project, args.adapter)
+    password = demo_password(share.MIN_PASSWORD_CHARS)
+    if port_taken("127.0.0.1", args.port):
+        raise BuilderError(f"port {args.port} on 127.0.0.1 is in use (another demo, the wizard or another program): "
+                           "choose another with --port")
+    print(f"starting the demo of run {run.name} (loading the model)...", file=sys.stderr, flush=True)
+    info = share.start_demo(project, run, password, args.public, args.rate_per_min, port=args.port)
+    print(f"demo: {info['local_url']}  (user name: demo, with your password)")
+    if info.get("share_url"):
+        print(f"public link: {info['share_url']}  (give it only to people you trust)")
+    if info.get("note"):
+        print(f"note: {info['note']}")
+    print(f"it runs in the background; stop it with `dab share --stop -p {args.project}` or in the wizard")
+
+
+def share_step():
+    """The wizard's Share step, which starts and stops demos (imports Gradio)."""
+    try:
+        from ui.steps import share
+    except ImportError as exc:
+        raise BuilderError(f"the demo needs Gradio: pip install gradio ({exc})") from exc
+    return share
+
+
+def demo_password(min_chars: int) -> str:
+    """The demo's password: ``$DAB_DEMO_PASSWORD``, else asked at the terminal; never stored."""
+    import getpass
+
+    password = os.environ.get("DAB_DEMO_PASSWORD", "")
+    if not password and sys.stdin.isatty():
+        password = getpass.getpass(f"demo password (at least {min_chars} characters): ")
+    if not password:
+        raise BuilderError("the demo needs a password: set DAB_DEMO_PASSWORD or run `dab share` in a terminal")
+    if len(password) < min_chars:
+        raise BuilderError(f"the demo password needs at least {min_chars} characters")
+    return password
 
 
 def cmd_ui(args) -> None:

@@ -123,16 +123,14 @@ def test_out_of_memory_fails_with_a_hint_and_keeps_the_checkpoint(train_template
     from builder.train import loop
 
     project = copy_project(train_template, tmp_path / "p", max_steps=6, checkpoint_every_steps=2, eval_every_steps=100)
-    real = loop.collate_packed
-    calls = []
+    real = loop.rows_for_step
 
-    def collate_until_oom(row, pad_to=0):  # the third step runs out of memory, as a too-long row would on a GPU
-        calls.append(1)
-        if len(calls) > 2:
+    def rows_until_oom(rows, step, *args):  # the third step runs out of memory, as a too-long row would on a GPU
+        if step == 3:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real(row, pad_to)
+        return real(rows, step, *args)
 
-    monkeypatch.setattr(loop, "collate_packed", collate_until_oom)
+    monkeypatch.setattr(loop, "rows_for_step", rows_until_oom)
     with pytest.raises(TrainingError, match="out of memory"):
         run_training(project)
     run_dir = next(project.runs_dir.iterdir())
@@ -253,6 +251,7 @@ def test_a_row_padded_to_one_length_trains_like_the_packed_row(tiny_model_dir):
 @pytest.mark.slow
 def test_cli_preset_is_resolved_and_recorded(train_template, tmp_path, capsys):
     from builder.config import ProjectConfig
+    from builder.train.presets import PRESETS
     from dab.cli import main
 
     project = copy_project(train_template, tmp_path / "p", max_steps=2)
@@ -262,7 +261,7 @@ def test_cli_preset_is_resolved_and_recorded(train_template, tmp_path, capsys):
     data = read_json(run_dir / "data.json")
     assert data["preset"] == "quick" and data["memory_estimate_bytes"] > 0 and data["hardware"]["device"] == "cpu"
     resolved = ProjectConfig.load(run_dir / "config.yaml").train
-    assert (resolved.preset, resolved.lora_rank, resolved.micro_batch) == ("custom", 8, 1)
+    assert (resolved.preset, resolved.lora_rank, resolved.micro_batch) == ("custom", PRESETS["quick"]["lora_rank"], 1)
     assert resolved.max_seq_tokens >= 128
 
 

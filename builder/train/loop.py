@@ -8,7 +8,9 @@ Writes into the run folder (``runs.Run`` describes it): ``config.yaml`` (resolve
 tokens_per_s, memory_mb, eta_s; eval lines: step, eval_loss, recall, best), ``status.json`` (state
 for the UI and CLI), ``checkpoints/step-N/`` (atomic; the latest and the best are kept),
 ``adapter/`` (safetensors, the best checkpoint when there is held-out data) and, last, the
-``COMPLETE`` marker.
+``COMPLETE`` marker. While it runs, ``status.json`` names what it is doing (``message``: the first
+step, measuring an evaluation, training, evaluating, saving) with the time left (``eta_s``, from
+measured step and evaluation times: ``eta.RunClock``).
 
 The best checkpoint is chosen by the **recall check** when the run has recall pairs (held-out
 phrasings of trained facts, ``splits``): after each evaluation up to ``MAX_RECALL_QUESTIONS`` of
@@ -20,6 +22,7 @@ file or SIGTERM ends training after the current micro-batch: the unfinished step
 the last finished one is saved (a stop within seconds, even when a step takes minutes).
 """
 
+import math
 import signal
 import threading
 import time
@@ -38,6 +41,7 @@ from ..storage import append_jsonl, replace_dir, write_jsonl
 from ..torch_thread import fit_waits
 from . import checkpoint as ckpt
 from .data import collate_packed, label_tokens, real_tokens, rows_for_step
+from .eta import RunClock, evaluation_steps
 from .distributed import Dist, any_rank, barrier, broadcast_text, setup_distributed, sum_across, teardown_distributed, wrap_model
 from .lock import handed_over_token, release_lock
 from .presets import auto_interval
@@ -48,6 +52,8 @@ MAX_EVAL_ROWS = 32
 EVALUATIONS_PER_RUN = 5  # each asks the recall questions: generation is the slow part of an evaluation
 MAX_RECALL_QUESTIONS = 16
 MAX_RECALL_NEW_TOKENS = 48
+RECALL_BATCH = 8  # recall questions generated together
+STATUS_EVERY_S = 1.0  # status.json is rewritten at most this often between logged steps
 
 
 @dataclass
@@ -126,8 +132,7 @@ def train_run(project: Project, run: Run, project_cfg: ProjectConfig | None, res
     scheduler = get_cosine_schedule_with_warmup(optimizer, int(tc.warmup_fraction * prep.total_steps), prep.total_steps)
     session = Session(prep, wrap_model(prep.model, dist), optimizer, scheduler, params, dist, run)
     progress = session.restore() if resume else TrainingProgress()
-    if dist.main:
-        run.write_status("running", step=progress.step, total_steps=prep.total_steps, pid=prep.pid)
+    session.write_status(progress.step, "first training step: the time left is measured from it")
     session.train(progress, stop)
     return session.finish(progress, stop)
 
@@ -142,6 +147,8 @@ class Session:
         self.eval_every = auto_interval(self.tc.eval_every_steps, prep.total_steps, EVALUATIONS_PER_RUN)
         self.checkpoint_every = auto_interval(self.tc.checkpoint_every_steps, prep.total_steps)
         self.started, self.tokens_seen, self.first_step = time.monotonic(), 0, 0
+        eval_steps = evaluation_steps(prep.total_steps, self.eval_every) if self.eval_rows else set()
+        self.clock, self.eta_s, self.status_at = RunClock(prep.total_steps, eval_steps), None, 0.0
 
     def restore(self) -> TrainingProgress:
         """Load the newest usable checkpoint (damaged ones are skipped); trim later metrics."""
@@ -163,8 +170,11 @@ class Session:
             if result is None:
                 return
             progress.step += 1
+            self.clock.step_done()
+            if progress.step == self.first_step + 1:
+                self.probe_evaluation(progress.step)
             self.log_step(progress.step, *result)
-            self.evaluate_and_checkpoint(progress)
+            self.evaluate_and_checkpoint(progress, final=progress.step == self.prep.total_steps)
             if stop.requested(self.dist):
                 return
 
@@ -195,24 +205,38 @@ class Session:
         loss_sum, token_sum = sum_across([total_loss, tokens], self.dist)
         return loss_sum / self.dist.world, int(token_sum)
 
+    def write_status(self, step: int, message: str) -> None:
+        """``status.json`` while running: the step, what the run is doing now and the time left."""
+        if self.dist.main:
+            eta = {} if self.eta_s is None else {"eta_s": round(self.eta_s, 1)}
+            self.run.write_status("running", step=step, total_steps=self.prep.total_steps, pid=self.prep.pid,
+                                  message=message, **eta)
+            self.status_at = time.monotonic()
+
     def log_step(self, step: int, loss: float, tokens: int) -> None:
         self.tokens_seen += tokens
         elapsed = time.monotonic() - self.started
-        done = step - self.first_step
-        if self.dist.main and (step % self.tc.log_every_steps == 0 or step == self.prep.total_steps):
+        self.eta_s = self.clock.remaining_s(step)
+        logged = step % self.tc.log_every_steps == 0 or step == self.prep.total_steps
+        if self.dist.main and logged:
             append_jsonl(self.run.metrics_path, {
                 "step": step, "epoch": round(step / self.prep.steps_per_epoch, 3), "loss": round(loss, 4),
                 "lr": self.scheduler.get_last_lr()[0], "tokens_per_s": round(self.tokens_seen / elapsed, 1),
                 "memory_mb": round(peak_memory_bytes(self.prep.device) / 2**20), "elapsed_s": round(elapsed, 1),
-                "eta_s": round(elapsed / done * (self.prep.total_steps - step), 1)})
-            self.run.write_status("running", step=step, total_steps=self.prep.total_steps, pid=self.prep.pid)
+                "eta_s": round(self.eta_s, 1)})
+        if logged or time.monotonic() - self.status_at >= STATUS_EVERY_S:
+            self.write_status(step, "training")
 
     def evaluate_and_checkpoint(self, progress: TrainingProgress, final: bool = False, stopping: bool = False) -> None:
         """Eval loss every ``eval_every`` steps (and at the end, unless stopping); checkpoint when
         it improved, on schedule, or at the end."""
         improved = False
         if self.eval_rows and (progress.step % self.eval_every == 0 or final and not stopping):
-            eval_loss, recall = self.evaluate(), self.recall_accuracy()
+            done, what = len(self.clock.eval_s), "eval loss and recall check" if self.recall_questions() else "eval loss"
+            self.write_status(progress.step, f"evaluating: {what} "
+                                             f"({done + 1} of {done + self.clock.evaluations_left(progress.step)})")
+            with self.clock.evaluating():
+                eval_loss, recall = self.evaluate(), self.recall_accuracy()
             improved = better(recall, eval_loss, progress)
             if improved:
                 progress.best_eval_loss, progress.best_recall = eval_loss, recall
@@ -227,29 +251,52 @@ class Session:
         if improved or final or progress.step % self.checkpoint_every == 0:
             self.save_checkpoint(progress)
 
-    def recall_accuracy(self) -> float | None:
-        """Share of the recall questions (at most ``MAX_RECALL_QUESTIONS``) answered with their key
-        facts, asked closed-book with the chat prompt; None without recall questions."""
-        refs = spread(self.prep.recall_pairs, MAX_RECALL_QUESTIONS) if self.tc.recall_check else []
-        if not refs:
-            return None
+    def recall_questions(self) -> list:
+        """The recall check's questions: at most ``MAX_RECALL_QUESTIONS`` recall pairs, spread out."""
+        return spread(self.prep.recall_pairs, MAX_RECALL_QUESTIONS) if self.tc.recall_check else []
+
+    def recall_answers(self, refs: list, new_tokens: int) -> list[str]:
+        """Greedy closed-book answers to ``refs`` with the chat prompt, at most ``new_tokens`` each."""
         tokenizer, system = self.prep.tokenizer, self.prep.run_cfg.chat.system_prompt
         prompts = [encode_chat(tokenizer, [{"role": "system", "content": system}, {"role": "user", "content": p.question}])
                    for p in refs]
         self.prep.model.eval()
-        texts = greedy_texts(self.prep.model, tokenizer, prompts, [MAX_RECALL_NEW_TOKENS] * len(prompts))
+        texts = greedy_texts(self.prep.model, tokenizer, prompts, [new_tokens] * len(prompts), batch_size=RECALL_BATCH)
         self.model.train()
+        return texts
+
+    def recall_accuracy(self) -> float | None:
+        """Share of the recall questions answered with their key facts (``fact_accuracy``); None without any."""
+        refs = self.recall_questions()
+        if not refs:
+            return None
+        texts = self.recall_answers(refs, MAX_RECALL_NEW_TOKENS)
         accuracy, _ = fact_accuracy(texts, [{"question": p.question, "answer": p.answer} for p in refs])
         return accuracy
 
-    def evaluate(self) -> float:
-        """Label-token-weighted mean loss over this rank's share of the held-out rows, all ranks summed."""
+    def probe_evaluation(self, step: int) -> None:
+        """Predict an evaluation's time from part of one, after the first step: the eval loss of one
+        row per rank, scaled to all rows, and the first batch of recall questions answered in full,
+        scaled to all batches. Each is timed after a short warm-up run (the first no-grad pass and
+        the first generation are several times slower)."""
+        if not self.clock.eval_steps:
+            return
+        self.write_status(step, "measuring how long an evaluation takes")
+        rows, refs = self.eval_rows[:self.dist.world], self.recall_questions()
+        with self.clock.pause():
+            loss_s = [timed(self.evaluate, rows) for _ in range(2)][-1] * math.ceil(len(self.eval_rows) / self.dist.world)
+            batch_s = [timed(self.recall_answers, refs[:RECALL_BATCH], n) for n in (1, MAX_RECALL_NEW_TOKENS)][-1]
+        self.clock.expect_evaluation(loss_s + batch_s * math.ceil(len(refs) / RECALL_BATCH))
+
+    def evaluate(self, rows: list | None = None) -> float:
+        """Label-token-weighted mean loss over this rank's share of the held-out rows (``rows``: of
+        these), all ranks summed."""
         import torch
 
         self.model.eval()
         loss_sum, count = 0.0, 0
         with torch.no_grad():
-            for row in self.eval_rows[self.dist.rank::self.dist.world]:
+            for row in (self.eval_rows if rows is None else rows)[self.dist.rank::self.dist.world]:
                 n = label_tokens(row)
                 batch = {k: v.to(self.prep.device) for k, v in collate_packed(row, self.prep.pad_to).items()}
                 loss_sum += next_token_loss(self.prep.model, batch, self.prep.fused_loss).item() * n
@@ -277,6 +324,8 @@ class Session:
             f"{self.tokens_seen} tokens, LoRA checksum {lora_checksum(self.params):.6f}")
         adapter_step = progress.best_step or progress.step
         state = "completed" if progress.step >= total or progress.early_stopped else "stopped"
+        self.eta_s = None
+        self.write_status(progress.step, "saving the adapter")
         if self.dist.main:
             if adapter_step != progress.step:
                 best = ckpt.load_checkpoint(self.run.folder / ckpt.CHECKPOINTS_DIR / ckpt.checkpoint_name(adapter_step))
@@ -287,7 +336,7 @@ class Session:
         stop_note = {"message": "early stopping: recall and eval loss stopped improving"} if progress.early_stopped else {}
         status = {"step": progress.step, "total_steps": total, "eval_loss": progress.best_eval_loss,
                   "recall": progress.best_recall, "best_step": progress.best_step, "adapter_step": adapter_step,
-                  **stop_note}
+                  "elapsed_s": round(time.monotonic() - self.started, 1), **stop_note}
         return self.run.write_status(state, **status) if self.dist.main else {"state": state, **status}
 
 
@@ -310,6 +359,13 @@ def save_adapter(model, tokenizer, run: Run) -> Path:
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
     return replace_dir(tmp, run.adapter_dir)
+
+
+def timed(fn, *args) -> float:
+    """Seconds ``fn(*args)`` took."""
+    started = time.monotonic()
+    fn(*args)
+    return time.monotonic() - started
 
 
 def lora_checksum(params) -> float:

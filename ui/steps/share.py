@@ -59,12 +59,13 @@ def describe(info: dict | None) -> str:
     return "\n\n".join(lines)
 
 
-def start_demo(project: Project, run: Run, password: str, public: bool, rate_per_min: int) -> dict:
-    """Launch ``ui.demo`` for the run's model in its own process session; wait for its info file."""
+def start_demo(project: Project, run: Run, password: str, public: bool, rate_per_min: int, port: int = 0) -> dict:
+    """Launch ``ui.demo`` for the run's model in its own process session (``port`` 0: the first
+    free one from 7860; ``dab share`` starts it here too); wait for its info file."""
     info_path, log_path = project.root / INFO_FILE, project.root / "share.log"
     info_path.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", DEMO_MODULE, "--project", str(project.root), "--adapter", str(run.adapter_dir),
-           "--info-file", str(info_path), "--max-messages-per-minute", str(rate_per_min)]
+           "--info-file", str(info_path), "--max-messages-per-minute", str(rate_per_min), "--port", str(port)]
     process = spawn(cmd + (["--share"] if public else []), log_path, env={"DAB_DEMO_PASSWORD": password})
     return wait_ready(process, lambda: read_json(info_path) if info_path.exists() else None, "The demo",
                       log_path, START_TIMEOUT_S)

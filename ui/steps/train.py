@@ -2,7 +2,11 @@
 
 The run lives in its own process and writes its status and metrics into its folder; this page
 only reads them (every two seconds), so closing the tab or reloading the page never stops or
-loses a training, and a reloaded page picks the running one up again.
+loses a training, and a reloaded page picks the running one up again. The status line names
+what the run is doing (loading the model, preparing the data, training, evaluating) and the time
+left (``runs.progress_line``). The advanced settings show the values the chosen preset trains
+with (``plan_run``); editing one switches to Custom. Start, Resume and Stop are enabled only when
+they can act.
 """
 
 import functools
@@ -12,35 +16,44 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from builder.config import BUNDLED_MODEL
+from builder.config import BUNDLED_MODEL, RECOMMENDED_PRESET
+from builder.errors import BuilderError
+from builder.pairs.progress import duration
 from builder.project import Project
-from builder.runs import Run, newest_run
+from builder.runs import Run, newest_run, progress_line
 from builder.train.runner import start_training
 from builder.train.plan import plan_run
+from builder.train.presets import PRESETS as PRESET_VALUES
 from builder.train.presets import detect_hardware, lora_alpha, recommended_models
 
 from ..errors import friendly
 
 SERIES = ("train", "eval")
-PRESETS = [("Quick (a first try)", "quick"), ("Balanced (recommended)", "balanced"),
-           ("Thorough (more passes, slower)", "thorough"), ("Custom (the advanced settings below)", "custom")]
+PRESET_LABELS = {"quick": "Quick (fewer passes, faster)", "balanced": "Balanced",
+                 "thorough": "Thorough (more passes, slower)", "custom": "Custom (the advanced settings below)"}
+PRESETS = [(label + (" · recommended" if name == RECOMMENDED_PRESET else ""), name)
+           for name, label in PRESET_LABELS.items()]
 BUNDLED_CHOICE = ("Bundled: SmolLM2-135M-Instruct (works offline)", "bundled")
 
 
 def describe(run: Run | None) -> str:
-    """One status line: state, step, loss, speed, time left while running (and why it failed)."""
+    """One status line: state, what it is doing and the time left while active (``progress_line``),
+    step, loss, speed, how long it took once finished (and why it failed)."""
     if run is None:
         return "No training yet."
     status = run.status()
     line = f"**{status.get('state', 'unknown')}** — run `{run.name}`"
-    if status.get("total_steps"):
+    doing = progress_line(status)
+    if doing:
+        line += f" · {doing}"
+    elif status.get("total_steps"):
         line += f", step {status.get('step', 0)} of {status['total_steps']}"
     metrics = [m for m in run.metrics() if "loss" in m]
     if metrics:
         last = metrics[-1]
         line += f", loss {last['loss']:.3f}, {last.get('tokens_per_s', 0):.0f} tokens/s"
-        if status.get("state") == "running":  # a time left only while it runs (not failed or stopped)
-            line += f", about {last.get('eta_s', 0):.0f} s left"
+    if status.get("state") in ("completed", "stopped") and status.get("elapsed_s"):
+        line += f", trained in {duration(status['elapsed_s'])}"
     if status.get("state") == "failed" and status.get("message"):
         line += f"\n\n{status['message']}"
     if run.resumable():
@@ -98,6 +111,36 @@ def on_plan(root: str, *settings):
     return "\n\n".join(lines)
 
 
+def preset_values(project: Project, base_model: str, preset: str) -> tuple[float, float, int]:
+    """The passes, learning rate and adapter rank ``preset`` trains with on this project's pairs
+    (``plan_run``); the preset's nominal values when the model cannot be read (offline Hub id)."""
+    project_cfg = project.load_config()
+    spec = (base_model or "").strip() or project_cfg.train.base_model
+    project_cfg.train = replace(project_cfg.train, preset=preset, base_model=BUNDLED_MODEL if spec == "bundled" else spec)
+    try:
+        tc = plan_run(project, project_cfg).run_cfg.train
+    except (BuilderError, OSError, ValueError):
+        nominal = PRESET_VALUES[preset]
+        return nominal["epochs"], nominal["learning_rate"], nominal["lora_rank"]
+    return tc.epochs, tc.learning_rate, tc.lora_rank
+
+
+@friendly
+def on_preset(root: str, base_model: str, preset: str, epochs: float, learning_rate: float, lora_rank: float):
+    """Show the chosen preset's values in the advanced settings (Custom keeps what is there)."""
+    if preset == "custom":
+        return epochs, learning_rate, lora_rank
+    return preset_values(Project.open(Path(root)), base_model, preset)
+
+
+def controls(root: str):
+    """Start, Resume and Stop, each enabled only when it can act on the project's newest run."""
+    run = newest_run(Project.open(Path(root)))
+    active = run is not None and run.active()
+    return (gr.Button(interactive=not active), gr.Button(interactive=run is not None and run.resumable()),
+            gr.Button(interactive=active))
+
+
 @friendly
 def on_start(root: str, *settings):
     run = newest_run(Project.open(Path(root)))
@@ -136,12 +179,14 @@ def poll(root: str):
 
 
 def settings(root: str):
-    """The saved training settings, so a reload shows what the next run will use."""
-    tc = Project.open(Path(root)).load_config().train
+    """The saved training settings, so a reload shows what the next run will use (a preset's own values)."""
+    project = Project.open(Path(root))
+    tc = project.load_config().train
     value = "bundled" if tc.base_model in {BUNDLED_MODEL, "bundled"} else tc.base_model
     choices = model_choices() + ([] if value in {v for _, v in model_choices()} else [(value, value)])
-    return (gr.Dropdown(choices=choices, value=value), tc.preset, tc.epochs, tc.max_steps, tc.learning_rate,
-            tc.lora_rank)
+    epochs, learning_rate, lora_rank = (tc.epochs, tc.learning_rate, tc.lora_rank) if tc.preset == "custom" \
+        else preset_values(project, value, tc.preset)
+    return gr.Dropdown(choices=choices, value=value), tc.preset, epochs, tc.max_steps, learning_rate, lora_rank
 
 
 def build(root: gr.State) -> dict:
@@ -152,33 +197,42 @@ def build(root: gr.State) -> dict:
         base_model = gr.Dropdown([BUNDLED_CHOICE], value="bundled", allow_custom_value=True, label="Base model",
                                  scale=3, info="The bundled model works offline; Hub models need internet once. "
                                                "You may also type a Hub id or a local folder.")
-        preset = gr.Radio(PRESETS, value="balanced", label="Preset", scale=2,
+        preset = gr.Radio(PRESETS, value=RECOMMENDED_PRESET, label="Preset", scale=2,
                           info="Sets passes, learning rate and adapter size for your hardware and data")
-    with gr.Accordion("Advanced settings (used with the Custom preset; max steps always)", open=False):
+    with gr.Accordion("Advanced settings (the values the preset trains with; editing one switches to Custom)",
+                      open=False):
         with gr.Row():
-            epochs = gr.Number(3.0, label="Epochs (passes over your pairs)", minimum=0)
-            max_steps = gr.Number(0, label="Max steps (0 = by epochs)", precision=0, minimum=0)
-            learning_rate = gr.Number(2e-4, label="Learning rate")
-            lora_rank = gr.Number(16, label="Adapter rank", precision=0, minimum=1)
+            nominal = PRESET_VALUES[RECOMMENDED_PRESET]
+            epochs = gr.Number(nominal["epochs"], label="Epochs (passes over your pairs)", minimum=0)
+            max_steps = gr.Number(0, label="Max steps (0 = by epochs; any preset)", precision=0, minimum=0)
+            learning_rate = gr.Number(nominal["learning_rate"], label="Learning rate")
+            lora_rank = gr.Number(nominal["lora_rank"], label="Adapter rank", precision=0, minimum=1)
     with gr.Row():
         check = gr.Button("Check memory and plan")
         start = gr.Button("Start training", variant="primary", elem_id="train-start")
-        resume = gr.Button("Resume")
-        stop = gr.Button("Stop", variant="stop")
+        resume = gr.Button("Resume", interactive=False, elem_id="train-resume")
+        stop = gr.Button("Stop", variant="stop", interactive=False, elem_id="train-stop")
     plan = gr.Markdown()
     status = gr.Markdown("No training yet.", elem_id="train-status")
     plot = gr.LinePlot(loss_frame(None), x="step", y="loss", color="series", label="Loss (lower is better)",
-                       color_map={"train": "#2563eb", "eval": "#f97316"}, height=300, elem_id="loss-plot",
-                       x_title="training step", y_title="loss")
+                       color_map={"train": "#2563eb", "eval": "#f97316"}, height=360, elem_id="loss-plot",
+                       x_title="training step", y_title="loss", color_title="curve")
     run_state = gr.Textbox(visible=False)
     timer = gr.Timer(2.0)
     fields = [root, base_model, preset, epochs, max_steps, learning_rate, lora_rank]
     check.click(on_plan, fields, [plan], api_name="train_plan")
+    preset.input(on_preset, [root, base_model, preset, epochs, learning_rate, lora_rank], [epochs, learning_rate, lora_rank],
+                 api_visibility="private")
+    for number in (epochs, learning_rate, lora_rank):
+        number.input(lambda: "custom", None, [preset], api_visibility="private", show_progress="hidden")
+    buttons = [start, resume, stop]
+    run_state.change(controls, [root], buttons, api_visibility="private", show_progress="hidden")
     started = start.click(on_start, fields, [status, plot], api_name="train_start",
                           concurrency_limit=1, concurrency_id="train_start")
     resumed = resume.click(on_resume, [root], [status, plot], api_name="train_resume",
                            concurrency_limit=1, concurrency_id="train_start")
-    stop.click(on_stop, [root], [status], api_name="train_stop")
+    for event in (started, resumed, stop.click(on_stop, [root], [status], api_name="train_stop")):
+        event.then(controls, [root], buttons, api_visibility="private", show_progress="hidden")
     timer.tick(poll, [root], [status, plot, run_state], api_name="train_poll", show_progress="hidden")
     return {"refresh": (poll, [root], [status, plot, run_state]), "state": run_state, "reset": [plan],
             "settings": (settings, [root], [base_model, preset, epochs, max_steps, learning_rate, lora_rank]),
