@@ -14,7 +14,7 @@ import pandas as pd
 
 from builder.config import BUNDLED_MODEL
 from builder.project import Project
-from builder.runs import Run, newest_run
+from builder.runs import Run, newest_run, pairs_changed
 from builder.train.runner import start_training
 from builder.train.plan import plan_run
 from builder.train.presets import detect_hardware, lora_alpha, recommended_models
@@ -45,6 +45,8 @@ def describe(run: Run | None) -> str:
         line += f"\n\n{status['message']}"
     if run.resumable():
         line += "\n\nThis run did not finish: **Resume** continues it from its last checkpoint."
+    if status.get("state") == "completed" and pairs_changed(Project(run.folder.parents[1]), run):
+        line += "\n\n↻ **Pairs changed since this model was trained**: train again to learn from them."
     return line
 
 
