@@ -73,7 +73,7 @@ def test_replacing_asks_first_and_says_how_many_go(project):
     table, base = loaded(project)
     table.iloc[0, 4] = "My own answer."  # an unsaved edit: saved first, so it survives the replacement
     going = unreviewed_count(project.pairs()) - 1
-    outputs = on_generate(*TEACHER, True, *filters(project), table, base, progress=no_progress)
+    outputs = on_generate(*TEACHER, *filters(project), table, base, True, progress=no_progress)
     box, ask, message = outputs[PAGE_OUTPUTS:]
     assert box.visible is True and f"Replace {going} unreviewed pairs?" in ask and "your 1 reviewed" in ask
     assert "1 unsaved edit" in message and project.pairs()[0].answer == "My own answer."
@@ -83,7 +83,7 @@ def test_replacing_asks_first_and_says_how_many_go(project):
     outputs = on_confirm_replace(*filters(project), table, base, progress=no_progress)
     assert f"{going} unreviewed pairs replaced" in outputs[-1] and outputs[PAGE_OUTPUTS].visible is False
     assert project.pairs()[0].answer == "My own answer."
-    outputs = on_generate(*TEACHER, False, *filters(project), table, base, progress=no_progress)
+    outputs = on_generate(*TEACHER, *filters(project), table, base, False, progress=no_progress)
     assert outputs[-1].startswith("✅ 0 new pairs"), "without replace a generation only adds"
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import gradio as gr
 
 from builder.dataset import FORMATS, export_pairs
+from builder.errors import BuilderError
 from builder.pairs import (PairFilter, add_manual_pair, apply_edits, bulk_set_status, format_report, generate_pairs,
                            load_report, move_pairs, set_status, shown_values, unreviewed_count)
 from builder.pairs.overview import WRITTEN_BY_YOU, pair_source, pair_uses
@@ -86,14 +87,19 @@ def edits_note(changed: int) -> str:
 
 
 def generate(project: Project, replace: bool, progress) -> str:
-    """Run the configured generator; the line that says what it did."""
+    """Run the configured generator; the line that says what it did, or why it failed (then the
+    project's pairs are as they were)."""
     project_cfg = project.load_config()
     progress(0.0, desc=f"Starting the {project_cfg.pairs.generator} generator")
     tracker = GenerationProgress(on_change=lambda t: progress(t.fraction, desc=t.line()))
-    summary = generate_pairs(project, project_cfg.pairs, progress=tracker.update, replace=replace)
+    try:
+        summary = generate_pairs(project, project_cfg.pairs, progress=tracker.update, replace=replace)
+    except BuilderError as exc:
+        gr.Warning(f"No pairs generated: {exc}")
+        return f"❌ {str(exc).rstrip('.')}. Your pairs were not changed."
     replaced = f", {summary['replaced']} unreviewed pairs replaced" if replace else ""
-    return (f"✅ {summary['new']} new pairs ({summary['pairs']} in all{replaced}) from {summary['chunks']} passages "
-            f"({summary['chunks_without_pairs']} passages have no pair).")
+    return (f"✅ {summary['new']} new pairs ({summary['pairs']} in all{replaced}) from {summary['chunks']} passages; "
+            f"{summary['chunks_without_pairs']} passage(s) without a pair.")
 
 
 def save_generator(root: str, generator: str, teacher_model: str, base_url: str, api_model: str,
@@ -107,7 +113,7 @@ def save_generator(root: str, generator: str, teacher_model: str, base_url: str,
 
 @keep_on_error(PAGE_OUTPUTS + 3)
 def on_generate(generator: str, teacher_model: str, base_url: str, api_model: str, api_key_env: str, domain: str,
-                replace: bool, root: str, status: str, min_score: float, source: str, table, base: dict,
+                root: str, status: str, min_score: float, source: str, table, base: dict, replace: bool = False,
                 progress=gr.Progress()):
     """Generate (adding to the pairs), or, with ``replace``, first ask: say how many unreviewed
     pairs would go. Outputs: the page, the confirmation box and its text, the message."""
@@ -282,7 +288,7 @@ def build(root: gr.State) -> dict:
     current = [*filters, table, base]
     shown = [table, status_md, source, base, report, *cover["outputs"]]
     confirm_outputs = [*shown, confirm_box, confirm_text, generated]
-    events = [generate_button.click(on_generate, [*parts["fields"], domain, replace, *current], confirm_outputs,
+    events = [generate_button.click(on_generate, [*parts["fields"], domain, *current, replace], confirm_outputs,
                                     api_name="generate_pairs"),
               confirm.click(on_confirm_replace, current, confirm_outputs, api_name="confirm_replace"),
               save.click(on_save, current, [*shown, notice], api_name="save_pairs"),
