@@ -9,7 +9,7 @@ import pytest
 
 from dab.cli import main
 
-from .test_review import make_project
+from .test_review import copy_of, make_project
 
 
 @pytest.fixture(scope="module")
@@ -19,12 +19,7 @@ def template(tmp_path_factory):
 
 @pytest.fixture()
 def project(template, tmp_path):
-    import shutil
-
-    from builder.project import Project
-
-    shutil.copytree(template.root, tmp_path / "depot")
-    return Project.open(tmp_path / "depot")
+    return copy_of(template, tmp_path)
 
 
 def review(project, *args, capsys) -> tuple[int, list[str], str]:

@@ -9,7 +9,7 @@ import pytest
 from builder.pairs import move_pairs, unreviewed_count
 from builder.pairs.overview import pair_uses
 
-from .test_review import fake_run, make_project
+from .test_review import copy_of, fake_run, make_project
 
 TEACHER = ("rules", "bundled", "http://127.0.0.1:11434/v1", "", "", "general")  # generator, teacher fields, domain
 
@@ -21,12 +21,7 @@ def template(tmp_path_factory):
 
 @pytest.fixture()
 def project(template, tmp_path):
-    import shutil
-
-    from builder.project import Project
-
-    shutil.copytree(template.root, tmp_path / "depot")
-    return Project.open(tmp_path / "depot")
+    return copy_of(template, tmp_path)
 
 
 def loaded(project):
@@ -112,8 +107,10 @@ def test_a_gap_prefills_a_pair_that_trains(project):
     line, documents, gaps_table, gaps = outputs[5:PAGE_OUTPUTS]
     assert "No pair from menu.md" in line and list(gaps_table["document"]) == ["menu.md"]
     assert documents.set_index("document").loc["menu.md", "pairs"] == 0
-    question, answer, passage, shown, box = on_gap(gaps, str(project.root), gr.SelectData(None, {"index": [0, 2], "value": ""}))
+    question, answer, passage, box, shown = on_gap(gaps, str(project.root), gr.SelectData(None, {"index": [0, 2], "value": ""}))
     assert passage == gaps[0]["chunk_id"] and "Home | About | Contact" in shown and box.open is True
+    assert on_gap(gaps, str(project.root), gr.SelectData(None, {"index": [7, 0], "value": ""}))[-1].startswith(
+        "❌ That row is gone")
     table, base = loaded(project)
     outputs = on_add("What is on the menu?", "Home, About and Contact.", passage, *filters(project), table, base)
     assert outputs[-1] == "✅ Pair added: it is used for training."

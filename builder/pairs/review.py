@@ -13,9 +13,10 @@ Every change is one ``Project.edit_pairs`` block (the project's pairs lock), so 
 once (two processes, two wizard events, two tabs) never lose each other's change; a table saved
 from a stale tab is refused row by row (``EditConflict``) instead of undoing another's edit.
 
-A pair is ``pending`` until a person accepts, rejects or edits it; from then on regeneration
-never touches it (``base.is_protected``). Training uses every pair except rejected ones and
-pending pairs flagged ``instruction_like`` (those need a person's explicit acceptance).
+A pair is ``pending`` until a person accepts, rejects or edits it; from then on, as once a
+person moved it between training and evaluation, regeneration never touches it
+(``base.is_protected``). Training uses every pair except rejected ones and pending pairs
+flagged ``instruction_like`` (those need a person's explicit acceptance).
 """
 
 from dataclasses import dataclass, replace

@@ -21,7 +21,7 @@ from builder.pairs.overview import PairSource, coverage_gaps, documents_overview
 from builder.project import Project
 from builder.records import Pair
 
-from .pair_views import passage_html
+from .pair_views import keep_on_error, passage_html
 
 DOCUMENT_COLUMNS = ["document", "passages", "passages with pairs", "pairs", "training", "evaluation"]
 GAP_COLUMNS = ["document", "heading", "not covered yet", "why"]
@@ -55,18 +55,19 @@ def view(project: Project, pairs: list[Pair], uses: dict[str, str]) -> tuple:
             [asdict(g) for g in gaps])
 
 
+@keep_on_error(5)
 def on_gap(gaps: list[dict], root: str, evt: gr.SelectData):
-    """Pre-fill the add-a-pair form for the clicked gap: its passage, and its statement as the answer."""
+    """Pre-fill the add-a-pair form for the clicked gap: its passage, and its statement as the answer.
+    Outputs: question, answer, the passage's chunk id, the form (opened), the passage shown."""
     index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
     if not gaps or not 0 <= index < len(gaps):
-        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        raise gr.Error("That row is gone: the table changed since. Click the row again.")
     gap = gaps[index]
     chunk = next((c for c in Project.open(Path(root)).chunks() if c.id == gap["chunk_id"]), None)
     if chunk is None:
-        gr.Warning("That passage is gone (its document was removed): reload the page.")
-        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        raise gr.Error("That passage is gone (its document was removed): reload the page.")
     shown = passage_html(PairSource(gap["document"], gap["heading"], chunk.text, None))
-    return "", gap["statement"], chunk.id, f"<p><b>Writing a pair for this passage.</b></p>{shown}", gr.Accordion(open=True)
+    return "", gap["statement"], chunk.id, gr.Accordion(open=True), f"<p><b>Writing a pair for this passage.</b></p>{shown}"
 
 
 def build() -> dict:

@@ -122,8 +122,8 @@ def on_generate(generator: str, teacher_model: str, base_url: str, api_model: st
     going = unreviewed_count(project.pairs()) if replace else 0
     if going:
         reviewed = len(project.pairs()) - going
-        ask = (f"**Replace {going} unreviewed pairs?** They are the pairs nobody edited, accepted or rejected; "
-               f"your {reviewed} reviewed pairs stay. New pairs are generated in their place.")
+        ask = (f"**Replace {going} unreviewed pairs?** They are the pairs nobody edited, accepted, rejected or "
+               f"moved; your {reviewed} reviewed pairs stay. New pairs are generated in their place.")
         return (*[gr.skip()] * PAGE_OUTPUTS, gr.Group(visible=True), ask, edits_note(changed).strip())
     message = generate(project, False, progress)
     return (*page(project, status, min_score, source), gr.Group(visible=False), "", message + edits_note(changed))
@@ -177,6 +177,7 @@ def pair_detail(project: Project, pair_id: str) -> str:
     return pair_html(pair, use, pair_source(project, pair) if pair else None)
 
 
+@keep_on_error(2)
 def on_select(table, root: str, evt: gr.SelectData):
     """A clicked row: its pair id, and the pair with its source passage."""
     index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
@@ -230,86 +231,113 @@ def refresh(root: str):
     return (*page(Project.open(Path(root)), ALL, 0.0, ALL), "")
 
 
+PAIR_ACTIONS = {  # button label, the change, what the message says after it
+    "accept": ("Accept", lambda project, ids: set_status(project, ids, "accepted"), "Accepted"),
+    "reject": ("Reject", lambda project, ids: set_status(project, ids, "rejected"), "Rejected"),
+    "train": ("Use for training", lambda project, ids: move_pairs(project, ids, "train"), "Now used for training"),
+    "eval": ("Use for evaluation", lambda project, ids: move_pairs(project, ids, "eval"), "Now held out for evaluation"),
+}
+
+
+def build_generation(root: gr.State) -> dict:
+    """Teacher, domain, the replace choice, Generate, and the confirmation box replacing opens."""
+    with gr.Group():
+        w = {"teacher": teacher.build(root)}
+        w["domain"] = gr.Dropdown(list_domains(), value="general", label="Domain preset",
+                                  info="The style of questions and answers")
+        w["replace"] = gr.Checkbox(False, label="Replace unreviewed pairs", elem_id="pairs-replace",
+                                   info="Off: new pairs are added to yours. On: pairs nobody reviewed are replaced "
+                                        "(you confirm first).")
+        w["generate"] = gr.Button("Generate pairs", variant="primary", elem_id="pairs-generate")
+        with gr.Group(visible=False, elem_id="pairs-confirm") as w["confirm_box"]:
+            w["confirm_text"] = gr.Markdown(elem_id="pairs-confirm-text")
+            with gr.Row():
+                w["confirm"] = gr.Button("Replace them and generate", variant="stop", elem_id="pairs-confirm-replace")
+                w["cancel"] = gr.Button("Keep them", elem_id="pairs-cancel-replace")
+        w["generated"] = gr.Markdown(elem_id="pairs-generated")
+    return w
+
+
+def build_review() -> dict:
+    """Counts, filters, the table and its buttons, the message line, and the clicked pair's panel."""
+    w = {"counts": gr.Markdown()}
+    with gr.Row():
+        w["status"] = gr.Dropdown([ALL, *STATUSES], value=ALL, label="Show status")
+        w["min_score"] = gr.Slider(0, 1, value=0, step=0.05, label="Minimum grounding score")
+        w["source"] = gr.Dropdown([ALL], value=ALL, label="Source document", allow_custom_value=True)
+    w["table"] = gr.Dataframe(headers=COLUMNS, label="Pairs (edit a question or answer, then save; click a row for more)",
+                              interactive=True, wrap=True, elem_id="pairs-table", max_height=420,
+                              static_columns=STATIC_COLUMNS, column_widths=COLUMN_WIDTHS, datatype=DATATYPES)
+    with gr.Row():
+        w["save"] = gr.Button("Save my edits", variant="primary", elem_id="pairs-save")
+        w["reload"] = gr.Button("Discard my edits", elem_id="pairs-reload")
+        w["accept_all"] = gr.Button("Accept all shown")
+        w["reject_all"] = gr.Button("Reject all shown")
+    w["notice"] = gr.Markdown(elem_id="pairs-notice")
+    with gr.Group():
+        w["detail"] = gr.HTML(pair_html(None, "", None), elem_id="pairs-detail")
+        with gr.Row():
+            w["actions"] = {name: gr.Button(label, size="sm", elem_id=f"pair-{name}")
+                            for name, (label, _, _) in PAIR_ACTIONS.items()}
+    w["chosen"] = gr.Textbox(visible=False, elem_id="pairs-chosen")  # the clicked pair's id
+    return w
+
+
+def build_add_and_download() -> dict:
+    """The add-a-pair form (a passage chosen in the coverage view shows at its top), then downloads."""
+    with gr.Accordion("Add a pair of your own", open=False) as add_box:
+        w = {"add_box": add_box, "passage_view": gr.HTML(coverage.NO_PASSAGE, elem_id="pairs-add-passage"),
+             "passage": gr.Textbox(visible=False),  # the chunk id the pair is written for ("" for none)
+             "question": gr.Textbox(label="Question", elem_id="pairs-add-question"),
+             "answer": gr.Textbox(label="Answer", lines=3, elem_id="pairs-add-answer"), "add": gr.Button("Add pair")}
+    with gr.Accordion("Download and reconciliation report", open=False):
+        with gr.Row():
+            w["format"] = gr.Dropdown(list(FORMATS), value=FORMATS[0], label="Dataset format")
+            w["download"] = gr.Button("Prepare download")
+            w["file"] = gr.File(label="Dataset", interactive=False)
+        w["report"] = gr.Code(label="Every passage: pairs kept and dropped, and why", language=None, lines=12)
+    return w
+
+
 def build(root: gr.State) -> dict:
     gr.Markdown("### 2 · Question/answer pairs\nEach pair is a question a user might ask, answered from "
                 "one passage of your documents. Check them: fix the wording in the table, click a row to see "
                 "its passage and to accept, reject or move it, or add your own. **Next:** the model learns "
                 "from the pairs used for training; those held out test it.")
-    with gr.Group():
-        parts = teacher.build(root)
-        domain = gr.Dropdown(list_domains(), value="general", label="Domain preset",
-                             info="The style of questions and answers")
-        replace = gr.Checkbox(False, label="Replace unreviewed pairs", elem_id="pairs-replace",
-                              info="Off: new pairs are added to yours. On: pairs nobody reviewed are replaced "
-                                   "(you confirm first).")
-        generate_button = gr.Button("Generate pairs", variant="primary", elem_id="pairs-generate")
-        with gr.Group(visible=False, elem_id="pairs-confirm") as confirm_box:
-            confirm_text = gr.Markdown(elem_id="pairs-confirm-text")
-            with gr.Row():
-                confirm = gr.Button("Replace them and generate", variant="stop", elem_id="pairs-confirm-replace")
-                cancel = gr.Button("Keep them", elem_id="pairs-cancel-replace")
-        generated = gr.Markdown(elem_id="pairs-generated")
-    status_md = gr.Markdown()
-    with gr.Row():
-        status = gr.Dropdown([ALL, *STATUSES], value=ALL, label="Show status")
-        min_score = gr.Slider(0, 1, value=0, step=0.05, label="Minimum grounding score")
-        source = gr.Dropdown([ALL], value=ALL, label="Source document", allow_custom_value=True)
-    table = gr.Dataframe(headers=COLUMNS, label="Pairs (edit a question or answer, then save; click a row for more)",
-                         interactive=True, wrap=True, elem_id="pairs-table", max_height=420, static_columns=STATIC_COLUMNS,
-                         column_widths=COLUMN_WIDTHS, datatype=DATATYPES)
-    with gr.Row():
-        save = gr.Button("Save my edits", variant="primary", elem_id="pairs-save")
-        reload_button = gr.Button("Discard my edits", elem_id="pairs-reload")
-        accept_all = gr.Button("Accept all shown")
-        reject_all = gr.Button("Reject all shown")
-    notice = gr.Markdown(elem_id="pairs-notice")
-    with gr.Group():
-        detail = gr.HTML(pair_html(None, "", None), elem_id="pairs-detail")
-        with gr.Row():
-            actions = {name: gr.Button(label, size="sm", elem_id=f"pair-{name}") for name, label in
-                       (("accept", "Accept"), ("reject", "Reject"), ("train", "Use for training"),
-                        ("eval", "Use for evaluation"))}
-    chosen = gr.Textbox(visible=False, elem_id="pairs-chosen")  # the clicked pair's id
+    w = {**build_generation(root), **build_review()}
     cover = coverage.build()
-    with gr.Accordion("Add a pair of your own", open=False) as add_box:
-        passage_view = gr.HTML(coverage.NO_PASSAGE, elem_id="pairs-add-passage")
-        passage = gr.Textbox(visible=False)  # the chunk id the pair is written for ("" for none)
-        question = gr.Textbox(label="Question", elem_id="pairs-add-question")
-        answer = gr.Textbox(label="Answer", lines=3, elem_id="pairs-add-answer")
-        add = gr.Button("Add pair")
-    with gr.Accordion("Download and reconciliation report", open=False):
-        with gr.Row():
-            fmt = gr.Dropdown(list(FORMATS), value=FORMATS[0], label="Dataset format")
-            download = gr.Button("Prepare download")
-            file = gr.File(label="Dataset", interactive=False)
-        report = gr.Code(label="Every passage: pairs kept and dropped, and why", language=None, lines=12)
-    base = gr.State({})  # what the table showed of each pair when it was loaded
-    filters = [root, status, min_score, source]
-    current = [*filters, table, base]
-    shown = [table, status_md, source, base, report, *cover["outputs"]]
-    confirm_outputs = [*shown, confirm_box, confirm_text, generated]
-    events = [generate_button.click(on_generate, [*parts["fields"], domain, *current, replace], confirm_outputs,
-                                    api_name="generate_pairs"),
-              confirm.click(on_confirm_replace, current, confirm_outputs, api_name="confirm_replace"),
-              save.click(on_save, current, [*shown, notice], api_name="save_pairs"),
-              reload_button.click(on_reload, filters, [*shown, notice], api_name="reload_pairs"),
-              accept_all.click(bulk("accepted"), current, [*shown, notice], api_name="accept_shown"),
-              reject_all.click(bulk("rejected"), current, [*shown, notice], api_name="reject_shown"),
-              add.click(on_add, [question, answer, passage, *current], [*shown, question, answer, passage,
-                                                                        passage_view, notice], api_name="add_pair")]
-    changes = {"accept": (lambda p, ids: set_status(p, ids, "accepted"), "Accepted"),
-               "reject": (lambda p, ids: set_status(p, ids, "rejected"), "Rejected"),
-               "train": (lambda p, ids: move_pairs(p, ids, "train"), "Now used for training"),
-               "eval": (lambda p, ids: move_pairs(p, ids, "eval"), "Now held out for evaluation")}
-    for name, button in actions.items():
-        events.append(button.click(pair_action(*changes[name]), [chosen, *current], [*shown, detail, notice],
+    w.update(build_add_and_download())
+    w["base"] = gr.State({})  # what the table showed of each pair when it was loaded
+    filters = [root, w["status"], w["min_score"], w["source"]]
+    shown = [w["table"], w["counts"], w["source"], w["base"], w["report"], *cover["outputs"]]
+    events = wire(w, filters, shown)
+    w["cancel"].click(on_cancel_replace, None, [w["confirm_box"], w["generated"]], api_visibility="private")
+    w["table"].select(on_select, [w["table"], root], [w["chosen"], w["detail"]], api_visibility="private")
+    cover["gaps_table"].select(coverage.on_gap, [cover["gaps"], root], [w[k] for k in (
+        "question", "answer", "passage", "add_box", "passage_view")], api_visibility="private")
+    w["download"].click(on_download, [w["format"], root], [w["file"], w["notice"]], api_name="download_pairs")
+    return {"refresh": (refresh, [root], [*shown, w["notice"]]), "changed": events,
+            "settings": (settings, [root], [*w["teacher"]["settings"], w["domain"]])}
+
+
+def wire(w: dict, filters: list, shown: list) -> list:
+    """The events that change pairs (each refreshes ``shown``); returns them for the progress bar."""
+    current, notice = [*filters, w["table"], w["base"]], w["notice"]
+    confirm_outputs = [*shown, w["confirm_box"], w["confirm_text"], w["generated"]]
+    add_outputs = [*shown, w["question"], w["answer"], w["passage"], w["passage_view"], notice]
+    events = [w["generate"].click(on_generate, [*w["teacher"]["fields"], w["domain"], *current, w["replace"]],
+                                  confirm_outputs, api_name="generate_pairs"),
+              w["confirm"].click(on_confirm_replace, current, confirm_outputs, api_name="confirm_replace"),
+              w["save"].click(on_save, current, [*shown, notice], api_name="save_pairs"),
+              w["reload"].click(on_reload, filters, [*shown, notice], api_name="reload_pairs"),
+              w["accept_all"].click(bulk("accepted"), current, [*shown, notice], api_name="accept_shown"),
+              w["reject_all"].click(bulk("rejected"), current, [*shown, notice], api_name="reject_shown"),
+              w["add"].click(on_add, [w["question"], w["answer"], w["passage"], *current], add_outputs,
+                             api_name="add_pair")]
+    for name, button in w["actions"].items():
+        _, change, done = PAIR_ACTIONS[name]
+        events.append(button.click(pair_action(change, done), [w["chosen"], *current], [*shown, w["detail"], notice],
                                    api_name=f"pair_{name}"))
-    cancel.click(on_cancel_replace, None, [confirm_box, generated], api_visibility="private")
-    table.select(on_select, [table, root], [chosen, detail], api_visibility="private")
-    cover["gaps_table"].select(coverage.on_gap, [cover["gaps"], root], [question, answer, passage, passage_view, add_box],
-                               api_visibility="private")
-    download.click(on_download, [fmt, root], [file, notice], api_name="download_pairs")
-    for control in (status, min_score, source):
+    for control in (w["status"], w["min_score"], w["source"]):
         control.change(on_filter, current, [*shown, notice], api_visibility="private")
-    return {"refresh": (refresh, [root], [*shown, notice]), "changed": events,
-            "settings": (settings, [root], [*parts["settings"], domain])}
+    return events
