@@ -30,6 +30,7 @@ parent; without a ``config.yaml`` there, the project's config stands in for the 
 """
 
 import dataclasses
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from .config import ChatConfig, ProjectConfig
 from .errors import AdapterError, BuilderError
 from .processes import process_alive
 from .project import Project
-from .records import Pair
+from .records import Pair, content_id
 from .splits import Splits, split_pairs
 from .storage import read_json, read_jsonl, write_json, write_jsonl
 from .templates import load_domain
@@ -221,19 +222,23 @@ def trained_run(project: Project, adapter_dir: Path | None = None) -> Run:
     return run
 
 
+def data_fingerprint(pairs: list[Pair]) -> str:
+    """A short hash of the exact training data (``data.json``), so a run records what it learned from."""
+    return content_id(json.dumps([[p.id, p.question, p.answer] for p in pairs], ensure_ascii=False))
+
+
 def pairs_changed(project: Project, run: Run) -> bool:
     """Whether the project's pairs changed since the run: other training pairs (the data
     fingerprint in ``data.json``) or other pairs held out for evaluation (``heldout.jsonl``,
     e.g. after moving a pair). A run that recorded no fingerprint (an adapter made elsewhere)
     never reads as changed."""
     from .pairs import training_pairs
-    from .train.setup import fingerprint
 
     recorded = run.data_record().get("fingerprint")
     if not recorded:
         return False
     pairs = training_pairs(project.pairs())
-    if fingerprint(pairs) != recorded:
+    if data_fingerprint(pairs) != recorded:
         return True
     if not run.heldout_path.is_file():
         return False

@@ -179,12 +179,12 @@ def test_replacing_counts_exactly_the_unreviewed_pairs(project):
 
 def fake_run(project: Project) -> Run:
     """A finished run that recorded the project's pairs as they are now (data.json, heldout.jsonl)."""
+    from builder.runs import data_fingerprint
     from builder.storage import write_json
-    from builder.train.setup import fingerprint
 
     run = Run(project.new_run_dir())
     pairs = training_pairs(project.pairs())
-    write_json(run.data_path, {"fingerprint": fingerprint(pairs)})
+    write_json(run.data_path, {"fingerprint": data_fingerprint(pairs)})
     run.save_heldout(split_pairs(pairs, project.load_config().pairs))
     return run
 
