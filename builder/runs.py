@@ -8,6 +8,7 @@
     run.base_model(project_cfg)                # the base model its adapter was trained on
     chat_settings(project_cfg, run)            # the project's sampling, the system prompt the run trained with
     engine = load_engine(run, project_cfg)     # that base model with the run's adapter
+    pairs_changed(project, run)                # the pairs differ from those the run trained and held out
 
 Everything that loads a tuned model (chat, evaluation, serving, export, the wizard, the demo)
 goes through ``load_engine``, so it takes the base model from the run that trained the adapter,
@@ -30,6 +31,7 @@ parent; without a ``config.yaml`` there, the project's config stands in for the 
 """
 
 import dataclasses
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -40,8 +42,8 @@ from .config import ChatConfig, ProjectConfig
 from .errors import AdapterError, BuilderError
 from .processes import process_alive
 from .project import Project
-from .records import Pair
-from .splits import Splits
+from .records import Pair, content_id
+from .splits import Splits, split_pairs
 from .storage import read_json, read_jsonl, write_json, write_jsonl
 from .templates import load_domain
 from .pairs.progress import duration
@@ -242,6 +244,30 @@ def trained_run(project: Project, adapter_dir: Path | None = None) -> Run:
     if run is None:
         raise AdapterError("no trained adapter yet: run `dab train` first")
     return run
+
+
+def data_fingerprint(pairs: list[Pair]) -> str:
+    """A short hash of the exact training data (``data.json``), so a run records what it learned from."""
+    return content_id(json.dumps([[p.id, p.question, p.answer] for p in pairs], ensure_ascii=False))
+
+
+def pairs_changed(project: Project, run: Run) -> bool:
+    """Whether the project's pairs changed since the run: other training pairs (the data
+    fingerprint in ``data.json``) or other pairs held out for evaluation (``heldout.jsonl``,
+    e.g. after moving a pair). A run that recorded no fingerprint (an adapter made elsewhere)
+    never reads as changed."""
+    from .pairs import training_pairs
+
+    recorded = run.data_record().get("fingerprint")
+    if not recorded:
+        return False
+    pairs = training_pairs(project.pairs())
+    if data_fingerprint(pairs) != recorded:
+        return True
+    if not run.heldout_path.is_file():
+        return False
+    held_out = split_pairs(pairs, run.resolved_config(project.load_config()).pairs).held_out
+    return {p.id for p in held_out} != {p.id for group in run.heldout().values() for p in group}
 
 
 # --- using a run's model --------------------------------------------------------------------

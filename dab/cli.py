@@ -4,6 +4,7 @@
     dab ingest  PATH... --project PROJECT    add documents (files, folders, zips) and chunk them
     dab pairs   --project PROJECT            generate question/answer pairs (--report: reconciliation;
                                              --base-url/--model/--api-key-env, --test-connection: teacher setup)
+    dab review  list|accept|reject|edit|add|move -p P   review pairs by id (list: --status, --split)
     dab dataset export|import|save PATH -p P export/import pairs (openai, alpaca, sharegpt), save_to_disk
     dab transfer --project PROJECT           domain distance and a recommended number of pairs
     dab train   --project PROJECT            fine-tune a LoRA adapter on the pairs (--resume, --stop, --preset)
@@ -20,12 +21,14 @@ expected problem ends as one ``error:`` line and a non-zero exit code, never a t
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from builder.config import MAX_PASSAGES_K
 from builder.errors import BuilderError
 from builder.export import GGUF_TYPES
+from builder.records import STATUSES
 from builder.train.entry import add_arguments as add_train_arguments
 
 from . import commands
@@ -39,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     except BuilderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`dab review list | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:  # a file the user named is missing, unreadable, or the disk is full
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
@@ -84,6 +90,8 @@ def add_data_commands(sub) -> None:
     add_teacher_arguments(p)
     p.set_defaults(func=commands.cmd_pairs)
 
+    add_review_command(sub)
+
     p = sub.add_parser("dataset", help="export, import, save or push the pairs (openai messages, alpaca, sharegpt)")
     p.add_argument("action", choices=["export", "import", "save", "push"])
     p.add_argument("path", type=Path, help="file to write or read (save: a datasets folder; push: a Hub repo id)")
@@ -94,6 +102,42 @@ def add_data_commands(sub) -> None:
     p = sub.add_parser("transfer", help="how far the documents are from general text; pairs to aim for")
     add_project_arg(p)
     p.set_defaults(func=commands.cmd_transfer)
+
+
+def add_review_command(sub) -> None:
+    """``dab review``: the Pairs step's review by pair id (``dab review list`` shows the ids)."""
+    review = sub.add_parser("review", help="list, accept, reject, edit, add or move pairs by id",
+                            description="Review pairs by id. Unknown ids or statuses change nothing (exit code 2).")
+    actions = review.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = actions.add_parser("list", help="one line per pair: id, status, used for, question -> answer")
+    add_project_arg(p)
+    p.add_argument("--status", choices=STATUSES, help="only pairs with this status")
+    p.add_argument("--split", choices=["train", "eval", "none"],
+                   help="only pairs used for training (train), held out for evaluation (eval) or not used (none)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line instead of text")
+    p.set_defaults(func=commands.cmd_review_list)
+    for name, status in (("accept", "accepted"), ("reject", "rejected")):
+        p = actions.add_parser(name, help=f"mark pairs {status}")
+        p.add_argument("ids", nargs="+", metavar="ID")
+        add_project_arg(p)
+        p.set_defaults(func=commands.cmd_review_status, status=status)
+    p = actions.add_parser("edit", help="change a pair's question and/or answer (it becomes 'edited')")
+    p.add_argument("id", metavar="ID")
+    add_project_arg(p)
+    p.add_argument("--question", "-q")
+    p.add_argument("--answer", "-a")
+    p.set_defaults(func=commands.cmd_review_edit)
+    p = actions.add_parser("add", help="add a pair of your own (it is used for training)")
+    add_project_arg(p)
+    p.add_argument("--question", "-q", required=True)
+    p.add_argument("--answer", "-a", required=True)
+    p.add_argument("--passage", metavar="CHUNK_ID", help="the passage it is about (grounds the pair)")
+    p.set_defaults(func=commands.cmd_review_add)
+    p = actions.add_parser("move", help="use pairs for training or hold them out for evaluation")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    add_project_arg(p)
+    p.add_argument("--to", choices=["train", "eval"], required=True)
+    p.set_defaults(func=commands.cmd_review_move)
 
 
 def add_teacher_arguments(p: argparse.ArgumentParser) -> None:

@@ -142,6 +142,76 @@ def following_training(project_root: Path, every_s: float = 0.5):
             thread.join()
 
 
+USE_OF_SPLIT = {"train": "training", "eval": "evaluation", "none": "not used"}
+
+
+def cmd_review_list(args) -> None:
+    from builder.pairs.overview import pair_uses
+    from builder.project import Project
+
+    project = Project.open(args.project)
+    pairs = project.pairs()
+    uses = pair_uses(pairs, project.load_config().pairs)
+    chosen = [p for p in pairs if (args.status is None or p.status == args.status)
+              and (args.split is None or uses[p.id] == USE_OF_SPLIT[args.split])]
+    for pair in chosen:
+        if args.json:
+            print(json.dumps({"id": pair.id, "status": pair.status, "used_for": uses[pair.id],
+                              "question": pair.question, "answer": pair.answer, "chunk_id": pair.chunk_id},
+                             ensure_ascii=False))
+        else:
+            print(f"{pair.id}  {pair.status:8}  {uses[pair.id]:10}  {one_line(pair.question, 70)} -> "
+                  f"{one_line(pair.answer, 70)}")
+    print(f"{len(chosen)} of {len(pairs)} pairs", file=sys.stderr)
+
+
+def one_line(text: str, max_chars: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= max_chars else flat[: max_chars - 3] + "..."
+
+
+def cmd_review_status(args) -> None:
+    from builder.pairs import set_status
+    from builder.project import Project
+
+    changed = set_status(Project.open(args.project), args.ids, args.status)
+    print(f"{changed} pair(s) {args.status} ({len(set(args.ids)) - changed} already were)")
+
+
+def cmd_review_edit(args) -> None:
+    """Save new wording, checked against the pair as read (a change made meanwhile is not undone)."""
+    from builder.errors import ConfigError, ProjectError
+    from builder.pairs import ReviewRow, apply_edits, shown_values
+    from builder.project import Project
+
+    if args.question is None and args.answer is None:
+        raise ConfigError("give --question and/or --answer")
+    project = Project.open(args.project)
+    pair = next((p for p in project.pairs() if p.id == args.id), None)
+    if pair is None:
+        raise ProjectError(f"no pair with id {args.id}; nothing was changed")
+    question = pair.question if args.question is None else args.question
+    answer = pair.answer if args.answer is None else args.answer
+    apply_edits(project, [ReviewRow(pair.id, pair.status, question, answer, shown_values(pair))])
+    print(f"pair {pair.id} edited")
+
+
+def cmd_review_add(args) -> None:
+    from builder.pairs import add_manual_pair
+    from builder.project import Project
+
+    pair = add_manual_pair(Project.open(args.project), args.question, args.answer, chunk_id=args.passage)
+    print(f"pair {pair.id} added (used for training)")
+
+
+def cmd_review_move(args) -> None:
+    from builder.pairs import move_pairs
+    from builder.project import Project
+
+    changed = move_pairs(Project.open(args.project), args.ids, args.to)
+    print(f"{changed} pair(s) moved to {USE_OF_SPLIT[args.to]} ({len(set(args.ids)) - changed} already were)")
+
+
 def cmd_dataset(args) -> None:
     from builder.dataset import build_dataset_dict, export_pairs, import_into_project, push_to_hub
     from builder.pairs import training_pairs

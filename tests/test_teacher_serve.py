@@ -128,8 +128,8 @@ def test_wizard_with_a_served_model(served, wizard, monkeypatch):
     assert "not the key itself" in verdict and "sk-live" not in project.config_path.read_text()
 
     before = (project.root / "pairs.jsonl").read_bytes()
-    table, counts, _, _, generated = client.predict("openai", "bundled", open_url, "served", KEY_ENV, "general",
-                                                    "all", 0, "all", api_name="/generate_pairs")
+    table, counts, *_, generated = client.predict("openai", "bundled", open_url, "served", KEY_ENV, "general",
+                                                  "all", 0, "all", api_name="/generate_pairs")
     assert generated.startswith("❌") and no_pair_list(generated) and "Your pairs were not changed" in generated
     assert len(table["data"]) == len(project.pairs()) > 0  # the table still shows the pairs
     assert (project.root / "pairs.jsonl").read_bytes() == before

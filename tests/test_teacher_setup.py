@@ -294,8 +294,8 @@ def test_wizard_names_each_endpoint_failure_and_loses_nothing(canned, wizard):
         assert message in verdict, verdict
     before = (project.root / "pairs.jsonl").read_bytes()
     for url, message in [(html.url, "web page (HTML)"), (not_pairs.url, "not JSON pairs")]:
-        table, _, _, _, generated = client.predict("openai", "bundled", url, "teacher", "DAB_TEST_TEACHER_KEY",
-                                                   "general", "all", 0, "all", api_name="/generate_pairs")
+        table, *_, generated = client.predict("openai", "bundled", url, "teacher", "DAB_TEST_TEACHER_KEY",
+                                              "general", "all", 0, "all", api_name="/generate_pairs")
         assert generated.startswith("❌") and message in generated and "Your pairs were not changed" in generated
         assert len(table["data"]) == len(project.pairs()) > 0
     assert (project.root / "pairs.jsonl").read_bytes() == before

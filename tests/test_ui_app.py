@@ -79,10 +79,11 @@ def uploaded(wizard):
 @pytest.fixture(scope="module")
 def paired(uploaded):
     url, project, _, _ = uploaded
-    table, counts, _, report, generated = client(url).predict("rules", "bundled", "http://127.0.0.1:11434/v1", "",
-                                                              "OPENAI_API_KEY", "general", "all", 0, "all",
-                                                              api_name="/generate_pairs")
-    assert "\ntotal: " in report and generated.startswith(f"✅ {len(project.pairs())} pairs")
+    outputs = client(url).predict("rules", "bundled", "http://127.0.0.1:11434/v1", "", "OPENAI_API_KEY", "general",
+                                  "all", 0, "all", api_name="/generate_pairs")
+    table, counts, report, generated = outputs[0], outputs[1], outputs[3], outputs[-1]
+    assert report.splitlines()[-2].startswith("total:") and report.splitlines()[-1].startswith("coverage:")
+    assert generated.startswith(f"✅ {len(project.pairs())} new pairs ({len(project.pairs())} in all)")
     return url, project, table, counts
 
 
@@ -177,17 +178,17 @@ def test_pairs_edit_filter_bulk_and_add(paired):
     c = client(url)
     c.predict(api_name="/load_page")  # a page shows the table before its edits are saved
     edited = [list(row) for row in table["data"][:1]]
-    edited[0][3] = "Members borrow bikes for up to a week."
-    table, counts, _ = c.predict({"headers": table["headers"], "data": edited}, "all", 0, "all",
-                                 api_name="/save_pairs")
+    edited[0][4] = "Members borrow bikes for up to a week."
+    table, counts, *_, saved = c.predict("all", 0, "all", {"headers": table["headers"], "data": edited},
+                                         api_name="/save_pairs")
+    assert saved == "✅ 1 change(s) saved."
     pair = next(p for p in project.pairs() if p.id == edited[0][0])
     assert pair.status == "edited" and pair.answer == "Members borrow bikes for up to a week."
-    shown, _, _ = c.predict("edited", 0, "all", api_name="/reject_shown")
+    shown, *_ = c.predict("edited", 0, "all", api_name="/reject_shown")
     assert [row[0] for row in shown["data"]] == []  # the filter shows edited ones; now none are edited
     assert next(p for p in project.pairs() if p.id == pair.id).status == "rejected"
-    _, _, shown, counts, _ = c.predict("Where is the depot?", "On Mill Lane.", "edited", 0, "all",
-                                       api_name="/add_pair")
-    assert "Where is the depot?" in [row[2] for row in shown["data"]]  # the filter now shows accepted
+    shown, counts, *_ = c.predict("Where is the depot?", "On Mill Lane.", "", "edited", 0, "all", api_name="/add_pair")
+    assert "Where is the depot?" in [row[3] for row in shown["data"]]  # a pair the user writes is "edited"
     assert "1 rejected" in counts
 
 
@@ -195,11 +196,11 @@ def test_filter_by_source_and_download_in_three_formats(paired):
     url, project, _, _ = paired
     c = client(url)
     pdf = next(s for s in project.sources() if s.original_name == "terms-of-membership.pdf")
-    shown, _, _ = c.predict("all", 0, pdf.id, api_name="/reject_shown")
-    assert shown["data"] and {row[5] for row in shown["data"]} == {"terms-of-membership.pdf"}
+    shown, *_ = c.predict("all", 0, pdf.id, api_name="/reject_shown")
+    assert shown["data"] and {row[6] for row in shown["data"]} == {"terms-of-membership.pdf"}
     keys = {"openai": "messages", "alpaca": "instruction", "sharegpt": "conversations"}
     for fmt, key in keys.items():
-        file = c.predict(fmt, api_name="/download_pairs")
+        file, _ = c.predict(fmt, api_name="/download_pairs")
         response = httpx.get(file["url"])
         assert response.status_code == 200, fmt
         rows = [json.loads(line) for line in response.text.splitlines()]

@@ -10,6 +10,7 @@ Share step.
 
 import contextlib
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -120,9 +121,9 @@ def test_a_forged_forwarded_for_does_not_escape_the_demo_rate_limit(demo):
 
 def table_rows(project: Project, edit_id: str, answer: str) -> dict:
     """The Pairs table as loaded, with one answer edited."""
-    rows = [[p.id, p.status, p.question, answer if p.id == edit_id else p.answer, 0, "written by you"]
+    rows = [[p.id, p.status, "training", p.question, answer if p.id == edit_id else p.answer, 0, "written by you"]
             for p in project.pairs()]
-    return {"headers": ["id", "status", "question", "answer", "grounding", "source"], "data": rows}
+    return {"headers": ["id", "status", "used for", "question", "answer", "grounding", "document"], "data": rows}
 
 
 def test_adding_and_saving_at_once_loses_nothing(wizard):
@@ -133,8 +134,8 @@ def test_adding_and_saving_at_once_loses_nothing(wizard):
         page.predict(api_name="/load_page")  # the table and what it shows, as the browser has them
         table = table_rows(project, target, f"Dock 0 moved, version {trial}.")
         with ThreadPoolExecutor(2) as pool:
-            saved = pool.submit(page.predict, table, "all", 0, "all", api_name="/save_pairs")
-            added = pool.submit(page.predict, f"Is trial {trial} saved?", "Yes.", "all", 0, "all", api_name="/add_pair")
+            saved = pool.submit(page.predict, "all", 0, "all", table, api_name="/save_pairs")
+            added = pool.submit(page.predict, f"Is trial {trial} saved?", "Yes.", "", "all", 0, "all", api_name="/add_pair")
             saved.result(timeout=60), added.result(timeout=60)
         pairs = {p.id: p for p in project.pairs()}
         assert pairs[target].answer == f"Dock 0 moved, version {trial}.", f"trial {trial}: the edit was lost"
@@ -148,8 +149,8 @@ def test_a_stale_tab_is_told_to_reload_instead_of_undoing_an_edit(wizard):
     second_tab.predict(api_name="/load_page")
     target = project.pairs()[1]
     stale = table_rows(project, target.id, "Dock 1 closed for repairs.")
-    first_tab.predict(table_rows(project, target.id, "Dock 1 is behind the station."), "all", 0, "all",
+    first_tab.predict("all", 0, "all", table_rows(project, target.id, "Dock 1 is behind the station."),
                       api_name="/save_pairs")
-    with pytest.raises(Exception, match="changed elsewhere.*reload"):
-        second_tab.predict(stale, "all", 0, "all", api_name="/save_pairs")
+    *_, refused = second_tab.predict("all", 0, "all", stale, api_name="/save_pairs")
+    assert refused.startswith("❌ Nothing was saved.") and re.search("changed elsewhere.*reload", refused)
     assert next(p for p in project.pairs() if p.id == target.id).answer == "Dock 1 is behind the station."

@@ -27,7 +27,7 @@ def test_steps_open_in_order():
 
 def test_fresh_project_progress(project_dir):
     project = Project.create(project_dir)
-    assert project_progress(project) == dict.fromkeys(["documents", "pairs", "train", "evaluate", "share"], False)
+    assert project_progress(project) == dict.fromkeys(["documents", "pairs", "train", "evaluate", "share", "stale"], False)
 
 
 def test_project_names_stay_inside_the_folder(tmp_path):
@@ -115,10 +115,10 @@ def test_saving_an_edit_and_a_rejection_together_keeps_both(project_dir):
     project = Project.create(project_dir)
     kept = add_manual_pair(project, "When does the depot open?", "At 07:00 on weekdays.")
     edited = add_manual_pair(project, "Who repairs bikes?", "Volunteer mechanics.")
-    rows = [[kept.id, "accepted", kept.question, kept.answer, None, ""],
-            [edited.id, "rejected", edited.question, "Volunteer mechanics, on Thursdays.", None, ""]]
+    rows = [[kept.id, "accepted", "training", kept.question, kept.answer, None, ""],
+            [edited.id, "rejected", "training", edited.question, "Volunteer mechanics, on Thursdays.", None, ""]]
     base = {pair.id: shown_values(pair) for pair in (kept, edited)}
-    on_save(pd.DataFrame(rows, columns=COLUMNS), base, str(project.root), "all", 0.0, "all")
+    on_save(str(project.root), "all", 0.0, "all", pd.DataFrame(rows, columns=COLUMNS), base)
     pairs = {p.id: p for p in project.pairs()}
     assert pairs[kept.id].status == "accepted"
     assert pairs[edited.id].answer == "Volunteer mechanics, on Thursdays."

@@ -12,10 +12,11 @@ manual add, the import); ``neutralize_control_tokens`` makes chat-control marker
 from . import local, openai_api, rules  # noqa: F401  (register the generators)
 from .base import GENERATORS, Candidate, ChunkResult, new_pair
 from .pipeline import check_report, format_report, generate_pairs, load_report
-from .review import (PairFilter, ReviewRow, add_manual_pair, apply_edits, bulk_set_status, edit_pair,
-                     set_pair_status, shown_values, training_pairs, update_pair)
+from .review import (PairFilter, ReviewRow, add_manual_pair, apply_edits, bulk_set_status, edit_pair, move_pairs,
+                     set_pair_status, set_status, shown_values, training_pairs, unreviewed_count, update_pair)
 from .validate import neutralize_control_tokens
 
 __all__ = ["GENERATORS", "Candidate", "ChunkResult", "PairFilter", "ReviewRow", "add_manual_pair", "apply_edits", "bulk_set_status",
-           "check_report", "edit_pair", "format_report", "generate_pairs", "load_report", "new_pair",
-           "neutralize_control_tokens", "set_pair_status", "shown_values", "training_pairs", "update_pair"]
+           "check_report", "edit_pair", "format_report", "generate_pairs", "load_report", "move_pairs", "new_pair",
+           "neutralize_control_tokens", "set_pair_status", "set_status", "shown_values", "training_pairs",
+           "unreviewed_count", "update_pair"]

@@ -95,5 +95,5 @@ def new_pair(question: str, answer: str, generator: str, chunk: Chunk | None = N
 
 
 def is_protected(pair: Pair) -> bool:
-    """A pair the user edited or judged must survive regeneration untouched."""
-    return pair.edited_by_user or pair.status != "pending"
+    """A pair the user edited, judged or moved (``split``) must survive regeneration untouched."""
+    return pair.edited_by_user or pair.status != "pending" or bool(pair.split)

@@ -4,6 +4,8 @@
     edit_pair(project, pair_id, "New question?", "New answer.")
     add_manual_pair(project, "Who runs the workshop?", "Léa Marchetti.", chunk_id=None)
     bulk_set_status(project, "rejected", PairFilter(max_grounding=0.7))   # -> number changed
+    set_status(project, [pair_id, ...], "rejected")                      # -> number changed
+    move_pairs(project, [pair_id, ...], "eval")    # a person's choice: "train" or "eval" (``splits``)
     apply_edits(project, [ReviewRow(pair_id, "accepted", question, answer, shown=shown_values(pair))])
                                                                   # a reviewed table -> number changed
 
@@ -11,9 +13,10 @@ Every change is one ``Project.edit_pairs`` block (the project's pairs lock), so 
 once (two processes, two wizard events, two tabs) never lose each other's change; a table saved
 from a stale tab is refused row by row (``EditConflict``) instead of undoing another's edit.
 
-A pair is ``pending`` until a person accepts, rejects or edits it; from then on regeneration
-never touches it (``base.is_protected``). Training uses every pair except rejected ones and
-pending pairs flagged ``instruction_like`` (those need a person's explicit acceptance).
+A pair is ``pending`` until a person accepts, rejects or edits it; from then on, as once a
+person moved it between training and evaluation, regeneration never touches it
+(``base.is_protected``). Training uses every pair except rejected ones and pending pairs
+flagged ``instruction_like`` (those need a person's explicit acceptance).
 """
 
 from dataclasses import dataclass, replace
@@ -21,7 +24,7 @@ from dataclasses import dataclass, replace
 from ..errors import ConfigError, EditConflict, ProjectError
 from ..project import Project
 from ..records import STATUSES, Pair
-from .base import new_pair
+from .base import is_protected, new_pair
 from .validate import neutralize_control_tokens
 
 BLOCKING_FLAGS = {"instruction_like"}
@@ -57,15 +60,41 @@ class PairFilter:
         return all(checks)
 
 
+SPLITS = ("train", "eval")  # a person's choice of ``Pair.split``: always trains / always held out
+
+
 def check_status(status: str) -> None:
     if status not in STATUSES:
-        raise ConfigError(f"status must be one of {', '.join(STATUSES)}")
+        raise ConfigError(f"status must be one of {', '.join(STATUSES)} (got {status!r})")
 
 
 def set_pair_status(project: Project, pair_id: str, status: str) -> Pair:
     """Accept / reject / reset one pair (a judged pair is protected from regeneration)."""
     check_status(status)
     return update_pair(project, pair_id, status=status)
+
+
+def set_status(project: Project, pair_ids: list[str], status: str) -> int:
+    """Set ``status`` on every pair named (all or none: ProjectError names unknown ids); returns how many changed."""
+    check_status(status)
+    return count_changed(update_pairs(project, pair_ids, status=status))
+
+
+def move_pairs(project: Project, pair_ids: list[str], split: str) -> int:
+    """Use the pairs named for training (``"train"``) or hold them out for evaluation (``"eval"``),
+    whatever the automatic split would do (``splits.split_pairs``); returns how many changed."""
+    if split not in SPLITS:
+        raise ConfigError(f"a pair moves to 'train' or 'eval' (got {split!r})")
+    return count_changed(update_pairs(project, pair_ids, split=split))
+
+
+def count_changed(results: list[tuple[Pair, Pair]]) -> int:
+    return sum(before != after for before, after in results)
+
+
+def unreviewed_count(pairs: list[Pair]) -> int:
+    """How many pairs a regeneration with ``replace`` removes: those nobody edited or judged."""
+    return sum(not is_protected(p) for p in pairs)
 
 
 def edit_pair(project: Project, pair_id: str, question: str, answer: str) -> Pair:
@@ -139,31 +168,38 @@ def apply_edits(project: Project, rows: list[ReviewRow]) -> int:
     removed elsewhere since the table was loaded: then ``EditConflict`` names every such row and
     nothing is saved, as for a row with an invalid status or empty text (``ConfigError``). The
     whole save is one ``edit_pairs`` block, so it is all or nothing and no concurrent change is
-    lost."""
+    lost. Every row is checked before anything is written, and the refusal names every wrong
+    row by its number in ``rows`` (``EditConflict`` when some row is stale)."""
     with project.edit_pairs() as pairs:
         index = {pair.id: i for i, pair in enumerate(pairs)}
-        changed, conflicts = {}, []
+        changed, problems, stale = {}, [], False
         for number, row in enumerate(rows, start=1):
             stored = pairs[index[row.pair_id]] if row.pair_id in index else None
             if row.values == row.shown or (stored is None and row.shown is None) or (
                     stored is not None and row.values == shown_values(stored)):
                 continue  # untouched, not a pair of this project, or already as saved
             if stored is None or row.shown is None or shown_values(stored) != row.shown:
-                conflicts.append(conflict_note(number, row, removed=stored is None))
+                stale = True
+                what = "removed" if stored is None else "changed"
+                problems.append(row_note(number, row, f"this pair was {what} elsewhere since the table was "
+                                                      "loaded — reload"))
                 continue
-            changed[row.pair_id] = reviewed(stored, row.status, row.question, row.answer)
-        if conflicts:
-            raise EditConflict("Nothing was saved. " + "; ".join(conflicts))
+            try:
+                changed[row.pair_id] = reviewed(stored, row.status, row.question, row.answer)
+            except ConfigError as exc:
+                problems.append(row_note(number, row, str(exc)))
+        if problems:
+            raise (EditConflict if stale else ConfigError)("Nothing was saved. " + "; ".join(problems))
         for pair_id, pair in changed.items():
             pairs[index[pair_id]] = pair
     return len(changed)
 
 
-def conflict_note(number: int, row: ReviewRow, removed: bool) -> str:
-    what = "removed" if removed else "changed"
+def row_note(number: int, row: ReviewRow, problem: str) -> str:
+    """'row 3 ("When does the depot open?"): <problem>' (the question as the table showed it)."""
     question = (row.shown or row.values)[1]
     question = question if len(question) <= 60 else question[:57] + "..."
-    return f"row {number} (\"{question}\"): this pair was {what} elsewhere since the table was loaded — reload"
+    return f"row {number} (\"{question}\"): {problem}"
 
 
 def reviewed(pair: Pair, status: str, question: str, answer: str) -> Pair:
@@ -180,19 +216,32 @@ def reviewed(pair: Pair, status: str, question: str, answer: str) -> Pair:
 
 
 def clean_text(question: str, answer: str) -> tuple[str, str]:
-    if not question.strip() or not answer.strip():
-        raise ConfigError("question and answer cannot be empty")
+    empty = [name for name, text in (("question", question), ("answer", answer)) if not text.strip()]
+    if empty:
+        raise ConfigError(f"the {' and the '.join(empty)} cannot be empty")
     return neutralize_control_tokens(question.strip()), neutralize_control_tokens(answer.strip())
 
 
 def update_pair(project: Project, pair_id: str, **changes) -> Pair:
     """Change fields of one pair (under the project's pairs lock); ProjectError if it is gone."""
+    return update_pairs(project, [pair_id], **changes)[0][1]
+
+
+def update_pairs(project: Project, pair_ids: list[str], **changes) -> list[tuple[Pair, Pair]]:
+    """Change the same fields of every pair named, in one ``edit_pairs`` block; returns (before,
+    after) per pair. An unknown id changes nothing: ProjectError names every unknown one."""
     with project.edit_pairs() as pairs:
-        for i, pair in enumerate(pairs):
-            if pair.id == pair_id:
-                pairs[i] = replace(pair, **changes)
-                return pairs[i]
-        raise ProjectError(f"no pair with id {pair_id}")
+        index = {pair.id: i for i, pair in enumerate(pairs)}
+        unknown = [pair_id for pair_id in pair_ids if pair_id not in index]
+        if unknown or not pair_ids:
+            raise ProjectError(f"no pair with id {', '.join(unknown)}; nothing was changed" if unknown
+                               else "no pair named; nothing was changed")
+        results = []
+        for pair_id in dict.fromkeys(pair_ids):
+            before = pairs[index[pair_id]]
+            pairs[index[pair_id]] = replace(before, **changes)
+            results.append((before, pairs[index[pair_id]]))
+    return results
 
 
 def training_pairs(pairs: list[Pair]) -> list[Pair]:

@@ -11,7 +11,6 @@ changed since the run began (the data fingerprint differs).
 """
 
 import errno
-import json
 import math
 import os
 from dataclasses import asdict, dataclass
@@ -21,8 +20,7 @@ from ..config import ProjectConfig
 from ..errors import BuilderError, TrainingBusy, TrainingError
 from ..project import Project
 from ..dataset import pair_messages
-from ..records import Pair, content_id
-from ..runs import Run, newest_resumable_run
+from ..runs import Run, data_fingerprint, newest_resumable_run
 from ..storage import write_json
 from .checkpoint import complete_checkpoints
 from .data import PreparedData, prepare_rows
@@ -132,7 +130,7 @@ def training_data(plan: RunPlan) -> tuple[PreparedData, PreparedData]:
 def data_record(plan: RunPlan, train_data: PreparedData, eval_data: PreparedData, preset: str) -> dict:
     """What the run learns from and how: the ``data.json`` record."""
     splits = plan.splits
-    return {"fingerprint": fingerprint(plan.pairs), "train_pairs": len(splits.train),
+    return {"fingerprint": data_fingerprint(plan.pairs), "train_pairs": len(splits.train),
             "eval_pairs": len(splits.held_out), "recall_pairs": len(splits.recall), "unseen_pairs": len(splits.unseen),
             "facts": len({p.fact or p.id for p in splits.train}), "examples": plan.mix.counts(),
             "truncated": train_data.truncated + eval_data.truncated,
@@ -164,11 +162,6 @@ def check_same_data(run: Run, new_fingerprint: str, resume: bool) -> None:
     old = run.data_record().get("fingerprint")
     if resume and old and old != new_fingerprint:
         raise TrainingError("the pairs changed since this run started, so it cannot be resumed; start a new training")
-
-
-def fingerprint(pairs: list[Pair]) -> str:
-    """A short hash of the exact training data, so a run records what it learned from."""
-    return content_id(json.dumps([[p.id, p.question, p.answer] for p in pairs], ensure_ascii=False))
 
 
 def failure_message(exc: BaseException, run: Run) -> str:

@@ -1,5 +1,6 @@
-"""The whole wizard in headless Chromium: upload, pairs, an edit, training, loss plot, report, chat, share;
-and the share demo, behind its request guard, logging in and answering.
+"""The whole wizard in headless Chromium: upload, pairs (an edit kept through a refused save, a pair
+moved to evaluation, a replacement confirmed), training, loss plot, report, chat, "pairs changed
+since this model was trained", share; and the share demo, behind its request guard, logging in and answering.
 
     .venv/bin/python -m pytest tests/e2e/test_browser.py -q        # needs Debian's chromium + chromium-driver
 
@@ -127,6 +128,9 @@ def test_wizard_in_a_real_browser(browser, wizard_url, artifacts):
         train_and_see_the_loss(page)
         evaluate_and_download_the_report(page, project.root.parent.parent / "downloads")
         chat_and_see_it_stream(page)
+        page.open_tab("Pairs")
+        move_a_pair(page, project, row=2)
+        page.text_appears("#progress", "pairs changed since this model was trained")
         switch_project_and_back(page)
         page.open_tab("Share")
         page.text_appears("#share-status", "No demo is running")
@@ -148,23 +152,89 @@ def upload_documents(page: Page) -> None:
     page.shot("01-documents")
 
 
-def generate_and_edit_pairs(page: Page, project: Project) -> None:
+def cell(page: Page, row: int, column: int) -> str:
+    return f"#pairs-table [data-testid='cell-{row}-{column}']"
+
+
+def type_into_cell(page: Page, row: int, column: int, text: str) -> None:
+    """Double-click a cell of the pairs table, replace its text, press Enter."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
+
+    for _ in range(10):  # a double click while the table is still updating may not open the editor
+        ActionChains(page.driver).double_click(page.css(cell(page, row, column))).perform()
+        editors = page.driver.find_elements(page.By.CSS_SELECTOR, "#pairs-table textarea[aria-label='Edit cell']")
+        if editors:
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"cell {row},{column} of the pairs table did not open for editing")
+    editor = editors[0]
+    editor.send_keys(Keys.CONTROL, "a")
+    editor.send_keys(Keys.DELETE)
+    editor.send_keys(text, Keys.ENTER)
+
+
+def generate_and_edit_pairs(page: Page, project: Project) -> None:
+    """Generate; a status cannot be typed and an emptied question refuses the save without losing
+    the other edit; a clicked pair shows its passage and moves to evaluation; replacing asks first."""
+    from selenium.webdriver.common.action_chains import ActionChains
 
     page.open_tab("Pairs")
     page.button("Generate pairs").click()
     page.text_appears("#pairs-table", "pending")
-    cell = page.css("#pairs-table [data-testid='cell-0-3']")  # first row, answer column
-    edited = page.text_of("#pairs-table [data-testid='cell-0-3']").strip() + " (checked by staff)"
-    ActionChains(page.driver).double_click(cell).perform()
-    editor = page.css("#pairs-table textarea[aria-label='Edit cell']")
-    editor.send_keys(Keys.CONTROL, "a")
-    editor.send_keys(edited, Keys.ENTER)
+    page.text_appears("#pairs-coverage", "informative statements")
+    edited = page.text_of(cell(page, 0, 4)).strip() + " (checked by staff)"
+    type_into_cell(page, 0, 4, edited)
+    ActionChains(page.driver).double_click(page.css(cell(page, 1, 1))).send_keys("Reject").perform()
+    assert not page.driver.find_elements(page.By.CSS_SELECTOR, "#pairs-table textarea[aria-label='Edit cell']"), \
+        "the status column takes no typing: status changes through buttons"
+    question = page.text_of(cell(page, 2, 3)).strip()
+    type_into_cell(page, 2, 3, "")
+    before = (project.root / "pairs.jsonl").read_bytes()
     page.button("Save my edits").click()
+    refused = page.text_appears("#pairs-notice", "Nothing was saved")
+    assert "row 3" in refused and "question cannot be empty" in refused and "row 1" not in refused
+    assert (project.root / "pairs.jsonl").read_bytes() == before
+    assert "(checked by staff)" in page.text_of("#pairs-table"), "the other edit is still in the table"
+    assert page.text_of(cell(page, 1, 1)).strip() == "pending"
+    type_into_cell(page, 2, 3, question)
+    page.button("Save my edits").click()
+    page.text_appears("#pairs-notice", "1 change(s) saved")
     page.wait.until(lambda d: any(p.answer == edited and p.status == "edited" for p in project.pairs()))
-    page.text_appears("#pairs-table", "(checked by staff)")
     page.shot("02-pairs", focus="#pairs-table")
+    replace_after_confirming(page, project, edited, *move_a_pair(page, project))
+
+
+def move_a_pair(page: Page, project: Project, row: int = 1) -> tuple[str, str]:
+    """Click a pair: its passage shows with the evidence marked; move it to the other use. Returns
+    (pair id, the split it moved to)."""
+    pair_id = page.text_of(cell(page, row, 0)).strip()
+    page.css(cell(page, row, 3)).click()
+    page.text_appears("#pairs-detail", pair_id)
+    assert "Source:" in page.text_of("#pairs-detail")
+    assert page.driver.find_elements(page.By.CSS_SELECTOR, "#pairs-detail mark"), "the evidence is highlighted"
+    use = "evaluation" if page.text_of(cell(page, row, 2)).strip() == "training" else "training"
+    page.button(f"Use for {use}").click()
+    page.text_appears("#pairs-notice", "held out for evaluation" if use == "evaluation" else "used for training")
+    page.wait.until(lambda d: page.text_of(cell(page, row, 2)).strip() == use)
+    split = "eval" if use == "evaluation" else "train"
+    assert next(p for p in project.pairs() if p.id == pair_id).split == split
+    return pair_id, split
+
+
+def replace_after_confirming(page: Page, project: Project, edited: str, moved: str, split: str) -> None:
+    page.css("#pairs-replace input[type=checkbox]").click()
+    page.button("Generate pairs").click()
+    asked = page.text_appears("#pairs-confirm-text", "unreviewed pairs?")
+    going = sum(p.status == "pending" and not p.split for p in project.pairs())
+    assert f"Replace {going} unreviewed pairs?" in asked
+    page.shot("02b-replace", focus="#pairs-confirm-text")
+    page.button("Replace them and generate").click()
+    page.text_appears("#pairs-generated", f"{going} unreviewed pairs replaced")
+    kept = {p.id: p for p in project.pairs()}
+    assert any(p.answer == edited for p in kept.values()) and kept[moved].split == split, "reviewed pairs stay"
+    page.css("#pairs-replace input[type=checkbox]").click()
 
 
 def train_and_see_the_loss(page: Page) -> None:

@@ -20,7 +20,7 @@ from builder.config import BUNDLED_MODEL, RECOMMENDED_PRESET
 from builder.errors import BuilderError
 from builder.pairs.progress import duration
 from builder.project import Project
-from builder.runs import Run, newest_run, progress_line
+from builder.runs import Run, newest_run, pairs_changed, progress_line
 from builder.train.runner import start_training
 from builder.train.plan import plan_run
 from builder.train.presets import PRESETS as PRESET_VALUES
@@ -58,6 +58,8 @@ def describe(run: Run | None) -> str:
         line += f"\n\n{status['message']}"
     if run.resumable():
         line += "\n\nThis run did not finish: **Resume** continues it from its last checkpoint."
+    if status.get("state") == "completed" and pairs_changed(Project(run.folder.parents[1]), run):
+        line += "\n\n↻ **Pairs changed since this model was trained**: train again to learn from them."
     return line
 
 
