@@ -46,7 +46,7 @@ from .dataset import pair_messages
 from .eval_report import headline, save_report
 from .eval_sets import EvalSets, evaluation_sets
 from .generation import greedy_texts, states_facts
-from .pairs.progress import duration
+from .durations import duration
 from .project import Project
 from .retrieve import ABSTAIN_ANSWER, Passage, ground_messages, search
 from .runs import Run, chat_settings

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from .chat import ChatEngine
 from .config import ChatConfig, ProjectConfig
+from .durations import duration
 from .errors import AdapterError, BuilderError
 from .processes import process_alive
 from .project import Project
@@ -46,7 +47,6 @@ from .records import Pair, content_id
 from .splits import Splits, split_pairs
 from .storage import read_json, read_jsonl, write_json, write_jsonl
 from .templates import load_domain
-from .pairs.progress import duration
 
 log = logging.getLogger(__name__)
 

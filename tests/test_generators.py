@@ -281,7 +281,8 @@ def test_response_format_schemas():
 # --- progress -------------------------------------------------------------------------------
 
 def test_progress_line_counts_passages_pairs_and_time_left():
-    from builder.pairs.progress import GenerationProgress, duration
+    from builder.durations import duration
+    from builder.pairs.progress import GenerationProgress
 
     now = [100.0]
     seen = []

@@ -15,6 +15,8 @@ deduplication come after the last passage).
 import time
 from typing import Callable
 
+from ..durations import duration
+
 
 class GenerationProgress:
     """Passages done, pairs so far, and time left from the measured time per passage."""
@@ -54,11 +56,3 @@ class GenerationProgress:
             left = self.seconds_left
             parts.append("estimating time left" if left is None else f"about {duration(left)} left")
         return " · ".join(parts)
-
-
-def duration(seconds: float) -> str:
-    """``"40 s"``, ``"90 s"``, ``"3 min"``, ``"1 h 5 min"``."""
-    if seconds < 99.5:
-        return f"{max(1, round(seconds))} s"
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"

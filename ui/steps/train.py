@@ -18,7 +18,7 @@ import pandas as pd
 
 from builder.config import BUNDLED_MODEL, RECOMMENDED_PRESET
 from builder.errors import BuilderError
-from builder.pairs.progress import duration
+from builder.durations import duration
 from builder.project import Project
 from builder.runs import Run, newest_run, pairs_changed, progress_line
 from builder.train.runner import start_training
