@@ -92,6 +92,9 @@ def test_training_names_its_phases_and_its_time_left_holds(train_template, tmp_p
     assert len([row for row in metrics if "eval_loss" in row]) == 5, "the last step is evaluated once"
 
 
+QUIET_OTHERS_CORES = 0.3  # other processes' use under which the machine counts as quiet
+
+
 @pytest.mark.slow
 def test_time_left_at_a_tenth_of_the_steps_is_within_a_quarter(train_template, tmp_path):
     """The tiny model, 40 steps of 8 rows, five evaluations: the time left predicted at 10% (and
@@ -99,9 +102,14 @@ def test_time_left_at_a_tenth_of_the_steps_is_within_a_quarter(train_template, t
     answers with an end token at once, so its answers take 100x less time than at the first
     step; ``bench/eta.py`` measures the recall check with the bundled model."""
     from bench.eta import eta_report
+    from builder import cpu_load
 
     project = copy_project(train_template, tmp_path / "p", max_steps=40, grad_accum=8, recall_check=False)
+    before = cpu_load.read()
     status = run_training(project)
+    busy_cores = cpu_load.others_cores(before, cpu_load.read()) if before else 0.0
+    if busy_cores > QUIET_OTHERS_CORES:  # a timing check: another process's load swings the step times
+        pytest.skip(f"other processes used {busy_cores:.1f} cores during the run: time left not judged")
     report = eta_report(Run(next(project.runs_dir.iterdir())).metrics(), status)
     for mark, row in report["marks"].items():
         assert 0.75 <= row["ratio"] <= 1.25, (mark, report)
