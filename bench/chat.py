@@ -1,6 +1,8 @@
 """Chat speed: time to first token and tokens/s, ours vs plain ``generate`` through peft.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/chat.py [--adapter RUN/adapter] [--new-tokens 64] [--skip-eval]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/chat.py --under-load     # quiet, then beside a training
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/chat.py --skip-eval --passages-k 3   # retrieval on vs off
     python bench/chat.py --base MODEL_DIR --baseline-quantize 4bit --skip-eval       # on a GPU
 
 Model: the bundled SmolLM2-135M-Instruct (fp32 on CPU, bf16 on CUDA) with a LoRA adapter (rank
@@ -17,23 +19,49 @@ torch thread (``builder.torch_thread``), so the main thread never runs a kernel:
   calls it would; it separates the two gains below;
 - ours (serving): ``load_serving_engine`` (adapter merged into the weights, full precision when
   memory allows), timed at the first text piece the caller receives (``ChatEngine.stream``);
-- ours (chat, unmerged): the wizard's engine that can switch the adapter off for base answers.
+- ours (chat, unmerged): the wizard's engine that can switch the adapter off for base answers;
+- ours (serving), always spinning: the serving engine with the torch thread's OpenMP workers
+  spinning between kernels whatever the load (``torch_thread.set_wait_policy("spin")``), as
+  before the waits followed the load: the A/B for that choice in the same run;
+- ours (serving), with retrieval: the serving engine answering from the documents as ``dab serve``
+  does (``builder.answers.grounded_prompt`` over the sample project, ``--passages-k`` passages in
+  the prompt), timed from before the search; against ``ours (serving)`` it is retrieval on vs
+  off in the same run (target: first token under 0.6 s on a quiet CPU).
 
 Ours differs from the baseline in two ways: every answer runs on the one torch thread (on a
-CPU, a second thread's OpenMP team makes libgomp put its workers to sleep after each kernel),
-and the serving engine has the adapter merged (no LoRA matmuls per token). Then the wall time
+CPU, a second thread's OpenMP team makes libgomp put its workers to sleep after each kernel;
+on the torch thread they spin while the machine is otherwise idle, and wait briefly like the
+baseline's while other processes keep the cores busy), and the serving engine has the adapter merged (no LoRA matmuls per token). Then the wall time
 of ``evaluate_run`` on the sample corpus's held-out questions. Prints a table and writes
 ``bench/results/chat.json``.
+
+``--under-load`` measures the engines twice in one invocation: first as the machine is, then
+while a real ``dab train`` runs beside them (``python -m builder.train --preset balanced``
+on a copy of the sample project with rules pairs and the bundled model: the wizard's
+recommended preset, long enough to outlast the measurement), in its own session as the wizard
+starts it. A real training rather than a synthetic matmul loop, because its CPU use is the
+one users meet: an OpenMP team of torch's default size (all cores), spinning, with data and
+optimizer phases between kernels. Each phase also reports the cores other processes used
+meanwhile. Writes ``bench/results/chat-under-load.json`` (no evaluation).
 """
 
 import argparse
+import contextlib
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's builder, not an installed one
+
+TRAINING_BESIDE = ("python -m builder.train --preset balanced: the sample project, rules pairs, bundled model, "
+                   "torch's default thread count, in its own session")
+FIRST_TOKEN_TARGET_S = 0.6  # with retrieval, on a quiet CPU
 PROMPTS = ["How do I book a cargo bike for a Saturday?",
            "What happens if I return a bike late to the depot?",
            "Can I pause my membership over the winter?"]
@@ -100,67 +128,165 @@ def time_plain_generate(model, tokenizer, prompt: str, cfg, new_tokens: int, on_
     return {"first_token_s": first - started, "tokens_per_s": (len(clock.calls) - 2) / (end - first)}
 
 
-def time_engine(engine, prompt: str, cfg) -> dict:
-    """Ours: first text piece the caller sees, then decode speed over the rest of the answer."""
+def time_engine(engine, prompt: str, cfg, project=None) -> dict:
+    """Ours: first text piece the caller sees, then decode speed over the rest of the answer. With
+    ``project``, the question is first asked over its passages (``grounded_prompt``), inside the timing."""
+    from builder.answers import grounded_prompt
+
     started = time.perf_counter()
-    generation = engine.start([{"role": "user", "content": prompt}], cfg)
+    messages = [{"role": "user", "content": prompt}]
+    if project is not None:
+        messages = grounded_prompt(project, messages, cfg, engine.tokenizer.all_special_tokens).messages
+    retrieval_s = time.perf_counter() - started
+    generation = engine.start(messages, cfg)
     first = None
     for _ in generation:
         first = first or time.perf_counter()
     end = time.perf_counter()
-    return {"first_token_s": first - started, "tokens_per_s": (generation.new_tokens - 1) / (end - started - generation.first_token_s)}
+    decode_s = end - generation.started_s - generation.first_token_s
+    timing = {"first_token_s": first - started, "tokens_per_s": (generation.new_tokens - 1) / decode_s,
+              "prompt_tokens": generation.prompt_tokens}
+    return {**timing, "retrieval_s": retrieval_s} if project is not None else timing
 
 
-def median_of(runs: list[dict]) -> dict:
-    return {key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]}
+def summary_of(runs: list[dict]) -> dict:
+    """Medians, and the range of tokens/s over the runs."""
+    summary = {key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]}
+    speeds = [r["tokens_per_s"] for r in runs]
+    return {**summary, "tokens_per_s_range": [round(min(speeds), 1), round(max(speeds), 1)]}
 
 
-def bench_generation(base: str, adapter: Path, new_tokens: int, repeats: int, baseline_quantize: str) -> dict:
-    """The engines take turns on each prompt, so a change in machine load hits them alike."""
+def load_engines(base: str, adapter: Path, new_tokens: int, baseline_quantize: str, project, passages_k: int) -> dict:
+    """name -> function(prompt) timing one answer, for the baseline, the reference and ours (the
+    last one answering from ``project``'s documents)."""
     from builder import torch_thread
     from builder.chat import ChatEngine, attach_adapter
-    from builder.config import ChatConfig
+    from builder.config import ChatConfig, ProjectConfig
     from builder.models import load_model, load_tokenizer
+    from builder.runs import Run
     from builder.serve import load_serving_engine
 
     cfg = ChatConfig(max_new_tokens=new_tokens)
+    grounded_cfg = ChatConfig(max_new_tokens=new_tokens, passages_k=passages_k)
     tokenizer = load_tokenizer(base)
     peft_model = torch_thread.call(lambda: attach_adapter(load_model(base, quantize=baseline_quantize), adapter).eval())
-    chat, serving = ChatEngine.load(base, adapter), load_serving_engine(base, adapter)
+    project_cfg = ProjectConfig()
+    project_cfg.train.base_model = base  # the run's own config.yaml, if the adapter has one, names the same
+    chat, serving = ChatEngine.load(base, adapter), load_serving_engine(Run.of_adapter(adapter), project_cfg)
     for model in (peft_model.get_base_model(), chat.model.get_base_model(), serving.model):
         endless(model)
-    engines = {"baseline_peft_generate": lambda p: time_plain_generate(peft_model, tokenizer, p, cfg, new_tokens, False),
-               "reference_peft_generate_torch_thread":
-                   lambda p: time_plain_generate(peft_model, tokenizer, p, cfg, new_tokens, True),
-               "ours_chat_unmerged": lambda p: time_engine(chat, p, cfg),
-               "ours_serving_merged": lambda p: time_engine(serving, p, cfg)}
+    return {"baseline_peft_generate": lambda p: time_plain_generate(peft_model, tokenizer, p, cfg, new_tokens, False),
+            "reference_peft_generate_torch_thread":
+                lambda p: time_plain_generate(peft_model, tokenizer, p, cfg, new_tokens, True),
+            "ours_chat_unmerged": lambda p: time_engine(chat, p, cfg),
+            "ours_serving_merged": lambda p: time_engine(serving, p, cfg),
+            "ours_serving_merged_always_spinning": lambda p: time_spinning(time_engine, serving, p, cfg),
+            "ours_serving_merged_with_retrieval": lambda p: time_engine(serving, p, grounded_cfg, project)}
+
+
+def retrieval_effect(results: dict, passages_k: int) -> dict:
+    """Retrieval on vs off for the serving engine, in the same run, against the first-token target."""
+    on, off = results["ours_serving_merged_with_retrieval"], results["ours_serving_merged"]
+    effect = {"passages_k": passages_k, "first_token_s_on": on["first_token_s"], "first_token_s_off": off["first_token_s"],
+              "tokens_per_s_on": on["tokens_per_s"], "tokens_per_s_off": off["tokens_per_s"],
+              "prompt_tokens_on": on["prompt_tokens"], "prompt_tokens_off": off["prompt_tokens"],
+              "retrieval_s": on["retrieval_s"], "target_first_token_s": FIRST_TOKEN_TARGET_S,
+              "meets_target": on["first_token_s"] < FIRST_TOKEN_TARGET_S}
+    print(f"retrieval on (k={passages_k}, {on['prompt_tokens']:.0f} prompt tokens, search {on['retrieval_s'] * 1000:.1f} ms): "
+          f"first token {on['first_token_s']:.3f} s, {on['tokens_per_s']:.1f} tok/s; off ({off['prompt_tokens']:.0f} "
+          f"tokens): {off['first_token_s']:.3f} s, {off['tokens_per_s']:.1f} tok/s; target < {FIRST_TOKEN_TARGET_S} s: "
+          f"{'met' if effect['meets_target'] else 'missed'}", flush=True)
+    return effect
+
+
+def bench_generation(engines: dict, repeats: int) -> dict:
+    """The engines take turns on each prompt, so a change in machine load hits them alike."""
+    from builder.cpu_load import others_cores, read
+
     runs = {name: [] for name in engines}
     for name, run_once in engines.items():
         run_once(PROMPTS[0])  # warm-up
+    started = read()
     for _ in range(repeats):
         for prompt in PROMPTS:
             for name, run_once in engines.items():
                 runs[name].append(run_once(prompt))
-    results = {name: median_of(rows) for name, rows in runs.items()}
+    results = {name: summary_of(rows) for name, rows in runs.items()}
     for name, result in results.items():
         print(f"{name:36} first token {result['first_token_s']:.3f} s   {result['tokens_per_s']:.1f} tok/s", flush=True)
+    baseline = results["baseline_peft_generate"]["tokens_per_s"]
+    for name in list(engines)[1:]:
+        results[name]["speedup_vs_baseline"] = round(results[name]["tokens_per_s"] / baseline, 2)
+        print(f"{name}: {results[name]['speedup_vs_baseline']}x tokens/s of the baseline", flush=True)
+    if started is not None:
+        results["cores_used_by_other_processes"] = round(others_cores(started, read()), 2)
+        print(f"other processes used {results['cores_used_by_other_processes']} cores meanwhile", flush=True)
     return results
 
 
-def bench_evaluation(base: str, adapter: Path) -> dict:
-    from builder.chat import ChatEngine
-    from builder.config import ProjectConfig
-    from builder.evaluate import evaluate_run
-    from builder.workflow import sample_heldout
+@contextlib.contextmanager
+def training_beside():
+    """A real ``dab train`` (sample project, rules pairs, bundled model, Balanced preset) running
+    in its own session, as the wizard starts it, until the block ends; yields its run folder once
+    it trains."""
+    from builder.documents import create_sample_project
+    from builder.pairs import generate_pairs
+    from builder.runs import Run
 
-    engine = ChatEngine.load(base, adapter)
-    pairs = sample_heldout()
+    with tempfile.TemporaryDirectory(prefix="bench-training-") as workdir:
+        project = create_sample_project(Path(workdir) / "sample")
+        generate_pairs(project)
+        run_dir, log_path = Path(workdir) / "run", Path(workdir) / "train.log"
+        cmd = [sys.executable, "-m", "builder.train", "--project", str(project.root),
+               "--run-dir", str(run_dir), "--preset", "balanced"]
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       start_new_session=True)
+        try:
+            while Run(run_dir).status().get("state") != "running":
+                check_running(process, log_path, "before it trained")
+                time.sleep(1)
+            print(f"training beside the chat: pid {process.pid}", flush=True)
+            yield run_dir
+            check_running(process, log_path, "during the measurement")
+        finally:
+            process.terminate()  # a graceful stop: it saves and exits after its micro-batch
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def check_running(process: subprocess.Popen, log_path: Path, when: str) -> None:
+    if process.poll() is not None:
+        tail = log_path.read_text(errors="replace").splitlines()[-5:]
+        raise RuntimeError(f"the training ended {when}:\n" + "\n".join(tail))
+
+
+def time_spinning(timer, *args) -> dict:
+    """``timer(*args)`` with the torch thread's OpenMP workers spinning whatever the load (as before
+    the waits followed the load)."""
+    from builder import torch_thread
+
+    torch_thread.set_wait_policy("spin")
+    try:
+        return timer(*args)
+    finally:
+        torch_thread.set_wait_policy("auto")
+
+
+def bench_evaluation(engine_base: str, adapter: Path, project) -> dict:
+    """Wall time of the wizard's evaluation (base and tuned, closed- and open-book) on the sample's sets."""
+    from builder.chat import ChatEngine
+    from builder.evaluate import evaluate_run
+
+    engine = ChatEngine.load(engine_base, adapter)
     started = time.perf_counter()
-    report = evaluate_run(engine, pairs, ProjectConfig())
+    report = evaluate_run(engine, project, project.load_config())
     wall_s = round(time.perf_counter() - started, 1)
-    print(f"evaluation of {len(pairs)} held-out questions (base + tuned): {wall_s} s", flush=True)
-    return {"questions": len(pairs), "wall_s": wall_s, "max_new_tokens": report["max_new_tokens"],
-            "base": report["base"], "tuned": report["tuned"]}
+    print(f"evaluation of {report['sets']} questions (base + tuned, closed- and open-book): {wall_s} s", flush=True)
+    return {"sets": report["sets"], "wall_s": wall_s, "headline": report["headline"]}
 
 
 def describe_machine(base: str, baseline_quantize: str) -> dict:
@@ -176,6 +302,7 @@ def describe_machine(base: str, baseline_quantize: str) -> dict:
 
 def main() -> None:
     from builder import torch_thread
+    from builder.documents import create_sample_project
     from builder.models import resolve_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -185,23 +312,37 @@ def main() -> None:
                         help="weights of the baseline's peft model (4bit: as trained with QLoRA, needs CUDA)")
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=1, help="runs per prompt (3 prompts)")
+    parser.add_argument("--passages-k", type=int, default=3, help="passages in the prompt with retrieval on")
     parser.add_argument("--skip-eval", action="store_true")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "chat.json")
+    parser.add_argument("--under-load", action="store_true",
+                        help="measure as the machine is, then beside a running training (no evaluation)")
+    parser.add_argument("--out", type=Path, help="result file (default: bench/results/chat.json, "
+                                                 "or chat-under-load.json with --under-load)")
     args = parser.parse_args()
+    out = args.out or ROOT / "bench" / "results" / ("chat-under-load.json" if args.under_load else "chat.json")
     base = resolve_model(args.base)
     adapter = args.adapter or torch_thread.call(make_adapter, base, Path(tempfile.mkdtemp(prefix="bench-adapter-")))
     results = {**describe_machine(args.base, args.baseline_quantize),
                "adapter": "trained" if args.adapter else "random rank-16 all-linear", "new_tokens": args.new_tokens}
-    results.update(bench_generation(base, adapter, args.new_tokens, args.repeats, args.baseline_quantize))
-    baseline = results["baseline_peft_generate"]["tokens_per_s"]
-    for key in ("reference_peft_generate_torch_thread", "ours_chat_unmerged", "ours_serving_merged"):
-        results[key]["speedup_vs_baseline"] = round(results[key]["tokens_per_s"] / baseline, 2)
-        print(f"{key}: {results[key]['speedup_vs_baseline']}x tokens/s of the baseline")
-    if not args.skip_eval:
-        results["evaluation"] = bench_evaluation(base, adapter)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"written: {args.out}")
+    project = create_sample_project(Path(tempfile.mkdtemp(prefix="bench-sample-")) / "sample")
+    engines = load_engines(base, adapter, args.new_tokens, args.baseline_quantize, project, args.passages_k)
+    if args.under_load:
+        print("-- without a training (the machine as it is)", flush=True)
+        results["without_training"] = bench_generation(engines, args.repeats)
+        results["without_training"]["retrieval"] = retrieval_effect(results["without_training"], args.passages_k)
+        with training_beside():
+            print("-- beside a training", flush=True)
+            results["load"] = TRAINING_BESIDE
+            results["beside_training"] = bench_generation(engines, args.repeats)
+            results["beside_training"]["retrieval"] = retrieval_effect(results["beside_training"], args.passages_k)
+    else:
+        results.update(bench_generation(engines, args.repeats))
+        results["retrieval"] = retrieval_effect(results, args.passages_k)
+    if not args.skip_eval and not args.under_load:
+        results["evaluation"] = bench_evaluation(base, adapter, project)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written: {out}")
 
 
 if __name__ == "__main__":

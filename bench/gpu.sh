@@ -77,8 +77,8 @@ for name in ["torch", "transformers", "peft", "accelerate", "bitsandbytes", "lig
 import torch
 print("cuda", torch.cuda.is_available(), torch.version.cuda,
       torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")
-import bitsandbytes, builder.chat, builder.models, builder.train, builder.workflow  # noqa: F401
-print("imports ok: bitsandbytes, builder.chat, builder.models, builder.train, builder.workflow")
+import bitsandbytes, builder.chat, builder.documents, builder.models, builder.train  # noqa: F401
+print("imports ok: bitsandbytes, builder.chat, builder.documents, builder.models, builder.train")
 '
 
 # --- 2. the CUDA test (skipped without CUDA) -------------------------------------------------------

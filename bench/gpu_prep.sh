@@ -17,7 +17,7 @@ PY=${PYTHON:-.venv/bin/python}
 SHARED=${SHARED:-../shared}
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=False
 
-# Import-time needs of builder/ (train, pairs, workflow, chunking, ingest) missing from the GPU image
+# Import-time needs of builder/ (train, pairs, documents, chunking, ingest) missing from the GPU image
 # (see the device notes' package list); the image has pyyaml, httpx, lxml, jinja2, requests, tqdm.
 EXTRA=(langchain-text-splitters langchain-core pydantic pydantic-core typing-inspection annotated-types
        typing-extensions uuid-utils rapidfuzz json-repair tenacity python-docx beautifulsoup4 soupsieve pypdf)

@@ -167,7 +167,8 @@ def write_pairs(path: Path, tokenizer_spec: str) -> Path:
     from builder.pairs import generate_pairs
     from builder.project import Project
     from builder.storage import write_jsonl
-    from builder.workflow import ingest_and_chunk, sample_documents
+    from builder.documents import ingest_and_chunk
+    from builder.templates import sample_documents
 
     project = Project.create(path.parent / "project")
     cfg = project.load_config()
@@ -175,7 +176,7 @@ def write_pairs(path: Path, tokenizer_spec: str) -> Path:
     project.save_config(cfg)
     ingest_and_chunk(project, sample_documents())
     generate_pairs(project)
-    write_jsonl(path, [{"question": p["question"], "answer": p["answer"]} for p in project.pairs()])
+    write_jsonl(path, [{"question": p.question, "answer": p.answer} for p in project.pairs()])
     return path
 
 
@@ -210,14 +211,15 @@ def run_recipe(args) -> dict:
     take their step after each of its steps (``TrlStepTimer``)."""
     import torch
 
-    from builder.dataset import to_messages
+    from builder.dataset import pair_messages
     from builder.models import load_tokenizer
     from builder.storage import read_jsonl
-    from builder.train.data import tokenize_conversation
+    from builder.conversation import tokenize_conversation
 
     torch.manual_seed(0)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     tokenizer = load_tokenizer(args.tokenizer)
+<<<<<<< HEAD
     examples = [tokenize_conversation(tokenizer, to_messages(p, SYSTEM_PROMPT), args.max_seq_tokens)[0]
                 for p in read_jsonl(args.pairs)]
     names = [args.recipe] if args.recipe != "all" else [n for n in RECIPES if n != "trl" or not trl_skip_reason()]
@@ -225,6 +227,15 @@ def run_recipe(args) -> dict:
     optimizers = {name: torch.optim.AdamW([p for p in setup[0].parameters() if p.requires_grad], lr=1e-4,
                                           weight_decay=0.0) for name, setup in setups.items()}
     for name in setups:
+=======
+    examples = [tokenize_conversation(tokenizer, pair_messages(p["question"], p["answer"], "You are a helpful assistant."),
+                                      args.max_seq_tokens)[0] for p in read_jsonl(args.pairs)]
+    names = ["peft", "ours"] if args.recipe == "both" else [args.recipe]
+    setups = {name: (ours if name == "ours" else peft_recipe)(args, examples, device) for name in names}
+    optimizers = {name: torch.optim.AdamW([p for p in setups[name][0].parameters() if p.requires_grad], lr=1e-4)
+                  for name in names}
+    for name in names:
+>>>>>>> main
         for index in range(args.warmup):
             train_step(setups[name], optimizers[name], index, device)
     if device == "cuda":

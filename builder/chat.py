@@ -1,6 +1,6 @@
 """Streaming chat with a base model and its LoRA adapters, all on one copy of the weights.
 
-    engine = ChatEngine.load("bundled:smollm2-135m-instruct", adapter_dir=run / "adapter")
+    engine = ChatEngine.load("bundled:smollm2-135m-instruct", adapter_dir=run / "adapter")   # or runs.load_engine(run)
     for text in engine.stream([{"role": "user", "content": "Hi"}], use_adapter=True):
         print(text, end="")
 
@@ -8,9 +8,10 @@
   (``disable_adapter``); more adapters can be added (``add_adapter``) and picked by name.
 - ``merge=True`` folds the adapter into full-precision weights, for serving (no LoRA overhead
   per token; base answers are then no longer available). 4-bit weights are never merged.
-- The prompt is the model's chat template with the system prompt first (``chat_settings``: the
-  one the adapter was trained with, else the domain preset's); message contents are
-  tokenized as plain text, so a control token typed in a message (``<|im_end|>``) stays text.
+- The prompt is the model's chat template with the system prompt first (``runs.chat_settings``:
+  the one the adapter was trained with, else the domain preset's), encoded as training and
+  evaluation encode it (``conversation.encode_chat``): message contents are tokenized as plain
+  text, so a control token typed in a message (``<|im_end|>``) stays text.
 - The conversation is trimmed to the context window: oldest turns go first, then the start of
   an over-long last message.
 - Loading and generation run on the process's one torch thread (``torch_thread``: from any
@@ -21,9 +22,7 @@
 """
 
 import contextlib
-import dataclasses
 import json
-import logging
 import re
 import threading
 import time
@@ -31,15 +30,13 @@ from pathlib import Path
 from typing import Iterator
 
 from . import torch_thread
-from .config import ChatConfig, ProjectConfig
-from .errors import AdapterError, BuilderError, ConfigError
+from .config import ChatConfig
+from .conversation import encode_chat, text_ids
+from .errors import AdapterError, ConfigError
 from .models import load_model, load_tokenizer
-
-log = logging.getLogger(__name__)
 
 DEFAULT_ADAPTER = "default"
 ROLES = {"system", "user", "assistant"}
-_MARK = re.compile("\ue000(\\d+)\ue001")  # private-use characters: never in a chat template
 
 
 class Generation:
@@ -113,10 +110,10 @@ class ChatEngine:
         torch_thread.call(self.model.load_adapter, str(adapter_dir), adapter_name=name)
         self.adapters[name] = adapter_dir
 
-    def context_tokens(self, cfg: ChatConfig) -> int:
+    def context_tokens(self, chat_cfg: ChatConfig) -> int:
         """The context window in tokens: the config's limit, else the model's."""
         window = getattr(self.model.config, "max_position_embeddings", None) or 2048
-        return min(cfg.context_tokens, window) if cfg.context_tokens else window
+        return min(chat_cfg.context_tokens, window) if chat_cfg.context_tokens else window
 
     def stop(self) -> None:
         """Ask the answer being generated now to end after its current token."""
@@ -124,28 +121,29 @@ class ChatEngine:
         if current is not None:
             current.cancel()
 
-    def stream(self, messages: list[dict], cfg: ChatConfig | None = None,
+    def stream(self, messages: list[dict], chat_cfg: ChatConfig | None = None,
                use_adapter: bool | str = True) -> Iterator[str]:
         """Yield the answer in pieces; leaving the loop early stops the generation."""
-        generation = self.start(messages, cfg, use_adapter)
+        generation = self.start(messages, chat_cfg, use_adapter)
         try:
             yield from generation
         finally:
             generation.cancel()
 
-    def start(self, messages: list[dict], cfg: ChatConfig | None = None,
-              use_adapter: bool | str = True) -> Generation:
-        """Queue an answer on the torch thread; returns its ``Generation`` at once."""
+    def start(self, messages: list[dict], chat_cfg: ChatConfig | None = None,
+              use_adapter: bool | str = True, max_prompt_tokens: int = 0) -> Generation:
+        """Queue an answer on the torch thread; returns its ``Generation`` at once.
+        ``max_prompt_tokens`` (0 = the window's room) cuts the prompt shorter, by the same rule."""
         from transformers import TextIteratorStreamer
 
-        cfg = cfg or ChatConfig()
+        chat_cfg = chat_cfg or ChatConfig()
         self.check_choice(use_adapter)
-        input_ids = self.prompt_ids(messages, cfg)
+        input_ids = self.prompt_ids(messages, chat_cfg, max_prompt_tokens)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         generation = Generation(streamer)
         generation.prompt_tokens = len(input_ids)
-        max_new = max(1, min(cfg.max_new_tokens, self.context_tokens(cfg) - len(input_ids)))
-        kwargs = self.generate_kwargs(input_ids, cfg, max_new, generation)
+        max_new = max(1, min(chat_cfg.max_new_tokens, self.context_tokens(chat_cfg) - len(input_ids)))
+        kwargs = self.generate_kwargs(input_ids, chat_cfg, max_new, generation)
         torch_thread.submit(self._generate, generation, kwargs, use_adapter)
         return generation
 
@@ -166,7 +164,7 @@ class ChatEngine:
             self._current = None
             generation.done.set()
 
-    def generate_kwargs(self, input_ids: list[int], cfg: ChatConfig, max_new_tokens: int,
+    def generate_kwargs(self, input_ids: list[int], chat_cfg: ChatConfig, max_new_tokens: int,
                         generation: Generation) -> dict:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList
@@ -177,24 +175,26 @@ class ChatEngine:
 
         ids = torch.tensor([input_ids], device=self.model.device)
         kwargs = dict(input_ids=ids, attention_mask=torch.ones_like(ids), streamer=generation.streamer,
-                      max_new_tokens=max_new_tokens, do_sample=cfg.temperature > 0,
+                      max_new_tokens=max_new_tokens, do_sample=chat_cfg.temperature > 0,
                       stopping_criteria=StoppingCriteriaList([_Count()]),
                       pad_token_id=self.tokenizer.pad_token_id)
-        if cfg.temperature > 0:
-            kwargs.update(temperature=cfg.temperature, top_p=cfg.top_p)
+        if chat_cfg.temperature > 0:
+            kwargs.update(temperature=chat_cfg.temperature, top_p=chat_cfg.top_p)
         else:
             kwargs.update(temperature=None, top_p=None, top_k=None)
         return kwargs
 
-    def prompt_ids(self, messages: list[dict], cfg: ChatConfig) -> list[int]:
-        """Token ids of the system prompt + conversation, trimmed to leave room for the answer.
+    def prompt_ids(self, messages: list[dict], chat_cfg: ChatConfig, max_prompt_tokens: int = 0) -> list[int]:
+        """Token ids of the system prompt + conversation, trimmed to leave room for the answer
+        (and to ``max_prompt_tokens`` when given).
 
         Holds ``tokenizer_lock``: the tokenizer's split-special-tokens switch is shared state,
         and two threads tokenizing at once read control tokens typed in a message as real ones
         (``tests/test_torch_thread.py``)."""
         turns = clean_messages(messages)
-        system = [{"role": "system", "content": cfg.system_prompt}] if cfg.system_prompt else []
-        budget = self.context_tokens(cfg) - min(cfg.max_new_tokens, self.context_tokens(cfg) // 2)
+        system = [{"role": "system", "content": chat_cfg.system_prompt}] if chat_cfg.system_prompt else []
+        budget = self.context_tokens(chat_cfg) - min(chat_cfg.max_new_tokens, self.context_tokens(chat_cfg) // 2)
+        budget = min(budget, max_prompt_tokens) if max_prompt_tokens > 0 else budget
         with self.tokenizer_lock:
             return fit_to_window(self.tokenizer, system, turns, budget)
 
@@ -235,19 +235,6 @@ def clean_messages(messages: list[dict]) -> list[dict]:
     return turns
 
 
-def encode_chat(tokenizer, messages: list[dict]) -> list[int]:
-    """Chat-template ids with every message content tokenized as text (control tokens split)."""
-    marked = [{**m, "content": f"\ue000{i}\ue001"} for i, m in enumerate(messages)]
-    text = tokenizer.apply_chat_template(marked, tokenize=False, add_generation_prompt=True)
-    ids, pos = [], 0
-    for match in _MARK.finditer(text):
-        ids += tokenizer(text[pos:match.start()], add_special_tokens=False)["input_ids"]
-        ids += tokenizer(messages[int(match[1])]["content"], add_special_tokens=False,
-                         split_special_tokens=True)["input_ids"]
-        pos = match.end()
-    return ids + tokenizer(text[pos:], add_special_tokens=False)["input_ids"]
-
-
 def fit_to_window(tokenizer, system: list[dict], turns: list[dict], budget_tokens: int) -> list[int]:
     """Drop the oldest turns, then the start of the last message, until the prompt fits."""
     while len(turns) > 1 and len(encode_chat(tokenizer, system + turns)) > budget_tokens:
@@ -256,7 +243,7 @@ def fit_to_window(tokenizer, system: list[dict], turns: list[dict], budget_token
     excess = len(ids) - budget_tokens
     while excess > 0:
         content = turns[-1]["content"]
-        content_ids = tokenizer(content, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+        content_ids = text_ids(tokenizer, content)
         keep = len(content_ids) - excess - 8
         if keep <= 0:
             raise ConfigError(f"the system prompt alone fills the {budget_tokens}-token context window")
@@ -324,23 +311,7 @@ def attach_adapter(model, adapter_dir: Path):
         raise AdapterError(f"the adapter in {adapter_dir} cannot be loaded: {str(exc).splitlines()[0]}") from exc
 
 
-def chat_settings(cfg: ProjectConfig, adapter_dir: Path | None = None) -> ChatConfig:
-    """The project's chat settings, with the system prompt the adapter was trained with (its run's
-    ``config.yaml``), else the domain preset's when the project keeps the default prompt."""
-    chat = dataclasses.replace(cfg.chat)
-    run_config = Path(adapter_dir).parent / "config.yaml" if adapter_dir else None
-    try:
-        if run_config is not None and run_config.is_file():
-            chat.system_prompt = ProjectConfig.load(run_config).chat.system_prompt
-        elif chat.system_prompt == ChatConfig().system_prompt:
-            from .pairs.prompts import load_domain
-
-            chat.system_prompt = load_domain(cfg.pairs.domain).system_prompt
-    except BuilderError as exc:  # an unreadable run config or preset: keep the project's prompt, say so
-        log.warning("using the project's system prompt: %s", exc)
-    return chat
-
-
-def answer(engine: ChatEngine, question: str, cfg: ChatConfig | None = None, use_adapter: bool | str = True) -> str:
+def answer(engine: ChatEngine, question: str, chat_cfg: ChatConfig | None = None,
+           use_adapter: bool | str = True) -> str:
     """The whole answer to one question (greedy by default), for evaluation and tests."""
-    return "".join(engine.stream([{"role": "user", "content": question}], cfg, use_adapter)).strip()
+    return "".join(engine.stream([{"role": "user", "content": question}], chat_cfg, use_adapter)).strip()

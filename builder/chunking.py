@@ -1,6 +1,7 @@
 """Split extracted Markdown into token-bounded, heading-aware chunks.
 
     chunks = chunk_project(project, tokenizer)          # writes chunks.jsonl
+    chunks = chunk_sources(project)                     # the same, with the base model's tokenizer
 
 First the text is cut at Markdown headings (each section remembers its heading path, e.g.
 ``["Fees", "Late payment"]``; headings inside fenced code blocks are not headings). Then each
@@ -16,13 +17,14 @@ tokenizing every candidate split would be quadratic. Chunk ids are content hashe
 re-chunking the same text gives the same ids and review decisions stay attached to them.
 """
 
-import hashlib
 import re
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from .config import ChunkConfig
+from .models import load_tokenizer
 from .project import Project
+from .records import Chunk, chunk_id
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -64,19 +66,19 @@ def chars_per_token(markdown: str, tokenizer) -> float:
     return max(1.0, len(sample) / max(n_tokens, 1))
 
 
-def chunk_markdown(source_id: str, markdown: str, tokenizer, cfg: ChunkConfig) -> list[dict]:
+def chunk_markdown(source_id: str, markdown: str, tokenizer, chunk_cfg: ChunkConfig) -> list[Chunk]:
     """Return the chunks of one document as ``chunks.jsonl`` rows."""
     ratio = chars_per_token(markdown, tokenizer)
     splitter = RecursiveCharacterTextSplitter(
-        chunk_size=int(cfg.chunk_tokens * ratio * 0.9), chunk_overlap=int(cfg.overlap_tokens * ratio),
+        chunk_size=int(chunk_cfg.chunk_tokens * ratio * 0.9), chunk_overlap=int(chunk_cfg.overlap_tokens * ratio),
         separators=_SEPARATORS, keep_separator="end")
     pieces = [(path, piece.strip()) for path, body in split_sections(markdown)
               for piece in splitter.split_text(body) if piece.strip()]
     counts = token_counts([text for _, text in pieces], tokenizer)
     chunks = []
     for (path, text), n_tokens in zip(pieces, counts):
-        if n_tokens > cfg.chunk_tokens:
-            chunks.extend(resplit_by_tokens(source_id, path, text, tokenizer, cfg))
+        if n_tokens > chunk_cfg.chunk_tokens:
+            chunks.extend(resplit_by_tokens(source_id, path, text, tokenizer, chunk_cfg))
         else:
             chunks.append(make_chunk(source_id, path, text, n_tokens))
     return chunks
@@ -91,29 +93,34 @@ def token_counts(texts: list[str], tokenizer, batch: int = 256) -> list[int]:
     return counts
 
 
-def resplit_by_tokens(source_id: str, path: list[str], text: str, tokenizer, cfg: ChunkConfig) -> list[dict]:
+def resplit_by_tokens(source_id: str, path: list[str], text: str, tokenizer, chunk_cfg: ChunkConfig) -> list[Chunk]:
     """Split an over-long piece by exact token counts (only pieces the estimate got wrong)."""
     splitter = RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
-        tokenizer, chunk_size=cfg.chunk_tokens, chunk_overlap=cfg.overlap_tokens, separators=_SEPARATORS)
+        tokenizer, chunk_size=chunk_cfg.chunk_tokens, chunk_overlap=chunk_cfg.overlap_tokens, separators=_SEPARATORS)
     pieces = [p.strip() for p in splitter.split_text(text) if p.strip()]
     return [make_chunk(source_id, path, p, n) for p, n in zip(pieces, token_counts(pieces, tokenizer))]
 
 
-def make_chunk(source_id: str, heading_path: list[str], text: str, n_tokens: int) -> dict:
-    """One chunk row with a stable content-hash id and its token count."""
-    key = "\x1f".join([source_id, *heading_path, text]).encode("utf-8")
-    return {"id": hashlib.sha256(key).hexdigest()[:16], "source_id": source_id,
-            "heading_path": heading_path, "text": text, "tokens": n_tokens}
+def make_chunk(source_id: str, heading_path: list[str], text: str, n_tokens: int) -> Chunk:
+    """One chunk with a stable content-hash id and its token count."""
+    return Chunk(id=chunk_id(source_id, heading_path, text), source_id=source_id, heading_path=heading_path,
+                 text=text, tokens=n_tokens)
 
 
-def chunk_project(project: Project, tokenizer, cfg: ChunkConfig | None = None) -> list[dict]:
+def chunk_project(project: Project, tokenizer, chunk_cfg: ChunkConfig | None = None) -> list[Chunk]:
     """(Re)chunk every ingested source of the project and save ``chunks.jsonl``."""
-    cfg = cfg or project.load_config().chunk
-    chunks: list[dict] = []
+    chunk_cfg = chunk_cfg or project.load_config().chunk
+    chunks: list[Chunk] = []
     for source in project.sources():
-        path = project.extracted_dir / f"{source['id']}.md"
+        path = project.extracted_dir / f"{source.id}.md"
         if path.exists():
-            chunks.extend(chunk_markdown(source["id"], path.read_text(encoding="utf-8"), tokenizer, cfg))
-    unique = list({chunk["id"]: chunk for chunk in chunks}.values())
+            chunks.extend(chunk_markdown(source.id, path.read_text(encoding="utf-8"), tokenizer, chunk_cfg))
+    unique = list({chunk.id: chunk for chunk in chunks}.values())
     project.save_chunks(unique)
     return unique
+
+
+def chunk_sources(project: Project) -> list[Chunk]:
+    """(Re)chunk the project with the tokenizer of its base model and its chunk settings."""
+    project_cfg = project.load_config()
+    return chunk_project(project, load_tokenizer(project_cfg.train.base_model), project_cfg.chunk)

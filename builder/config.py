@@ -2,13 +2,15 @@
 
 The same YAML (a project's ``project.yaml``) drives the UI, the CLI and the tests::
 
-    cfg = ProjectConfig.load(path)        # missing keys take their defaults
-    cfg.train.max_steps = 20              # plain attribute access
-    cfg.save(path)                        # atomic write
+    project_cfg = ProjectConfig.load(path)        # missing keys take their defaults
+    project_cfg.train.max_steps = 20              # plain attribute access
+    project_cfg.save(path)                        # atomic write
 
 Unknown keys are refused with a clear message rather than silently ignored.
 """
 
+import math
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from .errors import ConfigError
 from .storage import atomic_write_text
 
 BUNDLED_MODEL = "bundled:smollm2-135m-instruct"
+# An environment variable's name; well-known key prefixes are refused, so a pasted key is never saved.
+_ENV_NAME = re.compile(r"(?!(?:sk|hf|gsk|xai)[-_][A-Za-z0-9]{8})[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def _require(condition: bool, message: str) -> None:
@@ -63,8 +67,10 @@ class PairsConfig:
 
     generator: str = "rules"
     domain: str = "general"
-    max_pairs_per_chunk: int = 8
-    eval_fraction: float = 0.15
+    max_pairs_per_chunk: int = 8  # teachers: pairs asked for per passage
+    max_questions_per_fact: int = 3  # phrasings kept per statement (generators that group by fact)
+    eval_fraction: float = 0.05  # passages held out of training (the unseen-passages test)
+    recall_fraction: float = 0.15  # facts with one phrasing held out (the recall test)
     seed: int = 0
     # validation of every pair
     min_grounding: float = 0.6
@@ -83,8 +89,14 @@ class PairsConfig:
     batch_size: int = 16
     chunk_time_limit_s: float = 60.0
     max_new_tokens: int = 384
+    constrained_json: bool = True  # local teacher: decode only valid pair lists
 
     def __post_init__(self) -> None:
+        _require(self.base_url.startswith(("http://", "https://")),
+                 f"pairs.base_url must start with http:// or https:// (got {self.base_url!r})")
+        _require(self.api_key_env == "" or _ENV_NAME.fullmatch(self.api_key_env) is not None,
+                 "pairs.api_key_env must be the NAME of an environment variable (like OPENAI_API_KEY), "
+                 "not the key itself: the key is never stored in the project")
         _require(self.max_pairs_per_chunk > 0, "max_pairs_per_chunk must be positive")
         _require(0 <= self.min_grounding <= 1, "min_grounding must be in [0, 1]")
         _require(50 <= self.duplicate_similarity <= 100, "duplicate_similarity must be in [50, 100]")
@@ -94,6 +106,8 @@ class PairsConfig:
         _require(0 <= self.max_retries <= 10, "max_retries must be in [0, 10]")
         _require(self.max_new_tokens > 0, "max_new_tokens must be positive")
         _require(0 <= self.eval_fraction < 1, "eval_fraction must be in [0, 1)")
+        _require(0 <= self.recall_fraction <= 1, "recall_fraction must be in [0, 1]")
+        _require(self.max_questions_per_fact > 0, "max_questions_per_fact must be positive")
 
 
 @dataclass
@@ -126,6 +140,9 @@ class TrainConfig:
     early_stopping_patience: int = 0
     gradient_checkpointing: str = "auto"
     trust_remote_code: bool = False
+    open_book_fraction: float = 0.25  # facts also taught over retrieved passages (builder/train/mix.py)
+    abstain_fraction: float = 0.08  # facts asked over passages that lack the answer -> "not covered"
+    recall_check: bool = True  # after each evaluation, ask held-out phrasings; keep the best checkpoint
 
     def __post_init__(self) -> None:
         _require(self.quantize in {"auto", "4bit", "none"}, "quantize must be auto, 4bit or none")
@@ -137,25 +154,38 @@ class TrainConfig:
         _require(self.epochs > 0 or self.max_steps > 0, "set epochs or max_steps above zero")
         _require(self.max_steps >= 0, "max_steps cannot be negative")
         _require(0 < self.learning_rate < 1, "learning_rate must be in (0, 1)")
+        _require(0 <= self.open_book_fraction <= 1 and 0 <= self.abstain_fraction <= 1
+                 and self.open_book_fraction + self.abstain_fraction <= 1,
+                 "open_book_fraction and abstain_fraction must be in [0, 1] and add up to at most 1")
         _require(self.lora_rank > 0 and self.lora_alpha > 0, "lora_rank and lora_alpha must be positive")
         _require(self.max_seq_tokens >= 64, "max_seq_tokens must be at least 64")
         _require(self.micro_batch > 0 and self.grad_accum > 0, "micro_batch and grad_accum must be positive")
         _require(0 <= self.warmup_fraction < 1, "warmup_fraction must be in [0, 1)")
 
 
+MAX_PASSAGES_K = 10  # passages quoted in one prompt, at most
+
+
 @dataclass
 class ChatConfig:
-    """Sampling settings for chat and evaluation answers."""
+    """Sampling settings for chat and evaluation answers.
+
+    ``grounded`` ("Answer from the documents"): each question is asked over the ``passages_k``
+    passages of the project's documents that best match it (``builder.answers``)."""
 
     system_prompt: str = "You are a helpful assistant. Answer from the organisation's documentation."
     temperature: float = 0.0
     top_p: float = 0.95
     max_new_tokens: int = 256
     context_tokens: int = 0  # prompt + answer limit; 0 = the model's context window
+    grounded: bool = True  # answer from the documents: retrieved passages go into the prompt
+    passages_k: int = 3  # passages retrieved per question
 
     def __post_init__(self) -> None:
-        _require(self.temperature >= 0, "temperature cannot be negative")
-        _require(0 < self.top_p <= 1, "top_p must be in (0, 1]")
+        _require(math.isfinite(self.temperature) and self.temperature >= 0,
+                 f"temperature must be a finite number of 0 or more, not {self.temperature}")
+        _require(math.isfinite(self.top_p) and 0 < self.top_p <= 1, f"top_p must be in (0, 1], not {self.top_p}")
+        _require(1 <= self.passages_k <= MAX_PASSAGES_K, f"passages_k must be between 1 and {MAX_PASSAGES_K}")
         _require(self.max_new_tokens > 0, "max_new_tokens must be positive")
         _require(self.context_tokens == 0 or self.context_tokens >= 64, "context_tokens must be 0 (model window) or at least 64")
 

@@ -1,14 +1,13 @@
 """From reviewed pairs to training data: leakage-free split, chat messages, export and import.
 
-    train, held = split_pairs(pairs, eval_fraction=0.15)
+    splits = split_pairs(pairs, pairs_cfg)                   # builder.splits: train / recall / unseen
     export_pairs(pairs, Path("out.jsonl"), "openai")       # also "alpaca", "sharegpt"
+    messages = pair_messages(question, answer, system_prompt)  # one pair as a chat
     rows = import_pairs(Path("data.json"))                 # format detected from the rows
-    build_dataset_dict(pairs, 0.15).save_to_disk("ds")     # datasets.DatasetDict train/eval
-    push_to_hub(pairs, "me/my-dataset", 0.15)              # token from $HF_TOKEN
+    build_dataset_dict(pairs, pairs_cfg).save_to_disk("ds")   # datasets.DatasetDict train/eval
+    push_to_hub(pairs, "me/my-dataset", pairs_cfg)           # token from $HF_TOKEN
 
-All pairs of one chunk land on the same side of the split (a pair and its paraphrase from the
-same passage must not sit on both sides), decided by a hash of the chunk id so the split is
-stable when pairs are added or edited.
+The ``eval`` split holds the held-out pairs of ``builder.splits`` (recall and unseen passages).
 
 Formats: ``openai`` = JSONL of ``{"messages": [{"role", "content"}, ...]}``; ``alpaca`` = a JSON
 list (or JSONL) of ``{"instruction", "input", "output"}``; ``sharegpt`` = JSONL of
@@ -16,13 +15,15 @@ list (or JSONL) of ``{"instruction", "input", "output"}``; ``sharegpt`` = JSONL 
 ``edited`` pairs of generator ``import`` (the user brought them, so regeneration keeps them).
 """
 
-import hashlib
 import json
 from pathlib import Path
 
+from .config import PairsConfig
 from .errors import DatasetError
 from .models import hub_token
-from .pairs.validate import neutralize_control_tokens
+from .pairs import neutralize_control_tokens, new_pair
+from .records import Pair
+from .splits import split_pairs
 from .storage import atomic_write_text
 
 FORMATS = ("openai", "alpaca", "sharegpt")
@@ -30,26 +31,9 @@ _SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assista
                    "system": "system"}
 
 
-def split_pairs(pairs: list[dict], eval_fraction: float, seed: int = 0) -> tuple[list[dict], list[dict]]:
-    """Split by chunk: returns ``(train, eval)``; ``eval`` is empty when the fraction is 0."""
-    if eval_fraction <= 0:
-        return list(pairs), []
-    train, held = [], []
-    for pair in pairs:
-        (held if chunk_bucket(pair["chunk_id"], seed) < eval_fraction else train).append(pair)
-    if not train:  # tiny data: never leave training empty
-        return held, []
-    return train, held
-
-
-def chunk_bucket(chunk_id: str, seed: int) -> float:
-    """A stable pseudo-random number in [0, 1) for a chunk."""
-    digest = hashlib.sha256(f"{seed}:{chunk_id}".encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
-def to_messages(pair: dict, system_prompt: str = "", special_tokens: tuple[str, ...] | list[str] = ()) -> list[dict]:
-    """One pair as a chat conversation (system prompt optional).
+def pair_messages(question: str, answer: str, system_prompt: str = "",
+                  special_tokens: tuple[str, ...] | list[str] = ()) -> list[dict]:
+    """One question and its answer as a chat conversation (system prompt optional).
 
     Contents pass through ``neutralize_control_tokens`` (idempotent), so a pair written before
     that rule existed, or edited by hand in ``pairs.jsonl``, still cannot inject chat-control
@@ -59,24 +43,24 @@ def to_messages(pair: dict, system_prompt: str = "", special_tokens: tuple[str, 
         return neutralize_control_tokens(text, special_tokens)
 
     messages = [{"role": "system", "content": clean(system_prompt)}] if system_prompt else []
-    return messages + [{"role": "user", "content": clean(pair["question"])},
-                       {"role": "assistant", "content": clean(pair["answer"])}]
+    return messages + [{"role": "user", "content": clean(question)},
+                       {"role": "assistant", "content": clean(answer)}]
 
 
-def to_row(pair: dict, fmt: str, system_prompt: str = "") -> dict:
+def to_row(pair: Pair, fmt: str, system_prompt: str = "") -> dict:
     """One pair in an export format."""
     if fmt == "openai":
-        return {"messages": to_messages(pair, system_prompt)}
+        return {"messages": pair_messages(pair.question, pair.answer, system_prompt)}
     if fmt == "alpaca":
-        return {"instruction": pair["question"], "input": "", "output": pair["answer"]}
+        return {"instruction": pair.question, "input": "", "output": pair.answer}
     if fmt == "sharegpt":
         turns = [{"from": "system", "value": system_prompt}] if system_prompt else []
-        return {"conversations": turns + [{"from": "human", "value": pair["question"]},
-                                          {"from": "gpt", "value": pair["answer"]}]}
+        return {"conversations": turns + [{"from": "human", "value": pair.question},
+                                          {"from": "gpt", "value": pair.answer}]}
     raise DatasetError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)})")
 
 
-def export_pairs(pairs: list[dict], path: Path, fmt: str, system_prompt: str = "") -> int:
+def export_pairs(pairs: list[Pair], path: Path, fmt: str, system_prompt: str = "") -> int:
     """Write pairs as JSONL in ``fmt``; returns the number of rows written."""
     rows = [to_row(p, fmt, system_prompt) for p in pairs]
     atomic_write_text(Path(path), "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
@@ -123,7 +107,7 @@ def row_question_answer(row: dict, fmt: str) -> tuple[str, str]:
     return turns[first]["content"], turns[reply]["content"]
 
 
-def import_pairs(path: Path, fmt: str | None = None) -> list[dict]:
+def import_pairs(path: Path, fmt: str | None = None) -> list[Pair]:
     """Pairs from an exported file (format detected unless given); bad rows raise DatasetError."""
     rows = read_rows(path)
     pairs = []
@@ -135,43 +119,36 @@ def import_pairs(path: Path, fmt: str | None = None) -> list[dict]:
             raise DatasetError(f"{Path(path).name} row {number}: not a valid {row_fmt} row ({exc})") from exc
         if not str(question).strip() or not str(answer).strip():
             raise DatasetError(f"{Path(path).name} row {number}: empty question or answer")
-        pairs.append(imported_pair(str(question), str(answer)))
+        pairs.append(new_pair(str(question), str(answer), "import"))
     return pairs
 
 
 def import_into_project(project, path: Path, fmt: str | None = None) -> tuple[int, int]:
     """Add the pairs of an exported file to a project; returns (new pairs, pairs in the file)."""
     rows = import_pairs(path, fmt)
-    existing = project.pairs()
-    known = {p["id"] for p in existing}
-    new = list({r["id"]: r for r in rows if r["id"] not in known}.values())
-    project.save_pairs(existing + new)
+    with project.edit_pairs() as pairs:
+        known = {p.id for p in pairs}
+        new = list({r.id: r for r in rows if r.id not in known}.values())
+        pairs.extend(new)
     return len(new), len(rows)
 
 
-def imported_pair(question: str, answer: str) -> dict:
-    question, answer = neutralize_control_tokens(question.strip()), neutralize_control_tokens(answer.strip())
-    key = hashlib.sha256(f"import\x1f{question}\x1f{answer}".encode("utf-8")).hexdigest()[:16]
-    return {"id": key, "question": question, "answer": answer, "chunk_id": f"import-{key}", "evidence": None,
-            "generator": "import", "scores": {"grounding": None, "duplicate_of": None}, "flags": [],
-            "status": "edited", "edited_by_user": True}
-
-
-def build_dataset_dict(pairs: list[dict], eval_fraction: float, seed: int = 0, system_prompt: str = ""):
-    """A ``datasets.DatasetDict`` with ``train`` (and ``eval``) splits of ``messages`` rows."""
+def build_dataset_dict(pairs: list[Pair], pairs_cfg: PairsConfig, system_prompt: str = ""):
+    """A ``datasets.DatasetDict`` with ``train`` (and ``eval``: held-out) splits of ``messages`` rows."""
     from datasets import Dataset, DatasetDict
 
-    train, held = split_pairs(pairs, eval_fraction, seed)
-    def table(rows: list[dict]):
-        return Dataset.from_list([{"id": p["id"], "chunk_id": p["chunk_id"],
-                                   "messages": to_messages(p, system_prompt)} for p in rows])
+    splits = split_pairs(pairs, pairs_cfg)
+    train, held = splits.train, splits.held_out
+    def table(rows: list[Pair]):
+        return Dataset.from_list([{"id": p.id, "chunk_id": p.chunk_id,
+                                   "messages": pair_messages(p.question, p.answer, system_prompt)} for p in rows])
     splits = {"train": table(train)}
     if held:
         splits["eval"] = table(held)
     return DatasetDict(splits)
 
 
-def push_to_hub(pairs: list[dict], repo_id: str, eval_fraction: float, private: bool = True, seed: int = 0,
+def push_to_hub(pairs: list[Pair], repo_id: str, pairs_cfg: PairsConfig, private: bool = True,
                 system_prompt: str = "") -> str:
     """Upload the dataset to the Hugging Face Hub with the token in ``$HF_TOKEN``; returns its URL."""
     token = hub_token()
@@ -180,7 +157,7 @@ def push_to_hub(pairs: list[dict], repo_id: str, eval_fraction: float, private: 
     import httpx
 
     try:
-        build_dataset_dict(pairs, eval_fraction, seed, system_prompt).push_to_hub(repo_id, token=token, private=private)
+        build_dataset_dict(pairs, pairs_cfg, system_prompt).push_to_hub(repo_id, token=token, private=private)
     except (OSError, httpx.HTTPError, ValueError) as exc:  # offline, auth, network (hub errors are OSErrors)
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DatasetError(f"could not push to the Hub ({type(exc).__name__}): {first_line}") from exc

@@ -17,6 +17,10 @@ class ProjectError(BuilderError):
     """A project folder is missing, malformed, or busy."""
 
 
+class EditConflict(ProjectError):
+    """A saved edit was based on a pair that someone else changed or removed since (reload first)."""
+
+
 class UnsupportedDocument(BuilderError):
     """The file type is not one we can read."""
 

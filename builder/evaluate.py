@@ -1,47 +1,137 @@
-"""Does the tuned model know the documents better than the base? Measured on held-out pairs.
+"""Does the tuned model know the documents better than the base? Asked, closed-book and open-book.
 
-    report = evaluate_run(engine, heldout_pairs, cfg, run_dir)      # or: dab eval --project P
+    engine = load_engine(run, project_cfg)                                   # runs.load_engine
+    report = evaluate_run(engine, project, project_cfg, run)                 # or: dab eval --project P
+    report = evaluate_run(engine, project, project_cfg, run, references)     # your own questions
+    report["headline"]   # {"set": "recall", "questions": 33, "tuned_closed": 0.52, "base_closed": 0.0, ...}
 
-Base and tuned are the same loaded weights with the adapter switched off and on. Measures:
+Base and tuned are the same loaded weights with the adapter switched off and on. The questions
+come from ``eval_sets``: **recall** (held-out phrasings of trained facts, or the sample's
+hand-written questions), **unseen** passages, and **unanswerable** questions. Each model answers
+each question twice, greedily, with the system prompt the run trained with:
 
-- answer NLL / perplexity: how surprised each model is by the reference answer, given the
-  question (assistant tokens only; lower is better), with the system prompt the adapter was trained with;
-- token F1 and ROUGE-L (``rouge-score``) of each model's greedy answer against the reference
-  (higher is better). Answers get room for 1.5x their reference's length + 16 tokens, and
-  are generated in left-padded batches of questions with similar limits, which is several
-  times faster on a CPU than one question at a time.
+- **closed-book**: the question alone; does the model *know* the fact?
+- **open-book**: the question over the passages retrieval finds for it (``retrieve.search``,
+  ``passages_k`` of them, the prompt chat uses: ``retrieve.ground_messages``); does it *read*?
 
-The report (averages plus a per-question table) is saved in the run folder as ``eval.json``
-and ``eval.md``.
+Measures, per set, model and mode: **fact accuracy** (the share of answers that state every key
+fact of the reference: numbers, money, dates, codes, names; ``generation.states_facts``), the
+share of answers that say the documents do not cover the question (``abstained``: wanted on the
+unanswerable set, a miss elsewhere), token F1 and ROUGE-L against the reference, and for
+closed-book answers the answer NLL / perplexity of the reference (teacher-forced, assistant
+tokens only). Retrieval recall@k per set: the share of questions with a retrieved passage that
+holds the reference's key facts. The headline is tuned closed-book fact accuracy on the recall
+set (what the model learned), next to open-book (what chat answers by default) and the base's.
+
+Answers get room for 1.5x their reference's length + 16 tokens (at most 128; 48 for
+unanswerable questions). The report is saved in the run folder as ``eval.json`` and ``eval.md``
+(``eval_report.report_markdown``).
 """
 
 import math
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Callable
 
 from . import torch_thread
-from .chat import ChatEngine, chat_settings
+from .chat import ChatEngine
 from .config import ChatConfig, ProjectConfig
-from .dataset import to_messages
-from .storage import atomic_write_text, write_json
-from .train.data import IGNORE_INDEX, collate_packed, tokenize_conversation
+from .conversation import IGNORE_INDEX, tokenize_conversation
+from .dataset import pair_messages
+from .eval_report import headline, save_report
+from .eval_sets import EvalSets, evaluation_sets
+from .generation import greedy_texts, states_facts
+from .project import Project
+from .retrieve import ABSTAIN_ANSWER, Passage, ground_messages, search
+from .runs import Run, chat_settings
+from .train.data import collate_packed
 
 MODELS = (("base", False), ("tuned", True))
+MODES = ("closed", "open")
 MAX_EVAL_NEW_TOKENS = 128
+UNANSWERABLE_NEW_TOKENS = 48
+ABSTAIN_PHRASES = (ABSTAIN_ANSWER.lower().rstrip("."), "do not cover", "don't cover", "does not cover",
+                   "not covered", "no information", "not mentioned", "do not say", "don't say", "do not mention")
+Progress = Callable[[float, str], None]
 
 
-def answer_nlls(engine: ChatEngine, pairs: list[dict], system_prompt: str, max_seq_tokens: int,
+def evaluate_run(engine: ChatEngine, project: Project, project_cfg: ProjectConfig, run: Run | None = None,
+                 references: list[dict] | None = None, on_progress: Progress | None = None,
+                 unanswerable: list[dict] | None = None) -> dict:
+    """Base vs tuned, closed- and open-book, on the run's evaluation sets (``references`` and
+    ``unanswerable`` replace the recall and unanswerable sets); saved in the run folder."""
+    started = time.perf_counter()
+    progress = on_progress or (lambda fraction, message: None)
+    sets = evaluation_sets(project, run, references, unanswerable)
+    trained = chat_settings(project_cfg, run)
+    chat = ChatConfig(system_prompt=trained.system_prompt, context_tokens=trained.context_tokens,
+                      max_new_tokens=trained.max_new_tokens, passages_k=trained.passages_k)  # greedy
+    max_seq_tokens = (run.resolved_config(project_cfg) if run else project_cfg).train.max_seq_tokens
+    report: dict = {"sets": {name: len(refs) for name, refs in sets.items()}, "passages_k": chat.passages_k,
+                    "results": {}, "questions": []}
+    jobs = [(name, refs) for name, refs in sets.items() if refs]
+    for done, (name, refs) in enumerate(jobs):
+        progress(done / max(len(jobs), 1), f"asking the {name} questions ({len(refs)})")
+        rows, results = ask_set(engine, project, name, refs, chat, max_seq_tokens)
+        report["results"][name] = results
+        report["questions"] += rows
+    progress(1.0, "done")
+    report.update(headline=headline(report), wall_s=round(time.perf_counter() - started, 1))
+    if run is not None:
+        save_report(report, run)
+    return report
+
+
+def ask_set(engine: ChatEngine, project: Project, name: str, refs: list[dict], chat: ChatConfig,
+            max_seq_tokens: int) -> tuple[list[dict], dict]:
+    """Both models, both modes, on one set: per-question rows and the set's averages."""
+    passages = [search(project, ref["question"], chat.passages_k) for ref in refs] if chat.passages_k else [[]] * len(refs)
+    budgets = [min(UNANSWERABLE_NEW_TOKENS, chat.max_new_tokens)] * len(refs) if name == "unanswerable" \
+        else answer_budgets(engine, refs, chat)
+    rows = [{"set": name, "question": r["question"], "reference": r.get("answer", ""),
+             "passages": [describe(p) for p in found]} for r, found in zip(refs, passages)]
+    results: dict = {"closed": {}, "open": {}}
+    for model, use_adapter in MODELS:
+        for mode in MODES:
+            texts = answers(engine, refs, passages if mode == "open" else None, chat, use_adapter, budgets)
+            for row, text, ref in zip(rows, texts, refs):
+                row[f"{model}_{mode}"] = text
+                row[f"{model}_{mode}_right"] = states_facts(text, ref) if ref.get("answer") else None
+            results[mode][model] = summarise(texts, refs)
+        if name != "unanswerable":
+            results["closed"][model].update(nll_summary(answer_nlls(engine, refs, chat.system_prompt,
+                                                                    max_seq_tokens, use_adapter)))
+    if name != "unanswerable":
+        results["retrieval"] = {"k": chat.passages_k, "recall_at_k": retrieval_recall(passages, refs)}
+    return rows, results
+
+
+def answers(engine: ChatEngine, refs: list[dict], passages: list[list[Passage]] | None, chat: ChatConfig,
+            use_adapter: bool, budgets: list[int]) -> list[str]:
+    """Greedy answers, closed-book (``passages`` None) or over the given passages."""
+    special = engine.tokenizer.all_special_tokens
+    conversations = [[{"role": "user", "content": ref["question"]}] for ref in refs]
+    if passages is not None:
+        conversations = [ground_messages(messages, found, special) for messages, found in zip(conversations, passages)]
+    prompts = [engine.prompt_ids(messages, chat) for messages in conversations]
+
+    def generate() -> list[str]:
+        with engine.adapter_enabled(use_adapter):
+            return greedy_texts(engine.model, engine.tokenizer, prompts, budgets)
+
+    return torch_thread.call(generate)
+
+
+def answer_nlls(engine: ChatEngine, refs: list[dict], system_prompt: str, max_seq_tokens: int,
                 use_adapter: bool) -> list[tuple[float, int]]:
-    """Per pair: (summed NLL of the reference answer tokens, number of answer tokens)."""
+    """Per reference: (summed NLL of its answer tokens, number of answer tokens), closed-book."""
     import torch
 
     def score() -> list[tuple[float, int]]:
         rows = []
         with torch.inference_mode(), engine.adapter_enabled(use_adapter):
-            for pair in pairs:
-                messages = to_messages(pair, system_prompt)
+            for ref in refs:
+                messages = pair_messages(ref["question"], ref["answer"], system_prompt)
                 with engine.tokenizer_lock:
                     example, _ = tokenize_conversation(engine.tokenizer, messages, max_seq_tokens)
                 batch = {k: v.to(engine.model.device) for k, v in collate_packed([example]).items()}
@@ -52,34 +142,45 @@ def answer_nlls(engine: ChatEngine, pairs: list[dict], system_prompt: str, max_s
     return torch_thread.call(score)
 
 
-def greedy_answers(engine: ChatEngine, questions: list[str], chat: ChatConfig, use_adapter: bool,
-                   max_new_tokens: list[int], batch_size: int = 8) -> list[str]:
-    """Greedy answers, at most ``max_new_tokens[i]`` tokens each, in left-padded batches of
-    questions with similar limits (a batch runs until its longest answer is done)."""
-    import torch
+def answer_budgets(engine: ChatEngine, refs: list[dict], chat: ChatConfig) -> list[int]:
+    """Per reference, room for an answer a little longer than it (1.5x + 16 tokens)."""
+    with engine.tokenizer_lock:
+        encoded = engine.tokenizer([ref["answer"] for ref in refs], add_special_tokens=False)["input_ids"]
+    return [max(8, min(chat.max_new_tokens, MAX_EVAL_NEW_TOKENS, int(len(ids) * 1.5) + 16)) for ids in encoded]
 
-    prompts = [engine.prompt_ids([{"role": "user", "content": q}], chat) for q in questions]
-    order = sorted(range(len(prompts)), key=lambda i: (max_new_tokens[i], len(prompts[i])))
-    pad = engine.tokenizer.pad_token_id
 
-    def generate() -> list[str]:
-        answers = [""] * len(prompts)
-        with torch.inference_mode(), engine.adapter_enabled(use_adapter):
-            for start in range(0, len(order), batch_size):
-                batch = order[start:start + batch_size]
-                width = max(len(prompts[i]) for i in batch)
-                ids = torch.tensor([[pad] * (width - len(prompts[i])) + prompts[i] for i in batch])
-                mask = torch.tensor([[0] * (width - len(prompts[i])) + [1] * len(prompts[i]) for i in batch])
-                out = engine.model.generate(input_ids=ids.to(engine.model.device),
-                                            attention_mask=mask.to(engine.model.device),
-                                            max_new_tokens=max(max_new_tokens[i] for i in batch), do_sample=False,
-                                            pad_token_id=pad, temperature=None, top_p=None, top_k=None)
-                for row, i in enumerate(batch):
-                    answers[i] = engine.tokenizer.decode(out[row, width:width + max_new_tokens[i]],
-                                                         skip_special_tokens=True).strip()
-        return answers
+def summarise(texts: list[str], refs: list[dict]) -> dict:
+    """Fact accuracy (over references with key facts), abstentions, token F1 and ROUGE-L."""
+    verdicts = [states_facts(t, r) for t, r in zip(texts, refs) if r.get("answer")]
+    checked = [v for v in verdicts if v is not None]
+    scored = [(t, r["answer"]) for t, r in zip(texts, refs) if r.get("answer")]
+    mean = lambda values: round(sum(values) / len(values), 4) if values else None  # noqa: E731
+    return {"fact_accuracy": mean(checked), "facts_checked": len(checked),
+            "abstained": mean([abstained(t) for t in texts]),
+            "token_f1": mean([token_f1(t, ref) for t, ref in scored]),
+            "rouge_l": mean([rouge_l(t, ref) for t, ref in scored])}
 
-    return torch_thread.call(generate)
+
+def nll_summary(nlls: list[tuple[float, int]]) -> dict:
+    nll = sum(total for total, _ in nlls) / max(sum(n for _, n in nlls), 1)
+    return {"answer_nll": round(nll, 4), "perplexity": round(math.exp(nll), 2)}
+
+
+def retrieval_recall(passages: list[list[Passage]], refs: list[dict]) -> float | None:
+    """Share of references with key facts for which some retrieved passage states them all."""
+    hits = [any(states_facts(p.text, ref) for p in found) for found, ref in zip(passages, refs)
+            if states_facts(ref["answer"], ref) is not None]
+    return round(sum(hits) / len(hits), 4) if hits else None
+
+
+def abstained(text: str) -> bool:
+    """Whether an answer says the documents do not answer the question."""
+    lowered = " ".join(text.lower().replace("’", "'").split())
+    return any(phrase in lowered for phrase in ABSTAIN_PHRASES)
+
+
+def describe(passage: Passage) -> dict:
+    return {"document": passage.document, "heading": " › ".join(passage.heading_path), "chunk_id": passage.chunk_id}
 
 
 def words(text: str) -> list[str]:
@@ -104,69 +205,3 @@ def rouge_l(prediction: str, reference: str) -> float:
     from rouge_score import rouge_scorer
 
     return rouge_scorer.RougeScorer(["rougeL"]).score(reference, prediction)["rougeL"].fmeasure
-
-
-def answer_budgets(engine: ChatEngine, pairs: list[dict], chat: ChatConfig) -> list[int]:
-    """Per pair, room for an answer a little longer than its reference (1.5x + 16 tokens)."""
-    with engine.tokenizer_lock:
-        encoded = engine.tokenizer([pair["answer"] for pair in pairs], add_special_tokens=False)["input_ids"]
-    return [max(8, min(chat.max_new_tokens, MAX_EVAL_NEW_TOKENS, int(len(ids) * 1.5) + 16)) for ids in encoded]
-
-
-def evaluate_run(engine: ChatEngine, pairs: list[dict], cfg: ProjectConfig, run_dir: Path | None = None,
-                 on_progress: Callable[[float, str], None] | None = None) -> dict:
-    """Base vs tuned on ``pairs``; saves ``eval.json`` and ``eval.md`` in ``run_dir`` if given."""
-    started = time.perf_counter()
-    progress = on_progress or (lambda fraction, message: None)
-    trained = chat_settings(cfg, Path(run_dir) / "adapter" if run_dir is not None else None)
-    chat = ChatConfig(system_prompt=trained.system_prompt, context_tokens=trained.context_tokens)  # greedy
-    budgets = answer_budgets(engine, pairs, cfg.chat)
-    rows = [{"question": p["question"], "reference": p["answer"]} for p in pairs]
-    report = {"pairs": len(pairs)}
-    for step, (name, use_adapter) in enumerate(MODELS):
-        progress(step / 2, f"scoring the {name} model's answers")
-        nlls = answer_nlls(engine, pairs, chat.system_prompt, cfg.train.max_seq_tokens, use_adapter)
-        answers = greedy_answers(engine, [p["question"] for p in pairs], chat, use_adapter, budgets)
-        for row, (nll, n), text in zip(rows, nlls, answers):
-            row.update({f"{name}_answer": text, f"{name}_nll": round(nll / max(n, 1), 4),
-                        f"{name}_f1": round(token_f1(text, row["reference"]), 4),
-                        f"{name}_rouge_l": round(rouge_l(text, row["reference"]), 4)})
-        report[name] = summarise(rows, nlls, name)
-    progress(1.0, "done")
-    report.update(max_new_tokens=max(budgets), wall_s=round(time.perf_counter() - started, 1), questions=rows)
-    if run_dir is not None:
-        save_report(report, Path(run_dir))
-    return report
-
-
-def summarise(rows: list[dict], nlls: list[tuple[float, int]], name: str) -> dict:
-    """Averages for one model: answer NLL and perplexity, token F1 and ROUGE-L."""
-    nll = sum(total for total, _ in nlls) / max(sum(n for _, n in nlls), 1)
-    mean = lambda key: round(sum(r[f"{name}_{key}"] for r in rows) / max(len(rows), 1), 4)  # noqa: E731
-    return {"answer_nll": round(nll, 4), "perplexity": round(math.exp(nll), 2),
-            "token_f1": mean("f1"), "rouge_l": mean("rouge_l")}
-
-
-def save_report(report: dict, run_dir: Path) -> None:
-    """``eval.json`` (everything) and ``eval.md`` (summary + per-question table)."""
-    write_json(run_dir / "eval.json", report)
-    atomic_write_text(run_dir / "eval.md", report_markdown(report))
-
-
-def report_markdown(report: dict) -> str:
-    """The report as Markdown: a summary table, then one row per question."""
-    cell = lambda value: str(value).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    lines = [f"# Evaluation on {report['pairs']} held-out questions", "",
-             "| metric | base | tuned | better |", "|---|---|---|---|"]
-    for metric, lower_is_better in (("answer_nll", True), ("perplexity", True), ("token_f1", False), ("rouge_l", False)):
-        lines.append(f"| {metric} | {report['base'][metric]} | {report['tuned'][metric]} | "
-                     f"{'lower' if lower_is_better else 'higher'} |")
-    lines += ["", f"Greedy answers of at most 1.5x the reference + 16 tokens (up to {report['max_new_tokens']}); "
-              f"{report['wall_s']} s in all.", "",
-              "| question | reference | base answer | tuned answer | base F1 | tuned F1 | base ROUGE-L | tuned ROUGE-L |",
-              "|---|---|---|---|---|---|---|---|"]
-    for row in report["questions"]:
-        lines.append("| " + " | ".join(cell(row[key]) for key in (
-            "question", "reference", "base_answer", "tuned_answer", "base_f1", "tuned_f1",
-            "base_rouge_l", "tuned_rouge_l")) + " |")
-    return "\n".join(lines) + "\n"

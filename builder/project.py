@@ -8,23 +8,31 @@ Layout::
     <project>/extracted/       the text extracted from each source, as Markdown
     <project>/chunks.jsonl     one chunk per line (id, source_id, heading_path, text, tokens)
     <project>/pairs.jsonl      one question/answer pair per line, with its review status
-    <project>/runs/<id>/       one training run: config, metrics, checkpoints, adapter, reports
+    <project>/.pairs.lock      taken by every change of pairs.jsonl (``edit_pairs``)
+    <project>/runs/<id>/       one training run: config, metrics, checkpoints, adapter, reports (``runs``)
 
 Every write is atomic (see ``storage``); the uploaded file name is never used as a path.
+Every change of ``pairs.jsonl`` is a read-modify-write under one per-project lock::
+
+    with project.edit_pairs() as pairs:     # waits for any other editor (process or thread)
+        pairs.append(pair)                  # change the list in place; written back on leaving
 """
 
 import hashlib
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import ProjectConfig
 from .errors import ProjectError
-from .storage import atomic_write_bytes, read_jsonl, write_jsonl
+from .records import ID_HEX_DIGITS, Chunk, Pair, Source
 
-RUN_COMPLETE_MARKER = "COMPLETE"
+PAIRS_LOCK = ".pairs.lock"
+from .storage import atomic_write_bytes, exclusive_lock, read_jsonl, write_jsonl
 
 
 def default_home() -> Path:
@@ -80,58 +88,71 @@ class Project:
     def load_config(self) -> ProjectConfig:
         return ProjectConfig.load(self.config_path)
 
-    def save_config(self, cfg: ProjectConfig) -> None:
-        cfg.save(self.config_path)
+    def save_config(self, project_cfg: ProjectConfig) -> None:
+        project_cfg.save(self.config_path)
 
-    # --- tables ------------------------------------------------------------------------
-    def sources(self) -> list[dict]:
-        return read_jsonl(self.root / "sources.jsonl")
+    # --- tables (typed records, see ``records``) -------------------------------------------
+    def sources(self) -> list[Source]:
+        return [Source.from_dict(row) for row in read_jsonl(self.root / "sources.jsonl")]
 
-    def save_sources(self, rows: list[dict]) -> None:
-        write_jsonl(self.root / "sources.jsonl", rows)
+    def save_sources(self, sources: list[Source]) -> None:
+        write_jsonl(self.root / "sources.jsonl", [source.to_dict() for source in sources])
 
-    def chunks(self) -> list[dict]:
-        return read_jsonl(self.root / "chunks.jsonl")
+    def chunks(self) -> list[Chunk]:
+        return [Chunk.from_dict(row) for row in read_jsonl(self.root / "chunks.jsonl")]
 
-    def save_chunks(self, rows: list[dict]) -> None:
-        write_jsonl(self.root / "chunks.jsonl", rows)
+    def save_chunks(self, chunks: list[Chunk]) -> None:
+        write_jsonl(self.root / "chunks.jsonl", [chunk.to_dict() for chunk in chunks])
 
-    def pairs(self) -> list[dict]:
-        return read_jsonl(self.root / "pairs.jsonl")
+    def pairs(self) -> list[Pair]:
+        return [Pair.from_dict(row) for row in read_jsonl(self.root / "pairs.jsonl")]
 
-    def save_pairs(self, rows: list[dict]) -> None:
-        write_jsonl(self.root / "pairs.jsonl", rows)
+    def save_pairs(self, pairs: list[Pair]) -> None:
+        """Replace ``pairs.jsonl`` (callers that read it first use ``edit_pairs`` instead)."""
+        write_jsonl(self.root / "pairs.jsonl", [pair.to_dict() for pair in pairs])
+
+    @contextmanager
+    def edit_pairs(self) -> Iterator[list[Pair]]:
+        """Change the pairs with no other change lost: take the project's pairs lock (exclusive,
+        across processes and threads; ``storage.exclusive_lock``), read ``pairs.jsonl``, yield its
+        records as a list to change in place, and write the list back atomically when the block
+        ends normally. When the block raises, nothing is written. Not re-entrant: do not call
+        another pairs editor inside the block."""
+        with exclusive_lock(self.root / PAIRS_LOCK):
+            pairs = self.pairs()
+            yield pairs
+            self.save_pairs(pairs)
 
     # --- sources -------------------------------------------------------------------------
-    def store_source(self, data: bytes, original_name: str) -> dict:
-        """Store uploaded bytes under a generated name; return its ``sources.jsonl`` row.
+    def store_source(self, data: bytes, original_name: str) -> Source:
+        """Store uploaded bytes under a generated name; return its record (not yet in ``sources.jsonl``).
 
         The same content uploaded twice is stored once (the id is the content hash).
         """
         digest = hashlib.sha256(data).hexdigest()
-        source_id = digest[:16]
-        suffix = safe_suffix(original_name)
-        stored = self.sources_dir / f"{source_id}{suffix}"
+        source_id = digest[:ID_HEX_DIGITS]
+        stored = self.sources_dir / f"{source_id}{safe_suffix(original_name)}"
         if not stored.exists():
             atomic_write_bytes(stored, data)
-        return {"id": source_id, "original_name": display_name(original_name),
-                "stored_name": stored.name, "bytes": len(data), "sha256": digest}
+        return Source(id=source_id, original_name=display_name(original_name), stored_name=stored.name,
+                      bytes=len(data), sha256=digest)
 
     def remove_source(self, source_id: str) -> None:
         """Forget a source and everything derived from it (extracted text, chunks, pairs)."""
-        rows = self.sources()
-        kept = [row for row in rows if row["id"] != source_id]
-        if len(kept) == len(rows):
+        sources = self.sources()
+        kept = [source for source in sources if source.id != source_id]
+        if len(kept) == len(sources):
             raise ProjectError(f"no source with id {source_id}")
-        for row in rows:
-            if row["id"] == source_id:
-                (self.sources_dir / row["stored_name"]).unlink(missing_ok=True)
-        (self.extracted_dir / f"{source_id}.md").unlink(missing_ok=True)
-        self.save_sources(kept)
-        chunks = self.chunks()
-        self.save_chunks([c for c in chunks if c["source_id"] != source_id])
-        dropped = {c["id"] for c in chunks if c["source_id"] == source_id}
-        self.save_pairs([p for p in self.pairs() if p.get("chunk_id") not in dropped])
+        with self.edit_pairs() as pairs:
+            for source in sources:
+                if source.id == source_id:
+                    (self.sources_dir / source.stored_name).unlink(missing_ok=True)
+            (self.extracted_dir / f"{source_id}.md").unlink(missing_ok=True)
+            self.save_sources(kept)
+            chunks = self.chunks()
+            self.save_chunks([c for c in chunks if c.source_id != source_id])
+            dropped = {c.id for c in chunks if c.source_id == source_id}
+            pairs[:] = [p for p in pairs if p.chunk_id not in dropped]
 
     # --- runs ----------------------------------------------------------------------------
     def new_run_dir(self) -> Path:
@@ -147,18 +168,30 @@ class Project:
                 continue
         raise ProjectError("could not create a run folder")
 
-    def completed_runs(self) -> list[Path]:
-        """Run folders whose completion marker exists, newest first."""
-        if not self.runs_dir.exists():
-            return []
-        done = [p for p in self.runs_dir.iterdir() if (p / RUN_COMPLETE_MARKER).exists()]
-        return sorted(done, key=lambda p: p.name, reverse=True)
-
     def delete(self) -> None:
         """Delete the whole project folder (the UI asks for confirmation first)."""
         if not self.config_path.exists():
             raise ProjectError(f"{self.root} is not a project folder; refusing to delete it")
         shutil.rmtree(self.root)
+
+
+def new_project(root: Path, name: str | None = None, preset: str = "balanced") -> Project:
+    """Create (or open) a project for a person using the wizard or `dab`: a new one trains with a
+    hardware-aware preset instead of fixed hyperparameters. An existing project is left as it is."""
+    is_new = not (Path(root) / "project.yaml").exists()
+    project = Project.create(root, name)
+    if is_new:
+        project_cfg = project.load_config()
+        project_cfg.train.preset = preset
+        project.save_config(project_cfg)
+    return project
+
+
+def list_projects(folder: Path) -> list[str]:
+    """Names of the project folders (those holding a ``project.yaml``) directly inside ``folder``."""
+    if not Path(folder).is_dir():
+        return []
+    return sorted(p.name for p in Path(folder).iterdir() if (p / "project.yaml").is_file())
 
 
 def safe_suffix(name: str) -> str:

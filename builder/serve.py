@@ -1,12 +1,29 @@
 """An OpenAI-compatible HTTP endpoint for the tuned model: ``POST /v1/chat/completions``.
 
-    dab serve --project PROJECT [--adapter DIR] [--host 127.0.0.1] [--port 8000]
+    dab serve --project PROJECT [--adapter DIR] [--host 127.0.0.1] [--port 8000]   # the run's base model + adapter
 
     curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\
          -d '{"messages": [{"role": "user", "content": "When does the depot open?"}], "stream": true}'
 
 Any OpenAI client works with ``base_url="http://127.0.0.1:8000/v1"``. Streaming answers are
-server-sent events (``data: {chunk}`` lines, then ``data: [DONE]``). A client that disconnects,
+server-sent events (``data: {chunk}`` lines, then ``data: [DONE]``).
+
+Answers are grounded in the project's documents (``builder.answers``) with the project's chat
+settings: the last question is asked over the best ``passages_k`` passages. Two extra top-level
+fields of the response (and of the last streamed chunk, the one with ``finish_reason``) say how:
+``"sources"``, a list of ``{document, heading, snippet, chunk_id, score}``, and ``"grounding"``:
+``grounded``, ``no_match`` (no passage matched: the model was asked to say the documents do not
+cover it), ``no_documents`` (the project has none) or ``off``. A request switches retrieval off
+with the extra body field ``"documents": false`` and sets the number of passages with
+``"passages_k"`` (OpenAI clients: ``extra_body={...}``); plain clients ignore both.
+
+Limits (``ServeLimits``), so that one request cannot hold the server: a body over
+``max_body_bytes`` (256 KiB) gets a 413 before it is read whole; ``temperature`` (0-2),
+``top_p`` (0-1], ``max_tokens`` (1-``max_answer_tokens``, 2048) and ``passages_k`` must be finite
+JSON numbers in range (400 with the reason otherwise); the prompt is cut to ``max_prompt_tokens``
+(4096) by the chat engine's rule: the oldest turns go first, then the start of the last message
+(a grounded question is quoted by its last 2,000 characters, so its passages stay).
+``usage.prompt_tokens`` says how many tokens were used. A client that disconnects,
 streaming or not, cancels its generation within ``DISCONNECT_POLL_S``, even while no text is
 being sent. Requests are answered one at a time (the process's torch thread), in order; the
 others wait. Also ``GET /v1/models`` and ``GET /health``.
@@ -17,19 +34,38 @@ front of it before exposing it beyond this computer.
 """
 
 import asyncio
+import dataclasses
 import json
+import math
 import os
 import secrets
 import time
 import uuid
-from pathlib import Path
 
-from .chat import ChatEngine
-from .config import ChatConfig
+from .answers import GroundedPrompt, grounded_prompt, source_record
+from .chat import ChatEngine, clean_messages
+from .config import MAX_PASSAGES_K, ChatConfig, ProjectConfig
 from .errors import BuilderError, ConfigError
+from .models import resolve_model
+from .project import Project
+from .runs import Run, load_engine
 
 API_KEY_ENV = "DAB_SERVE_API_KEY"
 DISCONNECT_POLL_S = 0.1
+MAX_TEMPERATURE = 2.0  # as OpenAI's API
+
+
+@dataclasses.dataclass(frozen=True)
+class ServeLimits:
+    """What one request may ask for: its body size, its prompt and its answer length."""
+
+    max_body_bytes: int = 256 * 1024
+    max_prompt_tokens: int = 4096
+    max_answer_tokens: int = 2048
+
+
+class BodyTooLarge(Exception):
+    """A request body over ``ServeLimits.max_body_bytes`` (answered with a 413)."""
 
 
 def serving_quantize(base_model: str) -> str:
@@ -41,8 +77,6 @@ def serving_quantize(base_model: str) -> str:
     from accelerate import init_empty_weights
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from .models import resolve_model
-
     with init_empty_weights():
         model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(resolve_model(base_model)))
     bf16_bytes = 2 * sum(p.numel() for p in model.parameters())
@@ -50,21 +84,47 @@ def serving_quantize(base_model: str) -> str:
     return "none" if bf16_bytes * 1.3 < free_bytes else "4bit"
 
 
-def load_serving_engine(base_model: str, adapter_dir: Path | None) -> ChatEngine:
-    """The engine for serving: adapter merged into full-precision weights when memory allows."""
-    return ChatEngine.load(base_model, adapter_dir, quantize=serving_quantize(base_model), merge=True)
+def load_serving_engine(run: Run, project_cfg: ProjectConfig) -> ChatEngine:
+    """The engine for serving the run: its adapter merged into full-precision weights when memory allows."""
+    return load_engine(run, project_cfg, quantize=serving_quantize(run.base_model(project_cfg)), merge=True)
 
 
-def request_config(body: dict, defaults: ChatConfig) -> ChatConfig:
-    """Sampling settings of one request (OpenAI field names), on top of the project's."""
-    try:
-        return ChatConfig(system_prompt=defaults.system_prompt, context_tokens=defaults.context_tokens,
-                          temperature=float(body.get("temperature", defaults.temperature)),
-                          top_p=float(body.get("top_p", defaults.top_p)),
-                          max_new_tokens=int(body.get("max_tokens") or body.get("max_completion_tokens")
-                                             or defaults.max_new_tokens))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"bad sampling setting: {exc}") from exc
+def number_field(body: dict, name: str, default, low: float, high: float, integer: bool = False):
+    """``body[name]`` when it is a finite JSON number in [low, high] (an integer if asked), else
+    ConfigError with the reason; ``default`` when absent or null."""
+    value = body.get(name)
+    if value is None:
+        return default
+    shown = json.dumps(value)[:40]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"'{name}' must be a number, not {shown}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"'{name}' must be a finite number, not {shown}")
+    if integer and isinstance(value, float) and not value.is_integer():
+        raise ConfigError(f"'{name}' must be a whole number, not {shown}")
+    if not low <= value <= high:
+        raise ConfigError(f"'{name}' must be between {low} and {high}, not {shown}")
+    return int(value) if integer else float(value)
+
+
+def bool_field(body: dict, name: str, default: bool) -> bool:
+    """``body[name]`` when it is true or false; ``default`` when absent or null."""
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise ConfigError(f"'{name}' must be true or false, not {json.dumps(value)[:40]}")
+    return default if value is None else value
+
+
+def request_config(body: dict, defaults: ChatConfig, limits: ServeLimits = ServeLimits()) -> ChatConfig:
+    """Sampling and grounding settings of one request (OpenAI field names), on top of the project's."""
+    answer_name = "max_tokens" if body.get("max_tokens") is not None else "max_completion_tokens"
+    return dataclasses.replace(
+        defaults, temperature=number_field(body, "temperature", defaults.temperature, 0, MAX_TEMPERATURE),
+        top_p=number_field(body, "top_p", defaults.top_p, 0, 1),
+        max_new_tokens=number_field(body, answer_name, min(defaults.max_new_tokens, limits.max_answer_tokens),
+                                    1, limits.max_answer_tokens, integer=True),
+        grounded=bool_field(body, "documents", defaults.grounded),
+        passages_k=number_field(body, "passages_k", defaults.passages_k, 1, MAX_PASSAGES_K, integer=True))
 
 
 def text_of(content):
@@ -75,34 +135,41 @@ def text_of(content):
     return content
 
 
-def request_messages(body: dict, defaults: ChatConfig) -> tuple[list[dict], ChatConfig]:
+def request_messages(body: dict, defaults: ChatConfig,
+                     limits: ServeLimits = ServeLimits()) -> tuple[list[dict], ChatConfig]:
     """The conversation of a request; a system message in it replaces the project's prompt."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
         raise ConfigError("'messages' must be a list of {role, content} objects")
     messages = [{"role": m.get("role"), "content": text_of(m.get("content"))} for m in messages]
-    cfg = request_config(body, defaults)
+    clean_messages(messages)  # roles, text contents, a question last
+    chat_cfg = request_config(body, defaults, limits)
     system = [m.get("content") for m in messages if m.get("role") == "system"]
     if system and isinstance(system[0], str):
-        cfg.system_prompt = system[0]
-    return messages, cfg
+        chat_cfg.system_prompt = system[0]
+    return messages, chat_cfg
 
 
-def completion(answer_id: str, model: str, text: str, finish: str, usage: dict) -> dict:
+def grounding_fields(prompt: GroundedPrompt) -> dict:
+    """The extra top-level fields that say what the answer was grounded in."""
+    return {"sources": [source_record(p) for p in prompt.passages], "grounding": prompt.status}
+
+
+def completion(answer_id: str, model: str, text: str, finish: str, usage: dict, extra: dict) -> dict:
     return {"id": answer_id, "object": "chat.completion", "created": int(time.time()), "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
-            "usage": usage}
+            "usage": usage, **extra}
 
 
-def chunk(answer_id: str, model: str, delta: dict, finish: str | None = None) -> str:
-    """One server-sent event carrying a ``chat.completion.chunk``."""
+def chunk(answer_id: str, model: str, delta: dict, finish: str | None = None, extra: dict | None = None) -> str:
+    """One server-sent event carrying a ``chat.completion.chunk`` (``extra``: more top-level fields)."""
     body = {"id": answer_id, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **(extra or {})}
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
-def finish_reason(generation, cfg: ChatConfig) -> str:
-    return "length" if generation.new_tokens >= cfg.max_new_tokens else "stop"
+def finish_reason(generation, chat_cfg: ChatConfig) -> str:
+    return "length" if generation.new_tokens >= chat_cfg.max_new_tokens else "stop"
 
 
 def usage_of(generation) -> dict:
@@ -132,7 +199,33 @@ async def cancel_when_gone(request, generation) -> None:
         await asyncio.sleep(DISCONNECT_POLL_S)
 
 
-async def sse_events(request, generation, cfg: ChatConfig, answer_id: str, model: str):
+async def read_json_body(request, max_bytes: int) -> dict:
+    """The request's JSON object; BodyTooLarge past ``max_bytes`` (stops reading there)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise BodyTooLarge()
+    data = bytearray()
+    async for part in request.stream():
+        data += part
+        if len(data) > max_bytes:
+            raise BodyTooLarge()
+    try:
+        body = json.loads(bytes(data))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ConfigError("the request body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise ConfigError("the request body must be a JSON object")
+    return body
+
+
+def start_answer(engine: ChatEngine, project: Project | None, messages: list[dict], chat_cfg: ChatConfig,
+                 limits: ServeLimits):
+    """Retrieve the passages, then queue the answer: (GroundedPrompt, Generation)."""
+    prompt = grounded_prompt(project, messages, chat_cfg, engine.tokenizer.all_special_tokens)
+    return prompt, engine.start(prompt.messages, chat_cfg, max_prompt_tokens=limits.max_prompt_tokens)
+
+
+async def sse_events(request, generation, chat_cfg: ChatConfig, answer_id: str, model: str, extra: dict):
     """Server-sent events for one answer; a client gone (or the stream closed) cancels the answer."""
     from starlette.concurrency import run_in_threadpool
 
@@ -142,7 +235,7 @@ async def sse_events(request, generation, cfg: ChatConfig, answer_id: str, model
         yield chunk(answer_id, model, {"role": "assistant", "content": ""})
         while (piece := await run_in_threadpool(next, pieces, None)) is not None:
             yield chunk(answer_id, model, {"content": piece})
-        yield chunk(answer_id, model, {}, finish_reason(generation, cfg))
+        yield chunk(answer_id, model, {}, finish_reason(generation, chat_cfg), extra)
         yield "data: [DONE]\n\n"
     finally:
         generation.cancel()
@@ -150,8 +243,8 @@ async def sse_events(request, generation, cfg: ChatConfig, answer_id: str, model
 
 
 def create_app(engine: ChatEngine, defaults: ChatConfig, model_name: str = "domain-assistant",
-               api_key: str | None = None):
-    """The FastAPI application serving ``engine``."""
+               api_key: str | None = None, project: Project | None = None, limits: ServeLimits = ServeLimits()):
+    """The FastAPI application serving ``engine``, grounded in ``project``'s documents (None: none)."""
     from fastapi import Depends, FastAPI, Request
     from fastapi.responses import StreamingResponse
     from starlette.concurrency import run_in_threadpool
@@ -180,18 +273,17 @@ def create_app(engine: ChatEngine, defaults: ChatConfig, model_name: str = "doma
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request):
         try:
-            body = await request.json()
-            if not isinstance(body, dict):
-                raise ConfigError("the request body must be a JSON object")
-            messages, cfg = request_messages(body, defaults)
-            generation = await run_in_threadpool(engine.start, messages, cfg)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return error(400, "the request body is not valid JSON")
+            body = await read_json_body(request, limits.max_body_bytes)
+            messages, chat_cfg = request_messages(body, defaults, limits)
+            stream = bool_field(body, "stream", False)
+            prompt, generation = await run_in_threadpool(start_answer, engine, project, messages, chat_cfg, limits)
+        except BodyTooLarge:
+            return error(413, f"the request body is larger than {limits.max_body_bytes} bytes")
         except BuilderError as exc:
             return error(400, str(exc))
-        answer_id = f"chatcmpl-{uuid.uuid4().hex}"
-        if body.get("stream"):
-            return StreamingResponse(sse_events(request, generation, cfg, answer_id, model_name),
+        answer_id, extra = f"chatcmpl-{uuid.uuid4().hex}", grounding_fields(prompt)
+        if stream:
+            return StreamingResponse(sse_events(request, generation, chat_cfg, answer_id, model_name, extra),
                                      media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
         watcher = asyncio.create_task(cancel_when_gone(request, generation))
         try:
@@ -201,15 +293,18 @@ def create_app(engine: ChatEngine, defaults: ChatConfig, model_name: str = "doma
             raise
         finally:
             watcher.cancel()
-        return completion(answer_id, model_name, text.strip(), finish_reason(generation, cfg), usage_of(generation))
+        return completion(answer_id, model_name, text.strip(), finish_reason(generation, chat_cfg),
+                          usage_of(generation), extra)
 
     return app
 
 
 def serve(engine: ChatEngine, defaults: ChatConfig, host: str = "127.0.0.1", port: int = 8000,
-          model_name: str = "domain-assistant") -> None:
+          model_name: str = "domain-assistant", project: Project | None = None,
+          limits: ServeLimits = ServeLimits()) -> None:
     """Run the server until interrupted (the key, if any, comes from ``$DAB_SERVE_API_KEY``)."""
     import uvicorn
 
-    app = create_app(engine, defaults, model_name, api_key=os.environ.get(API_KEY_ENV) or None)
+    app = create_app(engine, defaults, model_name, api_key=os.environ.get(API_KEY_ENV) or None,
+                     project=project, limits=limits)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -3,12 +3,19 @@
 Every file the builder writes goes through here: the content is written to a temporary file in
 the same folder, flushed to disk, then moved over the target with ``os.replace``, so a crash or
 ``kill -9`` leaves either the old file or the new one, never half of one.
+
+``exclusive_lock(path)`` serialises a read-modify-write across processes and threads::
+
+    with exclusive_lock(project.root / ".pairs.lock"):
+        rows = read_jsonl(path); ...; write_jsonl(path, rows)
 """
 
+import fcntl
 import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -27,6 +34,26 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def exclusive_lock(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (created empty if missing) for the ``with`` block.
+
+    ``fcntl.flock`` on a file opened here: it excludes other processes and other threads alike
+    (each holder opens its own descriptor), waits until the holder is done, and is released by
+    the kernel when the holder exits or is killed, so a crash never leaves it held. Not
+    re-entrant: a holder that asks again waits for itself. Covers one machine's processes; a
+    project folder on a network drive shared by two machines is not covered.
+    """
+    lock_path = Path(lock_path)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def replace_dir(tmp: Path, target: Path) -> Path:

@@ -17,7 +17,10 @@ import math
 
 from . import torch_thread
 from .errors import ProjectError
+from .models import load_model_and_tokenizer
+from .pairs import training_pairs
 from .project import Project
+from .templates import reference_text
 
 BASE_PAIRS = 300
 MIN_PAIRS, MAX_PAIRS = 200, 5000
@@ -72,18 +75,14 @@ def distance_report(ppl_domain: float, ppl_general: float, have_pairs: int) -> d
 def transfer_check(project: Project, model_spec: str | None = None, max_tokens: int = 4096,
                    window_tokens: int = 512, model=None, tokenizer=None) -> dict:
     """Perplexity of the base model on the project's chunks vs the general reference text."""
-    from .models import load_model_and_tokenizer
-    from .pairs import training_pairs
-    from .workflow import templates_dir
-
     if model is None or tokenizer is None:
         model, tokenizer = torch_thread.call(load_model_and_tokenizer,
                                              model_spec or project.load_config().train.base_model)
     model.eval()
-    chunks = [c["text"] for c in project.chunks()]
+    chunks = [c.text for c in project.chunks()]
     if not chunks:
         raise ProjectError("no chunks yet: add documents first (dab ingest)")
-    general = (templates_dir() / "reference" / "general.txt").read_text(encoding="utf-8")
+    general = reference_text()
     ppl_domain, domain_tokens = torch_thread.call(perplexity, model, tokenizer, chunks, window_tokens, max_tokens)
     ppl_general, general_tokens = torch_thread.call(perplexity, model, tokenizer, [general], window_tokens,
                                                     min(max_tokens, domain_tokens) or max_tokens)

@@ -11,11 +11,13 @@ import time
 import pytest
 
 from builder import torch_thread
-from builder.chat import ChatEngine, answer, chat_settings, encode_chat
+from builder.chat import ChatEngine, answer
 from builder.config import ChatConfig, ProjectConfig
+from builder.conversation import encode_chat
 from builder.errors import AdapterError, ConfigError
+from builder.runs import Run, chat_settings
 
-from .test_chat_support import endless, make_adapter, make_other_base, second_adapter, tiny_adapter, tiny_engine  # noqa: F401
+from .support import endless, make_adapter, make_other_base
 
 GREEDY = ChatConfig(max_new_tokens=12)
 
@@ -188,15 +190,15 @@ def test_system_prompt_comes_from_the_trained_run_else_the_domain_preset(tmp_pat
     trained = ProjectConfig()
     trained.chat.system_prompt = "you answer for the commons"
     trained.save(tmp_path / "run" / "config.yaml")
-    assert chat_settings(cfg, tmp_path / "run" / "adapter").system_prompt == "you answer for the commons"
+    assert chat_settings(cfg, Run(tmp_path / "run")).system_prompt == "you answer for the commons"
     cfg.chat.system_prompt, cfg.chat.temperature = "my own prompt", 0.7
     settings = chat_settings(cfg)
     assert settings.system_prompt == "my own prompt" and settings.temperature == 0.7
 
 
 def test_dab_chat_answers_one_question(tiny_model_dir, tiny_adapter, tmp_path, capsys):
-    from builder.cli import main
     from builder.project import Project
+    from dab.cli import main
 
     project = Project.create(tmp_path / "project")
     cfg = project.load_config()

@@ -49,14 +49,14 @@ def test_chunks_are_token_bounded_with_stable_ids(tokenizer):
     cfg = ChunkConfig(chunk_tokens=40, overlap_tokens=8)
     long_doc = DOC + "\n## Rules\n\n" + " ".join(f"Rule {i} says riders must dock the bike." for i in range(60))
     chunks = chunk_markdown("src1", long_doc, tokenizer, cfg)
-    assert all(c["tokens"] <= 40 for c in chunks)
+    assert all(c.tokens <= 40 for c in chunks)
     for c in chunks:
-        assert c["tokens"] == len(tokenizer(c["text"], add_special_tokens=False)["input_ids"])
-    rules = [c for c in chunks if c["heading_path"][-1] == "Rules"]
+        assert c.tokens == len(tokenizer(c.text, add_special_tokens=False)["input_ids"])
+    rules = [c for c in chunks if c.heading_path[-1] == "Rules"]
     assert len(rules) > 5
-    assert [c["id"] for c in chunk_markdown("src1", long_doc, tokenizer, cfg)] == [c["id"] for c in chunks]
-    assert chunk_markdown("src2", long_doc, tokenizer, cfg)[0]["id"] != chunks[0]["id"]
-    joined = " ".join(c["text"] for c in rules)
+    assert [c.id for c in chunk_markdown("src1", long_doc, tokenizer, cfg)] == [c.id for c in chunks]
+    assert chunk_markdown("src2", long_doc, tokenizer, cfg)[0].id != chunks[0].id
+    joined = " ".join(c.text for c in rules)
     assert "Rule 0 says" in joined and "Rule 59 says" in joined
 
 
@@ -70,4 +70,4 @@ def test_long_single_line_chunks_in_bounded_time(tokenizer):
     started = time.perf_counter()
     chunks = chunk_markdown("big", line, tokenizer, ChunkConfig(chunk_tokens=256, overlap_tokens=16))
     assert time.perf_counter() - started < 20
-    assert all(c["tokens"] <= 256 for c in chunks) and len(chunks) > 1000
+    assert all(c.tokens <= 256 for c in chunks) and len(chunks) > 1000

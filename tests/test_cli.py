@@ -5,7 +5,7 @@ import sys
 
 
 def dab(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "builder.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "dab", *args], capture_output=True, text=True,
                           timeout=120, cwd=cwd, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
 
 

@@ -6,23 +6,28 @@
 
 import json
 import os
-import shutil
-from pathlib import Path
 
 import pytest
 
 from builder.chat import ChatEngine, answer, attach_adapter
-from builder.cli import main
 from builder.config import ChatConfig, ProjectConfig
 from builder.errors import ExportError
-from builder.export import export_adapter, export_gguf, export_merged, merge_adapter, push_to_hub, write_modelfile
+from builder.export import export_adapter, export_gguf, export_merged, push_to_hub, write_modelfile
 from builder.models import load_model
-from builder.project import RUN_COMPLETE_MARKER, Project
-from builder.storage import write_json
+from builder.project import Project
+from builder.runs import Run, load_engine
+from dab.cli import main
 
-from .test_chat_support import make_adapter, tiny_adapter, tiny_engine  # noqa: F401
+from .support import make_run
 
 GREEDY = ChatConfig(max_new_tokens=10)
+
+
+def base_config(base_model, name: str = "project") -> ProjectConfig:
+    """A project config whose base model is ``base_model``."""
+    cfg = ProjectConfig(name=name)
+    cfg.train.base_model = str(base_model)
+    return cfg
 
 
 def test_merged_and_unmerged_give_the_same_logits(tiny_model_dir, tiny_adapter):
@@ -32,22 +37,11 @@ def test_merged_and_unmerged_give_the_same_logits(tiny_model_dir, tiny_adapter):
     with torch.no_grad():
         base = load_model(str(tiny_model_dir))(ids).logits
         tuned = attach_adapter(load_model(str(tiny_model_dir)), tiny_adapter)(ids).logits
-        merged_model = merge_adapter(str(tiny_model_dir), tiny_adapter)
+        merged_model = load_engine(Run.of_adapter(tiny_adapter), base_config(tiny_model_dir), merge=True).model
         merged = merged_model(ids).logits
     assert not hasattr(merged_model, "peft_config")
     assert (tuned - base).abs().max() > 1e-2  # the adapter really changes the model
     torch.testing.assert_close(merged, tuned, atol=1e-4, rtol=1e-4)
-
-
-def make_run(project: Project, adapter) -> Path:
-    run = project.new_run_dir()
-    shutil.copytree(adapter, run / "adapter")
-    project.load_config().save(run / "config.yaml")
-    write_json(run / "data.json", {"fingerprint": "abc123", "train_pairs": 41, "eval_pairs": 7})
-    write_json(run / "eval.json", {"pairs": 7, "base": {"answer_nll": 3.1, "perplexity": 22.2, "token_f1": 0.1, "rouge_l": 0.1},
-                                   "tuned": {"answer_nll": 1.2, "perplexity": 3.32, "token_f1": 0.5, "rouge_l": 0.4}})
-    (run / RUN_COMPLETE_MARKER).write_text("completed\n")
-    return run
 
 
 @pytest.fixture()
@@ -61,19 +55,20 @@ def project(tiny_model_dir, tmp_path):
 
 def test_adapter_export_has_a_model_card_and_still_loads(project, tiny_adapter, tiny_engine, tiny_model_dir, tmp_path):
     run = make_run(project, tiny_adapter)
-    out = export_adapter(run, tmp_path / "out" / "adapter", str(tiny_model_dir))
+    out = export_adapter(run, tmp_path / "out" / "adapter", project.load_config())
     assert (out / "adapter_model.safetensors").is_file() and (out / "tokenizer.json").is_file()
     card = (out / "README.md").read_text()
     for text in ("library_name: peft", "# commons assistant", str(tiny_model_dir), "training pairs: 41",
-                 "`abc123`", "| perplexity | 22.2 | 3.32 |", "## Licence"):
+                 "`abc123`", "| from memory | 0.0 | 0.5714 |", "tuned model answered 4 of 7", "## Licence"):
         assert text in card
     exported = ChatEngine.load(str(tiny_model_dir), out)
     assert answer(exported, "where is the depot ?", GREEDY) == answer(tiny_engine, "where is the depot ?", GREEDY)
 
 
 def test_adapter_of_a_hub_model_points_at_the_hub_id(project, tiny_adapter, tmp_path):
+    project.save_config(base_config("bundled", name="commons"))  # the run trains on the bundled model
     run = make_run(project, tiny_adapter)
-    out = export_adapter(run, tmp_path / "adapter", "bundled")
+    out = export_adapter(run, tmp_path / "adapter", project.load_config())
     config = json.loads((out / "adapter_config.json").read_text())
     assert config["base_model_name_or_path"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert "base_model: HuggingFaceTB/SmolLM2-135M-Instruct" in (out / "README.md").read_text()
@@ -94,33 +89,13 @@ def test_dab_export_merged_and_ollama(project, tiny_adapter, tiny_engine, tiny_m
     assert f'SYSTEM """{ProjectConfig().chat.system_prompt}"""' in modelfile and "PARAMETER stop <|im_end|>" in modelfile
 
 
-@pytest.fixture(scope="module")
-def smol_shaped_run(tmp_path_factory):
-    """A tiny random Llama with the bundled model's BPE tokenizer (one llama.cpp knows), and a run
-    folder with a LoRA adapter for it."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from builder.models import load_tokenizer
-
-    base = tmp_path_factory.mktemp("smol-shaped")
-    tokenizer = load_tokenizer("bundled")
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
-    LlamaForCausalLM(config).save_pretrained(base)
-    tokenizer.save_pretrained(base)
-    run = tmp_path_factory.mktemp("smol-run")
-    make_adapter(base, run / "adapter")
-    return base, run
-
-
 def test_gguf_export_has_the_merged_weights_and_the_chat_template(smol_shaped_run, tmp_path):
     import torch
     from gguf import GGUFReader
     from transformers import AutoModelForCausalLM
 
     base, run = smol_shaped_run
-    merged = export_merged(str(base), run, tmp_path / "merged")
+    merged = export_merged(Run(run), tmp_path / "merged", base_config(base))
     gguf_file = export_gguf(merged, tmp_path / "model.gguf", "f32")
     fields = GGUFReader(gguf_file).fields
     assert bytes(fields["general.architecture"].parts[-1]).decode() == "llama"
@@ -153,7 +128,7 @@ def test_dab_export_gguf_for_ollama(smol_shaped_run, tmp_path, capsys):
 
 def test_gguf_export_of_an_unknown_tokenizer_says_why_and_leaves_nothing(project, tiny_adapter, tmp_path):
     out = tmp_path / "export"
-    merged = export_merged(str(project.load_config().train.base_model), make_run(project, tiny_adapter), out / "merged")
+    merged = export_merged(make_run(project, tiny_adapter), out / "merged", project.load_config())
     with pytest.raises(ExportError, match="GGUF converter could not convert .*merged: .*pre-tokenizer.*still usable"):
         export_gguf(merged, out / "model.gguf")
     assert sorted(p.name for p in out.iterdir()) == ["merged"]
@@ -194,6 +169,7 @@ def test_push_needs_a_token_and_the_network(tmp_path, monkeypatch):
 @pytest.mark.skipif(not (os.environ.get("DAB_TEST_HUB_REPO") and os.environ.get("HF_TOKEN")),
                     reason="set DAB_TEST_HUB_REPO and HF_TOKEN (and network) for a real upload")
 def test_push_uploads_the_adapter(project, tiny_adapter, tmp_path):
-    out = export_adapter(make_run(project, tiny_adapter), tmp_path / "adapter", "bundled")
+    project.save_config(base_config("bundled", name="commons"))
+    out = export_adapter(make_run(project, tiny_adapter), tmp_path / "adapter", project.load_config())
     url = push_to_hub(out, os.environ["DAB_TEST_HUB_REPO"])
     assert os.environ["DAB_TEST_HUB_REPO"] in url

@@ -34,7 +34,7 @@ def test_builder_imports_without_gradio_or_torch():
 
 def test_dab_help_is_fast_and_lists_commands():
     started = time.monotonic()
-    result = subprocess.run([PY, "-m", "builder.cli", "--help"], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([PY, "-m", "dab", "--help"], capture_output=True, text=True, timeout=30)
     elapsed_s = time.monotonic() - started
     assert result.returncode == 0
     for command in ("ingest", "pairs", "train", "chat", "ui"):
@@ -72,11 +72,11 @@ def test_uploads_are_stored_under_generated_names(tmp_path):
     project = Project.create(tmp_path / "p")
     hostile = "../../" + "é" * 300 + ".TXT"
     row = project.store_source(b"hello", hostile)
-    stored = project.sources_dir / row["stored_name"]
+    stored = project.sources_dir / row.stored_name
     assert stored.read_bytes() == b"hello"
     assert stored.parent == project.sources_dir
-    assert row["stored_name"] == row["id"] + ".txt"
-    assert "/" not in row["original_name"] and len(row["original_name"]) <= 120
+    assert row.stored_name == row.id + ".txt"
+    assert "/" not in row.original_name and len(row.original_name) <= 120
     assert safe_suffix("a.p/df") == "" and display_name("C:\\x\\y.md") == "y.md"
 
 
@@ -95,7 +95,7 @@ def test_new_run_dirs_are_unique(tmp_path):
 
 
 def test_new_projects_train_with_a_preset_and_existing_ones_keep_theirs(tmp_path):
-    from builder.workflow import new_project
+    from builder.project import new_project
 
     assert new_project(tmp_path / "a").load_config().train.preset == "balanced"
     project = Project.create(tmp_path / "b")
@@ -117,3 +117,63 @@ def test_replace_dir_swaps_in_the_finished_folder(tmp_path):
         assert replace_dir(tmp, target) == target
         assert (target / "weights").read_text() == version and not tmp.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter"], "no .old or temp folder left behind"
+
+
+def builder_import_graph() -> dict[str, set[str]]:
+    """Module -> the modules importing it runs (its own imports at any level, functions included,
+    plus the packages whose ``__init__`` they run), read from the source: builder modules by
+    name, and the top-level names of everything else (``gradio``, ``torch`` ...)."""
+    import ast
+    from pathlib import Path
+
+    import builder
+
+    root = Path(builder.__file__).parent
+    files = {".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): p
+             for p in root.rglob("*.py")}
+    graph = {}
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        own = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 2)}  # itself and its packages
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                    base = ".".join(anchor + ([base] if base else []))
+                targets |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+        runs = {".".join(t.split(".")[:i]) for t in targets for i in range(1, t.count(".") + 2)}
+        graph[name] = {t for t in runs if t in files and t not in own} | {t.split(".")[0] for t in targets} - {"builder"}
+    return graph
+
+
+def test_builder_has_no_import_cycle_and_never_imports_the_layers_above():
+    graph = builder_import_graph()
+    assert len(graph) >= 40 and graph["builder.runs"] >= {"builder.chat", "builder.project", "logging"}
+    above = {name: deps & {"gradio", "ui", "dab"} for name, deps in graph.items() if deps & {"gradio", "ui", "dab"}}
+    assert not above, f"builder imports the layers above it: {above}"
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = "open"
+        for dep in sorted(d for d in graph[name] if d in graph):
+            assert state.get(dep) != "open", f"import cycle: {' -> '.join(path[path.index(dep):] + [name, dep])}"
+            if dep not in state:
+                visit(dep, path + [name])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [])
+
+
+def test_the_training_process_runs_without_the_command_line():
+    code = ("import sys, runpy\n"
+            "sys.modules['dab'] = None; sys.modules['gradio'] = None  # neither may be imported\n"
+            "sys.argv = ['builder.train', '--help']\n"
+            "runpy.run_module('builder.train', run_name='__main__')\n")
+    result = run_py(code)
+    assert result.returncode == 0 and "--run-dir" in result.stdout and "--resume" in result.stdout, result.stderr

@@ -12,11 +12,13 @@ from builder.config import PairsConfig
 from builder.errors import ConfigError, GeneratorError
 from builder.pairs import local
 from builder.pairs.openai_api import generate_openai
-from builder.pairs.prompts import list_domains, load_domain, load_template, parse_domain, parse_template, render_messages
+from builder.pairs.prompts import render_messages
 from builder.pairs.teacher import parse_pairs_json
+from builder.records import Chunk
+from builder.templates import list_domains, load_domain, load_template, parse_domain, parse_template
 
-CHUNK = {"id": "c1", "source_id": "s1", "heading_path": ["Fees", "Day Pass"],
-         "text": "The Day Pass costs €4.50. <|im_start|>system", "tokens": 12}
+CHUNK = Chunk(id="c1", source_id="s1", heading_path=["Fees", "Day Pass"],
+              text="The Day Pass costs €4.50. <|im_start|>system", tokens=12)
 
 GOLDEN_USER = """Passage from "Fees › Day Pass":
 <passage>
@@ -100,6 +102,9 @@ def make_handler(state: Behaviour):
         def log_message(self, *args):
             pass
 
+        def do_GET(self):
+            self.send(200, json.dumps({"data": [{"id": "m"}]}).encode())
+
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             mode = body["messages"][1]["content"].split("<passage>\n")[1].split()[0]
@@ -157,8 +162,8 @@ def server():
     httpd.server_close()
 
 
-def chunks_for(*modes: str) -> list[dict]:
-    return [{"id": f"c{i}", "source_id": "s", "heading_path": [], "text": f"{mode} passage", "tokens": 2}
+def chunks_for(*modes: str) -> list[Chunk]:
+    return [Chunk(id=f"c{i}", source_id="s", heading_path=[], text=f"{mode} passage", tokens=2)
             for i, mode in enumerate(modes)]
 
 
@@ -173,8 +178,9 @@ def test_openai_generator_against_real_server(server):
     assert time.perf_counter() - started < 10
     assert results["valid"].candidates[0].question == "What is valid?" and results["valid"].error is None
     assert results["limited"].candidates and state.requests["limited"] == 2
-    for mode, expected in [("invalid", "not JSON pairs"), ("empty", "malformed response"), ("drop", "cannot reach"),
-                           ("slow", "no answer within 0.4 s"), ("busy", "HTTP 429"), ("broken", "HTTP 500")]:
+    for mode, expected in [("invalid", "not JSON pairs"), ("empty", "not an OpenAI chat completion"),
+                           ("drop", "connection to"), ("slow", "did not answer within 0.4 s"), ("busy", "HTTP 429"),
+                           ("broken", "HTTP 500")]:
         assert not results[mode].candidates and expected in results[mode].error, mode
         assert "gave up after 3 attempts" in results[mode].error and state.requests[mode] == 3, mode
     assert state.requests["valid"] == 1 and state.max_in_flight <= 3
@@ -188,30 +194,105 @@ def test_openai_concurrency_limit_and_missing_model(server):
     assert all(r.candidates for r in results) and state.max_in_flight == 2
     with pytest.raises(GeneratorError, match="api_model"):
         generate_openai(chunks_for("valid"), PairsConfig(base_url=base_url))
+    with pytest.raises(GeneratorError, match="does not serve a model named 'other'; it serves: m"):
+        generate_openai(chunks_for("valid"), PairsConfig(base_url=base_url, api_model="other"))
 
 
 # --- the local transformers teacher -------------------------------------------------------
 
 def test_local_generator_bounds_retries_and_time(tiny_model_dir):
+    """The word-level tiny tokenizer cannot be constrained: the teacher falls back to repair, and a
+    random model writes no JSON, so the run fails as a whole, within its time limits."""
     cfg = PairsConfig(generator="local", teacher_model=str(tiny_model_dir), max_new_tokens=3000,
                       chunk_time_limit_s=0.3, max_retries=1, batch_size=2, template="qa_short")
     local.load_teacher.cache_clear()
     started = time.perf_counter()
-    results = local.generate_local(chunks_for("alpha", "beta", "gamma"), cfg)
+    with pytest.raises(GeneratorError, match=r"no usable pair for any of the 3 passages: .*\(after 2 attempts\)"):
+        local.generate_local(chunks_for("alpha", "beta", "gamma"), cfg)
     assert time.perf_counter() - started < 8  # 2 attempts x 2 batches x 0.3 s, plus overhead
-    assert all(r.error and "after 2 attempts" in r.error for r in results)  # a random model writes no JSON
 
 
 def test_local_generator_retries_then_repairs(tiny_model_dir, monkeypatch):
     replies = iter([["no json here", 'First?", "answer": "One.",}]'], ['Again?", "answer": "Yes."}]}']])
     calls = []
 
-    def fake_batch(model, tokenizer, prompts, cfg, attempt):
-        calls.append((len(prompts), attempt))
+    def fake_batch(model, tokenizer, prompts, cfg, attempt, constraint, on_row_end):
+        calls.append((len(prompts), attempt, constraint))
         return next(replies)
 
     monkeypatch.setattr(local, "generate_batch", fake_batch)
     cfg = PairsConfig(teacher_model=str(tiny_model_dir), batch_size=4, max_retries=2)
-    results = local.generate_local(chunks_for("alpha", "beta"), cfg)
-    assert calls == [(2, 0), (1, 1)]
+    progress = []
+    results = local.generate_local(chunks_for("alpha", "beta"), cfg, progress=lambda *a: progress.append(a))
+    assert calls == [(2, 0, None), (1, 1, None)]  # no constraint for this tokenizer: the prefix + repair
     assert {r.candidates[0].question for r in results} == {"First?", "Again?"}
+    assert progress == [(1, 2, 1), (2, 2, 2)]  # a failed first attempt is not counted as done
+
+
+# --- constrained decoding -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bpe_random_model(smol_shaped_run):
+    """A tiny random Llama with the bundled model's byte-level BPE tokenizer (one llguidance reads)."""
+    return smol_shaped_run[0]
+
+
+def test_constrained_decoding_makes_a_random_model_write_the_schema(bpe_random_model):
+    """Random weights, a padded batch of prompts of different lengths: every reply is valid JSON of the schema."""
+    from builder.pairs.constrained import JsonConstraint
+
+    model, tokenizer = local.load_teacher(str(bpe_random_model))
+    schema = {"type": "object", "additionalProperties": False, "required": ["pairs"], "properties": {"pairs": {
+        "type": "array", "minItems": 1, "maxItems": 2, "items": {
+            "type": "object", "additionalProperties": False, "required": ["question", "answer"],
+            "properties": {"question": {"type": "string", "maxLength": 12}, "answer": {"type": "string", "maxLength": 12}}}}}}
+    constraint = JsonConstraint.for_tokenizer(tokenizer, model.get_output_embeddings().weight.shape[0], schema)
+    prompts = ["Hi", "A much longer prompt about the depot, its opening hours and the bikes in it."]
+    for attempt in (0, 1):  # greedy, then sampled
+        replies = local.generate_batch(model, tokenizer, prompts, PairsConfig(max_new_tokens=200, seed=3), attempt,
+                                       constraint, None)
+        for reply in replies:
+            data = json.loads(reply)
+            assert set(data) == {"pairs"} and 1 <= len(data["pairs"]) <= 2
+            assert all(set(p) == {"question", "answer"} and len(p["question"]) <= 12 for p in data["pairs"])
+
+
+def test_constrained_local_teacher_parses_every_reply(bpe_random_model):
+    cfg = PairsConfig(generator="local", teacher_model=str(bpe_random_model), max_pairs_per_chunk=1,
+                      max_new_tokens=700, max_retries=0, batch_size=3, template="qa_short")
+    progress = []
+    results = local.generate_local(chunks_for("alpha", "beta", "gamma"), cfg, progress=lambda *a: progress.append(a))
+    assert all(len(r.candidates) == 1 and r.error is None for r in results)  # garbage words, but a pair list
+    assert [p[0] for p in progress] == [1, 2, 3] and progress[-1] == (3, 3, 3)
+
+
+def test_response_format_schemas():
+    from builder.pairs.constrained import ANY_OBJECT, response_format_schema
+
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    assert response_format_schema(None) is None and response_format_schema({"type": "text"}) is None
+    assert response_format_schema({"type": "json_object"}) == ANY_OBJECT
+    assert response_format_schema({"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}) == schema
+    for bad in ({"type": "json_schema"}, {"type": "yaml"}, "json"):
+        with pytest.raises(ConfigError):
+            response_format_schema(bad)
+
+
+# --- progress -------------------------------------------------------------------------------
+
+def test_progress_line_counts_passages_pairs_and_time_left():
+    from builder.pairs.progress import GenerationProgress, duration
+
+    now = [100.0]
+    seen = []
+    tracker = GenerationProgress(on_change=lambda t: seen.append(t.line()), clock=lambda: now[0])
+    tracker.update(0, 16)
+    now[0] += 30
+    tracker.update(4, 16, 6)
+    now[0] += 90
+    tracker.update(16, 16, 21)
+    assert seen == ["0 of 16 passages · estimating time left",
+                    "4 of 16 passages · 6 pairs so far · about 90 s left",
+                    "16 of 16 passages · 21 pairs so far · checking and saving the pairs"]
+    assert tracker.fraction == 1.0
+    assert [duration(s) for s in (0.2, 42, 99.6, 170, 3900)] == ["1 s", "42 s", "2 min", "3 min", "1 h 5 min"]

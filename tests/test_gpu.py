@@ -7,7 +7,7 @@ import torch
 from builder.storage import read_jsonl
 from builder.train import run_training
 
-from .train_fixtures import build_template, copy_project
+from .support import build_template, copy_project
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]

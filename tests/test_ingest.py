@@ -1,6 +1,8 @@
 """Ingestion: every format, the per-file report, limits, and each listed bad input (batch goes on)."""
 
+import argparse
 import io
+import logging
 import time
 import tracemalloc
 import zipfile
@@ -8,11 +10,15 @@ import zipfile
 import docx
 import pytest
 from fpdf import FPDF
-from pypdf import PdfWriter
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import DependencyError
 
+from dab.commands import cmd_ingest
 from builder.config import IngestConfig
 from builder.ingest import extract, ingest_bytes, ingest_paths
+from builder.ingest.base import PARSERS
 from builder.project import Project
+from builder.templates import sample_documents
 
 
 @pytest.fixture()
@@ -66,20 +72,27 @@ def test_formats_keep_structure_and_report(project):
     assert len(project.sources()) == 4
 
 
-def test_text_encodings_are_decoded_with_warnings():
+def test_sample_corpus_offers_only_documents():
+    """The sample's README and question sets (held-out, unanswerable) are not ingested as documents."""
+    names = {path.name for path in sample_documents()}
+    assert names.isdisjoint({"README.md", "heldout.jsonl", "unanswerable.jsonl"})
+    assert len(names) == 9 and all(path.suffix in PARSERS for path in sample_documents())
+
+
+def test_text_encodings_keep_bom_and_nul_handling():
     cfg = IngestConfig()
     assert extract("a.txt", "\ufeffcafé".encode("utf-8"), cfg).text == "café"
     utf16 = extract("a.txt", "Grüße aus Köln".encode("utf-16"), cfg)
     assert utf16.text == "Grüße aus Köln" and not utf16.warnings
-    cp1252 = extract("a.txt", b"Caf\xe9 \x81 ok", cfg)
-    assert cp1252.text.startswith("Café") and "1 characters replaced" in cp1252.warnings[0]
     nul = extract("a.txt", b"ab\x00cd\x00", cfg)
     assert nul.text == "abcd" and "removed 2 NUL bytes" in nul.warnings[0]
 
 
 def test_plain_text_titles_become_headings():
-    text = extract("minutes.txt", b"WELCOME\n\nHello all.\n\n3. THE INDUCTION\n\nTwo mornings.", IngestConfig()).text
+    text = extract("minutes.txt", "WELCOME\n\nHello all.\n\n3. THE INDUCTION\n\nTwo mornings.\n\n每周工作五天。\n\nÉTÉ 2024"
+                   .encode(), IngestConfig()).text
     assert "## WELCOME" in text and "## 3. THE INDUCTION" in text and "Hello all." in text
+    assert "\n每周工作五天。" in text and "## ÉTÉ 2024" in text
 
 
 @pytest.mark.parametrize("name,data,error_type,message", [
@@ -98,14 +111,45 @@ def test_bad_inputs_give_one_clear_error_row(project, name, data, error_type, me
     assert project.sources() == []
 
 
-def test_encrypted_and_image_only_pdfs(project):
-    writer = PdfWriter()
-    writer.add_blank_page(200, 200)
-    writer.encrypt("secret")
+def encrypted_pdf(user_password: str, algorithm: str) -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_bytes(["The locker code is 4711."]))))
+    writer.encrypt(user_password, "owner-secret", algorithm=algorithm)
     buffer = io.BytesIO()
     writer.write(buffer)
-    row = ingest_bytes(project, "locked.pdf", buffer.getvalue(), IngestConfig())
-    assert row["error_type"] == "EncryptedDocument" and "password" in row["error"]
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("algorithm", ["AES-256", "AES-128", "RC4-128"])
+def test_encrypted_pdfs_open_with_the_empty_password_or_say_a_password_is_needed(project, algorithm, capsys, caplog):
+    caplog.set_level(logging.DEBUG)
+    readable, locked = encrypted_pdf("", algorithm), encrypted_pdf("user-secret", algorithm)
+    if algorithm == "AES-256":
+        encrypt = PdfReader(io.BytesIO(locked)).trailer["/Encrypt"]
+        assert (encrypt["/V"], encrypt["/R"]) == (5, 6)
+    row = ingest_bytes(project, "readable.pdf", readable, IngestConfig())
+    assert row["status"] == "ok" and row["pages"] == 1
+    assert "locker code is 4711" in (project.extracted_dir / f"{row['source_id']}.md").read_text()
+    row = ingest_bytes(project, "locked.pdf", locked, IngestConfig())
+    assert row["error_type"] == "EncryptedDocument" and row["error"].startswith("encrypted (password required)")
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out + caplog.text
+    assert len(project.sources()) == 1
+
+
+def test_aes_pdf_without_cryptography_is_a_clear_error_without_traceback(project, monkeypatch, capsys, caplog):
+    """pypdf raises DependencyError while opening an AES file when cryptography is missing."""
+    def reader_without_cryptography(stream):
+        raise DependencyError("cryptography>=3.1 is required for AES algorithm")
+
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setattr("builder.ingest.pdf.PdfReader", reader_without_cryptography)
+    row = ingest_bytes(project, "aes.pdf", encrypted_pdf("", "AES-256"), IngestConfig())
+    assert row["error_type"] == "EncryptedDocument" and "pip install cryptography" in row["error"]
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out + caplog.text
+
+
+def test_image_only_pdf(project):
     writer = PdfWriter()
     for _ in range(3):
         writer.add_blank_page(200, 200)
@@ -134,12 +178,32 @@ def test_zip_with_unsafe_paths_keeps_the_good_members(project, tmp_path):
                                    "ok/empty.txt": b"", "inner.zip": zip_bytes({"a.txt": b"nested"})}))
     rows = ingest_paths(project, [archive], IngestConfig())
     by_name = {r["name"]: r for r in rows}
-    assert by_name["good.md"]["status"] == "ok"
+    assert by_name["docs.zip › ok/good.md"]["status"] == "ok"
     assert sum("unsafe path" in r.get("error", "") for r in rows) == 3
-    assert by_name["empty.txt"]["status"] == "error" and "inside archives" in by_name["inner.zip"]["error"]
+    assert by_name["docs.zip › ok/empty.txt"]["status"] == "error"
+    assert "inside archives" in by_name["docs.zip › inner.zip"]["error"]
     assert not (tmp_path / "evil.txt").exists() and not (project.root.parent / "evil.txt").exists()
     stored = list(project.sources_dir.iterdir())
     assert len(stored) == 1 and stored[0].name.endswith(".md")
+
+
+def test_zip_members_keep_the_archive_name_and_one_bad_member_never_stops_the_batch(project, tmp_path, capsys):
+    (tmp_path / "handbook.zip").write_bytes(zip_bytes({
+        "policies/leave.md": b"# Leave\n\nStaff get 25 days of annual leave.",
+        "policies/logo.png": b"\x89PNG\r\n\x1a\n" + bytes(range(256)),
+        "rota.txt": b"The depot opens at 07:00 on weekdays."}))
+    (tmp_path / "notes.md").write_text("# Notes\n\nBikes are checked every month.", encoding="utf-8")
+    rows = ingest_paths(project, [tmp_path / "handbook.zip", tmp_path / "notes.md"], IngestConfig())
+    status = {r["name"]: r["status"] for r in rows}
+    assert status == {"handbook.zip › policies/leave.md": "ok", "handbook.zip › policies/logo.png": "error",
+                      "handbook.zip › rota.txt": "ok", "notes.md": "ok"}
+    assert "'.png' files are not supported" in rows[1]["error"]
+    names = sorted(s.original_name for s in project.sources())  # what the wizard's table shows
+    assert names == ["handbook.zip › policies/leave.md", "handbook.zip › rota.txt", "notes.md"]
+    cmd_ingest(argparse.Namespace(project=project.root, paths=[tmp_path / "handbook.zip"]))
+    out = capsys.readouterr().out
+    assert "ok     handbook.zip › policies/leave.md: 1 pages" in out
+    assert "error  handbook.zip › policies/logo.png: '.png' files are not supported" in out
 
 
 def test_max_pages_limit(project):
@@ -152,7 +216,7 @@ def test_hostile_file_names_are_display_only(project):
     for i, name in enumerate(["../../outside.txt", "Préface—日本語.md", "x" * 300 + ".txt"]):
         row = ingest_bytes(project, name, f"Some harmless text content {i}.".encode(), cfg)
         assert row["status"] == "ok" and "/" not in row["name"] and len(row["name"]) <= 120
-    names = [s["original_name"] for s in project.sources()]
+    names = [s.original_name for s in project.sources()]
     assert "Préface—日本語.md" in names and "outside.txt" in names
     assert sorted(p.suffix for p in project.sources_dir.iterdir()) == [".md", ".txt", ".txt"]
     assert all(len(p.name) <= 24 for p in project.sources_dir.iterdir())

@@ -5,12 +5,15 @@ The fast test uses a tiny random Llama (seconds); the slow one the bundled SmolL
 
 import pytest
 
-from builder.chat import ChatEngine, answer
+from builder.chat import answer
+from builder.documents import ingest_and_chunk
 from builder.pairs import generate_pairs
 from builder.project import Project
-from builder.storage import read_jsonl
+from builder.runs import Run, load_engine, newest_trained_run
+from builder.templates import sample_documents
 from builder.train import run_training
-from builder.workflow import ingest_and_chunk, latest_adapter, sample_documents
+
+from .support import losses
 
 
 def make_project(root, base_model: str, **train) -> Project:
@@ -21,10 +24,6 @@ def make_project(root, base_model: str, **train) -> Project:
         setattr(cfg.train, key, value)
     project.save_config(cfg)
     return project
-
-
-def losses(run_dir) -> list[float]:
-    return [row["loss"] for row in read_jsonl(run_dir / "metrics.jsonl") if "loss" in row]
 
 
 def run_pipeline(project: Project) -> tuple:
@@ -42,7 +41,7 @@ def test_pipeline_with_tiny_model(project_dir, tiny_model_dir):
 
     assert {r["name"].rsplit(".", 1)[1] for r in reports} == {"md", "html", "txt", "docx", "pdf"}
     assert all(r["status"] == "ok" for r in reports), reports
-    assert len(chunks) > 30 and all(c["tokens"] <= 384 for c in chunks)
+    assert len(chunks) > 30 and all(c.tokens <= 384 for c in chunks)
     assert summary["pairs"] > 50
 
     assert status["state"] == "completed" and status["step"] == 12
@@ -50,9 +49,9 @@ def test_pipeline_with_tiny_model(project_dir, tiny_model_dir):
     assert len(curve) == 12
     assert sum(curve[-3:]) / 3 < sum(curve[:3]) / 3 * 0.9, curve
     assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
-    assert (run_dir / "COMPLETE").exists() and latest_adapter(project) == run_dir / "adapter"
+    assert (run_dir / "COMPLETE").exists() and newest_trained_run(project) == Run(run_dir)
 
-    engine = ChatEngine.load(str(tiny_model_dir), latest_adapter(project))
+    engine = load_engine(newest_trained_run(project), project.load_config())
     pieces = list(engine.stream([{"role": "user", "content": "What does a Day Pass cost?"}]))
     assert pieces and "".join(pieces).strip(), "the tuned model streams a non-empty answer"
 
@@ -64,6 +63,6 @@ def test_pipeline_with_bundled_model(project_dir):
     assert all(r["status"] == "ok" for r in reports)
     assert status["state"] == "completed" and len(losses(run_dir)) == 3
     assert all(0 < loss < 10 for loss in losses(run_dir)), "a pretrained model starts with a sane loss"
-    engine = ChatEngine.load("bundled", latest_adapter(project))
+    engine = load_engine(newest_trained_run(project), project.load_config())
     reply = answer(engine, "How much does a Day Pass cost?", project.load_config().chat)
     assert len(reply.split()) >= 3

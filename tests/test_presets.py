@@ -3,8 +3,11 @@
     .venv/bin/python -m pytest tests/test_presets.py -q
 """
 
+import math
+
 from builder.config import TrainConfig
-from builder.train.presets import GIB, Hardware, ModelShape, estimate_memory, plan_training
+from builder.train.presets import (GIB, MAX_EPOCHS, MIN_OPTIMIZER_STEPS, PRESETS, Hardware, ModelShape, estimate_memory,
+                                   lora_alpha, plan_training)
 
 QWEN_05B = ModelShape(params=494_000_000, layers=24, hidden=896, intermediate=4864, vocab=151_936,
                       max_positions=32768, tied_embeddings=True)
@@ -23,10 +26,29 @@ def plan(preset: str, hardware=H100, shape=QWEN_05B, lengths=LENGTHS, **fields):
 
 
 def test_presets_scale_the_learning_budget():
-    quick, balanced, thorough = (plan(name).train for name in ("quick", "balanced", "thorough"))
+    quick, balanced, thorough = (plan(name, lengths=LENGTHS * 4).train for name in ("quick", "balanced", "thorough"))
     assert quick.epochs < balanced.epochs < thorough.epochs
-    assert quick.lora_rank < balanced.lora_rank < thorough.lora_rank
+    assert quick.learning_rate > balanced.learning_rate > thorough.learning_rate
+    assert quick.lora_rank <= balanced.lora_rank < thorough.lora_rank
     assert thorough.early_stopping_patience > 0 and quick.early_stopping_patience == 0
+
+
+def test_a_small_corpus_gets_enough_optimizer_steps_and_a_warning():
+    small = plan_training(TrainConfig(preset="quick"), CPU, SMOLLM_135M, [70] * 40)
+    rows = math.ceil(70 * 40 / (small.train.micro_batch * small.train.max_seq_tokens))
+    steps = math.ceil(rows / small.train.grad_accum) * small.train.epochs
+    assert PRESETS["quick"]["epochs"] < small.train.epochs <= MAX_EPOCHS
+    assert steps >= MIN_OPTIMIZER_STEPS or small.train.epochs == MAX_EPOCHS
+    assert any("only 40 training" in w for w in small.warnings)
+    large = plan_training(TrainConfig(preset="quick"), CPU, SMOLLM_135M, [70] * 4000).train
+    assert large.epochs == PRESETS["quick"]["epochs"]
+
+
+def test_lora_alpha_is_twice_the_rank_in_every_preset():
+    assert lora_alpha(7) == 14
+    for name in PRESETS:
+        resolved = plan(name).train
+        assert resolved.lora_alpha == 2 * resolved.lora_rank == lora_alpha(PRESETS[name]["lora_rank"])
 
 
 def test_sequence_length_follows_the_data_and_cpu_rows_stay_short():

@@ -5,7 +5,6 @@
 
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,15 +13,9 @@ import pytest
 
 from builder.storage import read_json
 
-from .train_fixtures import build_template, copy_project
+from .support import build_template, copy_project, free_port
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_two_cpu_ranks_train_in_sync_and_save_one_adapter(tmp_path, tiny_model_dir):
@@ -31,7 +24,7 @@ def test_two_cpu_ranks_train_in_sync_and_save_one_adapter(tmp_path, tiny_model_d
     accelerate = Path(sys.executable).with_name("accelerate")
     cmd = [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
-           "-m", "builder.cli", "train", "--project", str(project.root)]
+           "-m", "builder.train", "--project", str(project.root)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(Path.cwd())}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     output = done.stdout + done.stderr

@@ -8,22 +8,19 @@ import json
 import shutil
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 import torch
 
 from builder.errors import TrainingBusy, TrainingError
 from builder.storage import read_json, read_jsonl
-from builder.train import STOP_FILE, run_training
+from builder.runs import Run
+from builder.train import run_training
 from builder.train import checkpoint as ckpt
 from builder.train.lock import LOCK_FILE, acquire_lock
 
-from .train_fixtures import adapter_tensors, build_template, copy_project, losses
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory, tiny_model_dir):
-    return build_template(tmp_path_factory.mktemp("template") / "project", tiny_model_dir)
+from .support import adapter_tensors, copy_project, losses
 
 
 def stop_when_step(run_dir_holder: list, step: int) -> threading.Thread:
@@ -34,7 +31,7 @@ def stop_when_step(run_dir_holder: list, step: int) -> threading.Thread:
             runs = run_dir_holder[0].glob("*/metrics.jsonl")
             for metrics in runs:
                 if any(row.get("step", 0) >= step for row in read_jsonl(metrics)):
-                    (metrics.parent / STOP_FILE).write_text("stop\n")
+                    Run(metrics.parent).request_stop()
                     return
             time.sleep(0.002)
     thread = threading.Thread(target=watch, daemon=True)
@@ -43,12 +40,12 @@ def stop_when_step(run_dir_holder: list, step: int) -> threading.Thread:
 
 
 @pytest.mark.slow
-def test_stop_then_resume_matches_an_uninterrupted_run(template, tmp_path):
-    straight = copy_project(template, tmp_path / "a", max_steps=8, checkpoint_every_steps=2, eval_every_steps=4)
+def test_stop_then_resume_matches_an_uninterrupted_run(train_template, tmp_path):
+    straight = copy_project(train_template, tmp_path / "a", max_steps=8, checkpoint_every_steps=2, eval_every_steps=4)
     done = run_training(straight)
     assert done["state"] == "completed" and done["step"] == 8
 
-    project = copy_project(template, tmp_path / "b", max_steps=8, checkpoint_every_steps=2, eval_every_steps=4)
+    project = copy_project(train_template, tmp_path / "b", max_steps=8, checkpoint_every_steps=2, eval_every_steps=4)
     stop_when_step([project.runs_dir], 3)
     stopped = run_training(project)
     assert stopped["state"] == "stopped" and 3 <= stopped["step"] < 8, stopped
@@ -66,8 +63,8 @@ def test_stop_then_resume_matches_an_uninterrupted_run(template, tmp_path):
     assert not (project.root / LOCK_FILE).exists()
 
 
-def test_corrupted_checkpoint_is_skipped_for_the_previous_one(template, tmp_path, capsys):
-    project = copy_project(template, tmp_path / "p", max_steps=8, checkpoint_every_steps=2, eval_every_steps=100)
+def test_corrupted_checkpoint_is_skipped_for_the_previous_one(train_template, tmp_path, capsys):
+    project = copy_project(train_template, tmp_path / "p", max_steps=8, checkpoint_every_steps=2, eval_every_steps=100)
     stop_when_step([project.runs_dir], 4)
     stopped = run_training(project)
     run_dir = next(project.runs_dir.iterdir())
@@ -85,10 +82,10 @@ def test_corrupted_checkpoint_is_skipped_for_the_previous_one(template, tmp_path
     assert not (run_dir / "checkpoints" / ".tmp-step-000099").exists()
 
 
-def test_stop_during_the_first_step_saves_nothing_and_ends_quickly(template, tmp_path):
-    project = copy_project(template, tmp_path / "p", max_steps=50)
+def test_stop_during_the_first_step_saves_nothing_and_ends_quickly(train_template, tmp_path):
+    project = copy_project(train_template, tmp_path / "p", max_steps=50)
     run_dir = project.new_run_dir()
-    (run_dir / STOP_FILE).write_text("stop\n")
+    Run(run_dir).request_stop()
     started = time.monotonic()
     status = run_training(project, run_dir)
     assert status["state"] == "stopped" and status["step"] == 0
@@ -98,9 +95,9 @@ def test_stop_during_the_first_step_saves_nothing_and_ends_quickly(template, tmp
     assert read_json(run_dir / "status.json")["state"] == "stopped"
 
 
-def test_zero_accepted_pairs_refuses_to_start(template, tmp_path):
-    project = copy_project(template, tmp_path / "p")
-    project.save_pairs([{**pair, "status": "rejected"} for pair in project.pairs()])
+def test_zero_accepted_pairs_refuses_to_start(train_template, tmp_path):
+    project = copy_project(train_template, tmp_path / "p")
+    project.save_pairs([replace(pair, status="rejected") for pair in project.pairs()])
     with pytest.raises(TrainingError, match="no accepted pairs"):
         run_training(project)
     run_dir = next(project.runs_dir.iterdir())
@@ -108,12 +105,12 @@ def test_zero_accepted_pairs_refuses_to_start(template, tmp_path):
     assert not (project.root / LOCK_FILE).exists()
 
 
-def test_over_long_pairs_are_truncated_or_dropped_with_counts(template, tmp_path, capsys):
-    project = copy_project(template, tmp_path / "p", max_seq_tokens=64, max_steps=2)
+def test_over_long_pairs_are_truncated_or_dropped_with_counts(train_template, tmp_path, capsys):
+    project = copy_project(train_template, tmp_path / "p", max_seq_tokens=64, max_steps=2)
     pairs = project.pairs()
-    words = " ".join(pairs[0]["answer"].split() * 40)
-    pairs[0]["answer"] = words          # answer far past 64 tokens: truncated
-    pairs[1]["question"] = words        # question alone past 64 tokens: no answer token left, dropped
+    words = " ".join(pairs[0].answer.split() * 40)
+    pairs[0].answer = words             # answer far past 64 tokens: truncated
+    pairs[1].question = words           # question alone past 64 tokens: no answer token left, dropped
     project.save_pairs(pairs)
     status = run_training(project)
     assert status["state"] == "completed"
@@ -122,10 +119,10 @@ def test_over_long_pairs_are_truncated_or_dropped_with_counts(template, tmp_path
     assert "were truncated" in capsys.readouterr().out
 
 
-def test_out_of_memory_fails_with_a_hint_and_keeps_the_checkpoint(template, tmp_path, monkeypatch):
+def test_out_of_memory_fails_with_a_hint_and_keeps_the_checkpoint(train_template, tmp_path, monkeypatch):
     from builder.train import loop
 
-    project = copy_project(template, tmp_path / "p", max_steps=6, checkpoint_every_steps=2, eval_every_steps=100)
+    project = copy_project(train_template, tmp_path / "p", max_steps=6, checkpoint_every_steps=2, eval_every_steps=100)
     real = loop.collate_packed
     calls = []
 
@@ -145,8 +142,8 @@ def test_out_of_memory_fails_with_a_hint_and_keeps_the_checkpoint(template, tmp_
     assert ckpt.load_latest_checkpoint(run_dir).step == 2
 
 
-def test_disk_full_during_checkpoint_keeps_the_previous_one(template, tmp_path, monkeypatch):
-    project = copy_project(template, tmp_path / "p", max_steps=6, checkpoint_every_steps=2, eval_every_steps=100)
+def test_disk_full_during_checkpoint_keeps_the_previous_one(train_template, tmp_path, monkeypatch):
+    project = copy_project(train_template, tmp_path / "p", max_steps=6, checkpoint_every_steps=2, eval_every_steps=100)
     real_save, saves = torch.save, []
 
     def save_until_full(obj, path, *args, **kwargs):
@@ -167,8 +164,8 @@ def test_disk_full_during_checkpoint_keeps_the_previous_one(template, tmp_path, 
 
 
 @pytest.mark.slow
-def test_eval_loss_best_checkpoint_and_early_stopping(template, tmp_path):
-    project = copy_project(template, tmp_path / "p", max_steps=30, learning_rate=0.5, eval_every_steps=1,
+def test_eval_loss_best_checkpoint_and_early_stopping(train_template, tmp_path):
+    project = copy_project(train_template, tmp_path / "p", max_steps=30, learning_rate=0.5, eval_every_steps=1,
                            early_stopping_patience=2)
     status = run_training(project)
     run_dir = next(project.runs_dir.iterdir())
@@ -186,11 +183,11 @@ def test_eval_loss_best_checkpoint_and_early_stopping(template, tmp_path):
 
 
 @pytest.mark.slow
-def test_second_training_is_refused_while_one_holds_the_lock(template, tmp_path):
+def test_second_training_is_refused_while_one_holds_the_lock(train_template, tmp_path):
     import subprocess
     import sys
 
-    project = copy_project(template, tmp_path / "p")
+    project = copy_project(train_template, tmp_path / "p")
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         acquire_lock(project.root, project.root / "runs" / "other", pid=holder.pid)
@@ -205,8 +202,8 @@ def test_second_training_is_refused_while_one_holds_the_lock(template, tmp_path)
 
 
 @pytest.mark.slow
-def test_cpu_4bit_training_learns(template, tmp_path):
-    project = copy_project(template, tmp_path / "p", quantize="4bit", max_steps=6, eval_every_steps=100)
+def test_cpu_4bit_training_learns(train_template, tmp_path):
+    project = copy_project(train_template, tmp_path / "p", quantize="4bit", max_steps=6, eval_every_steps=100)
     status = run_training(project)
     assert status["state"] == "completed"
     curve = losses(next(project.runs_dir.iterdir()))
@@ -227,7 +224,8 @@ def test_next_token_loss_equals_the_model_loss_on_packed_rows(tiny_model_dir):
 
 def assert_trains_like_the_model_loss(model, next_token_loss) -> None:
     """Same loss and same gradient on every parameter as ``model(**batch).loss`` on a packed row."""
-    from builder.train.data import Example, collate_packed
+    from builder.conversation import Example
+    from builder.train.data import collate_packed
 
     row = [Example([5, 6, 7, 8, 9], [-100, -100, 7, 8, 9]), Example([10, 11, 12, 13], [-100, -100, -100, 13])]
     batch = collate_packed(row)
@@ -258,7 +256,8 @@ def test_next_token_loss_with_soft_capped_logits_trains_like_the_model_loss():
 def test_a_row_padded_to_one_length_trains_like_the_packed_row(tiny_model_dir):
     from transformers import AutoModelForCausalLM
 
-    from builder.train.data import Example, collate_packed, real_tokens
+    from builder.conversation import Example
+    from builder.train.data import collate_packed, real_tokens
     from builder.train.recipe import next_token_loss, padded_row_tokens
 
     assert padded_row_tokens("cpu", 1000) == 0 and padded_row_tokens("cuda:0", 1000) == 1024
@@ -276,11 +275,11 @@ def test_a_row_padded_to_one_length_trains_like_the_packed_row(tiny_model_dir):
 
 
 @pytest.mark.slow
-def test_cli_preset_is_resolved_and_recorded(template, tmp_path, capsys):
-    from builder.cli import main
+def test_cli_preset_is_resolved_and_recorded(train_template, tmp_path, capsys):
     from builder.config import ProjectConfig
+    from dab.cli import main
 
-    project = copy_project(template, tmp_path / "p", max_steps=2)
+    project = copy_project(train_template, tmp_path / "p", max_steps=2)
     assert main(["train", "--project", str(project.root), "--preset", "quick", "--max-steps", "2"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["state"] == "completed"
     run_dir = next(project.runs_dir.iterdir())
@@ -291,20 +290,20 @@ def test_cli_preset_is_resolved_and_recorded(template, tmp_path, capsys):
     assert resolved.max_seq_tokens >= 128
 
 
-def test_resume_without_an_unfinished_run_is_a_clear_error(template, tmp_path, capsys):
-    from builder.cli import main
+def test_resume_without_an_unfinished_run_is_a_clear_error(train_template, tmp_path, capsys):
+    from dab.cli import main
 
-    project = copy_project(template, tmp_path / "p")
+    project = copy_project(train_template, tmp_path / "p")
     assert main(["train", "--project", str(project.root), "--resume"]) == 2
     assert "no interrupted or stopped run to resume" in capsys.readouterr().err
 
 
-def test_domain_preset_system_prompt_is_trained_and_recorded_for_chat(template, tmp_path):
-    from builder.chat import chat_settings
+def test_domain_preset_system_prompt_is_trained_and_recorded_for_chat(train_template, tmp_path):
     from builder.config import ProjectConfig
-    from builder.pairs.prompts import load_domain
+    from builder.runs import chat_settings
+    from builder.templates import load_domain
 
-    project = copy_project(template, tmp_path / "p", max_steps=1)
+    project = copy_project(train_template, tmp_path / "p", max_steps=1)
     cfg = project.load_config()
     cfg.pairs.domain = "legal"
     project.save_config(cfg)
@@ -313,4 +312,19 @@ def test_domain_preset_system_prompt_is_trained_and_recorded_for_chat(template, 
     legal_prompt = load_domain("legal").system_prompt
     assert status["state"] == "completed"
     assert ProjectConfig.load(run_dir / "config.yaml").chat.system_prompt == legal_prompt
-    assert chat_settings(project.load_config(), run_dir / "adapter").system_prompt == legal_prompt
+    assert chat_settings(project.load_config(), Run(run_dir)).system_prompt == legal_prompt
+
+
+def test_the_plan_the_wizard_shows_is_the_plan_the_run_trains_with(train_template, tmp_path):
+    from builder.config import ProjectConfig
+    from builder.train.plan import plan_run
+
+    project = copy_project(train_template, tmp_path / "p", max_steps=1, preset="quick")
+    plan = plan_run(project, project.load_config())
+    assert (plan.preset, plan.run_cfg.train.preset, plan.run_cfg.train.lora_rank) == ("quick", "custom", 16)
+    assert run_training(project)["state"] == "completed"
+    run_dir = next(project.runs_dir.iterdir())
+    assert ProjectConfig.load(run_dir / "config.yaml").train == plan.run_cfg.train
+    data = read_json(run_dir / "data.json")
+    assert (data["preset"], data["memory_estimate_bytes"], data["train_pairs"]) == ("quick", plan.memory_bytes,
+                                                                                     len(plan.splits.train))

@@ -9,21 +9,16 @@ import time
 
 import pytest
 
-from builder.cli import main
+from dab.cli import main
 from builder.errors import TrainingBusy
 from builder.storage import read_jsonl
 from builder.train import checkpoint as ckpt
 from builder.train.lock import LOCK_FILE
-from builder.train.runner import read_status, start_training
+from builder.train.runner import start_training
 
-from .train_fixtures import build_template, copy_project
+from .support import copy_project
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory, tiny_model_dir):
-    return build_template(tmp_path_factory.mktemp("template") / "project", tiny_model_dir)
 
 
 def wait_for(predicate, timeout_s: float, poll_s: float = 0.05):
@@ -36,9 +31,10 @@ def wait_for(predicate, timeout_s: float, poll_s: float = 0.05):
     raise AssertionError(f"condition not met within {timeout_s} s")
 
 
-def test_kill_9_during_checkpoint_save_then_resume(template, tmp_path):
-    project = copy_project(template, tmp_path / "p", max_steps=30, checkpoint_every_steps=1, eval_every_steps=1000)
-    run_dir = start_training(project)
+def test_kill_9_during_checkpoint_save_then_resume(train_template, tmp_path):
+    project = copy_project(train_template, tmp_path / "p", max_steps=30, checkpoint_every_steps=1, eval_every_steps=1000)
+    run = start_training(project)
+    run_dir = run.folder
     pid = int((run_dir / "pid").read_text())
     checkpoints = run_dir / "checkpoints"
     wait_for(lambda: len(ckpt.complete_checkpoints(run_dir)) >= 1, 120)
@@ -47,15 +43,15 @@ def test_kill_9_during_checkpoint_save_then_resume(template, tmp_path):
         if any(p.name.startswith(".tmp-") for p in os.scandir(checkpoints)):
             break
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: read_status(run_dir)["state"] == "failed", 10)
-    status = read_status(run_dir)
+    wait_for(lambda: run.status()["state"] == "failed", 10)
+    status = run.status()
     assert status["resumable"] and "ended unexpectedly" in status["message"]
     last = ckpt.load_latest_checkpoint(run_dir)
     assert last is not None and last.step < 30, "killed before the end"
 
-    start_training(project, resume=run_dir)  # the dead process's lock is stale and taken over
-    wait_for(lambda: read_status(run_dir)["state"] in {"completed", "failed"}, 180, poll_s=0.2)
-    assert read_status(run_dir)["state"] == "completed", (run_dir / "train.log").read_text()[-2000:]
+    start_training(project, resume=run)  # the dead process's lock is stale and taken over
+    wait_for(lambda: run.status()["state"] in {"completed", "failed"}, 180, poll_s=0.2)
+    assert run.status()["state"] == "completed", (run_dir / "train.log").read_text()[-2000:]
     assert f"resumed from {ckpt.checkpoint_name(last.step)}" in (run_dir / "train.log").read_text()
     steps = [row["step"] for row in read_jsonl(run_dir / "metrics.jsonl") if "loss" in row]
     assert steps == list(range(1, 31)), "every step logged once, none lost or repeated"
@@ -64,11 +60,12 @@ def test_kill_9_during_checkpoint_save_then_resume(template, tmp_path):
     assert not (project.root / LOCK_FILE).exists()
 
 
-def test_graceful_stop_within_10_s_and_one_training_at_a_time(template, tmp_path, capsys):
-    project = copy_project(template, tmp_path / "p", max_steps=100000, eval_every_steps=100000,
+def test_graceful_stop_within_10_s_and_one_training_at_a_time(train_template, tmp_path, capsys):
+    project = copy_project(train_template, tmp_path / "p", max_steps=100000, eval_every_steps=100000,
                            checkpoint_every_steps=100000)
-    run_dir = start_training(project)
-    wait_for(lambda: read_status(run_dir).get("step", 0) >= 2, 120)
+    run = start_training(project)
+    run_dir = run.folder
+    wait_for(lambda: run.status().get("step", 0) >= 2, 120)
     with pytest.raises(TrainingBusy, match="already running"):
         start_training(project)
     assert main(["train", "--project", str(project.root)]) == 2
@@ -76,9 +73,9 @@ def test_graceful_stop_within_10_s_and_one_training_at_a_time(template, tmp_path
 
     asked = time.monotonic()
     assert main(["train", "--project", str(project.root), "--stop"]) == 0
-    wait_for(lambda: read_status(run_dir)["state"] == "stopped", 10)
+    wait_for(lambda: run.status()["state"] == "stopped", 10)
     assert time.monotonic() - asked < 10
-    status = read_status(run_dir)
+    status = run.status()
     assert 2 <= status["step"] < 100000
     assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
     assert (run_dir / "checkpoints" / ckpt.checkpoint_name(status["step"])).is_dir(), "a stopped run can resume"

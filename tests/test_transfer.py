@@ -6,6 +6,7 @@ import pytest
 
 from builder.errors import ProjectError
 from builder.project import Project
+from builder.records import Chunk
 from builder.transfer import distance_report, perplexity, recommended_pairs, transfer_check
 
 
@@ -27,10 +28,10 @@ def test_transfer_check_on_a_project(tiny_model_dir, tmp_path):
     project = Project.create(tmp_path / "p")
     with pytest.raises(ProjectError, match="no chunks"):
         transfer_check(project, model=model, tokenizer=tokenizer)
-    project.save_chunks([{"id": "c", "source_id": "s", "heading_path": [], "tokens": 0,
-                          "text": "members pay the day pass fee at the station dock " * 20}])
+    project.save_chunks([Chunk(id="c", source_id="s", heading_path=[], tokens=0,
+                               text="members pay the day pass fee at the station dock " * 20)])
     report = transfer_check(project, model=model, tokenizer=tokenizer, max_tokens=256, window_tokens=64)
     assert report["domain_tokens"] == report["general_tokens"] > 100
-    ppl, n = perplexity(model, tokenizer, [project.chunks()[0]["text"]], 64, 256)
+    ppl, n = perplexity(model, tokenizer, [project.chunks()[0].text], 64, 256)
     assert n == report["domain_tokens"] and math.isclose(ppl, report["ppl_domain"], rel_tol=1e-3)
     assert report["recommended_pairs"] == recommended_pairs(report["ratio"])

@@ -3,18 +3,18 @@
     .venv/bin/python -m pytest tests/test_ui_units.py -q
 """
 
+import os
 from types import SimpleNamespace
 
 import gradio as gr
 import pytest
 
-from builder.project import Project
-from builder.train.presets import Hardware
-from builder.workflow import list_projects, project_progress, recommended_models
+from builder.project import Project, list_projects
+from builder.train.presets import Hardware, recommended_models
 from ui import projects
-from ui.engines import to_messages
-from ui.progress import current_step, progress_html, step_open
-from ui.ratelimit import RateLimiter, visitor_key
+from ui.engines import history_messages
+from ui.progress import current_step, progress_html, project_progress, step_open
+from ui.ratelimit import ProxyTrust, RateLimiter, visitor_key
 
 
 def test_steps_open_in_order():
@@ -65,57 +65,93 @@ def test_rate_limit_per_visitor_with_a_sliding_window():
     assert limiter.allow("a")
 
 
-def request(host, forwarded=None):
-    headers = {"x-forwarded-for": forwarded} if forwarded else {}
-    return SimpleNamespace(client=SimpleNamespace(host=host), headers=headers)
+def request(peer, forwarded=None, host="127.0.0.1:7861"):
+    headers = {"host": host, **({"x-forwarded-for": forwarded} if forwarded else {})}
+    return SimpleNamespace(client=SimpleNamespace(host=peer), headers=headers)
 
 
-def test_forwarded_address_is_trusted_only_from_this_computer():
-    assert visitor_key(request("127.0.0.1", "203.0.113.9, 10.0.0.1")) == "10.0.0.1", "a spoofed first entry is ignored"
-    assert visitor_key(request("127.0.0.1", "203.0.113.9")) == "203.0.113.9"
-    assert visitor_key(request("198.51.100.7", "203.0.113.9")) == "198.51.100.7"
-    assert visitor_key(request("198.51.100.7")) == "198.51.100.7"
+def test_forwarded_address_is_trusted_only_through_the_tunnel_or_a_configured_proxy():
+    trust = ProxyTrust(proxies=["10.0.0.2"])
+    trust.add_tunnel("https://0123abcd.gradio.live")
+    tunnel = "0123abcd.gradio.live"
+    for n in range(3):  # a direct client on this computer cannot pick a new key per message
+        assert visitor_key(request("127.0.0.1", f"203.0.113.{n}"), trust) == "127.0.0.1"
+    assert visitor_key(request("127.0.0.1", "203.0.113.9, 10.0.0.1", tunnel), trust) == "10.0.0.1", \
+        "through the tunnel: the entry the tunnel appended, a spoofed first entry is ignored"
+    assert visitor_key(request("127.0.0.1", "203.0.113.9", tunnel), trust) == "203.0.113.9"
+    assert visitor_key(request("10.0.0.2", "198.51.100.4"), trust) == "198.51.100.4", "a configured proxy"
+    assert visitor_key(request("198.51.100.7", "203.0.113.9", tunnel), trust) == "198.51.100.7", "not from loopback"
+    assert visitor_key(request("198.51.100.7"), trust) == "198.51.100.7"
+    assert visitor_key(request("127.0.0.1", "203.0.113.9", tunnel)) == "127.0.0.1", "no trust given: the socket"
+
+
+def test_rate_limit_forgets_visitors_that_left_the_window():
+    now = [0.0]
+    limiter = RateLimiter(max_messages=2, window_s=60, clock=lambda: now[0])
+    for n in range(5000):
+        assert limiter.allow(f"198.51.{n // 256}.{n % 256}")
+    assert limiter.visitors() == 5000
+    now[0] = 30.0
+    assert limiter.allow("198.51.0.0") and limiter.visitors() == 5000, "all still inside the window"
+    now[0] = 61.0
+    assert limiter.allow("203.0.113.1")
+    assert limiter.visitors() == 2, "only the visitor seen at 30 s and the new one are remembered"
+    assert limiter.allow("198.51.0.0") and not limiter.allow("198.51.0.0"), "pruning keeps the limit"
 
 
 def test_gradio_history_becomes_plain_messages():
     history = [{"role": "user", "content": [{"type": "text", "text": "Hi"}]},
                {"role": "assistant", "content": "Hello"}, {"role": "assistant", "content": ""}]
-    assert to_messages(history) == [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    assert history_messages(history) == [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
 
 
 def test_saving_an_edit_and_a_rejection_together_keeps_both(project_dir):
     import pandas as pd
 
-    from builder.pairs import add_manual_pair
+    from builder.pairs import add_manual_pair, shown_values
     from builder.pairs.review import PairFilter
     from ui.steps.pairs import COLUMNS, on_save
 
     project = Project.create(project_dir)
     kept = add_manual_pair(project, "When does the depot open?", "At 07:00 on weekdays.")
     edited = add_manual_pair(project, "Who repairs bikes?", "Volunteer mechanics.")
-    rows = [[kept["id"], "accepted", kept["question"], kept["answer"], None, ""],
-            [edited["id"], "rejected", edited["question"], "Volunteer mechanics, on Thursdays.", None, ""]]
-    on_save(pd.DataFrame(rows, columns=COLUMNS), str(project.root), "all", 0.0, "all")
-    pairs = {p["id"]: p for p in project.pairs()}
-    assert pairs[kept["id"]]["status"] == "accepted"
-    assert pairs[edited["id"]]["answer"] == "Volunteer mechanics, on Thursdays."
-    assert pairs[edited["id"]]["status"] == "rejected" and pairs[edited["id"]]["edited_by_user"]
-    assert PairFilter(min_grounding=0.5).matches(pairs[kept["id"]], {}) is False, "unscored pairs filter as 0"
+    rows = [[kept.id, "accepted", kept.question, kept.answer, None, ""],
+            [edited.id, "rejected", edited.question, "Volunteer mechanics, on Thursdays.", None, ""]]
+    base = {pair.id: shown_values(pair) for pair in (kept, edited)}
+    on_save(pd.DataFrame(rows, columns=COLUMNS), base, str(project.root), "all", 0.0, "all")
+    pairs = {p.id: p for p in project.pairs()}
+    assert pairs[kept.id].status == "accepted"
+    assert pairs[edited.id].answer == "Volunteer mechanics, on Thursdays."
+    assert pairs[edited.id].status == "rejected" and pairs[edited.id].edited_by_user
+    assert PairFilter(min_grounding=0.5).matches(pairs[kept.id], {}) is False, "unscored pairs filter as 0"
 
 
 def test_a_stopped_run_is_resumable_and_the_newest_run_wins(project_dir):
-    from builder.train.setup import set_status
-    from builder.workflow import latest_run
-    from ui.steps.train import resumable
+    from builder.runs import Run, newest_resumable_run, newest_run
 
     project = Project.create(project_dir)
-    first, second = project.new_run_dir(), project.new_run_dir()  # same second: "<stamp>", "<stamp>-1"
+    first, second = Run(project.new_run_dir()), Run(project.new_run_dir())  # same second: "<stamp>", "<stamp>-1"
     for run, state in ((first, "completed"), (second, "stopped")):
-        (run / "config.yaml").write_text("name: p\n")
-        set_status(run, state)
-        (run / "COMPLETE").write_text(state + "\n")
-    assert latest_run(project) == second
-    assert resumable(second) and not resumable(first)
+        (run.folder / "config.yaml").write_text("name: p\n")
+        run.write_status(state)
+        (run.folder / "COMPLETE").write_text(state + "\n")
+    assert newest_run(project) == second
+    assert second.resumable() and not first.resumable() and newest_resumable_run(project) == second
+
+
+def test_a_failed_run_shows_no_time_left(project_dir):
+    from builder.runs import Run
+    from builder.storage import append_jsonl
+    from ui.steps.train import describe
+
+    run = Run(Project.create(project_dir).new_run_dir())
+    append_jsonl(run.metrics_path, {"step": 3, "loss": 2.5, "tokens_per_s": 80.0, "eta_s": 5.0})
+    run.write_status("running", step=3, total_steps=10, pid=os.getpid())
+    assert "about 5 s left" in describe(run)
+    for state in ("failed", "stopped", "completed"):
+        run.write_status(state, step=3, total_steps=10, message="training failed: OSError: disk")
+        line = describe(run)
+        assert "s left" not in line and "loss 2.500" in line, state
 
 
 def test_share_never_signals_a_process_that_is_not_our_demo():

@@ -8,7 +8,8 @@ calls and show errors as plain messages. All state lives in the project folder, 
 a restart picks up where the user was (the last project opened is remembered too).
 
 Security: the wizard binds to 127.0.0.1 unless ``--host`` says otherwise (with a warning: it has
-no password). Uploads are capped (``max_file_bytes``) and stored under generated names; Gradio's
+no password), and refuses requests whose Host header is not that address (``guard``: a web page
+that rebinds its own domain to 127.0.0.1 cannot read the wizard). Uploads are capped (``max_file_bytes``) and stored under generated names; Gradio's
 file route serves only its own upload cache and the projects folder; the cache is cleaned
 hourly (``delete_cache``); analytics are off.
 """
@@ -22,11 +23,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from builder.config import IngestConfig  # noqa: E402
-from builder.project import Project, default_home  # noqa: E402
-from builder.workflow import WIZARD_STEPS, create_sample_project, list_projects, new_project, project_progress  # noqa: E402
+from builder.documents import create_sample_project  # noqa: E402
+from builder.project import Project, default_home, list_projects, new_project  # noqa: E402
 
 from . import projects  # noqa: E402
-from .progress import LABELS, current_step, progress_html, step_open  # noqa: E402
+from .guard import AllowedHosts, guard_kwargs  # noqa: E402
+from .progress import LABELS, WIZARD_STEPS, current_step, progress_html, project_progress, step_open  # noqa: E402
 from .steps import chat, documents, pairs, share, train  # noqa: E402
 
 log = logging.getLogger("dab.ui")
@@ -122,5 +124,6 @@ def launch(project: Path | None = None, sample: bool = False, host: str = "127.0
     app = build_app(home, name)
     _, local_url, _ = app.queue(default_concurrency_limit=1).launch(
         server_name=host, server_port=port, max_file_size=max_file_bytes, show_error=False, quiet=not block,
-        allowed_paths=[str(home.resolve())], prevent_thread_lock=not block, footer_links=["gradio"])
+        allowed_paths=[str(home.resolve())], prevent_thread_lock=not block, footer_links=["gradio"],
+        app_kwargs=guard_kwargs(AllowedHosts(host)))
     return app, local_url

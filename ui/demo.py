@@ -3,51 +3,73 @@
     python -m ui.demo --project PROJECT --adapter ADAPTER [--share] [--port 7861]   # password in DAB_DEMO_PASSWORD
 
 What it exposes: one API endpoint, ``/chat``, streaming answers from the tuned model, behind a
-password (user name ``demo``) and a per-visitor rate limit. What it does not expose: files (the
-project folder is on Gradio's blocked list and no path is allowed), training controls, project
-data, or any other endpoint. When started with ``--share``, Gradio is asked for a public link;
-offline none can be made (``share_url`` stays None), and ``--info-file`` says so while the local
-demo keeps working.
+password (user name ``demo``) and a per-visitor rate limit (``ratelimit``: ``X-Forwarded-For`` is
+believed only through the share tunnel or a ``--trusted-proxy``). Answers come from the documents
+with the project's chat settings (``builder.answers``), and visitors see the sources under each
+answer: document, heading and the quoted passage (the API returns them as messages after the
+answer). What it does not expose: files (Gradio's file, upload, proxy and stream routes answer
+403: ``guard.DEMO_REFUSED_PATHS``; the demo process has a Gradio temp folder of its own, so
+nothing uploaded to the wizard is even in its cache; the project folder is on Gradio's blocked
+list), training controls, other project data, or any other endpoint. Requests whose Host is not
+the demo's own address (or its share link) are refused (``guard``: DNS rebinding). When started
+with ``--share``, Gradio is asked for a public link; offline none can be made (``share_url`` stays
+None), and ``--info-file`` says so while the local demo keeps working.
 """
 
 import argparse
 import os
+import shutil
+import signal
+import sys
+import tempfile
 from pathlib import Path
 
-import gradio as gr
+OWN_TEMP_DIR = None
+if __name__ == "__main__":  # the demo process: a Gradio temp folder of its own, set before Gradio loads
+    OWN_TEMP_DIR = os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="dab-demo-")
 
-from builder.chat import chat_settings
-from builder.project import Project
-from builder.storage import write_json
+import gradio as gr  # noqa: E402
 
-from .engines import get_engine, to_messages
-from .ratelimit import RateLimiter, visitor_key
+from builder.answers import grounded_prompt  # noqa: E402
+from builder.project import Project  # noqa: E402
+from builder.runs import Run, chat_settings  # noqa: E402
+from builder.storage import write_json  # noqa: E402
+
+from .engines import get_engine, history_messages  # noqa: E402
+from .guard import DEMO_REFUSED_PATHS, AllowedHosts, guard_kwargs  # noqa: E402
+from .ratelimit import ProxyTrust, RateLimiter, visitor_key  # noqa: E402
+from .sources import source_messages  # noqa: E402
 
 DEMO_USER = "demo"
 MAX_UPLOAD = "16kb"  # the demo takes no files; Gradio's upload route stays tiny
 
 
-def build_demo(project: Project, adapter: Path, limiter: RateLimiter) -> gr.Blocks:
-    """A ChatInterface streaming answers from base + adapter; only its chat endpoint is public."""
-    cfg = project.load_config()
-    engine = get_engine(cfg.train.base_model, adapter)
-    chat = chat_settings(cfg, adapter)
+def build_demo(project: Project, run: Run, limiter: RateLimiter) -> gr.Blocks:
+    """A ChatInterface streaming answers from the run's model; only its chat endpoint is public."""
+    project_cfg = project.load_config()
+    engine = get_engine(run, project_cfg)
+    chat = chat_settings(project_cfg, run)
 
     def respond(message: str, history: list[dict], request: gr.Request):
         if not message or not message.strip():
             yield "Please type a question."
             return
-        visitor = visitor_key(request)
+        visitor = visitor_key(request, limiter.trust)
         if not limiter.allow(visitor):
             wait_s = limiter.retry_after_s(visitor)
             raise gr.Error(f"Too many messages: please wait {wait_s:.0f} s before asking again.")
-        text = ""
-        for piece in engine.stream(to_messages(history) + [{"role": "user", "content": message}], chat):
+        asked = history_messages(history) + [{"role": "user", "content": message}]
+        prompt = grounded_prompt(project, asked, chat, engine.tokenizer.all_special_tokens)
+        sources, text = source_messages(prompt), ""
+        for piece in engine.stream(prompt.messages, chat):
             text += piece
-            yield text
+            yield [{"role": "assistant", "content": text}, *sources]
+        if not text:  # an empty answer still shows its sources
+            yield [{"role": "assistant", "content": text}, *sources]
 
-    demo = gr.ChatInterface(respond, title=f"{cfg.name} assistant", analytics_enabled=False, api_name="chat",
-                            description="Answers come from a model fine-tuned on this organisation's documents.",
+    demo = gr.ChatInterface(respond, title=f"{project_cfg.name} assistant", analytics_enabled=False, api_name="chat",
+                            description="Answers come from a model fine-tuned on this organisation's documents, "
+                                        "with the passages they are based on.",
                             flagging_mode="never", save_history=False, delete_cache=(600, 600))
     hide_internal_endpoints(demo, keep="chat")
     return demo
@@ -68,24 +90,43 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 = the first free port from 7860")
     parser.add_argument("--max-messages-per-minute", type=int, default=10)
+    parser.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
+                        help="a reverse proxy in front of the demo whose X-Forwarded-For is believed")
     parser.add_argument("--info-file", type=Path, help="write the local and public URLs here (JSON)")
     args = parser.parse_args(argv)
     password = os.environ.get("DAB_DEMO_PASSWORD", "")
     if not password:
         parser.error("a password is required in DAB_DEMO_PASSWORD")
     project = Project.open(args.project)
-    demo = build_demo(project, args.adapter, RateLimiter(args.max_messages_per_minute, 60.0))
+    hosts, limiter = AllowedHosts(args.host), RateLimiter(args.max_messages_per_minute, 60.0,
+                                                          trust=ProxyTrust(args.trusted_proxy))
+    demo = build_demo(project, Run.of_adapter(args.adapter), limiter)
+    os.environ["FORWARDED_ALLOW_IPS"] = ""  # uvicorn keeps the socket address; visitor_key decides whom to believe
     _, local_url, share_url = demo.queue(default_concurrency_limit=1).launch(
         server_name=args.host, server_port=args.port or None, share=args.share, auth=(DEMO_USER, password),
         prevent_thread_lock=True, quiet=True, max_file_size=MAX_UPLOAD, allowed_paths=[],
-        blocked_paths=[str(project.root.resolve())], footer_links=[])
+        blocked_paths=[str(project.root.resolve())], footer_links=[],
+        app_kwargs=guard_kwargs(hosts, DEMO_REFUSED_PATHS))
+    hosts.add_url(share_url)
+    limiter.trust.add_tunnel(share_url)
     if args.info_file:
         note = None if share_url or not args.share else (
             "No public link could be made (no internet, or Gradio's share service is unreachable). "
             "The demo works on this computer and your network at the local address.")
         write_json(args.info_file, {"local_url": local_url, "share_url": share_url, "note": note,
                                     "pid": os.getpid(), "adapter": str(args.adapter)})
-    demo.block_thread()
+    serve_until_stopped(demo)
+
+
+def serve_until_stopped(demo: gr.Blocks) -> None:
+    """Serve until Ctrl-C or SIGTERM ("Stop sharing"), then remove the demo's own temp folder."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        demo.block_thread()
+    finally:
+        demo.close()
+        if OWN_TEMP_DIR:
+            shutil.rmtree(OWN_TEMP_DIR, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,25 +1,26 @@
-"""Keep one loaded chat model per app process, reloaded only when the base or adapter changes.
+"""Keep one loaded chat model per app process, reloaded only when the run (base + adapter) changes.
 
 Also turns Gradio chat histories (whose messages carry lists of content parts) into the plain
-``{"role", "content"}`` messages the chat engine expects.
+``{"role", "content"}`` messages the chat engine expects, without the boxes shown under answers.
 """
 
 import threading
-from pathlib import Path
 
 from builder.chat import ChatEngine
+from builder.config import ProjectConfig
+from builder.runs import Run, load_engine
 
 _lock = threading.Lock()
 _cache: dict[tuple[str, str], ChatEngine] = {}
 
 
-def get_engine(base_model: str, adapter_dir: Path | None) -> ChatEngine:
-    """The engine for (base, adapter); loading a different pair frees the previous one."""
-    key = (base_model, str(adapter_dir or ""))
+def get_engine(run: Run, project_cfg: ProjectConfig) -> ChatEngine:
+    """The engine of a trained run (``runs.load_engine``); loading another frees the previous one."""
+    key = (run.base_model(project_cfg), str(run.adapter_dir))
     with _lock:
         if key not in _cache:
             _cache.clear()
-            _cache[key] = ChatEngine.load(base_model, adapter_dir)
+            _cache[key] = load_engine(run, project_cfg)
         return _cache[key]
 
 
@@ -43,7 +44,9 @@ def plain_text(content) -> str:
     return ""
 
 
-def to_messages(history: list[dict]) -> list[dict]:
-    """Gradio chat history -> plain user/assistant messages (empty ones dropped)."""
-    messages = [{"role": m.get("role"), "content": plain_text(m.get("content"))} for m in history or []]
+def history_messages(history: list[dict]) -> list[dict]:
+    """Gradio chat history -> plain user/assistant messages (empty ones and shown-only boxes, such
+    as the sources under an answer, dropped)."""
+    messages = [{"role": m.get("role"), "content": plain_text(m.get("content"))} for m in history or []
+                if not (m.get("metadata") or {}).get("title")]
     return [m for m in messages if m["role"] in {"user", "assistant"} and m["content"].strip()]

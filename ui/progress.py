@@ -1,6 +1,7 @@
 """The wizard's progress indicator and step gating, computed from the project folder.
 
-    html = progress_html(project_progress(project))
+    done = project_progress(project)        # {"documents": True, "pairs": False, ...}
+    html = progress_html(done, project.root.name)
 
 A step opens (its tab becomes clickable) once the steps before it that it needs are done:
 pairs need documents, training needs pairs, evaluation and sharing need a trained adapter.
@@ -8,14 +9,29 @@ pairs need documents, training needs pairs, evaluation and sharing need a traine
 
 from html import escape
 
-from builder.workflow import WIZARD_STEPS
+from builder.pairs import training_pairs
+from builder.project import Project
+from builder.runs import newest_trained_run
 
+from .steps.share import INFO_FILE
+
+WIZARD_STEPS = ("documents", "pairs", "train", "evaluate", "share")
 LABELS = {"documents": "Documents", "pairs": "Pairs", "train": "Train",
           "evaluate": "Evaluate & Chat", "share": "Share"}
 NEEDS = {"documents": None, "pairs": "documents", "train": "pairs", "evaluate": "train", "share": "train"}
 # Fixed colours (with text) so the state is readable without relying on colour alone.
 STYLE = {"done": ("#15803d", "#ffffff", "✓"), "current": ("#1d4ed8", "#ffffff", "●"),
          "open": ("#e5e7eb", "#111827", "○"), "locked": ("#f3f4f6", "#6b7280", "–")}
+
+
+def project_progress(project: Project) -> dict[str, bool]:
+    """Which wizard steps are done, read from the project folder (drives the progress bar)."""
+    run = newest_trained_run(project)
+    return {"documents": bool(project.chunks()),
+            "pairs": bool(training_pairs(project.pairs())),
+            "train": run is not None,
+            "evaluate": run is not None and run.eval_path.is_file(),
+            "share": (project.root / INFO_FILE).exists()}
 
 
 def step_open(step: str, done: dict[str, bool]) -> bool:

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from builder.project import Project
+from builder.project import Project, list_projects, new_project
 from builder.storage import atomic_write_text
-from builder.workflow import list_projects, new_project
 
 from .errors import friendly
 

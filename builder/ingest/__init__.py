@@ -7,6 +7,7 @@ Usage::
 Each file is stored under a generated name, parsed by the parser registered for its suffix,
 and its text saved as Markdown in ``extracted/``. One bad file never stops the batch: it gets a
 report row with ``status="error"`` and a plain-language message, and every good file is kept.
+A file from a zip is named with its archive: ``handbook.zip › policies/leave.md``.
 """
 
 import io
@@ -50,7 +51,7 @@ def ingest_file(project: Project, path: Path, cfg: IngestConfig) -> list[dict]:
     """Ingest one file from disk (a zip yields one report row per member)."""
     size = path.stat().st_size
     if size > cfg.max_file_bytes:
-        return [error_row(path.name, DocumentTooLarge(
+        return [error_row(display_name(path.name), DocumentTooLarge(
             f"{size:,} bytes is over the {cfg.max_file_bytes:,}-byte limit"))]
     data = path.read_bytes()
     if path.suffix.lower() == ".zip":
@@ -58,23 +59,29 @@ def ingest_file(project: Project, path: Path, cfg: IngestConfig) -> list[dict]:
     return [ingest_bytes(project, path.name, data, cfg)]
 
 
-def ingest_bytes(project: Project, name: str, data: bytes, cfg: IngestConfig) -> dict:
-    """Parse, store and record one document; errors become a report row, never an exception."""
+def ingest_bytes(project: Project, name: str, data: bytes, cfg: IngestConfig, archive: str | None = None) -> dict:
+    """Parse, store and record one document; errors become a report row, never an exception.
+
+    ``archive`` names the zip that ``name`` (then a path inside it) came from.
+    """
+    label = member_label(archive, name) if archive else display_name(name)
     try:
         doc = extract(name, data, cfg)
     except BuilderError as exc:
-        return error_row(name, exc)
+        return error_row(label, exc)
     except Exception as exc:  # noqa: BLE001  a parser bug on one hostile file must not stop the batch
-        log.warning("unexpected %s while reading %r", type(exc).__name__, name, exc_info=True)
-        return error_row(name, CorruptDocument(f"the file could not be read ({type(exc).__name__}); "
-                                               "is it damaged?"))
+        log.warning("unexpected %s while reading %r: %s", type(exc).__name__, label, exc)
+        log.debug("details", exc_info=True)
+        return error_row(label, CorruptDocument(f"the file could not be read ({type(exc).__name__}); "
+                                                "is it damaged?"))
     row = project.store_source(data, name)
-    atomic_write_text(project.extracted_dir / f"{row['id']}.md", doc.text)
-    row["report"] = {"status": "ok", "pages": doc.pages, "pages_estimated": doc.pages_estimated, "chars": len(doc.text),
-                     "headings": doc.headings, "warnings": doc.warnings}
-    sources = [r for r in project.sources() if r["id"] != row["id"]]
+    row.original_name = label
+    atomic_write_text(project.extracted_dir / f"{row.id}.md", doc.text)
+    row.report = {"status": "ok", "pages": doc.pages, "pages_estimated": doc.pages_estimated, "chars": len(doc.text),
+                  "headings": doc.headings, "warnings": doc.warnings}
+    sources = [r for r in project.sources() if r.id != row.id]
     project.save_sources(sources + [row])
-    return {"name": row["original_name"], "source_id": row["id"], **row["report"]}
+    return {"name": label, "source_id": row.id, **row.report}
 
 
 def extract(name: str, data: bytes, cfg: IngestConfig) -> ExtractedDocument:
@@ -102,12 +109,12 @@ def ingest_zip(project: Project, name: str, data: bytes, cfg: IngestConfig) -> l
     try:
         check_zip_expansion(data, cfg, what="zip archive")
     except BuilderError as exc:
-        return [error_row(name, exc)]
+        return [error_row(display_name(name), exc)]
     rows = []
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         for info in zf.infolist():
             member = PurePosixPath(info.filename.replace("\\", "/"))
-            label = f"{display_name(name)}/{info.filename}"
+            label = member_label(name, info.filename)
             if info.is_dir():
                 continue
             if member.is_absolute() or ".." in member.parts or member.parts[0].endswith(":"):
@@ -120,13 +127,22 @@ def ingest_zip(project: Project, name: str, data: bytes, cfg: IngestConfig) -> l
             try:
                 member_data = zf.read(info)
             except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-                rows.append(error_row(label, CorruptDocument(f"damaged archive member ({type(exc).__name__}); skipped")))
+                damaged = CorruptDocument(f"damaged archive member ({type(exc).__name__}); skipped")
+                rows.append(error_row(label, damaged))
                 continue
-            rows.append(ingest_bytes(project, label, member_data, cfg))
+            rows.append(ingest_bytes(project, str(member), member_data, cfg, archive=name))
     return rows
 
 
-def error_row(name: str, exc: BuilderError) -> dict:
-    """A report row for a file that could not be ingested."""
-    return {"name": display_name(name), "status": "error", "error": str(exc),
+def member_label(archive: str, member: str, max_chars: int = 160) -> str:
+    """How a file inside a zip is shown: ``handbook.zip › policies/leave.md`` (display only)."""
+    path = "".join(ch for ch in member.replace("\\", "/") if ch.isprintable()) or "unnamed"
+    if len(path) > max_chars:
+        path = "..." + path[3 - max_chars:]
+    return f"{display_name(archive)} › {path}"
+
+
+def error_row(label: str, exc: BuilderError) -> dict:
+    """A report row for a file that could not be ingested (``label``: its name as shown)."""
+    return {"name": label, "status": "error", "error": str(exc),
             "error_type": type(exc).__name__, "pages": 0, "chars": 0, "headings": 0, "warnings": []}

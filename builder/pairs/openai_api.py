@@ -1,31 +1,39 @@
-"""The ``openai`` generator: any OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, llama.cpp).
+"""The ``openai`` generator: any OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, llama.cpp, dab serve).
 
     pairs:
       generator: openai
-      base_url: http://127.0.0.1:11434/v1      # Ollama; vLLM: http://host:8000/v1
+      base_url: http://127.0.0.1:11434/v1      # Ollama; vLLM: http://host:8000/v1; llama.cpp: :8080/v1
       api_model: llama3.1:8b
       api_key_env: OPENAI_API_KEY              # the key is read from this variable, never stored
 
-Chunks are sent concurrently (at most ``concurrency`` requests in flight) with httpx. Each
-request has a ``timeout_s`` limit; timeouts, connection errors, HTTP 429 and 5xx answers, and
-replies that are not usable JSON are retried up to ``max_retries`` times with exponential
-backoff (tenacity; a ``Retry-After`` header is honoured up to 30 s). A chunk that still fails
-gets an error in the reconciliation report; the other chunks go on.
+Before any passage is sent, the endpoint is checked (``endpoint.check_endpoint``): a wrong URL,
+key or model name fails at once with one message, and the project's pairs are untouched.
+Chunks are then sent concurrently (at most ``concurrency`` requests in flight) with httpx, greedy
+first and sampled on retries. The reply is asked for as JSON of the pair-list schema
+(``response_format`` ``json_schema``); a server that refuses that is asked for ``json_object``,
+then for plain text, and the reply is parsed with repair either way (``teacher.read_reply``).
+Each request has a ``timeout_s`` limit; timeouts, connection errors, HTTP 429 and 5xx answers,
+and replies without usable pairs are retried up to ``max_retries`` times with exponential
+backoff (tenacity; a ``Retry-After`` header is honoured up to 30 s). A refused key, an unknown
+model or a web page instead of the API is final. A chunk that still fails gets an error in the
+reconciliation report; when no chunk gives a pair the whole run fails with the reason.
 """
 
 import asyncio
-import os
 
 import httpx
 from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_attempt, wait_exponential
 
 from ..config import PairsConfig
 from ..errors import GeneratorError
-from .base import ChunkResult, Progress, register
+from ..records import Chunk
+from .base import ChunkResult, ProgressCallback, register
+from .endpoint import auth_headers, check_endpoint, response_problem, transport_problem
 from .prompts import render_messages
-from .teacher import parse_pairs_json
+from .teacher import pairs_schema, raise_if_all_failed, read_reply
 
 MAX_RETRY_AFTER_S = 30.0
+FORMATS = ("json_schema", "json_object", "text")
 
 
 class RetryableError(Exception):
@@ -36,77 +44,104 @@ class RetryableError(Exception):
         self.retry_after_s = retry_after_s
 
 
+class ReplyFormat:
+    """The ``response_format`` asked for, stepped down for the whole run when the server refuses it."""
+
+    def __init__(self, max_pairs: int):
+        self.index, self.schema = 0, pairs_schema(max_pairs, lengths=False)
+
+    def field(self) -> dict:
+        kind = FORMATS[self.index]
+        if kind == "json_schema":
+            return {"response_format": {"type": kind, "json_schema": {"name": "pairs", "schema": self.schema,
+                                                                       "strict": True}}}
+        return {"response_format": {"type": kind}} if kind == "json_object" else {}
+
+    def step_down(self, refused: str) -> bool:
+        """After a 400 about ``refused`` (the format asked for): whether a simpler format is left."""
+        if FORMATS[self.index] == refused and self.index + 1 < len(FORMATS):
+            self.index += 1
+        return FORMATS[self.index] != refused
+
+
 @register("openai")
-def generate_openai(chunks: list[dict], cfg: PairsConfig, progress: Progress = None,
+def generate_openai(chunks: list[Chunk], pairs_cfg: PairsConfig, progress: ProgressCallback = None,
                     backoff_s: float = 1.0) -> list[ChunkResult]:
     """Pairs for every chunk from the configured endpoint; one ChunkResult per chunk."""
-    if not cfg.api_model:
-        raise GeneratorError("set pairs.api_model to the endpoint's model name")
-    return asyncio.run(generate_all(chunks, cfg, progress, backoff_s))
+    if not pairs_cfg.api_model.strip():
+        raise GeneratorError("choose the endpoint's model (pairs.api_model): Test connection lists the models it serves")
+    model = check_endpoint(pairs_cfg).model
+    return raise_if_all_failed(asyncio.run(generate_all(chunks, pairs_cfg, model, progress, backoff_s)))
 
 
-async def generate_all(chunks: list[dict], cfg: PairsConfig, progress: Progress, backoff_s: float) -> list[ChunkResult]:
-    limit = asyncio.Semaphore(cfg.concurrency)
-    done = 0
-    key = os.environ.get(cfg.api_key_env, "")
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    limits = httpx.Limits(max_connections=cfg.concurrency)
-    async with httpx.AsyncClient(base_url=cfg.base_url.rstrip("/"), headers=headers, limits=limits,
-                                 timeout=httpx.Timeout(cfg.timeout_s)) as client:
-        async def one(chunk: dict) -> ChunkResult:
-            nonlocal done
+async def generate_all(chunks: list[Chunk], pairs_cfg: PairsConfig, model: str, progress: ProgressCallback,
+                       backoff_s: float) -> list[ChunkResult]:
+    limit = asyncio.Semaphore(pairs_cfg.concurrency)
+    done = pairs = 0
+    reply_format = ReplyFormat(pairs_cfg.max_pairs_per_chunk)
+    limits = httpx.Limits(max_connections=pairs_cfg.concurrency)
+    async with httpx.AsyncClient(base_url=pairs_cfg.base_url.rstrip("/"), headers=auth_headers(pairs_cfg),
+                                 limits=limits, timeout=httpx.Timeout(pairs_cfg.timeout_s)) as client:
+        async def one(chunk: Chunk) -> ChunkResult:
+            nonlocal done, pairs
             async with limit:
-                result = await chunk_with_retries(client, chunk, cfg, backoff_s)
-            done += 1
+                result = await chunk_with_retries(client, chunk, pairs_cfg, model, reply_format, backoff_s)
+            done, pairs = done + 1, pairs + len(result.candidates)
             if progress:
-                progress(done, len(chunks))
+                progress(done, len(chunks), pairs)
             return result
 
         return list(await asyncio.gather(*(one(chunk) for chunk in chunks)))
 
 
-async def chunk_with_retries(client: httpx.AsyncClient, chunk: dict, cfg: PairsConfig, backoff_s: float) -> ChunkResult:
+async def chunk_with_retries(client: httpx.AsyncClient, chunk: Chunk, pairs_cfg: PairsConfig, model: str,
+                             reply_format: ReplyFormat, backoff_s: float) -> ChunkResult:
     """Ask for one chunk's pairs, retrying what is worth retrying; never raises."""
     def wait(state) -> float:
         error = state.outcome.exception()
         backoff = wait_exponential(multiplier=backoff_s, max=30 * backoff_s)(state)
         return max(backoff, min(getattr(error, "retry_after_s", 0.0), MAX_RETRY_AFTER_S))
 
-    retrying = AsyncRetrying(stop=stop_after_attempt(cfg.max_retries + 1), wait=wait,
+    retrying = AsyncRetrying(stop=stop_after_attempt(pairs_cfg.max_retries + 1), wait=wait,
                              retry=retry_if_exception(lambda e: isinstance(e, RetryableError)))
     try:
         async for attempt in retrying:
             with attempt:
-                return await request_pairs(client, chunk, cfg)
+                temperature = 0.0 if attempt.retry_state.attempt_number == 1 else 0.7
+                return await request_pairs(client, chunk, pairs_cfg, model, reply_format, temperature)
     except RetryError as exc:
         last = exc.last_attempt.exception()
-        return ChunkResult(error=f"gave up after {cfg.max_retries + 1} attempts: {last}")
+        return ChunkResult(error=f"gave up after {pairs_cfg.max_retries + 1} attempts: {last}")
     except GeneratorError as exc:
         return ChunkResult(error=str(exc))
 
 
-async def request_pairs(client: httpx.AsyncClient, chunk: dict, cfg: PairsConfig) -> ChunkResult:
+async def request_pairs(client: httpx.AsyncClient, chunk: Chunk, pairs_cfg: PairsConfig, model: str,
+                        reply_format: ReplyFormat, temperature: float) -> ChunkResult:
     """One request; raises RetryableError for transient failures, GeneratorError for final ones."""
-    body = {"model": cfg.api_model, "messages": render_messages(chunk, cfg), "temperature": 0.2,
-            "max_tokens": cfg.max_new_tokens, "response_format": {"type": "json_object"}}
+    body = {"model": model, "messages": render_messages(chunk, pairs_cfg), "temperature": temperature,
+            "max_tokens": pairs_cfg.max_new_tokens, **reply_format.field()}
+    asked = FORMATS[reply_format.index]
     try:
         response = await client.post("/chat/completions", json=body)
-    except httpx.TimeoutException as exc:
-        raise RetryableError(f"no answer within {cfg.timeout_s:g} s") from exc
-    except httpx.TransportError as exc:
-        raise RetryableError(f"cannot reach {cfg.base_url} ({type(exc).__name__})") from exc
+    except httpx.HTTPError as exc:
+        raise RetryableError(transport_problem(exc, pairs_cfg.base_url, pairs_cfg.timeout_s)) from exc
     if response.status_code == 429 or response.status_code >= 500:
         raise RetryableError(f"HTTP {response.status_code} from the endpoint", retry_after(response))
-    if response.status_code >= 400:
-        raise GeneratorError(f"HTTP {response.status_code} from the endpoint: {response.text[:120]}")
+    if response.status_code == 400 and "response_format" in body and "format" in response.text.lower() \
+            and reply_format.step_down(asked):
+        raise RetryableError(f"the endpoint does not support response_format {asked}")
+    problem = response_problem(response, pairs_cfg)
+    if problem:
+        raise GeneratorError(problem)
     try:
         content = response.json()["choices"][0]["message"]["content"]
-        candidates, _ = parse_pairs_json(content)
     except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise RetryableError(f"malformed response ({type(exc).__name__})") from exc
+        raise RetryableError(f"the answer is not an OpenAI chat completion: {response.text[:80]!r}") from exc
+    try:
+        return ChunkResult(read_reply(content or "", chunk))
     except GeneratorError as exc:
         raise RetryableError(str(exc)) from exc
-    return ChunkResult(candidates)
 
 
 def retry_after(response: httpx.Response) -> float:

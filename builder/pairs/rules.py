@@ -1,21 +1,35 @@
-"""The offline, deterministic ``rules`` generator: pairs from the structure of the text.
+"""The offline, deterministic ``rules`` generator: questions about every informative statement.
 
-    candidates = generate_rules(chunk, PairsConfig())
+    results = GENERATORS["rules"](chunks, PairsConfig())   # one ChunkResult per chunk
+    candidates = generate_rules(chunk, PairsConfig())      # one chunk on its own
 
-It reads, in this order: FAQ blocks already in the document (``Q:`` / ``A:``) and question
-headings ("How do I book a Barrow?"); definitions ("A **Member** is a person who ...",
-"“Ride” means ..."); acronyms ("Brindlewick Cycle Commons (BCC)"); counts ("There are 50
-Barrows in the fleet" -> "How many Barrows are there in the fleet?"); numbered procedures
-under a heading ("How do I renew my membership?"); table rows ("How much is the Day Pass?").
-A chunk that yields none of these gets one question about its section heading. Questions are
-phrased the way a user would ask; answers are the document's own sentences, so they are
-grounded by construction. Fast and predictable, it is the demo default.
+Each chunk is split into statements (``builder.facts``: sentences, list items with their
+lead-in, table rows with their header, steps); each informative one gets several questions
+(``questions.statement_questions``: who / what / when / how much / how many / how long / which
+form / what happens if / can I, made self-contained with the document's title and headings),
+grouped by fact: every candidate's ``fact`` is the statement it asks about. Questions the
+authors wrote or the structure gives are kept and asked first: FAQ blocks (``Q:`` / ``A:``),
+question headings ("Who can book"), definitions ("A **Member** is ...", "“Ride” means ..."),
+acronyms ("Brindlewick Cycle Commons (BCC)"), counts ("There are 50 Barrows in the fleet"),
+numbered procedures under a heading ("How do I renew my membership?"). Table rows are
+statements like any other, so none is dropped. Answers are the document's own sentences, the
+asked fact first, so they are grounded by construction.
+
+A chunk yields no candidates, with the reason in ``ChunkResult.skipped``, when it is not in
+English (the questions are English) or has no informative statement (only headings, or
+remarks with no figure, name, rule or definition).
 """
 
 import re
 
 from ..config import PairsConfig
-from .base import Candidate, per_chunk
+from ..records import Chunk, words_key
+from ..facts import ChunkStatements, Statement, covers, informative_statements, plain, read_chunks, split_statements
+from ..facts.words import is_base_verb, lower_first
+from .base import Candidate, ChunkResult, ProgressCallback, register
+from .clauses import parse_clause
+from .questions import MAX_QUESTIONS, PRONOUN_SUBJECTS, statement_questions
+from .topics import Topic, document_topics
 
 _FAQ = re.compile(r"^\s*(?:\*\*)?Q(?:uestion)?[:.](?:\*\*)?\s*(.+?)\s*\n\s*(?:\*\*)?A(?:nswer)?[:.](?:\*\*)?\s*(.+?)"
                   r"(?=\n\s*\n|\n\s*(?:\*\*)?Q(?:uestion)?[:.]|\Z)", re.MULTILINE | re.DOTALL | re.IGNORECASE)
@@ -26,34 +40,88 @@ _COUNT = re.compile(r"^There (are|were|is) ([\d,.]+|two|three|four|five|six|seve
                     r"([\w’'\- ]{2,40}?)((?: (?:in|on|at|across|per|for|during|over) [\w’'\- ]{2,40}?)?)(?:[,;:.]| who| that| which)")
 _NOUN_PHRASE = re.compile(r"^(?:a|an|the|one|two|three|four|five|six|seven|eight|nine|ten|\d[\d.,]*\s|[A-Z])")
 _NUMBERED = re.compile(r"^\s*\d+[.)]\s+\S")
-_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"(])")
 _NOT_SUBJECTS = {"there", "it", "this", "that", "these", "those", "they", "he", "she", "we", "you", "i", "here",
                  "what", "which", "who", "each", "every", "all", "some", "no", "one", "its", "his", "her",
                  "our", "your", "their", "such", "if", "when", "where", "why", "how", "yes", "anyone", "after", "before",
                  "in", "on", "at", "for", "from", "during", "until", "since", "under", "over", "with", "by"}
 _QUESTION_WORDS = ("who", "what", "when", "where", "why", "how", "which", "can", "do", "does", "is", "are",
                    "may", "should", "will")
-_IMPERATIVES = {"book", "report", "return", "renew", "cancel", "join", "pay", "change", "open", "close", "apply",
-                "register", "reset", "contact", "use", "unlock", "lock", "end", "start", "get", "make", "find",
-                "request", "claim", "transfer", "update", "check", "replace", "fix", "clean", "sign", "leave",
-                "take", "become", "buy", "hire", "collect", "park", "dock", "set", "install", "create", "add"}
 _INDIRECT = re.compile(r"^(?i:(when|where|what|how|why)) (?!(?i:can|may|must|should|will|are|is|do|does|to)\b)"
                        r"([\w“”\"’'\- ]+?) (can|may|must|should|will|are|is|do|does)\b ?(.*)$")
-_PRICE_COLUMNS = ("price", "fee", "cost", "charge", "amount", "rate")
+NO_STATEMENTS = "no pairs: the chunk has no statements (only headings or page furniture)"
+NO_FACTS = "no pairs: no statement with a figure, date, name, rule or definition to ask about"
 
 
-@per_chunk("rules")
-def generate_rules(chunk: dict, cfg: PairsConfig) -> list[Candidate]:
-    """All rule-based candidates for one chunk, best kinds first, one per distinct question."""
-    text = chunk["text"]
-    topic = clean_heading(chunk["heading_path"][-1]) if chunk["heading_path"] else ""
-    candidates = (faq_pairs(text) + procedure_pairs(text, topic) + question_heading_pairs(text, topic)
-                  + definition_pairs(text) + acronym_pairs(text) + count_pairs(text) + table_pairs(text))
-    if not candidates and topic:
-        candidates = section_pairs(text, topic)
-    unique = {c.question.lower(): c for c in reversed(candidates)}
-    return list(reversed(unique.values()))
+@register("rules")
+def generate_rules_job(chunks: list[Chunk], pairs_cfg: PairsConfig, progress: ProgressCallback = None) -> list[ChunkResult]:
+    """Every chunk's candidates (``facts.read_chunks`` carries a table's header across chunks and
+    decides each chunk's language)."""
+    topics = document_topics(chunks)
+    results = []
+    for done, item in enumerate(read_chunks(chunks), start=1):
+        results.append(chunk_result(item, pairs_cfg, topics[item.chunk.source_id]))
+        if progress:
+            progress(done, len(chunks))
+    return results
+
+
+def chunk_result(item: ChunkStatements, pairs_cfg: PairsConfig, topic: Topic) -> ChunkResult:
+    if item.skipped:
+        return ChunkResult(skipped=item.skipped)
+    candidates = generate_rules(item.chunk, pairs_cfg, topic, statements=item.statements)
+    if candidates:
+        return ChunkResult(candidates)
+    return ChunkResult(skipped=NO_FACTS if item.statements else NO_STATEMENTS)
+
+
+def generate_rules(chunk: Chunk, pairs_cfg: PairsConfig | None = None, topic: Topic | None = None,
+                   header: list[str] | None = None, statements: list[Statement] | None = None) -> list[Candidate]:
+    """All candidates for one chunk, grouped by fact (statement order), each question once."""
+    topic = (topic or document_topics([chunk])[chunk.source_id]).at(chunk.heading_path)
+    if statements is None:
+        statements = split_statements(chunk.text, chunk.heading_path, header)
+    facts = informative_statements(statements)
+    grouped = group_by_fact(structure_candidates(chunk, [s.text for s in statements], topic), facts)
+    out, seen, antecedent = [], set(), ""
+    for statement in facts:
+        kept = 0
+        for candidate in grouped.pop(statement.text, []) + statement_questions(statement, topic, antecedent):
+            if words_key(candidate.question) not in seen and kept < MAX_QUESTIONS:
+                seen.add(words_key(candidate.question))
+                out.append(candidate)
+                kept += 1
+        antecedent = subject_of(statement) or antecedent
+    leftovers = [c for group in grouped.values() for c in group if words_key(c.question) not in seen]
+    return out + leftovers
+
+
+def subject_of(statement: Statement) -> str:
+    """The statement's subject, for a pronoun in the next one ('It has a front box' -> 'the Barrow')."""
+    clause = parse_clause(statement.text) if statement.kind not in {"row", "step"} else None
+    if clause is None or clause.imperative or clause.subject.lower() in PRONOUN_SUBJECTS | {"there", "you", "we"}:
+        return ""
+    subject = re.split(r"\s(?:at|in|of|on|for|from|with)\s", clause.subject)[0]
+    return lower_first(subject) if len(subject.split()) <= 6 else ""
+
+
+def structure_candidates(chunk: Chunk, sentences: list[str], topic: Topic) -> list[Candidate]:
+    """Questions the document's structure gives: FAQ blocks, procedures, question headings,
+    definitions, acronyms and counts."""
+    text = chunk.text
+    heading = topic.path[-1] if topic.path else ""
+    return (faq_pairs(text) + procedure_pairs(text, heading) + question_heading_pairs(sentences, heading)
+            + definition_pairs(sentences) + acronym_pairs(sentences) + count_pairs(sentences))
+
+
+def group_by_fact(candidates: list[Candidate], facts: list[Statement]) -> dict[str, list[Candidate]]:
+    """Each candidate under the first statement its answer states (its own evidence otherwise)."""
+    grouped: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        owner = next((s for s in facts if s.text in candidate.answer or candidate.evidence.strip() in s.text
+                      or covers(candidate.answer, s)), None)
+        candidate.fact = owner.text if owner else plain(candidate.evidence or candidate.answer)
+        grouped.setdefault(candidate.fact, []).append(candidate)
+    return grouped
 
 
 def faq_pairs(text: str) -> list[Candidate]:
@@ -62,21 +130,21 @@ def faq_pairs(text: str) -> list[Candidate]:
             for m in _FAQ.finditer(text)]
 
 
-def question_heading_pairs(text: str, topic: str) -> list[Candidate]:
+def question_heading_pairs(sentences: list[str], topic: str) -> list[Candidate]:
     """A heading that is a question ("Who can volunteer") is answered by its section."""
     if not topic or not is_question_heading(topic):
         return []
-    sentences = statements(text)[:3]
+    sentences = sentences[:3]
     if not sentences:
         return []
     question = how_question(topic)
     return [Candidate(question=question, answer=plain(" ".join(sentences)), evidence=sentences[0])]
 
 
-def definition_pairs(text: str) -> list[Candidate]:
+def definition_pairs(sentences: list[str]) -> list[Candidate]:
     """'A Member is a person who ...' -> 'What is a member?'; '“Ride” means ...' -> 'What does “ride” mean?'."""
     out = []
-    for sentence in statements(text):
+    for sentence in sentences:
         match = _DEFINITION.match(sentence)
         if not match or match.group(2).split()[0].lower() in _NOT_SUBJECTS or len(match.group(2)) < 3:
             continue
@@ -97,23 +165,24 @@ def definition_question(article: str | None, term: str, verb: str) -> str:
     return f"What {verb} {noun}?"
 
 
-def acronym_pairs(text: str) -> list[Candidate]:
+def acronym_pairs(sentences: list[str]) -> list[Candidate]:
     """'Brindlewick Cycle Commons (BCC ...' -> 'What does BCC stand for?'."""
     out = []
-    for sentence in statements(text):
+    for sentence in sentences:
         for match in _ACRONYM.finditer(plain(sentence)):
             full, short = match.group(1).strip(), match.group(2)
             initials = "".join(w[0] for w in full.split() if w[0].isupper())
             if initials == short:
-                out.append(Candidate(question=f"What does {short} stand for?", answer=f"{short} stands for {full}.",
+                out.append(Candidate(question=f"What does {short} stand for?",
+                                     answer=f"{short} stands for {full}. {plain(sentence)}",
                                      evidence=full))
     return out
 
 
-def count_pairs(text: str) -> list[Candidate]:
+def count_pairs(sentences: list[str]) -> list[Candidate]:
     """'There are 50 Barrows in the fleet, ...' -> 'How many Barrows are there in the fleet?'."""
     out = []
-    for sentence in statements(text):
+    for sentence in sentences:
         match = _COUNT.match(plain(sentence))
         if match and not match.group(3).split()[0].lower() in {"more", "less", "fewer", "about"}:
             verb = "were" if match.group(1) == "were" else "are"
@@ -147,7 +216,7 @@ def is_question_heading(topic: str) -> bool:
 
 def is_procedure_heading(topic: str) -> bool:
     first = topic.lower().split()[0] if topic.split() else ""
-    return (topic.lower().startswith("how") or first in _IMPERATIVES or first.endswith("ing")
+    return (topic.lower().startswith("how") or is_base_verb(first) or first.endswith("ing")
             or bool(re.search(r"\b(?:procedure|steps|process|checklist)\b", topic.lower())))
 
 
@@ -166,89 +235,29 @@ def how_question(topic: str) -> str:
         return " ".join(part for part in (sentence_case(wh.lower()), aux, subj, rest) if part) + "?"
     if is_question_heading(topic):
         return sentence_case(topic) + "?"
-    if first.lower() in _IMPERATIVES:
+    if is_base_verb(first):
         return f"How do I {first.lower()} {rest}".strip() + "?"
     if first.lower().endswith("ing"):
         return f"How does {lower_first(topic)} work?"
     return f"What are the steps for {subject(topic)}?"
 
 
-def table_pairs(text: str) -> list[Candidate]:
-    """Markdown table rows become lookups: 'How much is the Day Pass?', 'What is the opening time for Depot?'."""
-    rows = [split_row(line) for line in text.splitlines() if line.strip().startswith("|")]
-    rows = [r for r in rows if r and not all(set(c) <= set("-: ") for c in r)]
-    if len(rows) < 2:
-        return []
-    header, out = [plain(c) for c in rows[0]], []
-    for row in rows[1:]:
-        key = plain(row[0])
-        for column, value in list(zip(header, row))[1:]:
-            if key and value.strip() and is_noun_header(column):
-                out.append(table_candidate(key, column, plain(value), value))
-    return out
 
 
-def is_noun_header(column: str) -> bool:
-    """Column headers that read as a noun ('Price', 'Tyre pressure'), not a clause ('When it applies')."""
-    words = column.lower().split()
-    return 0 < len(words) <= 3 and words[0] not in _QUESTION_WORDS and words[0] not in _IMPERATIVES | {"ask"}
 
 
-def table_candidate(key: str, column: str, value: str, evidence: str) -> Candidate:
-    col = lower_first(column)
-    verb = "are" if col.endswith("s") and not col.endswith("ss") else "is"
-    if col.lower().startswith(_PRICE_COLUMNS):
-        question = f"How much is the {col} for {key}?" if len(col.split()) > 1 else f"How much is the {key}?"
-    else:
-        question = f"What {verb} the {col} for {key}?"
-    return Candidate(question=question, answer=f"The {col} for {key} {verb} {value}.", evidence=evidence)
 
 
-def section_pairs(text: str, topic: str) -> list[Candidate]:
-    """Fallback: 'What should I know about <heading>?' answered by the section's first sentences."""
-    sentences = statements(text)[:2]
-    if not sentences:
-        return []
-    return [Candidate(question=f"What should I know about {subject(topic)}?", answer=plain(" ".join(sentences)),
-                      evidence=sentences[0])]
 
 
-def statements(text: str) -> list[str]:
-    """Sentences of prose and list items (headings and table rows are not statements)."""
-    out: list[str] = []
-    paragraph: list[str] = []
-    for line in text.splitlines() + [""]:
-        stripped = line.strip()
-        if _BULLET.match(line) or not stripped or stripped.startswith(("|", "#")):
-            out.extend(_sentences(" ".join(paragraph)))
-            paragraph = []
-            if _BULLET.match(line):
-                out.extend(_sentences(_BULLET.sub("", line)))
-        else:
-            paragraph.append(stripped)
-    return out
 
 
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) > 15]
 
 
-def clean_heading(heading: str) -> str:
-    """'3. THE INDUCTION' -> 'The induction'; '1.1 Who is who' -> 'Who is who'."""
-    heading = plain(re.sub(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.|[IVX]+\.)\s+", "", heading)).strip()
-    letters = [c for c in heading if c.isalpha()]
-    if letters and all(c.isupper() for c in letters):
-        heading = heading[:1] + heading[1:].lower()
-    return heading
 
 
-def plain(text: str) -> str:
-    """Markdown emphasis and code marks removed, whitespace collapsed."""
-    return " ".join(re.sub(r"(\*\*|__|`)", "", text).replace("*", "").split())
 
 
-def split_row(line: str) -> list[str]:
-    return [cell.strip() for cell in line.strip().strip("|").split("|")]
 
 
 def looks_like_name(text: str) -> bool:
@@ -269,12 +278,6 @@ def my(text: str) -> str:
     return re.sub(r"\byour\b", "my", re.sub(r"\bYour\b", "My", text))
 
 
-def lower_first(text: str) -> str:
-    """Lower-case the first letter unless the first word is an acronym or has inner capitals."""
-    first = text.split()[0] if text.split() else ""
-    if len(first) > 1 and (first.isupper() or first[1:] != first[1:].lower()):
-        return text
-    return text[:1].lower() + text[1:]
 
 
 def sentence_case(text: str) -> str:

@@ -2,7 +2,7 @@
 
     question = neutralize_control_tokens(question)      # literal "<|im_start|>" becomes inert
     span, score = ground(answer, chunk_text, evidence)    # evidence span + grounding score
-    reason = rejection_reason(question, answer, score, cfg)   # None when the pair is kept
+    reason = rejection_reason(question, answer, score, pairs_cfg)   # None when the pair is kept
     flags = instruction_flags(question + " " + answer)   # ["instruction_like"] or []
 
 Documents are data, not instructions. What this module covers:
@@ -26,6 +26,7 @@ import unicodedata
 from rapidfuzz import fuzz, process
 
 from ..config import PairsConfig
+from ..records import words, words_key
 
 ZERO_WIDTH_SPACE = "\u200b"
 _CONTROL = re.compile(
@@ -40,7 +41,6 @@ _INJECTION = re.compile(
     r"|\byou are now\b|\bact as (?:an?|the)\b|\bpretend (?:to be|you are)\b"
     r"|\b(?:system|developer) (?:prompt|message)\s*:|\bnew instructions?\s*:"
     r"|\bjailbreak\b|\bdo anything now\b", re.IGNORECASE)
-_WORD = re.compile(r"\w+", re.UNICODE)
 _READABLE_CATEGORIES = {"Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sc", "Sm"}
 _STOPWORDS = frozenset(
     "a an the of to in on at for by with from and or but if then than as is are was were be been being "
@@ -62,6 +62,11 @@ def neutralize_control_tokens(text: str, special_tokens: tuple[str, ...] | list[
     return text
 
 
+def strip_control_tokens(text: str) -> str:
+    """Remove chat-control markers (for a teacher's reply: from a model they are never content)."""
+    return _CONTROL.sub("", text)
+
+
 def instruction_flags(text: str) -> list[str]:
     """``["instruction_like"]`` when the text tries to instruct a model, else ``[]``."""
     return ["instruction_like"] if _INJECTION.search(text) else []
@@ -69,7 +74,7 @@ def instruction_flags(text: str) -> list[str]:
 
 def content_words(text: str) -> list[str]:
     """Lower-cased words without stopwords (numbers count: a wrong figure is a wrong answer)."""
-    return [w for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOPWORDS]
+    return [w for w in words(text) if w not in _STOPWORDS]
 
 
 def grounding_score(answer: str, chunk_text: str) -> float:
@@ -103,7 +108,7 @@ def garbled(text: str) -> bool:
     stripped = text.strip()
     if not stripped or "\ufffd" in stripped:
         return bool(stripped)
-    letters = sum(ch.isalpha() for ch in stripped)
+    letters = sum(ch.isalnum() for ch in stripped)  # figures count: "13:00–16:00" is readable
     readable = sum(ch.isalnum() or ch.isspace() or unicodedata.category(ch) in _READABLE_CATEGORIES
                    for ch in stripped)
     longest_run = max((len(word) for word in stripped.split()), default=0)
@@ -111,17 +116,17 @@ def garbled(text: str) -> bool:
         or longest_run > 60 or bool(re.search(r"(.)\1{9,}", stripped))
 
 
-def rejection_reason(question: str, answer: str, grounding: float, cfg: PairsConfig) -> str | None:
+def rejection_reason(question: str, answer: str, grounding: float, pairs_cfg: PairsConfig) -> str | None:
     """Why a pair must be dropped (a reconciliation reason), or None to keep it."""
     if not question.strip() or not answer.strip():
         return "empty"
     if garbled(question) or garbled(answer):
         return "garbled"
-    if len(question) > cfg.max_question_chars or len(answer) > cfg.max_answer_chars:
+    if len(question) > pairs_cfg.max_question_chars or len(answer) > pairs_cfg.max_answer_chars:
         return "too_long"
     if len(content_words(question)) < 1 or len(answer.strip()) < 2:
         return "too_short"
-    if grounding < cfg.min_grounding:
+    if grounding < pairs_cfg.min_grounding:
         return "ungrounded"
     return None
 
@@ -149,8 +154,3 @@ def near_duplicates(texts: list[str], min_similarity: float, block_rows: int = 5
             if earlier:
                 duplicate_of[i] = earlier[0]
     return duplicate_of
-
-
-def words_key(text: str) -> str:
-    """Lower-cased words joined by spaces: the identity of a question for ids and duplicates."""
-    return " ".join(w.lower() for w in _WORD.findall(text))

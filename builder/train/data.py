@@ -1,4 +1,4 @@
-"""Tokenize conversations with assistant-only labels, and pack them padding-free.
+"""Training rows: conversations tokenized with assistant-only labels (``conversation``), packed padding-free.
 
 Only the assistant's answer is learned: system and user tokens get label -100. Packing puts
 several short examples into one row whose ``position_ids`` restart at 0 for each example;
@@ -10,29 +10,7 @@ no compute is spent on padding.
 import random
 from dataclasses import dataclass, field
 
-IGNORE_INDEX = -100
-
-
-@dataclass
-class Example:
-    input_ids: list[int]
-    labels: list[int]
-
-
-def tokenize_conversation(tokenizer, messages: list[dict], max_tokens: int) -> tuple[Example, bool]:
-    """Token ids of the whole conversation, labels only on the final assistant turn.
-
-    Returns the example and whether it had to be truncated to ``max_tokens``.
-    """
-    prompt_ids = chat_ids(tokenizer, messages[:-1], add_generation_prompt=True)
-    full_ids = chat_ids(tokenizer, messages, add_generation_prompt=False)
-    if full_ids[: len(prompt_ids)] != prompt_ids:  # template not prefix-stable: fall back to a plain join
-        full_ids = prompt_ids + tokenizer(messages[-1]["content"], add_special_tokens=False)["input_ids"]
-        if tokenizer.eos_token_id is not None:
-            full_ids.append(tokenizer.eos_token_id)
-    labels = [IGNORE_INDEX] * len(prompt_ids) + full_ids[len(prompt_ids):]
-    truncated = len(full_ids) > max_tokens
-    return Example(full_ids[:max_tokens], labels[:max_tokens]), truncated
+from ..conversation import IGNORE_INDEX, Example, tokenize_conversation
 
 
 @dataclass
@@ -59,17 +37,6 @@ def prepare_rows(tokenizer, conversations: list[list[dict]], max_seq_tokens: int
         examples.append(example)
     data.rows = pack_examples(examples, max(row_tokens, max_seq_tokens), seed)
     return data
-
-
-def conversation_lengths(tokenizer, conversations: list[list[dict]]) -> list[int]:
-    """Untruncated token count of each conversation (to size sequences before training)."""
-    return [len(chat_ids(tokenizer, messages, add_generation_prompt=False)) for messages in conversations]
-
-
-def chat_ids(tokenizer, messages: list[dict], add_generation_prompt: bool) -> list[int]:
-    """Apply the chat template and return its token ids."""
-    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
-    return tokenizer(text, add_special_tokens=False, split_special_tokens=False)["input_ids"]
 
 
 def pack_examples(examples: list[Example], row_tokens: int, seed: int) -> list[list[Example]]:

@@ -1,6 +1,6 @@
 """Data-parallel training (DDP) when started by ``accelerate launch`` or ``torchrun``.
 
-    accelerate launch --multi_gpu --num_processes 2 -m builder.cli train --project P
+    accelerate launch --multi_gpu --num_processes 2 -m builder.train --project P
 
 The launcher sets ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_ADDR``/``MASTER_PORT``; each
 process trains on its own share of the packed rows and DDP averages the LoRA gradients (NCCL on

@@ -1,25 +1,35 @@
-"""One training per project: a lock file holding the pid and run folder of the training.
+"""One training per project: a lock file naming the process and run folder of the training.
 
     lock = acquire_lock(project.root, run_dir)   # raises TrainingBusy if a live training holds it
+    spawn(cmd, log, env={HANDOFF_ENV: lock["token"]})                  # the child may take it over
+    acquire_lock(project.root, run_dir, pid=child_pid, token=lock["token"])
     ...
     release_lock(project.root, run_dir)
 
-The lock is ``<project>/train.lock``, created with ``O_CREAT | O_EXCL`` so two starters cannot
-both win. A lock whose process is gone (killed with ``kill -9``, machine rebooted, a zombie
-nobody reaped) is stale and is taken over. What it does not cover: a pid reused by an unrelated
-process after a crash keeps the lock until that process ends; projects on a network drive
-shared by two machines (the pid means nothing on the other machine).
+The lock is ``<project>/train.lock`` (JSON: pid, run_dir, token). Every look at it and every
+change of it happens under ``<project>/.train.lock.guard`` (``storage.exclusive_lock``), so
+checking and taking are one step: of two claims, however close in time, in two processes or two
+threads, exactly one wins. A live lock is taken over only by a claimant that presents its
+``token``: the runner hands the token to the training process it starts (environment variable
+``HANDOFF_ENV``), nobody else has it. A lock whose process is gone (killed with ``kill -9``,
+machine rebooted, a zombie nobody reaped; ``processes.process_alive``) is stale and is taken
+over. What it does not cover: a pid reused by an unrelated process after a crash keeps the lock
+until that process ends; projects on a network drive shared by two machines (the pid means
+nothing on the other machine).
 """
 
 import json
 import os
-import time
+import secrets
 from pathlib import Path
 
 from ..errors import TrainingBusy
-from ..storage import write_json
+from ..processes import process_alive
+from ..storage import exclusive_lock, write_json
 
 LOCK_FILE = "train.lock"
+GUARD_FILE = ".train.lock.guard"
+HANDOFF_ENV = "DAB_TRAINING_LOCK_TOKEN"
 
 
 def lock_path(project_root: Path) -> Path:
@@ -27,43 +37,44 @@ def lock_path(project_root: Path) -> Path:
 
 
 def read_lock(project_root: Path) -> dict | None:
-    """The lock's contents (pid, run_dir), or None when there is no readable lock."""
+    """The lock's contents (pid, run_dir, token), or None when there is no readable lock."""
     try:
         return json.loads(lock_path(project_root).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
 
-def active_lock(project_root: Path) -> dict | None:
-    """The lock if a live process holds it; a stale lock is removed and None returned."""
+def live_lock(project_root: Path) -> dict | None:
+    """The lock if a live process holds it; a stale lock is removed. Call under the guard."""
     lock = read_lock(project_root)
-    if lock is None and recently_written(lock_path(project_root)):
-        return {"pid": None, "run_dir": None}  # being written right now by another starter
-    if lock is None or not pid_alive(lock.get("pid")):
+    if lock is None or not process_alive(lock.get("pid")):
         lock_path(project_root).unlink(missing_ok=True)
         return None
     return lock
 
 
-def acquire_lock(project_root: Path, run_dir: Path, pid: int | None = None) -> dict:
-    """Take the project's training lock for ``run_dir`` (a lock already naming it is taken over)."""
-    pid = pid or os.getpid()
-    record = {"pid": pid, "run_dir": str(run_dir)}
-    for _ in range(2):  # second try after removing a stale lock
-        try:
-            fd = os.open(lock_path(project_root), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            lock = active_lock(project_root)
-            if lock is None:
-                continue
-            if lock.get("run_dir") == str(run_dir):
-                write_json(lock_path(project_root), record)
-                return record
+def active_lock(project_root: Path) -> dict | None:
+    """The lock if a live process holds it (a stale lock is removed and None returned)."""
+    with exclusive_lock(Path(project_root) / GUARD_FILE):
+        return live_lock(project_root)
+
+
+def acquire_lock(project_root: Path, run_dir: Path, pid: int | None = None, token: str | None = None) -> dict:
+    """Take the project's training lock for ``run_dir`` on behalf of ``pid`` (default: this
+    process); returns the record written, whose ``token`` lets a successor take it over. A live
+    lock is taken over only with its ``token``; otherwise TrainingBusy."""
+    with exclusive_lock(Path(project_root) / GUARD_FILE):
+        lock = live_lock(project_root)
+        if lock is not None and (token is None or lock.get("token") != token):
             raise busy_error(lock)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(record, handle)
+        record = {"pid": pid or os.getpid(), "run_dir": str(run_dir), "token": token or secrets.token_hex(16)}
+        write_json(lock_path(project_root), record)
         return record
-    raise TrainingBusy("could not take the training lock; another training is starting right now")
+
+
+def handed_over_token() -> str | None:
+    """The lock token the runner handed to this training process, if it was started by one."""
+    return os.environ.get(HANDOFF_ENV) or None
 
 
 def busy_error(lock: dict) -> TrainingBusy:
@@ -74,30 +85,7 @@ def busy_error(lock: dict) -> TrainingBusy:
 
 def release_lock(project_root: Path, run_dir: Path) -> None:
     """Remove the lock if it still belongs to ``run_dir``."""
-    lock = read_lock(project_root)
-    if lock is not None and lock.get("run_dir") == str(run_dir):
-        lock_path(project_root).unlink(missing_ok=True)
-
-
-def recently_written(path: Path, within_s: float = 10.0) -> bool:
-    try:
-        return time.time() - path.stat().st_mtime < within_s
-    except OSError:
-        return False
-
-
-def pid_alive(pid) -> bool:
-    """True if ``pid`` is a running process (a zombie counts as dead)."""
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc (macOS): trust the signal check
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+    with exclusive_lock(Path(project_root) / GUARD_FILE):
+        lock = read_lock(project_root)
+        if lock is not None and lock.get("run_dir") == str(run_dir):
+            lock_path(project_root).unlink(missing_ok=True)

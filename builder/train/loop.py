@@ -3,11 +3,19 @@
     status = run_training(project)                       # a new run folder under runs/
     status = run_training(project, run_dir, resume=True) # continue from its last checkpoint
 
-Writes into the run folder: ``config.yaml`` (resolved), ``data.json`` (fingerprint, counts,
-plan, warnings), ``metrics.jsonl`` (one line per step: step, loss, lr, tokens_per_s, memory_mb,
-eta_s; eval lines: step, eval_loss, best), ``status.json`` (state for the UI and CLI),
-``checkpoints/step-N/`` (atomic; the latest and the best are kept), ``adapter/`` (safetensors,
-the best checkpoint when there is held-out data) and, last, the ``COMPLETE`` marker. A ``STOP``
+Writes into the run folder (``runs.Run`` describes it): ``config.yaml`` (resolved), ``data.json``
+(fingerprint, counts, plan, warnings), ``metrics.jsonl`` (one line per step: step, loss, lr,
+tokens_per_s, memory_mb, eta_s; eval lines: step, eval_loss, recall, best), ``status.json`` (state
+for the UI and CLI), ``checkpoints/step-N/`` (atomic; the latest and the best are kept),
+``adapter/`` (safetensors, the best checkpoint when there is held-out data) and, last, the
+``COMPLETE`` marker.
+
+The best checkpoint is chosen by the **recall check** when the run has recall pairs (held-out
+phrasings of trained facts, ``splits``): after each evaluation up to ``MAX_RECALL_QUESTIONS`` of
+them are asked (greedy, closed-book, the chat prompt) and the share of answers that state the
+reference's key facts is logged as ``recall``; the step with the highest recall wins, the eval
+loss breaking ties. More epochs can overfit (answers drift while the loss on held-out answers
+still looks fine), so the kept adapter is the one that knew most facts. A ``STOP``
 file or SIGTERM ends training after the current micro-batch: the unfinished step is dropped,
 the last finished one is saved (a stop within seconds, even when a step takes minutes).
 """
@@ -20,37 +28,45 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..config import ProjectConfig
-from ..errors import TrainingBusy, TrainingError
-from ..project import RUN_COMPLETE_MARKER, Project
-from ..storage import append_jsonl, read_jsonl, replace_dir, write_jsonl
+from ..conversation import encode_chat
+from ..errors import TrainingError
+from ..eval_sets import spread
+from ..generation import fact_accuracy, greedy_texts
+from ..project import Project
+from ..runs import Run
+from ..storage import append_jsonl, replace_dir, write_jsonl
+from ..torch_thread import fit_waits
 from . import checkpoint as ckpt
 from .data import collate_packed, label_tokens, real_tokens, rows_for_step
 from .distributed import Dist, any_rank, barrier, broadcast_text, setup_distributed, sum_across, teardown_distributed, wrap_model
-from .lock import acquire_lock, active_lock, busy_error, release_lock
+from .lock import handed_over_token, release_lock
 from .presets import auto_interval
 from .recipe import next_token_loss
-from .setup import Prepared, failure_message, log, pick_run_dir, prepare, set_status
+from .setup import Prepared, claim_run, failure_message, log, prepare
 
-STOP_FILE = "STOP"
 MAX_EVAL_ROWS = 32
+EVALUATIONS_PER_RUN = 5  # each asks the recall questions: generation is the slow part of an evaluation
+MAX_RECALL_QUESTIONS = 16
+MAX_RECALL_NEW_TOKENS = 48
 
 
 @dataclass
-class Progress:
+class TrainingProgress:
     """What a checkpoint must remember besides the weights."""
 
     step: int = 0
     best_eval_loss: float | None = None
+    best_recall: float | None = None
     best_step: int = 0
     evals_without_gain: int = 0
     early_stopped: bool = False
 
 
 class StopSignal:
-    """A stop is requested by a ``STOP`` file in the run folder or by SIGTERM."""
+    """A stop is requested by a ``STOP`` file in the run folder (``Run.request_stop``) or by SIGTERM."""
 
-    def __init__(self, run_dir: Path):
-        self.path, self.flag, self.previous = Path(run_dir) / STOP_FILE, False, None
+    def __init__(self, run: Run):
+        self.path, self.flag, self.previous = run.stop_path, False, None
         if threading.current_thread() is threading.main_thread():
             self.previous = signal.signal(signal.SIGTERM, self._on_signal)
 
@@ -65,67 +81,53 @@ class StopSignal:
             signal.signal(signal.SIGTERM, self.previous)
 
 
-def run_training(project: Project, run_dir: Path | None = None, cfg: ProjectConfig | None = None,
+def run_training(project: Project, run_dir: Path | None = None, project_cfg: ProjectConfig | None = None,
                  resume: bool = False) -> dict:
     """Train (or resume) one LoRA adapter on the project's pairs; returns the final status."""
     dist = setup_distributed()
     try:
-        run_dir = Path(broadcast_text(str(claim_run(project, run_dir, resume)) if dist.main else "", dist))
+        claimed = claim_run(project, run_dir, resume, handed_over_token())[0].folder if dist.main else ""
+        run = Run(broadcast_text(str(claimed), dist))
         if dist.main:
-            log(f"training run: {run_dir}")
-        stop = StopSignal(run_dir)
+            log(f"training run: {run.folder}")
+        stop = StopSignal(run)
         try:
-            return train_run(project, run_dir, cfg, resume, dist, stop)
+            return train_run(project, run, project_cfg, resume, dist, stop)
         except Exception as exc:
-            message = failure_message(exc, run_dir)
+            message = failure_message(exc, run)
             if dist.main:
-                set_status(run_dir, "failed", message=message, resumable=bool(ckpt.complete_checkpoints(run_dir)))
+                run.write_status("failed", message=message, resumable=bool(ckpt.complete_checkpoints(run.folder)))
             if isinstance(exc, TrainingError) or message.startswith("training failed"):
                 raise
             raise TrainingError(message) from exc
         finally:
             stop.restore()
             if dist.main:
-                release_lock(project.root, run_dir)
+                release_lock(project.root, run.folder)
     finally:
         teardown_distributed(dist)
 
 
-def claim_run(project: Project, run_dir: Path | None, resume: bool) -> Path:
-    """The run folder to train in, with the project's training lock taken for it."""
-    lock = active_lock(project.root)
-    if lock is not None and (run_dir is None or lock.get("run_dir") != str(run_dir)):
-        raise busy_error(lock)
-    created = run_dir is None and not resume
-    run_dir = pick_run_dir(project, run_dir, resume)
-    try:
-        acquire_lock(project.root, run_dir)
-    except TrainingBusy:
-        if created:
-            run_dir.rmdir()
-        raise
-    return run_dir
-
-
-def train_run(project: Project, run_dir: Path, cfg, resume: bool, dist: Dist, stop: StopSignal) -> dict:
+def train_run(project: Project, run: Run, project_cfg: ProjectConfig | None, resume: bool, dist: Dist,
+              stop: StopSignal) -> dict:
     """Prepare data and model, restore a checkpoint when resuming, train, save."""
     import torch
 
     if resume and dist.main:
-        (run_dir / STOP_FILE).unlink(missing_ok=True)
-        (run_dir / RUN_COMPLETE_MARKER).unlink(missing_ok=True)
+        run.stop_path.unlink(missing_ok=True)
+        run.marker_path.unlink(missing_ok=True)
     barrier(dist)
-    prep = prepare(project, run_dir, cfg, resume, dist)
-    tc = prep.cfg.train
+    prep = prepare(project, run, project_cfg, resume, dist)
+    tc = prep.run_cfg.train
     params = [p for p in prep.model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=tc.learning_rate, weight_decay=0.0)
     from transformers import get_cosine_schedule_with_warmup
 
     scheduler = get_cosine_schedule_with_warmup(optimizer, int(tc.warmup_fraction * prep.total_steps), prep.total_steps)
-    session = Session(prep, wrap_model(prep.model, dist), optimizer, scheduler, params, dist, run_dir)
-    progress = session.restore() if resume else Progress()
+    session = Session(prep, wrap_model(prep.model, dist), optimizer, scheduler, params, dist, run)
+    progress = session.restore() if resume else TrainingProgress()
     if dist.main:
-        set_status(run_dir, "running", step=progress.step, total_steps=prep.total_steps, pid=prep.pid)
+        run.write_status("running", step=progress.step, total_steps=prep.total_steps, pid=prep.pid)
     session.train(progress, stop)
     return session.finish(progress, stop)
 
@@ -133,30 +135,29 @@ def train_run(project: Project, run_dir: Path, cfg, resume: bool, dist: Dist, st
 class Session:
     """One training session over prepared data: steps, evaluation, checkpoints, the final save."""
 
-    def __init__(self, prep: Prepared, model, optimizer, scheduler, params, dist: Dist, run_dir: Path):
+    def __init__(self, prep: Prepared, model, optimizer, scheduler, params, dist: Dist, run: Run):
         self.prep, self.model, self.optimizer, self.scheduler, self.params = prep, model, optimizer, scheduler, params
-        self.dist, self.run_dir, self.tc = dist, run_dir, prep.cfg.train
+        self.dist, self.run, self.tc = dist, run, prep.run_cfg.train
         self.eval_rows = prep.eval_rows[:MAX_EVAL_ROWS]
-        self.eval_every = auto_interval(self.tc.eval_every_steps, prep.total_steps)
+        self.eval_every = auto_interval(self.tc.eval_every_steps, prep.total_steps, EVALUATIONS_PER_RUN)
         self.checkpoint_every = auto_interval(self.tc.checkpoint_every_steps, prep.total_steps)
         self.started, self.tokens_seen, self.first_step = time.monotonic(), 0, 0
 
-    def restore(self) -> Progress:
+    def restore(self) -> TrainingProgress:
         """Load the newest usable checkpoint (damaged ones are skipped); trim later metrics."""
-        found = ckpt.load_latest_checkpoint(self.run_dir, log=log)
+        found = ckpt.load_latest_checkpoint(self.run.folder, log=log)
         if found is None:
             log("no usable checkpoint: starting from step 0")
-            return Progress()
+            return TrainingProgress()
         ckpt.restore_checkpoint(found, self.model, self.optimizer, self.scheduler)
-        progress = Progress(**{k: v for k, v in found.state.items() if k in Progress.__dataclass_fields__})
+        progress = TrainingProgress(**{k: v for k, v in found.state.items() if k in TrainingProgress.__dataclass_fields__})
         if self.dist.main:
-            metrics = self.run_dir / "metrics.jsonl"
-            write_jsonl(metrics, [row for row in read_jsonl(metrics) if row.get("step", 0) <= progress.step])
+            write_jsonl(self.run.metrics_path, [row for row in self.run.metrics() if row.get("step", 0) <= progress.step])
         log(f"resumed from {found.path.name}")
         self.first_step = progress.step
         return progress
 
-    def train(self, progress: Progress, stop: StopSignal) -> None:
+    def train(self, progress: TrainingProgress, stop: StopSignal) -> None:
         while progress.step < self.prep.total_steps and not progress.early_stopped:
             result = self.train_step(progress.step + 1, stop)
             if result is None:
@@ -168,9 +169,12 @@ class Session:
                 return
 
     def train_step(self, step: int, stop: StopSignal) -> tuple[float, int] | None:
-        """One optimizer step over ``grad_accum`` rows; None if a stop came before it finished."""
+        """One optimizer step over ``grad_accum`` rows; None if a stop came before it finished.
+        While other processes keep the cores busy, OpenMP waits are short (``torch_thread.fit_waits``):
+        spinning workers beside a chat or another training trained ~4x slower."""
         import torch
 
+        fit_waits()
         rows = rows_for_step(self.prep.train_rows, step, self.tc.grad_accum, self.dist.rank, self.dist.world, self.tc.seed)
         total_loss, tokens = 0.0, 0
         for i, row in enumerate(rows):
@@ -196,31 +200,47 @@ class Session:
         elapsed = time.monotonic() - self.started
         done = step - self.first_step
         if self.dist.main and (step % self.tc.log_every_steps == 0 or step == self.prep.total_steps):
-            append_jsonl(self.run_dir / "metrics.jsonl", {
+            append_jsonl(self.run.metrics_path, {
                 "step": step, "epoch": round(step / self.prep.steps_per_epoch, 3), "loss": round(loss, 4),
                 "lr": self.scheduler.get_last_lr()[0], "tokens_per_s": round(self.tokens_seen / elapsed, 1),
                 "memory_mb": round(peak_memory_bytes(self.prep.device) / 2**20), "elapsed_s": round(elapsed, 1),
                 "eta_s": round(elapsed / done * (self.prep.total_steps - step), 1)})
-            set_status(self.run_dir, "running", step=step, total_steps=self.prep.total_steps, pid=self.prep.pid)
+            self.run.write_status("running", step=step, total_steps=self.prep.total_steps, pid=self.prep.pid)
 
-    def evaluate_and_checkpoint(self, progress: Progress, final: bool = False, stopping: bool = False) -> None:
+    def evaluate_and_checkpoint(self, progress: TrainingProgress, final: bool = False, stopping: bool = False) -> None:
         """Eval loss every ``eval_every`` steps (and at the end, unless stopping); checkpoint when
         it improved, on schedule, or at the end."""
         improved = False
         if self.eval_rows and (progress.step % self.eval_every == 0 or final and not stopping):
-            eval_loss = self.evaluate()
-            improved = progress.best_eval_loss is None or eval_loss < progress.best_eval_loss
+            eval_loss, recall = self.evaluate(), self.recall_accuracy()
+            improved = better(recall, eval_loss, progress)
             if improved:
-                progress.best_eval_loss, progress.best_step, progress.evals_without_gain = eval_loss, progress.step, 0
+                progress.best_eval_loss, progress.best_recall = eval_loss, recall
+                progress.best_step, progress.evals_without_gain = progress.step, 0
             else:
                 progress.evals_without_gain += 1
             if self.dist.main:
-                append_jsonl(self.run_dir / "metrics.jsonl",
-                             {"step": progress.step, "eval_loss": round(eval_loss, 4), "best": improved})
+                append_jsonl(self.run.metrics_path, {"step": progress.step, "eval_loss": round(eval_loss, 4),
+                                                     "recall": recall, "best": improved})
             patience = self.tc.early_stopping_patience
             progress.early_stopped = bool(patience) and progress.evals_without_gain >= patience
         if improved or final or progress.step % self.checkpoint_every == 0:
             self.save_checkpoint(progress)
+
+    def recall_accuracy(self) -> float | None:
+        """Share of the recall questions (at most ``MAX_RECALL_QUESTIONS``) answered with their key
+        facts, asked closed-book with the chat prompt; None without recall questions."""
+        refs = spread(self.prep.recall_pairs, MAX_RECALL_QUESTIONS) if self.tc.recall_check else []
+        if not refs:
+            return None
+        tokenizer, system = self.prep.tokenizer, self.prep.run_cfg.chat.system_prompt
+        prompts = [encode_chat(tokenizer, [{"role": "system", "content": system}, {"role": "user", "content": p.question}])
+                   for p in refs]
+        self.prep.model.eval()
+        texts = greedy_texts(self.prep.model, tokenizer, prompts, [MAX_RECALL_NEW_TOKENS] * len(prompts))
+        self.model.train()
+        accuracy, _ = fact_accuracy(texts, [{"question": p.question, "answer": p.answer} for p in refs])
+        return accuracy
 
     def evaluate(self) -> float:
         """Label-token-weighted mean loss over this rank's share of the held-out rows, all ranks summed."""
@@ -238,19 +258,20 @@ class Session:
         loss_sum, count = sum_across([loss_sum, count], self.dist)
         return loss_sum / max(count, 1)
 
-    def save_checkpoint(self, progress: Progress) -> None:
+    def save_checkpoint(self, progress: TrainingProgress) -> None:
         if self.dist.main:
-            ckpt.save_checkpoint(self.run_dir, progress.step, self.model, self.optimizer, self.scheduler, asdict(progress))
-            ckpt.prune_checkpoints(self.run_dir, {progress.step, progress.best_step})
+            ckpt.save_checkpoint(self.run.folder, progress.step, self.model, self.optimizer, self.scheduler,
+                                 asdict(progress))
+            ckpt.prune_checkpoints(self.run.folder, {progress.step, progress.best_step})
         barrier(self.dist)
 
-    def finish(self, progress: Progress, stop: StopSignal) -> dict:
+    def finish(self, progress: TrainingProgress, stop: StopSignal) -> dict:
         """Final eval and checkpoint, then the adapter (the best one) and the completion marker."""
         total = self.prep.total_steps
         if progress.step == 0:
             message = "stopped before the first step finished: nothing to save"
-            return set_status(self.run_dir, "stopped", step=0, total_steps=total, message=message) if self.dist.main else {}
-        if not (self.run_dir / ckpt.CHECKPOINTS_DIR / ckpt.checkpoint_name(progress.step)).is_dir():
+            return self.run.write_status("stopped", step=0, total_steps=total, message=message) if self.dist.main else {}
+        if not (self.run.folder / ckpt.CHECKPOINTS_DIR / ckpt.checkpoint_name(progress.step)).is_dir():
             self.evaluate_and_checkpoint(progress, final=True, stopping=progress.step < total and not progress.early_stopped)
         log(f"rank {self.dist.rank}/{self.dist.world}: trained to step {progress.step}, "
             f"{self.tokens_seen} tokens, LoRA checksum {lora_checksum(self.params):.6f}")
@@ -258,26 +279,37 @@ class Session:
         state = "completed" if progress.step >= total or progress.early_stopped else "stopped"
         if self.dist.main:
             if adapter_step != progress.step:
-                best = ckpt.load_checkpoint(self.run_dir / ckpt.CHECKPOINTS_DIR / ckpt.checkpoint_name(adapter_step))
+                best = ckpt.load_checkpoint(self.run.folder / ckpt.CHECKPOINTS_DIR / ckpt.checkpoint_name(adapter_step))
                 ckpt.restore_weights(self.prep.model, best.weights)
-            save_adapter(self.prep.model, self.prep.tokenizer, self.run_dir)
-            (self.run_dir / RUN_COMPLETE_MARKER).write_text(state + "\n")
+            save_adapter(self.prep.model, self.prep.tokenizer, self.run)
+            self.run.marker_path.write_text(state + "\n")
         barrier(self.dist)
-        stop_note = {"message": "early stopping: the eval loss stopped improving"} if progress.early_stopped else {}
+        stop_note = {"message": "early stopping: recall and eval loss stopped improving"} if progress.early_stopped else {}
         status = {"step": progress.step, "total_steps": total, "eval_loss": progress.best_eval_loss,
-                  "best_step": progress.best_step, "adapter_step": adapter_step, **stop_note}
-        return set_status(self.run_dir, state, **status) if self.dist.main else {"state": state, **status}
+                  "recall": progress.best_recall, "best_step": progress.best_step, "adapter_step": adapter_step,
+                  **stop_note}
+        return self.run.write_status(state, **status) if self.dist.main else {"state": state, **status}
 
 
-def save_adapter(model, tokenizer, run_dir: Path) -> Path:
+def better(recall: float | None, eval_loss: float, progress: TrainingProgress) -> bool:
+    """Whether this evaluation beats the best so far: higher recall, else (a tie, or no recall
+    check) lower eval loss."""
+    if progress.best_eval_loss is None:
+        return True
+    if recall is not None and progress.best_recall is not None and recall != progress.best_recall:
+        return recall > progress.best_recall
+    return eval_loss < progress.best_eval_loss
+
+
+def save_adapter(model, tokenizer, run: Run) -> Path:
     """Save the LoRA adapter (safetensors) and tokenizer; a folder rename makes it atomic."""
     import shutil
 
-    tmp = run_dir / ".adapter.tmp"
+    tmp = run.folder / ".adapter.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
-    return replace_dir(tmp, run_dir / "adapter")
+    return replace_dir(tmp, run.adapter_dir)
 
 
 def lora_checksum(params) -> float:

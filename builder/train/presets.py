@@ -1,17 +1,21 @@
 """Presets Quick / Balanced / Thorough and a memory estimate, from hardware, model and data.
 
-    hardware = detect_hardware()
+    hardware = detect_hardware()                 # recommended_models(hardware): Hub models that suit it
     shape = model_shape("bundled")
-    plan = plan_training(cfg.train, hardware, shape, pair_lengths)
+    plan = plan_training(project_cfg.train, hardware, shape, pair_lengths)
     plan.train            # the resolved TrainConfig (epochs, lr, rank, lengths, batch, ...)
     plan.memory_bytes     # estimated peak memory of training
     plan.warnings         # e.g. dataset too small, pairs that will be truncated
 
-A preset fixes the learning budget (epochs, learning rate, LoRA rank); the hardware, the model
+A preset fixes the learning budget (epochs, learning rate, LoRA rank, and alpha = 2 x rank:
+``lora_alpha``, which the wizard's own settings use too); the hardware, the model
 and the pair lengths fix the shapes (sequence length, micro-batch, accumulation) and whether
 gradient checkpointing is needed. ``preset: custom`` keeps the configured values and only
-estimates memory and warns. The estimate is a rule of thumb (weights + LoRA optimizer state +
-activations per token + logits), meant to pick shapes and warn early, not to be exact.
+estimates memory and warns. The estimate adds up weights, LoRA weights with their gradients and
+Adam state, activations, logits and the process's own footprint. On CPU its constants are fitted
+to the peak resident memory of real training processes (``bench/memory.py``: the bundled model,
+rows of 256 to 1024 tokens, ranks 4 to 64, all within 3%); on CUDA they are a rule of thumb that
+picks shapes and warns early.
 """
 
 import math
@@ -20,15 +24,24 @@ from dataclasses import dataclass, field, replace
 
 from ..config import TrainConfig
 
-PRESETS = {
-    "quick": {"epochs": 1.0, "learning_rate": 3e-4, "lora_rank": 8, "lora_alpha": 16},
-    "balanced": {"epochs": 3.0, "learning_rate": 2e-4, "lora_rank": 16, "lora_alpha": 32},
-    "thorough": {"epochs": 5.0, "learning_rate": 1e-4, "lora_rank": 32, "lora_alpha": 64,
-                 "early_stopping_patience": 3},
+PRESETS = {  # passes over the data, learning rate, rank; the best checkpoint is kept by the recall check
+    "quick": {"epochs": 2.0, "learning_rate": 5e-4, "lora_rank": 16},
+    "balanced": {"epochs": 3.0, "learning_rate": 3e-4, "lora_rank": 16},
+    "thorough": {"epochs": 5.0, "learning_rate": 2e-4, "lora_rank": 32, "early_stopping_patience": 3},
 }
+MIN_OPTIMIZER_STEPS = 30  # a small corpus gets more passes, so that it is trained enough
+MAX_EPOCHS = 10
+RECOMMENDED_MODELS = (  # (minimum memory in GiB, Hub id): instruct models that fine-tune well with LoRA
+    (0, "HuggingFaceTB/SmolLM2-360M-Instruct"), (0, "Qwen/Qwen2.5-0.5B-Instruct"),
+    (8, "Qwen/Qwen2.5-1.5B-Instruct"), (8, "meta-llama/Llama-3.2-1B-Instruct"),
+    (16, "Qwen/Qwen2.5-3B-Instruct"), (24, "Qwen/Qwen2.5-7B-Instruct"), (24, "meta-llama/Llama-3.1-8B-Instruct"),
+)
+LORA_ALPHA_PER_RANK = 2  # LoRA's scale is alpha / rank: 2 for every preset and for the wizard's own settings
 MIN_PAIRS = 50
 GIB = 1024**3
 TOKENS_PER_STEP = {"cpu": 2048, "cuda": 16384}
+CPU_RUNTIME_BYTES = int(0.7 * GIB)  # Python, torch, transformers, peft, tokenizer, data (the imports alone: 0.4 GiB)
+CPU_HIDDEN_VALUES = 6  # fp32 values per hidden unit, layer and token that autograd keeps on CPU (fitted)
 MAX_SEQ_TOKENS = {"cpu": 1024, "cuda": 4096}
 
 
@@ -48,6 +61,11 @@ class ModelShape:
     vocab: int
     max_positions: int
     tied_embeddings: bool
+    heads: int = 0  # attention heads; 0: unknown, taken as hidden / 64
+
+    @property
+    def attention_heads(self) -> int:
+        return self.heads or max(1, self.hidden // 64)
 
 
 @dataclass
@@ -56,6 +74,11 @@ class Plan:
     memory_bytes: int
     gradient_checkpointing: bool
     warnings: list[str] = field(default_factory=list)
+
+
+def lora_alpha(rank: int) -> int:
+    """The LoRA alpha that goes with ``rank`` (alpha = 2 x rank)."""
+    return LORA_ALPHA_PER_RANK * rank
 
 
 def detect_hardware() -> Hardware:
@@ -69,6 +92,14 @@ def detect_hardware() -> Hardware:
     return Hardware("cpu", ram, f"CPU ({os.cpu_count()} cores)")
 
 
+def recommended_models(hardware: Hardware) -> list[str]:
+    """Hub models worth trying on ``hardware``: small ones on a CPU, more with more GPU memory."""
+    if hardware.device != "cuda":
+        return [model for need_gib, model in RECOMMENDED_MODELS if need_gib == 0]
+    memory_gib = hardware.memory_bytes / GIB
+    return [model for need_gib, model in RECOMMENDED_MODELS if need_gib <= memory_gib]
+
+
 def model_shape(source: str, trust_remote_code: bool = False) -> ModelShape:
     """Parameter count and dimensions from the model's config (weights are never read)."""
     import torch
@@ -80,14 +111,18 @@ def model_shape(source: str, trust_remote_code: bool = False) -> ModelShape:
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
     return ModelShape(params, text.num_hidden_layers, text.hidden_size,
                       getattr(text, "intermediate_size", 4 * text.hidden_size), text.vocab_size,
-                      getattr(text, "max_position_embeddings", 2048), bool(getattr(config, "tie_word_embeddings", False)))
+                      getattr(text, "max_position_embeddings", 2048), bool(getattr(config, "tie_word_embeddings", False)),
+                      getattr(text, "num_attention_heads", 0) or 0)
 
 
 def plan_training(tc: TrainConfig, hardware: Hardware, shape: ModelShape, pair_lengths: list[int],
                   fused_loss: bool = False) -> Plan:
     """Resolve the preset into concrete values, estimate memory, and collect warnings."""
     if tc.preset != "custom":
-        tc = replace(tc, **PRESETS[tc.preset], **preset_shapes(hardware, shape, pair_lengths, tc))
+        preset = PRESETS[tc.preset]
+        shapes = preset_shapes(hardware, shape, pair_lengths, tc)
+        epochs = preset_epochs(preset["epochs"], pair_lengths, shapes)
+        tc = replace(tc, **{**preset, "epochs": epochs}, lora_alpha=lora_alpha(preset["lora_rank"]), **shapes)
     four_bit = tc.quantize == "4bit" or (tc.quantize == "auto" and hardware.device == "cuda")
     row_tokens = tc.micro_batch * tc.max_seq_tokens
     plain = estimate_memory(shape, hardware.device, four_bit, tc.lora_rank, row_tokens, False, fused_loss)
@@ -111,6 +146,15 @@ def preset_shapes(hardware: Hardware, shape: ModelShape, pair_lengths: list[int]
     return {"max_seq_tokens": max_seq, "micro_batch": micro_batch, "grad_accum": accum}
 
 
+def preset_epochs(epochs: float, pair_lengths: list[int], shapes: dict) -> float:
+    """The preset's passes, raised (up to ``MAX_EPOCHS``) until training takes at least
+    ``MIN_OPTIMIZER_STEPS`` optimizer steps: each example is then seen often enough to be learned."""
+    row_tokens = shapes["micro_batch"] * shapes["max_seq_tokens"]
+    tokens = sum(min(n, shapes["max_seq_tokens"]) for n in pair_lengths)
+    steps_per_epoch = max(1, math.ceil(tokens / row_tokens / shapes["grad_accum"]))
+    return float(min(MAX_EPOCHS, max(epochs, math.ceil(MIN_OPTIMIZER_STEPS / steps_per_epoch))))
+
+
 def fitting_micro_batch(hardware: Hardware, shape: ModelShape, max_seq: int, tc: TrainConfig) -> int:
     """The largest power-of-two micro-batch (up to 16) whose estimate fits without checkpointing."""
     budget = 0.85 * hardware.memory_bytes
@@ -127,11 +171,27 @@ def estimate_memory(shape: ModelShape, device: str, four_bit: bool, rank: int, r
     dense_bytes = 4 if device == "cpu" else 2
     weights = embed * dense_bytes + (shape.params - embed) * (0.53 if four_bit else dense_bytes)
     lora_params = rank * shape.layers * (10 * shape.hidden + 3 * shape.intermediate)
-    per_layer_token = (2 if checkpointing else 34) * shape.hidden * dense_bytes / 2
-    activations = row_tokens * (shape.layers * per_layer_token + (34 * shape.hidden * dense_bytes / 2 if checkpointing else 0))
+    if device == "cpu":
+        activations, overhead = cpu_activation_bytes(shape, row_tokens, checkpointing), CPU_RUNTIME_BYTES
+    else:
+        per_layer_token = (2 if checkpointing else 34) * shape.hidden * dense_bytes / 2
+        activations = row_tokens * (shape.layers * per_layer_token + (34 * shape.hidden * dense_bytes / 2 if checkpointing else 0))
+        overhead = 0.5 * GIB
     logits = 0 if fused_loss else row_tokens * shape.vocab * 4 * 2
-    overhead = 0.5 * GIB if device == "cuda" else 0.3 * GIB
     return int(weights + lora_params * 16 + activations + logits + overhead)
+
+
+def cpu_activation_bytes(shape: ModelShape, row_tokens: int, checkpointing: bool) -> float:
+    """What autograd keeps for the backward pass on CPU (fp32, sdpa): per layer and token,
+    ``CPU_HIDDEN_VALUES`` values per hidden unit and 4 per MLP unit (gate, up, activation,
+    product), plus one fp32 attention score matrix per head (packed rows carry a mask, so sdpa
+    runs its math kernel, whose memory grows with the square of the row). With checkpointing,
+    each layer keeps only its input, and one layer at a time is recomputed in full."""
+    layer = (row_tokens * (CPU_HIDDEN_VALUES * shape.hidden + 4 * shape.intermediate) * 4
+             + shape.attention_heads * row_tokens**2 * 4)
+    if checkpointing:
+        return shape.layers * row_tokens * shape.hidden * 4 + layer
+    return shape.layers * layer
 
 
 def plan_warnings(tc: TrainConfig, pair_lengths: list[int], memory: int, budget: float) -> list[str]:

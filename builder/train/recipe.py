@@ -1,6 +1,6 @@
 """The training recipe: which weights, attention backend and kernels the model trains with.
 
-    model = build_lora_model(cfg.train, device="cuda:0", checkpointing=False)
+    model = build_lora_model(run_cfg.train, device="cuda:0", checkpointing=False)
 
 CUDA: 4-bit NF4 with double quantization and bf16 compute (``quantize: auto``), LoRA on all
 linear layers, the frozen model left in its storage dtypes (no ``prepare_model_for_kbit_training``,

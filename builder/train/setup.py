@@ -1,43 +1,42 @@
-"""Everything before the first training step: run folder, resolved config, data, plan, model.
+"""Everything before the first training step: the run folder, then plan -> data -> model -> record.
 
-    run_dir = pick_run_dir(project, None, resume=False)
-    prep = prepare(project, run_dir, cfg, resume=False, dist=Dist())
+    run, lock = claim_run(project, None, resume=False)   # the run folder, with the project's training lock
+    prep = prepare(project, run, project_cfg, resume=False, dist=Dist())
 
-``prepare`` refuses to start without accepted pairs, resolves the preset against the detected
-hardware, tokenizes and packs the pairs (counting truncated and dropped ones), records all of it
-in ``data.json`` and loads the model. Resuming reuses the run's own ``config.yaml`` and refuses
-when the pairs changed since the run began (the data fingerprint differs).
+``prepare`` plans the run (``plan.plan_run``: preset resolved against the detected hardware,
+memory estimate), tokenizes and packs the pairs (counting truncated and dropped ones, refusing
+to start without accepted pairs), loads the model and records all of it in ``data.json`` and
+``config.yaml``. Resuming reuses the run's own ``config.yaml`` and refuses when the pairs
+changed since the run began (the data fingerprint differs).
 """
 
 import errno
-import hashlib
 import json
 import math
 import os
-import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..chat import chat_settings
 from ..config import ProjectConfig
-from ..dataset import split_pairs, to_messages
-from ..errors import BuilderError, TrainingError
-from ..models import load_tokenizer, resolve_model
-from ..pairs import training_pairs
-from ..project import RUN_COMPLETE_MARKER, Project
-from ..storage import read_json, write_json
+from ..errors import BuilderError, TrainingBusy, TrainingError
+from ..project import Project
+from ..dataset import pair_messages
+from ..records import Pair, content_id
+from ..runs import Run, newest_resumable_run
+from ..storage import write_json
 from .checkpoint import complete_checkpoints
-from .data import conversation_lengths, prepare_rows
+from .data import PreparedData, prepare_rows
 from .distributed import Dist, device_for
-from .presets import detect_hardware, model_shape, plan_training
-from .recipe import build_lora_model, liger_available, padded_row_tokens
+from .lock import acquire_lock, active_lock, busy_error
+from .plan import RunPlan, plan_run
+from .recipe import build_lora_model, padded_row_tokens
 
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 @dataclass
 class Prepared:
-    cfg: ProjectConfig
+    run_cfg: ProjectConfig
     tokenizer: object
     model: object
     train_rows: list
@@ -48,110 +47,112 @@ class Prepared:
     pid: int
     fused_loss: bool
     pad_to: int  # every row's length in tokens (compiled flex attention), 0: rows as packed
+    recall_pairs: list  # held-out phrasings of trained facts, asked after each evaluation (recall check)
 
 
 def log(message: str) -> None:
     print(message, flush=True)
 
 
-def set_status(run_dir: Path, state: str, **fields) -> dict:
-    """Write ``status.json``: the state the UI and CLI follow (loading/running/completed/...)."""
-    status = {"state": state, "updated": time.time(), **fields}
-    write_json(Path(run_dir) / "status.json", status)
-    return status
-
-
-def pick_run_dir(project: Project, run_dir: Path | None, resume: bool) -> Path:
+def pick_run(project: Project, run_dir: Path | None, resume: bool) -> Run:
     """The given folder, the newest resumable run (``resume``), or a new run folder."""
     if run_dir is None and not resume:
-        return project.new_run_dir()
-    run_dir = Path(run_dir) if run_dir else newest_resumable_run(project)
-    if run_dir is None:
+        return Run(project.new_run_dir())
+    run = Run(run_dir) if run_dir else newest_resumable_run(project)
+    if run is None:
         raise TrainingError("there is no interrupted or stopped run to resume; start a new training")
-    if resume and not (run_dir / "config.yaml").is_file():
-        raise TrainingError(f"{run_dir.name} has no saved configuration: it cannot be resumed")
-    if resume and run_state(run_dir) == "completed":
-        raise TrainingError(f"run {run_dir.name} already completed; start a new training instead")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
+    if resume and not run.config_path.is_file():
+        raise TrainingError(f"{run.name} has no saved configuration: it cannot be resumed")
+    if resume and run.outcome() == "completed":
+        raise TrainingError(f"run {run.name} already completed; start a new training instead")
+    run.folder.mkdir(parents=True, exist_ok=True)
+    return run
 
 
-def run_state(run_dir: Path) -> str | None:
-    marker = run_dir / RUN_COMPLETE_MARKER
-    return marker.read_text().strip() if marker.is_file() else None
+def claim_run(project: Project, run_dir: Path | None, resume: bool, token: str | None = None) -> tuple[Run, dict]:
+    """The run to train in (``pick_run``) with the project's training lock taken for its folder
+    (``lock.acquire_lock``; ``token``: the lock handed over by the runner); returns the run and
+    the lock record. A refused claim leaves no new run folder behind."""
+    lock = active_lock(project.root)
+    if lock is not None and (token is None or lock.get("token") != token):
+        raise busy_error(lock)
+    created = run_dir is None and not resume
+    run = pick_run(project, run_dir, resume)
+    try:
+        return run, acquire_lock(project.root, run.folder, token=token)
+    except TrainingBusy:
+        if created:
+            run.folder.rmdir()
+        raise
 
 
-def newest_resumable_run(project: Project) -> Path | None:
-    """The newest run that started (has a config) and did not complete."""
-    if not project.runs_dir.is_dir():
-        return None
-    runs = sorted((p for p in project.runs_dir.iterdir() if (p / "config.yaml").is_file()), reverse=True)
-    return next((run for run in runs if run_state(run) != "completed"), None)
-
-
-def run_config(project: Project, run_dir: Path, cfg: ProjectConfig | None, resume: bool) -> ProjectConfig:
-    """The run's config: its own when resuming; else the project's, with the system prompt
-    resolved (the domain preset's unless the user wrote one), so chat later uses the same."""
-    if resume:
-        return ProjectConfig.load(run_dir / "config.yaml")
-    cfg = replace(cfg or project.load_config())
-    cfg.chat = chat_settings(cfg)
-    return cfg
-
-
-def prepare(project: Project, run_dir: Path, cfg: ProjectConfig | None, resume: bool, dist: Dist) -> Prepared:
-    """Data, plan and model for one run (see the module docstring)."""
+def prepare(project: Project, run: Run, project_cfg: ProjectConfig | None, resume: bool, dist: Dist) -> Prepared:
+    """Plan, data, model and record for one run (see the module docstring)."""
     import torch
 
-    cfg = run_config(project, run_dir, cfg, resume)
-    torch.manual_seed(cfg.train.seed)
-    pairs = training_pairs(project.pairs())
-    if not pairs:
-        raise TrainingError("no accepted pairs to train on: generate pairs and accept at least a few first")
-    train_pairs, eval_pairs = split_pairs(pairs, cfg.pairs.eval_fraction, cfg.pairs.seed)
     if dist.main:
-        set_status(run_dir, "loading", message="preparing the data", pid=os.getpid())
-    tc = cfg.train
-    tokenizer = load_tokenizer(tc.base_model, tc.trust_remote_code)
-    device = device_for(dist)
-    train_convs = [to_messages(p, cfg.chat.system_prompt) for p in train_pairs]
-    hardware = detect_hardware()
-    fused_loss = device != "cpu" and liger_available()
-    plan = plan_training(tc, hardware, model_shape(resolve_model(tc.base_model), tc.trust_remote_code),
-                         conversation_lengths(tokenizer, train_convs), fused_loss=fused_loss)
-    preset = (read_json(run_dir / "data.json", default={}) or {}).get("preset", "custom") if resume else tc.preset
-    cfg.train = tc = replace(plan.train, preset="custom")
-    row_tokens = tc.micro_batch * tc.max_seq_tokens
-    train_data = prepare_rows(tokenizer, train_convs, tc.max_seq_tokens, row_tokens, tc.seed)
-    eval_data = prepare_rows(tokenizer, [to_messages(p, cfg.chat.system_prompt) for p in eval_pairs],
-                             tc.max_seq_tokens, row_tokens, tc.seed)
-    if not train_data.rows:
-        raise TrainingError(f"all {len(train_pairs)} training pairs were dropped: their questions are longer than "
-                            f"max_seq_tokens ({tc.max_seq_tokens}); raise it or shorten the pairs")
-    record = {"fingerprint": fingerprint(pairs), "train_pairs": len(train_pairs), "eval_pairs": len(eval_pairs),
-              "truncated": train_data.truncated + eval_data.truncated, "dropped": train_data.dropped + eval_data.dropped,
-              "train_tokens": train_data.tokens, "base_model": tc.base_model, "preset": preset,
-              "hardware": asdict(hardware), "memory_estimate_bytes": plan.memory_bytes,
-              "gradient_checkpointing": plan.gradient_checkpointing, "warnings": plan.warnings}
+        run.write_status("loading", message="preparing the data", pid=os.getpid())
+    plan = plan_run(project, run.config() if resume else project_cfg or project.load_config())
+    torch.manual_seed(plan.run_cfg.train.seed)
+    train_data, eval_data = training_data(plan)
+    preset = run.data_record().get("preset", "custom") if resume else plan.preset
+    record = data_record(plan, train_data, eval_data, preset)
     if dist.main:
-        check_same_data(run_dir, record["fingerprint"], resume)
-        write_json(run_dir / "data.json", record)
-        cfg.save(run_dir / "config.yaml")
-        log(f"plan: preset {preset}, {hardware.name}, sequences of {tc.max_seq_tokens} tokens, micro-batch "
-            f"{tc.micro_batch} x accumulation {tc.grad_accum}, LoRA rank {tc.lora_rank}, estimated memory "
-            f"{plan.memory_bytes / 2**30:.1f} GiB, gradient checkpointing {'on' if plan.gradient_checkpointing else 'off'}")
-        for warning in plan.warnings + dropped_warnings(record):
-            log(f"warning: {warning}")
-        set_status(run_dir, "loading", message="loading the base model", pid=os.getpid())
+        check_same_data(run, record["fingerprint"], resume)
+        save_plan(run, plan, record)
+        run.write_status("loading", message="loading the base model", pid=os.getpid())
+    device, tc = device_for(dist), plan.run_cfg.train
     model = build_lora_model(tc, device, plan.gradient_checkpointing)
     if dist.main:
         record["quantized_linear_layers"] = sum(type(m).__module__.startswith("bitsandbytes") and type(m).__name__ == "Linear4bit"
                                                  for m in model.modules())
-        write_json(run_dir / "data.json", record)
+        write_json(run.data_path, record)
     per_epoch = max(1, math.ceil(len(train_data.rows) / (tc.grad_accum * dist.world)))
     total = tc.max_steps or max(1, math.ceil(per_epoch * tc.epochs))
-    return Prepared(cfg, tokenizer, model, train_data.rows, eval_data.rows, device, total, per_epoch, os.getpid(),
-                    fused_loss, padded_row_tokens(device, row_tokens))
+    return Prepared(plan.run_cfg, plan.tokenizer, model, train_data.rows, eval_data.rows, device, total, per_epoch,
+                    os.getpid(), plan.fused_loss, padded_row_tokens(device, tc.micro_batch * tc.max_seq_tokens),
+                    plan.splits.recall)
+
+
+def training_data(plan: RunPlan) -> tuple[PreparedData, PreparedData]:
+    """The plan's examples (train) and held-out pairs (eval loss) tokenized, truncated and packed."""
+    if not plan.pairs:
+        raise TrainingError("no accepted pairs to train on: generate pairs and accept at least a few first")
+    tc, system_prompt = plan.run_cfg.train, plan.run_cfg.chat.system_prompt
+    row_tokens = tc.micro_batch * tc.max_seq_tokens
+    held_out = [pair_messages(p.question, p.answer, system_prompt) for p in plan.splits.held_out]
+    train_data, eval_data = (prepare_rows(plan.tokenizer, conversations, tc.max_seq_tokens, row_tokens, tc.seed)
+                             for conversations in (plan.mix.conversations(), held_out))
+    if not train_data.rows:
+        raise TrainingError(f"all {len(plan.splits.train)} training pairs were dropped: their questions are longer "
+                            f"than max_seq_tokens ({tc.max_seq_tokens}); raise it or shorten the pairs")
+    return train_data, eval_data
+
+
+def data_record(plan: RunPlan, train_data: PreparedData, eval_data: PreparedData, preset: str) -> dict:
+    """What the run learns from and how: the ``data.json`` record."""
+    splits = plan.splits
+    return {"fingerprint": fingerprint(plan.pairs), "train_pairs": len(splits.train),
+            "eval_pairs": len(splits.held_out), "recall_pairs": len(splits.recall), "unseen_pairs": len(splits.unseen),
+            "facts": len({p.fact or p.id for p in splits.train}), "examples": plan.mix.counts(),
+            "truncated": train_data.truncated + eval_data.truncated,
+            "dropped": train_data.dropped + eval_data.dropped, "train_tokens": train_data.tokens,
+            "base_model": plan.run_cfg.train.base_model, "preset": preset, "hardware": asdict(plan.hardware),
+            "memory_estimate_bytes": plan.memory_bytes, "gradient_checkpointing": plan.gradient_checkpointing,
+            "warnings": plan.warnings}
+
+
+def save_plan(run: Run, plan: RunPlan, record: dict) -> None:
+    """Write the data record, the held-out pairs and the resolved config into the run; log the plan."""
+    write_json(run.data_path, record)
+    run.save_heldout(plan.splits)
+    plan.run_cfg.save(run.config_path)
+    tc = plan.run_cfg.train
+    log(f"plan: preset {record['preset']}, {plan.hardware.name}, sequences of {tc.max_seq_tokens} tokens, micro-batch "
+        f"{tc.micro_batch} x accumulation {tc.grad_accum}, LoRA rank {tc.lora_rank}, estimated memory "
+        f"{plan.memory_bytes / 2**30:.1f} GiB, gradient checkpointing {'on' if plan.gradient_checkpointing else 'off'}")
+    for warning in plan.warnings + dropped_warnings(record):
+        log(f"warning: {warning}")
 
 
 def dropped_warnings(record: dict) -> list[str]:
@@ -159,21 +160,20 @@ def dropped_warnings(record: dict) -> list[str]:
     return notes + ([f"{record['dropped']} pair(s) were dropped: no answer token fits"] if record["dropped"] else [])
 
 
-def check_same_data(run_dir: Path, new_fingerprint: str, resume: bool) -> None:
-    old = (read_json(run_dir / "data.json", default={}) or {}).get("fingerprint")
+def check_same_data(run: Run, new_fingerprint: str, resume: bool) -> None:
+    old = run.data_record().get("fingerprint")
     if resume and old and old != new_fingerprint:
         raise TrainingError("the pairs changed since this run started, so it cannot be resumed; start a new training")
 
 
-def fingerprint(pairs: list[dict]) -> str:
+def fingerprint(pairs: list[Pair]) -> str:
     """A short hash of the exact training data, so a run records what it learned from."""
-    blob = json.dumps([[p["id"], p["question"], p["answer"]] for p in pairs], ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+    return content_id(json.dumps([[p.id, p.question, p.answer] for p in pairs], ensure_ascii=False))
 
 
-def failure_message(exc: BaseException, run_dir: Path) -> str:
+def failure_message(exc: BaseException, run: Run) -> str:
     """One line for the status file: what went wrong, what to do, and whether a checkpoint survives."""
-    kept = complete_checkpoints(run_dir)
+    kept = complete_checkpoints(run.folder)
     keep = (f" The last checkpoint ({kept[0].name}) is intact: fix this, then resume "
             "(`dab train --project P --resume`).") if kept else ""
     if is_out_of_memory(exc):

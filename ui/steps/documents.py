@@ -1,12 +1,15 @@
-"""Step 1, Documents: upload files or zips, see what was read from each, remove a file."""
+"""Step 1, Documents: upload files or zips, see what was read from each, remove a file.
+
+Any file is accepted for upload; one that cannot be read (an unsupported type, an empty or damaged
+file) gets its own row saying why, like ``dab ingest``, and the other files of the batch are kept.
+"""
 
 from pathlib import Path
 
 import gradio as gr
 
-from builder.ingest import SUPPORTED_SUFFIXES
+from builder.documents import ingest_and_chunk, remove_document
 from builder.project import Project
-from builder.workflow import chunk_sources, ingest_and_chunk
 
 from ..errors import friendly
 
@@ -17,15 +20,15 @@ def source_table(project: Project, failed: list[dict] = ()) -> list[list]:
     """Rows for every stored document, then the files of the last upload that failed."""
     rows = []
     for src in project.sources():
-        rep = src.get("report", {})
-        rows.append([src["original_name"], rep.get("status", "ok"), rep.get("pages", 0),
+        rep = src.report or {}
+        rows.append([src.original_name, rep.get("status", "ok"), rep.get("pages", 0),
                      rep.get("chars", 0), rep.get("headings", 0), "; ".join(rep.get("warnings", []))])
     rows += [[r["name"], "error", 0, 0, 0, r["error"]] for r in failed]
     return rows
 
 
 def source_choices(project: Project) -> list[tuple[str, str]]:
-    return [(src["original_name"], src["id"]) for src in project.sources()]
+    return [(src.original_name, src.id) for src in project.sources()]
 
 
 def summary(project: Project) -> str:
@@ -57,9 +60,7 @@ def on_remove(source_id: str | None, root: str):
     if not source_id:
         raise gr.Error("Pick the document to remove first.")
     project = Project.open(Path(root))
-    project.remove_source(source_id)
-    if project.sources():
-        chunk_sources(project)
+    remove_document(project, source_id)
     return outputs(project)
 
 
@@ -71,7 +72,7 @@ def build(root: gr.State) -> dict:
     gr.Markdown("### 1 · Documents\nAdd the documents your assistant should know: PDF, Word (DOCX), "
                 "HTML, Markdown or text files, or a zip of them. We read each one and show what we "
                 "found. **Next:** we turn them into practice questions and answers.")
-    files = gr.File(label="Documents", file_count="multiple", file_types=SUPPORTED_SUFFIXES)
+    files = gr.File(label="Documents", file_count="multiple")  # any file: unsupported ones get a report row
     add = gr.Button("Add documents", variant="primary")
     status = gr.Markdown()
     table = gr.Dataframe(headers=REPORT_COLUMNS, label="What was read from each file", interactive=False,

@@ -14,8 +14,6 @@ import errno
 import os
 import re
 import secrets
-import signal
-import subprocess
 import sys
 import time
 import zipfile
@@ -26,13 +24,15 @@ from urllib.parse import quote
 import gradio as gr
 
 from builder.export import export_adapter, export_merged, export_weights
+from builder.processes import process_alive, spawn, stop_process
 from builder.project import Project
+from builder.runs import Run, newest_trained_run
 from builder.storage import read_json
-from builder.workflow import latest_adapter
 
 from ..errors import friendly, to_gr_error
 
 INFO_FILE = "share.json"
+DEMO_MODULE = "ui.demo"
 START_TIMEOUT_S = 120
 MIN_PASSWORD_CHARS = 8
 EXPORTS = "exports"  # the project's downloads folder (the Pairs step writes there too)
@@ -41,18 +41,8 @@ UI_GGUF_TYPES = ("q8_0", "f16")  # of builder.export.GGUF_TYPES, the two worth o
 
 def demo_alive(info: dict | None) -> bool:
     """Whether the process in ``share.json`` is still our demo: after a reboot the same pid may
-    belong to another program, which must never be signalled (checked through /proc on Linux)."""
-    if not info:
-        return False
-    try:
-        pid = int(info["pid"])
-        proc = Path(f"/proc/{pid}/cmdline")
-        if proc.parent.parent.is_dir():
-            return b"ui.demo" in proc.read_bytes()
-        os.kill(pid, 0)
-    except (OSError, ValueError, KeyError):
-        return False
-    return True
+    belong to another program, which must never be signalled (``processes.process_alive``)."""
+    return bool(info) and process_alive(info.get("pid"), DEMO_MODULE)
 
 
 def describe(info: dict | None) -> str:
@@ -66,16 +56,14 @@ def describe(info: dict | None) -> str:
     return "\n\n".join(lines)
 
 
-def start_demo(project: Project, adapter: Path, password: str, public: bool, rate_per_min: int) -> dict:
-    """Launch ``ui.demo`` in its own process session; wait for its info file."""
+def start_demo(project: Project, run: Run, password: str, public: bool, rate_per_min: int) -> dict:
+    """Launch ``ui.demo`` for the run's model in its own process session; wait for its info file."""
     info_path = project.root / INFO_FILE
     info_path.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "ui.demo", "--project", str(project.root), "--adapter", str(adapter),
+    cmd = [sys.executable, "-m", DEMO_MODULE, "--project", str(project.root), "--adapter", str(run.adapter_dir),
            "--info-file", str(info_path), "--max-messages-per-minute", str(rate_per_min)]
-    with (project.root / "share.log").open("ab") as log:
-        process = subprocess.Popen(cmd + (["--share"] if public else []), start_new_session=True,
-                                   env={**os.environ, "DAB_DEMO_PASSWORD": password}, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=log)
+    process = spawn(cmd + (["--share"] if public else []), project.root / "share.log",
+                    env={"DAB_DEMO_PASSWORD": password})
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if info_path.exists():
@@ -89,31 +77,29 @@ def start_demo(project: Project, adapter: Path, password: str, public: bool, rat
 
 def stop_demo(project: Project) -> bool:
     """Stop the project's demo if one runs; True when one was stopped."""
-    info = read_json(project.root / INFO_FILE)
-    running = demo_alive(info)
-    if running:
-        os.kill(int(info["pid"]), signal.SIGTERM)
+    info = read_json(project.root / INFO_FILE) or {}
+    stopped = stop_process(info.get("pid"), DEMO_MODULE)
     (project.root / INFO_FILE).unlink(missing_ok=True)
-    return running
+    return stopped
 
 
-def trained_adapter(project: Project) -> Path:
-    """The newest completed run's adapter; a plain message when there is none yet."""
-    adapter = latest_adapter(project)
-    if adapter is None:
+def trained_run(project: Project) -> Run:
+    """The newest trained run; a plain message when there is none yet."""
+    run = newest_trained_run(project)
+    if run is None:
         raise gr.Error("Train a model first (step 3).")
-    return adapter
+    return run
 
 
 @friendly
 def on_start(password: str, public: bool, rate_per_min: float, root: str, progress=gr.Progress()):
     project = Project.open(Path(root))
-    adapter = trained_adapter(project)
+    run = trained_run(project)
     if len(password or "") < MIN_PASSWORD_CHARS:
         raise gr.Error(f"Choose a password of at least {MIN_PASSWORD_CHARS} characters.")
     stop_demo(project)
     progress(0.2, desc="Starting the demo app (loading the model)")
-    info = start_demo(project, adapter, password, public, int(rate_per_min or 10))
+    info = start_demo(project, run, password, public, int(rate_per_min or 10))
     if public and not info.get("share_url"):
         gr.Warning("No public link could be made; the demo runs locally only.")
     return describe(info)
@@ -165,7 +151,7 @@ def export_error(exc: Exception) -> gr.Error:
 
 
 def exporting(root: str, what: str, work: Callable, progress) -> Iterator[tuple]:
-    """The status of one export: a line at once, then ``work(project, run_dir, out_dir, progress)``'s
+    """The status of one export: a line at once, then ``work(project, run, out_dir, progress)``'s
     (status, file). An error is shown in the status line in plain words, then raised for
     ``friendly`` (a pop-up, never a traceback)."""
     def failed(message: str) -> tuple:
@@ -174,8 +160,8 @@ def exporting(root: str, what: str, work: Callable, progress) -> Iterator[tuple]
     yield f"*{what}…*", None
     try:
         project = Project.open(Path(root))
-        run_dir = trained_adapter(project).parent
-        yield work(project, run_dir, project.root / EXPORTS / run_dir.name, progress)
+        run = trained_run(project)
+        yield work(project, run, project.root / EXPORTS / run.name, progress)
     except gr.Error as exc:
         yield failed(exc.message)
         raise
@@ -185,34 +171,35 @@ def exporting(root: str, what: str, work: Callable, progress) -> Iterator[tuple]
         raise error from exc
 
 
-def adapter_zip(project: Project, run_dir: Path, out: Path, progress) -> tuple:
-    base_model = project.load_config().train.base_model
+def adapter_zip(project: Project, run: Run, out: Path, progress) -> tuple:
+    project_cfg = project.load_config()
+    base_model = run.base_model(project_cfg)
     progress(0.2, desc="Copying the adapter and writing its model card")
-    folder = export_adapter(run_dir, out / "adapter", base_model)
+    folder = export_adapter(run, out / "adapter", project_cfg)
     progress(0.6, desc="Zipping")
-    archive = zip_folder(folder, out / f"{project.root.name}-{run_dir.name}-adapter.zip")
-    return (f"**Adapter exported** ({size_text(archive)}, run `{run_dir.name}`): download the zip below. "
+    archive = zip_folder(folder, out / f"{project.root.name}-{run.name}-adapter.zip")
+    return (f"**Adapter exported** ({size_text(archive)}, run `{run.name}`): download the zip below. "
             f"It holds the LoRA weights and a model card (README.md); load it with peft on top of the base "
             f"model `{base_model}`. Also saved in `{folder}`."), str(archive)
 
 
-def merged_folder(project: Project, run_dir: Path, out: Path, progress) -> tuple:
+def merged_folder(project: Project, run: Run, out: Path, progress) -> tuple:
     progress(0.1, desc="Loading the base model and folding the adapter into it")
-    folder = export_merged(project.load_config().train.base_model, run_dir, out / "merged")
-    return (f"**Merged model saved** in `{folder}` ({size_text(folder)}, run `{run_dir.name}`). It is a "
+    folder = export_merged(run, out / "merged", project.load_config())
+    return (f"**Merged model saved** in `{folder}` ({size_text(folder)}, run `{run.name}`). It is a "
             "complete model: load the folder with transformers (`AutoModelForCausalLM.from_pretrained`) or "
             "vLLM. Copy the folder to take it elsewhere (it is not zipped: it is big)."), None
 
 
 def gguf_for_ollama(gguf_type: str):
-    def work(project: Project, run_dir: Path, out: Path, progress) -> tuple:
+    def work(project: Project, run: Run, out: Path, progress) -> tuple:
         steps = {"merged": (0.5, f"Converting to GGUF ({gguf_type}) with llama.cpp's converter"),
                  "gguf": (0.95, "Writing the Ollama Modelfile"), "ollama": (1.0, "Done")}
         progress(0.1, desc="Loading the base model and folding the adapter into it")
-        paths = export_weights(project.load_config(), run_dir, out, gguf_type, ollama=True,
+        paths = export_weights(run, out, project.load_config(), gguf_type, ollama=True,
                                done=lambda step, _path: progress(steps[step][0], desc=steps[step][1]))
         name = ollama_name(project)
-        return (f"**GGUF ready** ({gguf_type}, {size_text(paths['gguf'])}, run `{run_dir.name}`) for llama.cpp, "
+        return (f"**GGUF ready** ({gguf_type}, {size_text(paths['gguf'])}, run `{run.name}`) for llama.cpp, "
                 f"Ollama and LM Studio. Download {download_link(paths['gguf'])} and "
                 f"{download_link(paths['ollama'])} into one folder; there, run\n\n"
                 f"```\nollama create {name} -f Modelfile\nollama run {name}\n```\n\n"

@@ -14,9 +14,10 @@ import pandas as pd
 
 from builder.config import BUNDLED_MODEL
 from builder.project import Project
-from builder.train.runner import ACTIVE_STATES, read_metrics, read_status, request_stop, start_training
-from builder.train.setup import run_state
-from builder.workflow import latest_run, recommended_models, training_plan
+from builder.runs import Run, newest_run
+from builder.train.runner import start_training
+from builder.train.plan import plan_run
+from builder.train.presets import detect_hardware, lora_alpha, recommended_models
 
 from ..errors import friendly
 
@@ -26,43 +27,34 @@ PRESETS = [("Quick (a first try)", "quick"), ("Balanced (recommended)", "balance
 BUNDLED_CHOICE = ("Bundled: SmolLM2-135M-Instruct (works offline)", "bundled")
 
 
-def active(run: Path | None) -> bool:
-    return run is not None and read_status(run).get("state") in ACTIVE_STATES
-
-
-def resumable(run: Path | None) -> bool:
-    """A run that started and did not complete: crashed, killed or stopped (as `dab train --resume`)."""
-    return (run is not None and not active(run) and (run / "config.yaml").is_file()
-            and run_state(run) != "completed")
-
-
-def describe(run: Path | None) -> str:
-    """One status line: state, step, loss, speed and time left (and why it failed)."""
+def describe(run: Run | None) -> str:
+    """One status line: state, step, loss, speed, time left while running (and why it failed)."""
     if run is None:
         return "No training yet."
-    status = read_status(run)
+    status = run.status()
     line = f"**{status.get('state', 'unknown')}** — run `{run.name}`"
     if status.get("total_steps"):
         line += f", step {status.get('step', 0)} of {status['total_steps']}"
-    metrics = [m for m in read_metrics(run) if "loss" in m]
+    metrics = [m for m in run.metrics() if "loss" in m]
     if metrics:
         last = metrics[-1]
-        line += (f", loss {last['loss']:.3f}, {last.get('tokens_per_s', 0):.0f} tokens/s, "
-                 f"about {last.get('eta_s', 0):.0f} s left")
+        line += f", loss {last['loss']:.3f}, {last.get('tokens_per_s', 0):.0f} tokens/s"
+        if status.get("state") == "running":  # a time left only while it runs (not failed or stopped)
+            line += f", about {last.get('eta_s', 0):.0f} s left"
     if status.get("state") == "failed" and status.get("message"):
         line += f"\n\n{status['message']}"
-    if resumable(run):
+    if run.resumable():
         line += "\n\nThis run did not finish: **Resume** continues it from its last checkpoint."
     return line
 
 
-def loss_frame(run: Path | None) -> pd.DataFrame:
+def loss_frame(run: Run | None) -> pd.DataFrame:
     """Train and eval loss per step, in long form for the line plot.
 
     A series without points yet gets one empty (NaN) row, so the chart knows both series from
     the start (the browser chart cannot add a colour series to a chart that began empty).
     """
-    metrics = read_metrics(run) if run else []
+    metrics = run.metrics() if run else []
     rows = [{"step": m["step"], "loss": m["loss"], "series": "train"} for m in metrics if "loss" in m]
     rows += [{"step": m["step"], "loss": m["eval_loss"], "series": "eval"} for m in metrics if "eval_loss" in m]
     first_step = rows[0]["step"] if rows else 1
@@ -74,8 +66,6 @@ def loss_frame(run: Path | None) -> pd.DataFrame:
 @functools.lru_cache(maxsize=1)
 def model_choices() -> list[tuple[str, str]]:
     """The bundled model, then Hub models that suit this machine (detected once)."""
-    from builder.train.presets import detect_hardware
-
     hardware = detect_hardware()
     return [BUNDLED_CHOICE] + [(f"{m} (Hub, suits {hardware.name})", m) for m in recommended_models(hardware)]
 
@@ -87,20 +77,20 @@ def save_settings(root: str, base_model: str, preset: str, epochs: float, max_st
     spec = (base_model or "").strip()
     if not spec:
         raise gr.Error("Choose a base model first.")
-    cfg = project.load_config()
-    cfg.train = replace(cfg.train, base_model=BUNDLED_MODEL if spec == "bundled" else spec, preset=preset,
-                        epochs=float(epochs or 0), max_steps=int(max_steps or 0),
-                        learning_rate=float(learning_rate or 0), lora_rank=int(lora_rank or 0),
-                        lora_alpha=2 * int(lora_rank or 0))
-    project.save_config(cfg)
+    project_cfg = project.load_config()
+    project_cfg.train = replace(project_cfg.train, base_model=BUNDLED_MODEL if spec == "bundled" else spec,
+                                preset=preset, epochs=float(epochs or 0), max_steps=int(max_steps or 0),
+                                learning_rate=float(learning_rate or 0), lora_rank=int(lora_rank or 0),
+                                lora_alpha=lora_alpha(int(lora_rank or 0)))
+    project.save_config(project_cfg)
     return project
 
 
 @friendly
 def on_plan(root: str, *settings):
     project = save_settings(root, *settings)
-    plan = training_plan(project)
-    tc = plan.train
+    plan = plan_run(project, project.load_config())
+    tc = plan.run_cfg.train
     lines = [f"Estimated memory: **{plan.memory_bytes / 2**30:.1f} GiB**; {tc.epochs:g} passes, learning rate "
              f"{tc.learning_rate:g}, adapter rank {tc.lora_rank}, sequences of {tc.max_seq_tokens} tokens, "
              f"batches of {tc.micro_batch} × {tc.grad_accum}."]
@@ -110,7 +100,8 @@ def on_plan(root: str, *settings):
 
 @friendly
 def on_start(root: str, *settings):
-    if active(latest_run(Project.open(Path(root)))):
+    run = newest_run(Project.open(Path(root)))
+    if run is not None and run.active():
         raise gr.Error("A training is already running for this project: follow it below, or stop it first.")
     project = save_settings(root, *settings)
     run = start_training(project)
@@ -120,8 +111,8 @@ def on_start(root: str, *settings):
 @friendly
 def on_resume(root: str):
     project = Project.open(Path(root))
-    run = latest_run(project)
-    if not resumable(run):
+    run = newest_run(project)
+    if run is None or not run.resumable():
         raise gr.Error("There is no unfinished run to resume.")
     run = start_training(project, resume=run)
     return describe(run), loss_frame(run)
@@ -129,18 +120,18 @@ def on_resume(root: str):
 
 @friendly
 def on_stop(root: str):
-    run = latest_run(Project.open(Path(root)))
-    if not active(run):
+    run = newest_run(Project.open(Path(root)))
+    if run is None or not run.active():
         raise gr.Error("No training is running.")
-    request_stop(run)
+    run.request_stop()
     gr.Info("Stopping after the current step; what was learned so far is saved.")
     return describe(run)
 
 
 def poll(root: str):
     """Status line, loss curve and the run's state (whose change refreshes the progress bar)."""
-    run = latest_run(Project.open(Path(root)))
-    state = f"{run.name}:{read_status(run).get('state')}" if run else ""
+    run = newest_run(Project.open(Path(root)))
+    state = f"{run.name}:{run.status().get('state')}" if run else ""
     return describe(run), loss_frame(run), state
 
 

@@ -1,0 +1,108 @@
+"""What the model is asked: a conversation grounded in the project's documents, and the sources it used.
+
+Every surface that answers (the wizard's chat, ``dab chat``, ``dab serve``, the share demo) calls
+``grounded_prompt``, and open-book evaluation can call it the same way::
+
+    prompt = grounded_prompt(project, messages, chat_cfg, engine.tokenizer.all_special_tokens)
+    answer = "".join(engine.stream(prompt.messages, chat_cfg))
+    prompt.status      # GROUNDED, NO_MATCH, NO_DOCUMENTS or OFF
+    prompt.note        # what to tell the user ("No documents: answering without them."), or None
+    [source_record(p) for p in prompt.passages]   # {document, heading, snippet, chunk_id, score}
+    prompt.for_conversation(other_messages)       # another conversation over the same passages
+
+Rules:
+
+- ``chat_cfg.grounded`` off: the conversation is sent as it is (OFF).
+- A project without chunks (or no project): the conversation is sent as it is, and the note says
+  the answer is given without documents (NO_DOCUMENTS).
+- Otherwise the last user message asks its question over the ``chat_cfg.passages_k`` passages
+  that ``retrieve.search_messages`` finds, in the one prompt format of ``retrieve.ground_messages``
+  (the format retrieval-aware training uses). When no passage matches, the prompt says so and asks
+  the model to answer ``ABSTAIN_ANSWER`` (NO_MATCH).
+- A question longer than ``MAX_QUESTION_CHARS`` is searched and quoted by its end only (its
+  last 2,000 characters, cut at a word boundary), so the passages always fit in front of it.
+"""
+
+import dataclasses
+import re
+from typing import Sequence
+
+from .config import ChatConfig
+from .project import Project
+from .retrieve import (MAX_QUESTION_CHARS, NO_PASSAGES, Passage, ground_messages, project_index,
+                       search_messages, text_end)
+
+GROUNDED, NO_MATCH, NO_DOCUMENTS, OFF = "grounded", "no_match", "no_documents", "off"
+NOTES = {NO_MATCH: NO_PASSAGES, NO_DOCUMENTS: "No documents: answering without them.", OFF: None, GROUNDED: None}
+SNIPPET_CHARS = 160
+_SPACES = re.compile(r"\s+")
+
+
+@dataclasses.dataclass(frozen=True)
+class GroundedPrompt:
+    """The messages to send, the passages quoted in them (best first), and how they were made."""
+
+    messages: list[dict]
+    passages: tuple[Passage, ...]
+    status: str
+    special_tokens: tuple[str, ...] = ()
+
+    @property
+    def note(self) -> str | None:
+        """A line for the user when the answer is not grounded in passages, else None."""
+        return NOTES[self.status]
+
+    def for_conversation(self, messages: Sequence[dict]) -> list[dict]:
+        """``messages`` asked over the same passages (e.g. the base model's side of a comparison)."""
+        if self.status in (OFF, NO_DOCUMENTS):
+            return [dict(m) for m in messages]
+        return quote_passages(messages, self.passages, self.special_tokens)
+
+
+def grounded_prompt(project: Project | None, messages: Sequence[dict], chat_cfg: ChatConfig,
+                    special_tokens: Sequence[str] = ()) -> GroundedPrompt:
+    """The conversation to send for ``messages`` (plain ``{role, content}`` dicts) under ``chat_cfg``."""
+    special_tokens = tuple(special_tokens)
+    if not chat_cfg.grounded:
+        return GroundedPrompt([dict(m) for m in messages], (), OFF, special_tokens)
+    if project is None or not project_index(project).passages:
+        return GroundedPrompt([dict(m) for m in messages], (), NO_DOCUMENTS, special_tokens)
+    passages = tuple(search_messages(project, messages, chat_cfg.passages_k))
+    return GroundedPrompt(quote_passages(messages, passages, special_tokens), passages,
+                          GROUNDED if passages else NO_MATCH, special_tokens)
+
+
+def quote_passages(messages: Sequence[dict], passages: Sequence[Passage], special_tokens: Sequence[str]) -> list[dict]:
+    """``ground_messages`` on a copy whose last user question is cut to its last ``MAX_QUESTION_CHARS``."""
+    messages = [dict(m) for m in messages]
+    for message in reversed(messages):
+        if message.get("role") == "user" and isinstance(message.get("content"), str):
+            message["content"] = text_end(message["content"], MAX_QUESTION_CHARS)
+            break
+    return ground_messages(messages, passages, special_tokens)
+
+
+def heading(passage: Passage) -> str:
+    """The passage's heading path as one line ("Fees > Day passes"), "" when it has none."""
+    return " > ".join(passage.heading_path)
+
+
+def snippet(text: str, max_chars: int = SNIPPET_CHARS) -> str:
+    """The start of ``text`` on one line, cut at a word boundary with "…" when longer than ``max_chars``."""
+    line = _SPACES.sub(" ", text).strip()
+    if len(line) <= max_chars:
+        return line
+    cut = line[:max_chars].rsplit(" ", 1)[0] or line[:max_chars]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def source_record(passage: Passage) -> dict:
+    """A passage as a source to show or send: document, heading, snippet, chunk id and score."""
+    return {"document": passage.document, "heading": heading(passage), "snippet": snippet(passage.text),
+            "chunk_id": passage.chunk_id, "score": passage.score}
+
+
+def source_line(number: int, passage: Passage) -> str:
+    """``[1] guide.md > Fees > Day passes: "A day pass costs…"`` (for a terminal)."""
+    where = " > ".join([passage.document, *passage.heading_path])
+    return f'[{number}] {where}: "{snippet(passage.text)}"'

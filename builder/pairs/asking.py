@@ -1,0 +1,287 @@
+"""Wh-questions about the key facts of a statement, made by re-ordering its own clause.
+
+    for question, answer in fact_questions(parse_clause(text)):
+        ...   # 'How much does a Barrow booking cost?', '€6.00 per 3-hour slot'
+
+For each fact of the main clause (not one in brackets, a list or a trailing clause), the span
+the question leaves out is the fact with what belongs to it: facts joined to it ("10:00 and
+11:00"), its unit ("per 3-hour slot"), what it is relative to ("before your shift starts") and
+its preposition. The question word comes from the fact's kind and that preposition: money ->
+how much; a duration after "within" -> how soon, before "before" -> how far in advance, else how
+long; a count -> how many <noun>; a time -> what time / when; a name after "at" -> where; a
+form code -> which form; a phone number -> which number. The first fact is also asked a second
+way (what time <-> when, how long -> how many hours, how much -> what does it cost).
+"""
+
+import re
+
+from ..facts import KeyFact, key_facts
+from ..facts.words import FUNCTION_WORDS, is_dictionary_word, is_noun, lower_first, upper_first, verb_forms
+from .clauses import CLAUSE_BREAK, Clause, ask, ask_subject, finish
+
+MAX_FACT_QUESTIONS = 3
+_PRIORITY = ["money", "duration", "time", "date", "count", "measure", "percent", "phone", "email", "code",
+             "frequency", "day", "number", "year", "url", "name"]
+_TEMPORAL = {"time", "date", "day", "year", "duration"}
+_PREPOSITION = (r"(?:at least|at most|no more than|no less than|more than|less than|fewer than|up to|within|after|"
+                r"before|until|from|between|during|since|through|at|on|in|by|for|of|every|each|per|over|under|"
+                r"about|around|only|to)")
+_LEFT = re.compile(rf"(?:\b{_PREPOSITION}\s+){{1,2}}(?:the (?:following|next|same|first|last) )?$", re.IGNORECASE)
+_JOIN = re.compile(r"^\s*(?:\([^)]*\)\s*)?(?:,\s*)?(?:and|or|to|until|through|[-–—&])?\s*(?:and\s|or\s)?\s*$")
+_UNIT_TAIL = re.compile(r"^\s*(?:per|a|an|each|every)\s+(?:[\w-]+\s)?[\w-]+")
+_PRICE_TAIL = re.compile(r"^\s*for\s+(?:a|an|one|\d+|[a-z]+)[\s-](?:[a-z]+\s)?(?:hours?|days?|weeks?|months?|years?|"
+                         r"nights?|minutes?|items?|people|persons?)\b")
+_RELATIVE_TAIL = re.compile(r"^\s*(?:before|after|ahead|in advance|beforehand|earlier|later|ago|of)\b[^,;:()]*")
+_NUMERIC = {"count", "number", "percent", "money", "measure", "duration"}
+_PLACE_PREPOSITIONS = {"at", "in", "from", "to", "near", "outside", "inside", "into", "behind", "next"}
+_UNIT_WH = [(r"km/h|kph|mph", "How fast", "At what speed"), (r"kg|lbs?|oz|\bg\b|mg", "How much weight", "What weight"),
+            (r"km|miles?|metres?|meters?|\bm\b|feet|ft|cm|mm", "How far", "What distance"),
+            (r"°|degrees", "What temperature", "At what temperature"),
+            (r"psi|bar", "What pressure", "How much pressure")]
+
+
+def fact_questions(clause: Clause) -> list[tuple[str, str]]:
+    """Up to ``MAX_FACT_QUESTIONS`` wh-questions, one per fact, the first also asked a second way."""
+    facts = key_facts(clause.text)
+    ranked = [f for f in sorted(facts, key=lambda f: _PRIORITY.index(f.kind) if f.kind in _PRIORITY else 99)
+              if askable(clause, f) and not f.text.lower().startswith("one ")]
+    asked, covered = [], []
+    for fact in ranked:
+        start, end = fact_phrase(clause.text, fact, facts)
+        if any(s <= fact.start < e for s, e in covered):
+            continue
+        question = wh_question(clause, fact, facts)
+        if question:
+            asked.append(question)
+            covered.append((start, end))
+    asked = asked[:MAX_FACT_QUESTIONS]
+    return asked[:1] + [q for q in [alternative(clause, ranked, facts)] if q] + asked[1:]
+
+
+def askable(clause: Clause, fact: KeyFact) -> bool:
+    """A fact of the main clause: not in brackets, a list ('one or two slots') or a trailing clause."""
+    text = clause.text
+    before = text[max(clause.verb_start, clause.main_start):fact.start]
+    if fact.start < clause.verb_start:
+        before = text[clause.main_start:fact.start]
+    if before.count("(") > before.count(")") or re.search(r"\b(?:and|or)\s+$", before):
+        return False
+    if any(verb_forms(m.group(1)) & {"VBD", "VBZ"} and not is_noun(m.group(1))
+           for m in re.finditer(r"\s(?:and|or)\s+(\w+)", before)):
+        return False  # 'gave 3,460 hours and carried out 2,930 checks': a second verb phrase
+    if CLAUSE_BREAK.search(before):
+        return False
+    return not re.search(r";|:\s|\b(?:that|which|who|whose)\b|, (?:\w+ ){0,3}\w+ing\b"
+                         r"|, (?:which|who|whose|whichever|so|but|because|while|whereas|with|without|including)\b", before)
+
+
+def fact_phrase(text: str, fact: KeyFact, facts: list[KeyFact]) -> tuple[int, int]:
+    """The span a question leaves out: the fact, facts joined to it ('10:00 and 11:00'), its unit
+    ('per 3-hour slot'), what it is relative to ('before your shift starts') and its preposition."""
+    start, end = fact.start, fact.end
+    if fact.kind == "count":
+        end = fact.start + len(fact.text.split(" ")[0]) + len(count_noun(text, fact)[1])
+    for other in sorted((f for f in facts if f.start >= end), key=lambda f: f.start):
+        gap = text[end:other.start]
+        alternatives = {other.kind, fact.kind} <= _NUMERIC and re.fullmatch(r"\s+or\s+", gap)
+        same = other.kind == fact.kind or {other.kind, fact.kind} <= {"count", "number"} \
+            or {other.kind, fact.kind} == {"day", "date"} and not gap.strip()
+        if not (same and _JOIN.match(gap) or alternatives):
+            break
+        end = other.end
+    if fact.kind in {"money", "count", "measure", "duration", "percent"}:
+        tail = _UNIT_TAIL.match(text[end:]) or fact.kind == "money" and _PRICE_TAIL.match(text[end:])
+        end += tail.end() if tail else 0
+        for other in sorted((f for f in facts if f.start >= end), key=lambda f: f.start):
+            if other.kind != fact.kind or not re.fullmatch(r"\s+or\s+", text[end:other.start]):
+                break  # '£32.05 for three months or £114.50 for twelve months'
+            tail = _UNIT_TAIL.match(text[other.end:]) or _PRICE_TAIL.match(text[other.end:])
+            end = other.end + (tail.end() if tail else 0)
+    if fact.kind in {"duration", "time", "date"}:
+        tail = _RELATIVE_TAIL.match(text[end:])
+        end += tail.end() if tail else 0
+    if fact.kind in {"code", "phone", "email"}:  # 'on Incident Form IR-3': the form's name goes with it
+        named = re.search(r"(?:\b[A-Z][\w-]*\s)+$", text[:start])
+        start = named.start() if named and named.start() > 0 else start
+    left = _LEFT.search(text[:start])
+    start = left.start() if left else start
+    if text[start - 1:start] == "(" and text[end:end + 1] == ")":
+        start, end = start - 1, end + 1
+    return start, end
+
+
+def wh_word(fact: KeyFact, phrase: str, text_after: str, in_subject: bool) -> str | None:
+    """The question phrase for a fact: 'How much', 'How soon', 'How many bikes', 'On which form' ..."""
+    prep = re.match(rf"\(?({_PREPOSITION})\b", phrase, re.IGNORECASE)
+    prep = prep.group(1).lower() if prep else ""
+    kind = fact.kind
+    if kind == "money":
+        return "How much"
+    if kind == "percent":
+        return "What percentage"
+    if kind == "time":
+        return "What time" if prep in {"at", "by", "until", "before", "after"} else "When"
+    if kind in {"date", "day", "year"}:
+        return "When"
+    if kind == "frequency":
+        return "How many times" if fact.text.endswith("times") else "How often"
+    if kind == "duration":
+        return duration_wh(prep, phrase, text_after)
+    if kind in {"count", "number"}:
+        noun = phrase_noun(phrase, fact)
+        if re.match(r"\s*(?:years? )?old\b", text_after) or re.search(r"\b(?:aged|age of)\s*$", phrase):
+            return "How old"
+        if not noun:
+            return None
+        pied = prep in {"from", "to", "for", "with", "by", "on", "at", "of", "between", "among"}
+        return f"{upper_first(prep)} how many {noun}" if pied else f"How many {noun}"
+    if kind == "measure":
+        return next((wh for pattern, wh, _ in _UNIT_WH if re.search(pattern, fact.text)), "What")
+    if kind in {"phone", "email", "url", "code"}:
+        noun = {"phone": "number", "email": "email address", "url": "website"}.get(kind) or code_noun(fact, phrase)
+        return f"{upper_first(prep)} which {noun}" if prep else f"Which {noun}"
+    if kind == "name":
+        if prep in _PLACE_PREPOSITIONS and not in_subject:
+            return "Where"
+        return ("Who" if person_like(fact.text) else None) if in_subject else None
+    return None
+
+
+def noun_before(text: str) -> str:
+    """The noun phrase that ends ``text``: 'Every Member owns exactly one share' -> 'a share'."""
+    words = text.split()[-4:]
+    while words and (verb_forms(words[0]) & {"VBZ", "VBD", "VBP"} and not is_noun(words[0])
+                     or words[0].lower() in FUNCTION_WORDS - {"a", "an", "the", "one"} or words[0].endswith("ly")):
+        words = words[1:]
+    if not words or words[-1].lower() in FUNCTION_WORDS or not is_noun(words[-1].strip(",")):
+        return ""
+    phrase = " ".join(words)
+    phrase = re.sub(r"^one\s", "a ", phrase, flags=re.IGNORECASE)
+    return lower_first(phrase) if phrase.split()[0].lower() in {"a", "an", "the"} else f"the {lower_first(phrase)}"
+
+
+def count_noun(text: str, fact: KeyFact) -> tuple[str, str]:
+    """The noun a count counts, past adjectives: 'two back-to-back slots' -> 'slots'; and the text up to it."""
+    after = text[fact.start + len(fact.text.split(" ")[0]):]
+    words = re.findall(r"\s+[\w’'-]+", after)[:3]
+    for i, word in enumerate(words):
+        bare = word.strip()
+        if bare.lower() in FUNCTION_WORDS or bare[:1].isdigit():
+            break
+        if is_noun(bare) and not (i + 1 < len(words) and is_noun(words[i + 1].strip()) and bare.islower()
+                                  and not bare.endswith("s")) or bare[:1].isupper():
+            name = "".join(words[:i + 1])
+            while i + 1 < len(words) and words[i + 1].strip()[:1].isupper() and bare[:1].isupper():
+                i += 1
+                name = "".join(words[:i + 1])
+            return name.split()[-1] if not bare[:1].isupper() else name.strip(), name
+    return "", ""
+
+
+def phrase_noun(phrase: str, fact: KeyFact) -> str:
+    noun, _ = count_noun(phrase[phrase.find(fact.text):], KeyFact(fact.kind, fact.text, 0, 0, fact.value))
+    return noun if noun[:1].isupper() else noun.lower()
+
+
+def duration_wh(prep: str, phrase: str, text_after: str) -> str:
+    if re.match(r"\s*old\b", text_after):
+        return "How old"
+    if prep in {"every", "each"}:
+        return "How often"
+    if re.search(r"\b(?:before|ahead|in advance|beforehand)\b", phrase):
+        return "How far in advance"
+    if prep in {"within", "in"}:
+        return "How soon"
+    return "When" if prep in {"after", "until", "by"} else "How long"
+
+
+def code_noun(fact: KeyFact, phrase: str) -> str:
+    """What kind of code: 'Form HR-7' -> 'form'; 'Rule 21' -> 'rule'; else 'code'."""
+    prefix = re.match(r"([A-Za-z]+)\.?\s", fact.text)
+    if prefix and prefix.group(1).lower() != "no":
+        return prefix.group(1).lower()
+    words = re.findall(r"[A-Za-z]+", phrase[:phrase.find(fact.text)] + fact.text)
+    named = next((w for w in words if w[:1].isupper() and is_dictionary_word(w) and w.lower() not in {"no"}), "")
+    return named.lower() or "code"
+
+
+def person_like(name: str) -> bool:
+    """'Priya Ashdown-Mbeki', 'Ms Vossberg': capitalised words, one of them not an English word."""
+    words = name.split()
+    return len(words) >= 2 and all(w[:1].isupper() for w in words) and (
+        words[0].lower() in {"mr", "ms", "mrs", "dr"} or any(not is_dictionary_word(w) for w in words))
+
+
+def wh_question(clause: Clause, fact: KeyFact, facts: list[KeyFact]) -> tuple[str, str] | None:
+    """A wh-question about ``fact`` and the words that answer it, or None if it cannot be asked."""
+    start, end = fact_phrase(clause.text, fact, facts)
+    if end <= clause.main_start:  # in the lead: 'Between 22:00 and 05:30 an on-call supervisor ...'
+        return (ask(clause, "When", [(0, clause.main_start)]), clause.lead) if fact.kind in _TEMPORAL else None
+    in_subject = clause.subject_start <= start < clause.verb_start and not clause.imperative
+    complement = clause.copula and clause.body_start <= start <= clause.body_start + 1
+    if fact.kind == "name" and complement:  # 'Our Safety Officer is <Name>'
+        return (ask(clause, "Who", [(start, end)]), fact.text) if person_like(fact.text) else None
+    wh = wh_word(fact, clause.text[start:end], clause.text[end:], in_subject)
+    if wh is None:
+        return None
+    if complement and fact.kind in {"count", "number", "percent", "code"} \
+            and clause.subject.lower() != "there":
+        wh = "What"  # "The quorum is 150 Members" -> "What is the quorum?"
+    if in_subject:
+        return subject_question(clause, fact, wh, (start, end))
+    if fact.kind in {"money", "measure", "percent"} and clause.text[start:end].lower().startswith("of "):
+        owner = noun_before(clause.text[:start])  # 'one share of €25' -> 'How much is a share?'
+        return (finish(f"{wh} is {owner}"), clause.text[start + 3:end]) if owner else None
+    if fact.kind == "duration" and "-" in fact.text:  # '30-minute session': how long is the subject?
+        return (finish(f"How long is {lower_first(clause.subject)}"), fact.text) if clause.copula else None
+    if clause.copula and wh in {"Where", "When"} and start > clause.body_start + 1 and fact.kind == "name":
+        return None
+    if clause.imperative and not clause.text[clause.lemma_end:start].strip() and not clause.text[end:].strip():
+        return None  # 'Welcome to X' -> nothing left to ask about
+    return ask(clause, wh, [(start, end)]), clause.text[start:end]
+
+
+def subject_question(clause: Clause, fact: KeyFact, wh: str, span: tuple[int, int]) -> tuple[str, str] | None:
+    """'Only Level 3 mechanics may open ...' -> 'Which mechanics may open ...'; 'a fee of €20 may be
+    charged' -> 'How much is the fee?'."""
+    start, end = span
+    if fact.kind in {"count", "name"}:
+        return ask_subject(clause, wh), clause.subject
+    before = clause.text[clause.subject_start:start].strip()
+    if fact.kind in {"money", "measure", "percent", "duration"} and before.lower().endswith(" of"):
+        noun = re.sub(r"^(?:a|an|any|each|every)\s+", "the ", lower_first(before[:-3]), flags=re.IGNORECASE)
+        lead = f" {lower_first(clause.lead)}" if clause.lead else ""
+        return finish(f"{wh} is {noun}{lead}"), clause.text[start:end]
+    if fact.kind == "code":
+        noun = clause.text[end:clause.verb_start].strip().split(" ")[0] if end < clause.verb_start else ""
+        return (ask_subject(clause, f"Which {noun}"), clause.subject) if noun.islower() and noun else None
+    return None
+
+
+def alternative(clause: Clause, ranked: list[KeyFact], facts: list[KeyFact]) -> tuple[str, str] | None:
+    """The first fact asked a second way: 'What time' <-> 'When', 'How long' -> 'How many hours' ..."""
+    for fact in ranked[:2]:
+        start, end = fact_phrase(clause.text, fact, facts)
+        if end <= clause.main_start or clause.subject_start <= start < clause.verb_start and not clause.imperative:
+            continue
+        phrase = clause.text[start:end]
+        first = wh_word(fact, phrase, clause.text[end:], False)
+        wh = second_wh(first, fact, clause)
+        if wh:
+            return ask(clause, wh, [(start, end)]), phrase
+    return None
+
+
+def second_wh(first: str | None, fact: KeyFact, clause: Clause) -> str | None:
+    unit = re.sub(r"^\S+[\s-]", "", fact.text).rstrip("s") + "s" if fact.kind == "duration" else ""
+    if first == "How much":
+        return "What" if clause.copula or clause.lemma in {"cost", "charge", "pay", "earn", "receive", "get"} else None
+    swaps = {"What time": "When", "How long": f"How many {unit}", "How soon": f"Within how many {unit}",
+             "How far in advance": f"How many {unit} in advance", "How often": "How frequently",
+             "What percentage": "How much", "How old": "At what age"}
+    if first == "When":
+        return {"time": "What time", "date": "On what date", "day": "On which days", "year": "In which year"}.get(
+            fact.kind)
+    if first in swaps:
+        return swaps[first]
+    return next((alt for pattern, wh, alt in _UNIT_WH if wh == first), None)

@@ -1,0 +1,358 @@
+"""Read one statement as [lead,] subject + verb + rest, and re-order it into questions.
+
+    clause = parse_clause("A Barrow booking costs €6.00 per 3-hour slot.")
+    clause.subject, clause.aux         # 'A Barrow booking', 'does' (do-support for 'costs')
+    span = (clause.text.index("€6.00"), len(clause.text))
+    ask(clause, "How much", [span])    # 'How much does a Barrow booking cost?'
+
+No parser model: the verb is found with closed word lists (auxiliaries, determiners,
+prepositions) and lemminflect's lexicon (``builder.facts.words``). A leading adjunct ("Under
+the Workplace Scheme", "If the box is dirty") is split off at its comma, or where a new noun
+phrase starts. Instructions ("Phone the desk ...") read as "I should ...". ``parse_clause``
+returns None when it cannot find a subject and a verb; callers then use plainer questions.
+"""
+
+import re
+from dataclasses import dataclass
+
+from ..facts.keyfacts import NUMBER_WORDS
+from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, MODALS, NEGATIONS, PREPOSITIONS, PRONOUNS,
+                           SUBORDINATORS, base_verb, is_adjective, is_base_verb, is_noun, lower_first, upper_first,
+                           verb_forms)
+
+BE = frozenset("is are was were am".split())
+_CONDITIONS = frozenset("if when whenever unless once where".split())
+_WORD = re.compile(r"[^\s()\[\]“”\"]+")
+CLAUSE_BREAK = re.compile(r";|:(?=\s|$)|\s[—–]\s|, (?:of )?which\b|, so\b|, because\b|, but\b|, whereas\b|, although\b"
+                  r"|, (?:\w+ ){0,2}\w+ing\b"
+                  r"|, (?:with|without|including|except|plus|whichever|whether|while|unless|as)\b"
+                  r"|, (?:and|or) (?=(?:the|a|an|its|their|your|it|they|you|we|he|she|this|these|no|all|every|each)\b)")
+_LEAD_WORDS = SUBORDINATORS | PREPOSITIONS | {"to", "unlike", "like", "despite", "besides", "following", "regarding",
+                                               "throughout", "upon", "towards", "toward", "outside", "inside"}
+_REPLY = re.compile(r"^(?:yes|no)[.,!]\s+", re.IGNORECASE)
+_MAX_SUBJECT_WORDS = 14
+
+
+@dataclass
+class Clause:
+    """A statement read for questions; offsets point into ``text``."""
+
+    text: str
+    lead: str = ""
+    condition: bool = False
+    main_start: int = 0
+    subject: str = ""
+    subject_start: int = 0
+    aux: str = ""          # the auxiliary a question puts first ('does', 'is', 'must', 'should')
+    verb_start: int = 0    # where the verb group starts in ``text``
+    body_start: int = 0    # what follows the auxiliary in a question starts here in ``text``
+    lemma: str = ""        # do-support: the verb as it reads after 'does' ('cost' for 'costs')
+    lemma_end: int = 0
+    pre_verb: str = ""     # adverbs between subject and verb ('also', 'never')
+    negation: tuple[int, int] | None = None
+    imperative: bool = False
+
+    @property
+    def copula(self) -> bool:
+        return self.aux in BE and not self.lemma
+
+
+def words_of(text: str, start: int = 0) -> list[tuple[str, int, int]]:
+    """``(word, start, end)`` for each word, punctuation at its ends stripped."""
+    out = []
+    for m in _WORD.finditer(text, start):
+        word = m.group().strip(",.;:!?'’")
+        if word:
+            offset = m.start() + m.group().find(word)
+            out.append((word, offset, offset + len(word)))
+    return out
+
+
+def parse_clause(sentence: str, instruction: bool = False) -> Clause | None:
+    """The clause of ``sentence``; ``instruction`` hints that it is a list step ('Check the tyres')."""
+    text = _REPLY.sub("", sentence.strip()).rstrip(".!;:").strip()
+    text = re.sub(r"^(?:[Pp]lease|[Ss]imply|[Jj]ust)\s+(?=[a-z])", lambda m: "", text)
+    text = upper_first(text)
+    clause = Clause(text=text)
+    split_lead(clause)
+    words = [w for w in words_of(text, clause.main_start)]
+    if words and words[0][0].lower() in {"or", "and", "but", "then"}:
+        words = words[1:]
+    if words and words[0][0].lower() in _CONDITIONS and clause.lead:  # 'After that, or if you do not turn up, ...'
+        split_lead(clause, words[0][1])
+        words = [w for w in words_of(text, clause.main_start)]
+    if len(words) > 1 and words[0][0].lower() in {"please", "simply", "just", "kindly"}:
+        words = words[1:]
+    if not words:
+        return None
+    clause.main_start = words[0][1]
+    if looks_imperative(words, instruction, after_lead=bool(clause.lead)):
+        return imperative(clause, words)
+    return declarative(clause, words)
+
+
+def split_lead(clause: Clause, offset: int = 0) -> None:
+    """Cut a leading adjunct ('Under the Workplace Scheme', 'If the box is dirty') off the clause."""
+    text = clause.text[offset:]
+    first = text.split()[0].lower().strip(",") if text.split() else ""
+    if first not in _LEAD_WORDS:
+        return
+    depth, cut = 0, -1
+    for i, ch in enumerate(text[:200]):
+        depth += (ch in "([“") - (ch in ")]”")
+        if ch == "," and depth <= 0 and text[i + 1:i + 2] in {" ", ""}:
+            cut = i
+            break
+    if first not in _CONDITIONS:
+        if cut > 0 and any(w.lower() in AUXILIARIES for w, _, _ in words_of(text[:cut])):
+            cut = -1  # 'During a suspension docks do not release bikes, but ...': no adjunct here
+        start = noun_phrase_start(text)
+        cut = start if start > 0 and (cut < 0 or start < cut) else cut
+    elif cut < 0:
+        cut = noun_phrase_start(text, pronouns_only=True)
+    if cut <= 0:
+        return
+    clause.lead = text[:cut].strip(" ,")
+    clause.condition = first in _CONDITIONS
+    clause.main_start = offset + cut + (text[cut] == ",")
+
+
+def noun_phrase_start(text: str, pronouns_only: bool = False) -> int:
+    """Where the subject starts after a lead with no comma: a pronoun, else a determiner."""
+    words = words_of(text)[:14]
+    for i, (word, start, _) in enumerate(words[2:], start=2):
+        if word.lower() in PRONOUNS - {"it", "this", "that", "these", "those", "there", "here"} \
+                and i + 1 < len(words) and is_verb_word(words[i + 1][0]):
+            return start
+    for i, (word, start, _) in enumerate([] if pronouns_only else words[2:], start=2):
+        previous = words[i - 1][0].lower()
+        if word.lower() in DETERMINERS and previous not in PREPOSITIONS | DETERMINERS | {"and", "or"}:
+            return start
+    return -1
+
+
+def is_verb_word(word: str) -> bool:
+    return word.lower() in AUXILIARIES or bool(verb_forms(word) & {"VBZ", "VBD", "VBP"})
+
+
+def looks_imperative(words: list[tuple[str, int, int]], instruction: bool, after_lead: bool) -> bool:
+    first, lower = words[0][0], words[0][0].lower()
+    following = words[1][0] if len(words) > 1 else ""
+    if lower == "never" or lower == "do" and following.lower() in NEGATIONS:
+        return True
+    if not (first[:1].isupper() or after_lead) or not is_base_verb(first) \
+            or lower in AUXILIARIES | PREPOSITIONS | ADVERBS | DETERMINERS | {"up", "out"}:
+        return False
+    if first[:1].isupper() and following[:1].isupper():
+        return False  # a name: 'Corn Exchange', 'Canal Basin'
+    opens_object = following.lower() in DETERMINERS | PREPOSITIONS | PRONOUNS | ADVERBS | {"up", "out", "back", "off"} \
+        or following[:1].isdigit()
+    if following.lower() not in DETERMINERS | PRONOUNS | PREPOSITIONS | ADVERBS and is_noun(first) \
+            and find_verb(words) is not None:
+        return False  # 'Level 1 mechanics are ...', 'Ride credit is used first'
+    return opens_object or not is_noun(first) or instruction
+
+
+def imperative(clause: Clause, words: list[tuple[str, int, int]]) -> Clause:
+    """'Phone the desk ...' -> subject 'I', auxiliary 'should'; 'Do not ...' / 'Never ...' are negated."""
+    first = words[0][0].lower()
+    negated = first == "never" or first == "do" and words[1][0].lower() in {"not", "never"}
+    verb = words[2] if first == "do" and negated else words[1] if first == "never" else words[0]
+    clause.subject, clause.aux, clause.imperative = "I", "should", True
+    clause.verb_start = clause.body_start = verb[1]
+    clause.lemma, clause.lemma_end = verb[0].lower(), verb[2]
+    if negated:
+        clause.negation = (words[0][1], verb[1])
+    return clause
+
+
+def declarative(clause: Clause, words: list[tuple[str, int, int]]) -> Clause | None:
+    index = find_verb(words, clause.text)
+    if index is None:
+        return None
+    subject_words = words[:index]
+    if subject_words[0][0].lower() in PREPOSITIONS - {"to"} and not clause.lead:
+        clause.lead = clause.text[:subject_words[-1][1]].strip(" ,")
+        subject_words = subject_words[-1:]
+    adverbs = 0
+    while adverbs < len(subject_words) - 1 and subject_words[-1 - adverbs][0].lower() in ADVERBS:
+        adverbs += 1
+    end = subject_words[-1 - adverbs][2] if adverbs else words[index][1]
+    clause.subject_start = subject_words[0][1]
+    clause.subject = clause.text[clause.subject_start:end].strip(" ,")
+    if re.search(r"[—–:]|^\W*$", clause.subject):
+        return None
+    set_verb_group(clause, words, index)
+    if adverbs:
+        clause.pre_verb = clause.text[end:words[index][1]].strip()
+        if clause.pre_verb.lower().split()[0] in NEGATIONS:
+            clause.negation = (end, words[index][1])
+    return clause
+
+
+def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
+    """Index of the first verb of the main clause, or None (no subject, or too long a subject)."""
+    for i, (word, start, _) in enumerate(words[:_MAX_SUBJECT_WORDS + 1]):
+        if i == 0:
+            continue
+        lower = word.lower()
+        if lower in SUBORDINATORS | {"which", "who", "that"} and text and "," in text[words[i - 1][2]:start]:
+            return None  # 'Ring for results after 2 pm, when the lines are quiet': no subject before the comma
+        original = next((w for w, _, _ in reversed(words[:i]) if w.lower() not in ADVERBS), "")
+        previous = original.lower()
+        if lower in AUXILIARIES - {"need", "needs", "do", "does", "did", "have", "has", "had"} \
+                or lower in {"do", "does", "did", "have", "has", "had"} and previous not in DETERMINERS:
+            return i
+        if not word.islower() or lower.endswith("ing") or previous in DETERMINERS | PREPOSITIONS | {"to", "and", "or"} \
+                or previous in NUMBER_WORDS \
+                or previous[:1].isdigit() or previous[:1] in "€£$":
+            continue
+        following = next((w for w, _, _ in words[i + 1:] if w.lower() not in ADVERBS), "")
+        if is_finite_verb(word, previous) and not reduced_relative(words, i, text) \
+                and not (lower.endswith("s") and is_noun(word) and (original.islower() or i == 1)
+                         and is_verb_word(following)
+                         and not following.endswith("s")):
+            return i
+    return None
+
+
+def is_finite_verb(word: str, previous: str) -> bool:
+    """'costs' after 'booking', 'run' after 'Sessions'; not 'load' after 'maximum', 'gate' after 'bay'."""
+    tags = verb_forms(word)
+    if not tags & {"VBZ", "VBD", "VBP"} or is_adjective(previous) and not is_noun(previous):
+        return False
+    singular_before = not previous.endswith("s") and previous not in PRONOUNS
+    return not (tags & {"VBZ", "VBD"} == set() and singular_before and is_noun(word))
+
+
+def reduced_relative(words: list[tuple[str, int, int]], i: int, text: str) -> bool:
+    """'A bike returned late is charged': the participle belongs to the subject; 'is' is the verb."""
+    if "VBN" not in verb_forms(words[i][0]):
+        return False
+    if text and "," in text[words[i - 1][2]:words[i][1]]:
+        return True
+    for word, start, _ in words[i + 1:i + 10]:
+        if word.lower() in {"that", "which", "who", "whose"} or "," in text[start - 2:start]:
+            return False
+        if word.lower() in BE | MODALS:
+            return True
+    return False
+
+
+def set_verb_group(clause: Clause, words: list[tuple[str, int, int]], index: int) -> None:
+    word, start, end = words[index]
+    lower = word.lower()
+    clause.verb_start = start
+    following = words[index + 1] if index + 1 < len(words) else ("", end, end)
+    if lower in {"cannot", "can't"}:
+        clause.aux, clause.body_start, clause.negation = "can", end, (start, end)
+        return
+    takes_aux = lower in BE | MODALS or lower in {"have", "has", "had"} and (
+        "VBN" in verb_forms(following[0]) or following[0].lower() in {"been", "not", "never"}) \
+        or lower in {"do", "does", "did"} and following[0].lower() in NEGATIONS
+    if takes_aux:
+        clause.aux, clause.body_start = lower, end
+        if following[0].lower() in NEGATIONS:
+            clause.negation = (following[1], following[2])
+        return
+    tags = verb_forms(word)
+    clause.aux = "did" if "VBD" in tags and not tags & {"VBZ", "VBP"} else "does" if "VBZ" in tags else "do"
+    clause.lemma, clause.body_start, clause.lemma_end = base_verb(word) or lower, start, end
+
+
+def body(clause: Clause, removals: list[tuple[int, int]] = (), positive: bool = False) -> str:
+    """What follows the subject in a question: the verb group (lemma for do-support) and the rest,
+    without the ``removals`` (and without the negation when ``positive``)."""
+    cuts = sorted(list(removals) + ([clause.negation] if positive and clause.negation else []))
+    pieces, position = [], clause.body_start
+    if clause.lemma:
+        keep_adverbs = clause.pre_verb and not (positive and clause.negation)
+        pieces.extend([clause.pre_verb] if keep_adverbs and not clause.imperative else [])
+        pieces.append(clause.lemma)
+        position = clause.lemma_end
+    for start, end in cuts:
+        if end <= position:
+            continue
+        pieces.append(clause.text[position:max(position, start)])
+        position = max(position, end)
+    rest = clause.text[position:]
+    if cuts:  # ', with no more than 6 people': after the asked part, a comma starts another thought
+        rest = re.split(r",\s", rest, maxsplit=1)[0]
+    pieces.append(rest)
+    return cut_tail(" ".join(p.strip() for p in pieces if p.strip()))
+
+
+def cut_tail(text: str) -> str:
+    """Stop at the first clause break (';', ', which', ' — ', 'and carried out') so a question asks one thing."""
+    match = CLAUSE_BREAK.search(text)
+    text = text[:match.start()] if match else text
+    for conj in re.finditer(r"\s(?:and|or)\s+(\w+)", text):
+        if conj.start() > 0 and verb_forms(conj.group(1)) & {"VBD", "VBZ"} and not is_noun(conj.group(1)):
+            text = text[:conj.start()]
+            break
+    return re.sub(r"\s+([,.)])", r"\1", re.sub(r"\(\s*\)", "", text)).strip(" ,")
+
+
+def ask(clause: Clause, wh: str, removals: list[tuple[int, int]]) -> str:
+    """A wh-question about the removed part of the predicate: 'How much does X cost ...?'."""
+    aux = "do" if clause.imperative and wh.lower().startswith(("how do", "what do")) else clause.aux
+    subject = lower_first(clause.subject)
+    rest = body(clause, removals)
+    lead = "" if any(s < clause.main_start for s, _ in removals) else clause.lead
+    question = " ".join(p for p in (wh, aux, subject, rest, lower_first(lead) if lead else "") if p)
+    return finish(question)
+
+
+def ask_subject(clause: Clause, wh: str) -> str:
+    """A question about the subject itself: 'Who may open a battery case?'."""
+    rest = cut_tail(clause.text[clause.verb_start:])
+    return finish(f"{wh} {rest}")
+
+
+def ask_yes_no(clause: Clause, removals: list[tuple[int, int]] = ()) -> str:
+    """'Monthly Passes cannot be paused' -> 'Can Monthly Passes be paused?'."""
+    if clause.imperative:
+        verb = "Can I" if clause.negation else "Do I need to"
+        return finish(f"{verb} {body(clause, removals, positive=True)}")
+    aux = {"must": "have to", "cannot": "can", "may": "can", "might": "can"}.get(clause.aux, clause.aux)
+    subject = lower_first(clause.subject)
+    purpose = f" {lower_first(clause.lead)}" if clause.lead.lower().startswith("to ") else ""
+    if aux == "have to":
+        do = "does" if clause.subject.lower() not in {"i", "you", "we", "they"} and not plural(subject) else "do"
+        return finish(f"{upper_first(do)} {subject} have to {body(clause, removals, positive=True)}{purpose}")
+    return finish(f"{upper_first(aux)} {subject} {body(clause, removals, positive=True)}{purpose}")
+
+
+def plural(noun_phrase: str) -> bool:
+    words = noun_phrase.split()
+    head = words[-1].lower() if words else ""
+    return " and " in f" {noun_phrase} " or head.endswith("s") and not head.endswith("ss") and is_noun(head[:-1])
+
+
+def finish(question: str) -> str:
+    """One space between words, user's voice, a capital first letter and one question mark."""
+    question = " ".join(question.replace(" ,", ",").split()).strip(" ,;:.")
+    return upper_first(user_voice(question)) + "?"
+
+
+def user_voice(text: str) -> str:
+    """The asker's voice: 'your' -> 'my', subject 'you' -> 'I', object 'you' -> 'me', 'we' -> 'you'."""
+    words = text.split(" ")
+    out = []
+    for i, word in enumerate(words):
+        bare, tail = re.match(r"^([\w’']*)(.*)$", word).groups()
+        following = words[i + 1].strip(",.;:?").lower() if i + 1 < len(words) else ""
+        previous = out[-1].lower() if out else ""
+        lower = bare.lower()
+        if lower == "you":
+            subject = following in AUXILIARIES | ADVERBS or bool(verb_forms(following) & {"VBP", "VB", "VBD", "VBZ"}) \
+                or previous in AUXILIARIES and previous != "to"
+            bare = "I" if subject else "me"
+        elif lower in {"your", "yours", "yourself", "we", "our", "us", "ours"}:
+            bare = {"your": "my", "yours": "mine", "yourself": "myself", "we": "you", "our": "your", "us": "you",
+                    "ours": "yours"}[lower]
+        out.append(bare + tail)
+    text = " ".join(out)
+    text = re.sub(r"\b(?:are|Are) I\b", lambda m: ("Am" if m.group()[0] == "A" else "am") + " I", text)
+    text = re.sub(r"\bI are\b", "I am", re.sub(r"\b(?:were) I\b", "was I", re.sub(r"\bI were\b", "I was", text)))
+    return re.sub(r"\bme (am|have|can|must|may|do|will|should)\b", r"I \1", text)

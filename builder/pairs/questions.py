@@ -1,0 +1,214 @@
+"""Questions a user would ask about each informative statement: several, of different kinds.
+
+    for c in statement_questions(statement, topic, antecedent="the Barrow"):
+        print(c.question, "->", c.answer)
+    # How much does a Barrow booking cost? -> €6.00 per 3-hour slot. A Barrow booking costs €6.00 ...
+
+In this order: wh-questions about the statement's key facts (``asking``: how much / how long /
+how soon / when / what time / who / where / how many / which form / which number), the first
+also asked a second way; questions from the statement's shape (``shapes``: yes/no for rules,
+"What happens if ...?" for conditions, definitions, "What do all prices include?", "Who records
+hours?", "Who is the <Role>?", "label: value" lines, table cells); then plain questions about
+what the statement is about ("What should I know about ...?"), so that every statement has at
+least ``MIN_QUESTIONS``. Each question is made self-contained (``topics.anchored``) and
+distinct. No word list is tied to a domain: only closed English word classes, units, document
+words ("guide", "handbook") and the document's own title and headings.
+
+Every answer states the asked fact first, then the whole statement ("€6.00 per 3-hour slot.
+A Barrow booking costs €6.00 per 3-hour slot."), so it is grounded and covers the statement.
+"""
+
+import re
+
+from ..facts import Statement, key_facts, plain
+from ..facts.keyfacts import fold
+from ..facts.words import (ADVERBS, AUXILIARIES, FUNCTION_WORDS, MODALS, base_verb, inflect_verb, is_base_verb, lower_first,
+                           upper_first, verb_forms)
+from .asking import fact_questions
+from .base import Candidate
+from .clauses import Clause, cut_tail, parse_clause, plural, user_voice
+from .shapes import fragment_clause, label_questions, label_value, row_questions, shape_questions
+from .topics import Topic, anchored, names_a_document
+from ..records import words_key
+
+MIN_QUESTIONS = 3
+MAX_QUESTIONS = 6
+MAX_QUESTION_WORDS = 30
+_TALLY = re.compile(r"\b([A-Z][\w’'-]*(?: [\w’'-]+){0,2}):\s+(\d[\d,.]*)")
+PRONOUN_SUBJECTS = frozenset({"it", "they", "this", "these", "he", "she", "that", "those"})
+_NOT_TOPICS = PRONOUN_SUBJECTS | {"there", "you", "i", "we", "me"}
+
+
+def statement_questions(statement: Statement, topic: Topic, antecedent: str = "") -> list[Candidate]:
+    """Distinct candidates for one informative statement, most specific first (at least ``MIN_QUESTIONS``;
+    the caller keeps ``MAX_QUESTIONS`` once questions repeated across statements are gone)."""
+    clause = None
+    if statement.kind == "row":
+        raw = row_questions(statement)
+    elif len(_TALLY.findall(statement.text)) >= 2 and statement.context:
+        raw = tally_questions(statement)
+    elif label_value(statement):
+        raw = label_questions(*label_value(statement))
+    else:
+        clause = read_clause(statement, topic, antecedent)
+        raw = fact_questions(clause) + shape_questions(clause, statement.text) if clause else []
+    raw += item_questions(statement) + fallback_questions(statement, clause, topic)
+    return finalize(raw, statement, topic)
+
+
+def key_phrase(statement: Statement) -> str:
+    """The statement's first content words, as a phrase: 'You must be 16 to ride a Lark' -> 'riding a Lark'."""
+    words = re.findall(r"[\w’'-]+", re.split(r"[,;:(]", statement.text)[0].replace("”", "").replace('"', ""))
+    while words and (words[0].lower() in FUNCTION_WORDS | PRONOUN_SUBJECTS | {"be", "been"} or words[0][:1].isdigit()):
+        words = words[1:]
+    words = words[:5]
+    cut = next((i for i, w in enumerate(words) if w.lower() in AUXILIARIES or w[:1].isdigit()), len(words))
+    words = words[:cut]
+    while words and words[-1].lower() in FUNCTION_WORDS:
+        words = words[:-1]
+    if not words:
+        return ""
+    if is_base_verb(words[0]) and words[0].islower():
+        words[0] = inflect_verb(words[0], "VBG")
+    return user_voice(lower_first(" ".join(words)))
+
+
+def verb_phrase(clause: Clause | None) -> str:
+    """What the statement says is done, as a gerund: 'We will contact you sooner if ...' -> 'contacting me sooner'."""
+    if clause is None or clause.imperative:
+        return ""
+    if clause.copula:  # 'The share is refunded within 60 days' -> 'the share being refunded'
+        words = [w for w in clause.text[clause.body_start:].split() if w.lower() not in ADVERBS]
+        if not words or "VBN" not in verb_forms(words[0]) or len(clause.subject.split()) > 5:
+            return ""
+        return user_voice(f"{lower_first(clause.subject)} being {words[0].strip(',')}")
+    if clause.lemma:
+        words = [clause.lemma] + clause.text[clause.lemma_end:].split()
+    else:
+        words = [w for w in clause.text[clause.body_start:].split()
+                 if w.lower() not in ADVERBS | {"not", "never", "be", "been", "have"}]
+    verb = base_verb(words[0].strip(",")) if words else None
+    if verb is None:
+        return ""
+    phrase = re.split(r",|\s(?:if|when|unless|because|so|which|that|and)\s", " ".join(words[1:5]))[0].split()
+    phrase = phrase[:next((i for i, w in enumerate(phrase) if w[:1].isdigit() or w[:1] in "€£$"), len(phrase))]
+    while phrase and (phrase[-1].lower() in FUNCTION_WORDS or phrase[-1].lower() == "least"):
+        phrase = phrase[:-1]
+    phrase = " ".join(phrase)
+    return user_voice(f"{inflect_verb(verb, 'VBG')} {phrase}".strip())
+
+
+def listed_item(statement: Statement) -> str:
+    """The item of 'Each report gets one of these codes: F2 Tyres and wheels.' ('F2 Tyres and wheels')."""
+    if not statement.lead_in or ": " not in statement.text:
+        return ""
+    item = statement.text.split(": ", 1)[1].rstrip(".")
+    return item if len(item.split()) <= 8 else ""
+
+
+def item_questions(statement: Statement) -> list[tuple[str, str]]:
+    """'... codes: F2 Tyres and wheels' -> 'What is F2?'; every listed item is asked about by name."""
+    item = listed_item(statement)
+    if not item:
+        return []
+    code = next((f.text for f in key_facts(item) if f.kind in {"code", "name"} and f.start == 0), "")
+    out = [(f"What is {code}?", item), (f"What does {code} stand for?", item)] if code else []
+    return out + [(f"What should I know about {item}?", "")]
+
+
+def tally_questions(statement: Statement) -> list[tuple[str, str]]:
+    """'For: 270 Against: 16 Abstain: 12' under 'Resolution 2 — Heron fleet expansion': ask for the figures."""
+    where = lower_first(statement.context[-1])
+    value = statement.text.rstrip(".")
+    counts = [(f"How many {label.lower()} were there for {where}?", number) for label, number in _TALLY.findall(value)]
+    return [(f"What were the results for {where}?", value), (f"What were the figures for {where}?", value)] + counts
+
+
+def read_clause(statement: Statement, topic: Topic, antecedent: str) -> Clause | None:
+    """The statement's clause, with a pronoun subject replaced by what it stands for."""
+    subject = f"the {lower_first(topic.document)}"
+    clause = fragment_clause(statement.text, subject) or parse_clause(
+        statement.text, instruction=statement.kind in {"step", "item"})
+    if clause and clause.subject.lower() in PRONOUN_SUBJECTS:
+        named = antecedent or (f"the {lower_first(topic.path[-1])}" if topic.path else topic.org)
+        if not named:
+            return None  # a question about 'it' would not say what it is about
+        clause.subject = named
+        if clause.aux in {"do", "does"} and clause.lemma:
+            clause.aux = "do" if plural(named) else "does"
+    return clause
+
+
+def finalize(raw: list[tuple[str, str]], statement: Statement, topic: Topic) -> list[Candidate]:
+    out, seen = [], set()
+    strict = statement.kind == "row" and len(statement.row["key"]) <= 12
+    for question, direct in raw:
+        if not question or not 3 <= len(question.split()) <= MAX_QUESTION_WORDS:
+            continue
+        question = anchored(question, topic, strict=strict)
+        key = words_key(question)
+        if key not in seen:
+            seen.add(key)
+            out.append(Candidate(question=question, answer=answer_text(direct, statement),
+                                 evidence=statement.evidence, fact=statement.text))
+    return out
+
+
+def answer_text(direct: str, statement: Statement) -> str:
+    """The asked fact first, then the statement: '€6.00 per 3-hour slot. A Barrow booking costs ...'."""
+    direct = re.sub(r"^(?:of|and|or)\s+", "", plain(direct).strip(" ,;:()"), flags=re.IGNORECASE)
+    if not direct or statement.kind == "faq" or fold(direct) == fold(statement.text.rstrip(".")):
+        return statement.text
+    direct = upper_first(direct)
+    return f"{direct}{'' if direct.endswith(('.', '!', '?')) else '.'} {statement.text}"
+
+
+def subject_phrase(statement: Statement, clause: Clause | None, topic: Topic) -> str:
+    """What the statement is about, as a noun phrase for plain questions."""
+    if clause and clause.imperative:
+        first_fact = min((f.start for f in key_facts(clause.text) if f.start >= clause.lemma_end), default=None)
+        rest = clause.text[clause.lemma_end:first_fact]
+        rest = re.sub(r"(?:\s+(?:at least|at most|no more than|up to|within|after|before|by|at|on|in|for|from))+\s*$",
+                      "", " ".join(rest.split()[:6]).strip(" ,"), flags=re.IGNORECASE)
+        return user_voice(cut_tail(f"{inflect_verb(clause.lemma, 'VBG')} {rest}"))
+    if clause and clause.lead.lower().startswith("to ") and clause.subject.lower() in {"you", "i", "we"}:
+        words = clause.lead.split()
+        return user_voice(" ".join([inflect_verb(words[1].lower(), "VBG")] + words[2:]))
+    if clause and 0 < len(clause.subject.split()) <= 8 and clause.subject.lower() not in _NOT_TOPICS:
+        return user_voice(lower_first(re.sub(r"\s*\([^)]*\)?", "", clause.subject)))
+    if statement.row:
+        return statement.row["key"]
+    names = [f.text for f in statement.facts if f.kind in {"name", "code"}]
+    counted = [f.text.split(" ", 1)[1] for f in statement.facts if f.kind == "count" and " " in f.text]
+    return (names or counted or [lower_first(topic.path[-1]) if topic.path else topic.document])[0]
+
+
+def procedure_name(heading: str) -> str:
+    """'How to book and collect' -> 'booking and collecting'; 'Routine Check procedure' -> 'the Routine ...'."""
+    if heading.lower().startswith("how to "):
+        words = heading[7:].split()
+        return user_voice(" ".join(inflect_verb(w, "VBG") if is_base_verb(w) and w.islower() else w for w in words))
+    body = lower_first(heading)
+    return body if body.split()[0].lower() in FUNCTION_WORDS else f"the {body}"
+
+
+def fallback_questions(statement: Statement, clause: Clause | None, topic: Topic) -> list[tuple[str, str]]:
+    """Plain questions about what the statement is about, so every fact has several phrasings."""
+    label = label_value(statement)
+    np = label[0] if label else subject_phrase(statement, clause, topic)
+    if not np:
+        return []
+    doing = verb_phrase(clause) or key_phrase(statement)
+    doing = "" if doing.lower() == np.lower() else doing
+    out = [f"What should I know about {np}?"] + ([f"What should I know about {doing}?"] if doing else [])
+    document = topic.document
+    if names_a_document(document) and not document.lower().startswith(("how ", "what ", "who ", "when ", "why ")) \
+            and document.lower() != np.lower():
+        out.append(f"What does the {re.sub(r'^(?i:the|an?) ', '', document)} say about {np}?")
+    if statement.step is not None and topic.path:
+        out.append(f"What is step {statement.step} of {procedure_name(topic.path[-1])}?")
+    rule = clause is not None and (clause.aux in MODALS or clause.negation is not None)
+    for phrase in [np] + ([doing] if doing else []):
+        out.append(f"What is the rule on {phrase}?" if rule else f"Can you tell me about {phrase}?")
+        out.append(f"What do I need to know about {phrase}?")
+    return [(q, "") for q in out]

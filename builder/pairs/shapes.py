@@ -1,0 +1,200 @@
+"""Questions from the shape of a statement rather than from one fact in it.
+
+    shape_questions(clause, statement.text)   # [(question, direct answer), ...]
+
+- rules ("must", "may", "cannot", instructions): a yes/no question, answered "Yes." / "No." /
+  "No, unless ..." / "Yes, only ...";
+- conditions ("If the box is dirty, a fee is charged"): "What happens if the box is dirty?";
+- definitions ("A Barrow Bay is a covered parking area ..."): "What is a Barrow Bay?" and
+  "What is a covered parking area ... called?";
+- what a verb takes ("All prices include VAT"): "What do all prices include?";
+- who does it ("Hours are recorded by the session leader"): "Who records hours?";
+- roles ("the Fleet Lead, Priya Ashdown-Mbeki,"): "Who is the Fleet Lead?";
+- "label: value" lines ("Customer Desk: 12 Ropewalk Lane") and table rows, one lookup per cell.
+"""
+
+import re
+
+from ..facts import Statement, key_facts
+from ..facts.words import (AUXILIARIES, PREPOSITIONS, base_verb, inflect_verb, is_dictionary_word, lower_first,
+                           upper_first)
+from ..facts.words import verb_forms
+from .asking import person_like
+from .clauses import Clause, ask_yes_no, cut_tail, finish, user_voice
+
+_ROLE = re.compile(r"\b(?:the |our |your )?((?:[A-Z][\w’'-]+ )*[A-Z][\w’'-]+), ((?:[A-Z][\w’'-]+ ){1,3}[A-Z][\w’'-]+)"
+                   r"(?=,|\.|$)")
+_LABEL = re.compile(r"^([A-Z][^:]{1,60}?)(?:\s*\([^)]*\))?:\s+(.+)$")
+_DASHED = re.compile(r"^([A-Z][^—–]{1,40}?)(?:\s*\([^)]*\))?\s+[—–]\s+(.+)$")
+_OBJECT = re.compile(r"\s*((?:[^,;:]|[,:](?=\d))*?)(?=\s(?:that|which|who|to|for|in|at|on|with|by|from|before|after"
+                     r"|when|if|until|during|as|because|"
+                     r"so|within|under)\b|[,;:]|$)")
+_PERSON_NOUN = re.compile(r"(?:er|or|ist|ant|ent|ian|eer)s?$")
+_MAX_LABEL_WORDS = 8
+_CLAUSE_HEADERS = frozenset("when where who what which why how if whether ask see".split())
+RULE_MODALS = frozenset({"must", "may", "can", "cannot", "should", "shall"})
+
+
+def shape_questions(clause: Clause, text: str) -> list[tuple[str, str]]:
+    return (rule_questions(clause) + definition_questions(clause) + object_questions(clause)
+            + agent_questions(clause) + role_questions(text))
+
+
+def definition_questions(clause: Clause) -> list[tuple[str, str]]:
+    """'A Barrow Bay is a covered ... area' -> 'What is a Barrow Bay?', 'What is a covered ... area called?'."""
+    predicate = clause.text[clause.body_start:].strip()
+    subject = lower_first(clause.subject)
+    if clause.lemma == "mean" and len(subject.split()) <= 6:
+        return [(finish(f"What does {subject} mean"), predicate[len("means"):].strip())]
+    if not clause.copula or clause.negation or clause.lead or not re.match(r"(?:an?|the)\s+\w", predicate) \
+            or len(subject.split()) > 6 or subject.lower() in {"it", "this", "that", "there", "they", "these"}:
+        return []
+    head = cut_tail(re.split(r"\s(?:that|which|who|where|whose)\s|[;:]|, (?:which|who)\b", predicate)[0])
+    head = re.sub(r"\s*\([^)]*\)", "", head)
+    out = [(finish(f"What {clause.aux} {subject}"), predicate)]
+    if 3 <= len(head.split()) <= 12:
+        out.append((finish(f"What {clause.aux} {head} called"), clause.subject))
+    return out
+
+
+def object_questions(clause: Clause) -> list[tuple[str, str]]:
+    """'All prices include VAT' -> 'What do all prices include?'."""
+    if not clause.lemma or clause.imperative or clause.negation or clause.lemma in {"be", "do"}:
+        return []
+    match = _OBJECT.match(clause.text[clause.lemma_end:])
+    obj = match.group(1).strip() if match else ""
+    if not obj or len(obj.split()) > 10 or obj.split()[0].lower() in PREPOSITIONS | {"up", "out", "back"} \
+            or any(f.kind not in {"name", "code"} for f in key_facts(obj)):
+        return []  # a figure is asked by its own wh-question
+    rest = clause.text[clause.lemma_end + match.end():].split(",")[0]
+    rest = "" if re.match(r"\s*(?:that|which|who)\b", rest) else rest
+    question = f"What {clause.aux} {lower_first(clause.subject)} {clause.pre_verb} {clause.lemma} {cut_tail(rest)}"
+    return [(finish(question), obj)]
+
+
+def agent_questions(clause: Clause) -> list[tuple[str, str]]:
+    """'Hours are recorded by the session leader in the Hub' -> 'Who records hours in the Hub?'."""
+    words = clause.text[clause.body_start:].split()
+    if not clause.copula or not words or "VBN" not in verb_forms(words[0]):
+        return []
+    match = re.search(r"\bby ((?:the |a |an |our |your )?[\w’'-]+(?: [\w’'-]+){0,3}?)(?=\s(?:in|at|on|within|for|"
+                      r"before|after|when|and)\b|[,;.]|$)", clause.text[clause.body_start:])
+    if not match or not (re.search(r"\b[A-Z]", match.group(1)) or _PERSON_NOUN.search(match.group(1))):
+        return []
+    verb = inflect_verb(base_verb(words[0]) or words[0], "VBD" if clause.aux in {"was", "were"} else "VBZ")
+    after = clause.text[clause.body_start + match.end():].split(",")[0]
+    return [(finish(f"Who {verb} {lower_first(clause.subject)} {cut_tail(after)}"), match.group(1))]
+
+
+def fragment_clause(text: str, subject: str) -> Clause | None:
+    """'Approved by the Board on 14 March 2024.' reads as '<subject> was approved by the Board on ...'."""
+    words = text.split()
+    if len(words) < 3 or not words[0][:1].isupper() or "VBN" not in verb_forms(words[0]) \
+            or words[0].lower() in AUXILIARIES or words[1].lower() not in PREPOSITIONS:
+        return None
+    body = lower_first(text).rstrip(".")
+    return Clause(text=body, subject=subject, aux="was", subject_start=len(body), verb_start=0, body_start=0)
+
+
+def rule_questions(clause: Clause) -> list[tuple[str, str]]:
+    """Yes/no for rules ('Can Monthly Passes be paused?' -> 'No.'), 'What happens if ...?' for conditions."""
+    out = []
+    obliged = re.match(r"\s*(?:need|have|are required|is required) to\b", clause.text[clause.body_start:])
+    rule = clause.aux in RULE_MODALS or clause.negation or clause.imperative or obliged
+    if rule:
+        tail = re.search(r"\b(only|unless|except)\b[^,;]*", clause.text[clause.body_start:])
+        removal = [(clause.body_start + tail.start(), clause.body_start + tail.end())] if tail else []
+        qualifier = tail.group(0) if tail else ""
+        if clause.negation:
+            direct = f"No, {qualifier}" if tail and tail.group(1) != "only" else "No."
+        else:
+            direct = f"Yes, {qualifier}" if tail else "Yes."
+        out.append((ask_yes_no(clause, removal), direct))
+    if clause.condition and clause.lead:
+        main = cut_tail(clause.text[clause.main_start:])
+        out.append((finish(f"What happens {lower_first(clause.lead)}"), upper_first(user_voice(main).strip())))
+    return out
+
+
+def role_questions(text: str) -> list[tuple[str, str]]:
+    """'the Fleet Lead, Priya Ashdown-Mbeki,' -> 'Who is the Fleet Lead?'."""
+    out = []
+    for match in _ROLE.finditer(text):
+        role, name = match.group(1), match.group(2)
+        if person_like(name) and all(is_dictionary_word(w) for w in role.split()):
+            out.append((f"Who is the {role}?", name))
+    return out
+
+
+def label_value(statement: Statement) -> tuple[str, str, Statement] | None:
+    """'Customer Desk: Saltmarket Depot, ...' -> ('Customer Desk', 'Saltmarket Depot, ...')."""
+    if statement.lead_in or statement.kind not in {"line", "item", "sentence"}:
+        return None
+    match = _LABEL.match(statement.text) or _DASHED.match(statement.text)
+    if not match or len(match.group(1).split()) > _MAX_LABEL_WORDS \
+            or any(w.lower() in AUXILIARIES for w in match.group(1).split()):
+        return None
+    if match.re is _DASHED and not any(f.kind == "name" and f.start == 0 for f in statement.facts):
+        return None
+    return match.group(1).strip(), match.group(2).rstrip("."), statement
+
+
+def label_questions(label: str, value: str, statement: Statement) -> list[tuple[str, str]]:
+    kinds = {f.kind for f in key_facts(value)}
+    noun = label if label.split()[0].lower() in {"the", "a", "an"} else f"the {lower_first(label)}"
+    if "phone" in kinds:
+        questions = [f"What is the phone number of {noun}?", f"Which number do I call for {noun}?"]
+    elif "email" in kinds:
+        questions = [f"What is the email address for {lower_first(label)}?",
+                     f"Who do I email about {lower_first(label)}?"]
+    elif "name" in kinds and person_like(value.split(",")[0]):
+        questions = [f"Who is {noun}?", f"What is the name of {noun}?"]
+    elif kinds & {"count", "number"}:
+        count = next(f for f in key_facts(value) if f.kind in {"count", "number"})
+        noun = count.text.split(" ", 1)[1] if " " in count.text else ""
+        questions = [f"How many {lower_first(noun)} for {label}?", f"What was the number of {lower_first(noun)} for "
+                     f"{label}?"] if noun and person_like(label) else \
+            [f"What is the number of {lower_first(label)}?", f"How many {lower_first(label)} were there?"]
+    elif kinds & {"time", "day"}:
+        questions = [f"What are the hours of {noun}?", f"When is {noun} open?"]
+    elif kinds & {"code", "name"}:
+        questions = [f"Where is {noun}?", f"What is the address of {noun}?"]
+    else:
+        questions = [f"What is {noun}?"]
+    return [(q, value) for q in questions]
+
+
+def row_questions(statement: Statement) -> list[tuple[str, str]]:
+    """A lookup per cell, cells in turn, so that a cap keeps every column: 'How much is the Day Pass?'."""
+    row = statement.row or {}
+    key, cells = row.get("key", ""), row.get("cells", [])
+    per_cell = [cell_questions(key, column, value) for column, value in cells]
+    out = []
+    for variant in range(max((len(q) for q in per_cell), default=0)):
+        out.extend(qs[variant] for qs in per_cell if variant < len(qs))
+    return out
+
+
+def cell_questions(key: str, column: str, value: str) -> list[tuple[str, str]]:
+    col = lower_first(column)
+    verb = "are" if col.endswith("s") and not col.endswith("ss") else "is"
+    kinds = {f.kind for f in key_facts(value)}
+    if column.split() and column.split()[0].lower() in _CLAUSE_HEADERS:
+        return []  # 'When it applies': not a noun to ask for; the row's answer still states it
+    if "money" in kinds:
+        questions = [f"How much is the {key}?" if len(col.split()) == 1 else f"How much is the {col} for {key}?",
+                     f"What is the {col} for {key}?", f"What does {key} cost?"]
+    elif "name" in kinds and person_like(value.split(",")[0]):
+        if col.endswith(" by"):
+            questions = [f"Who is {lower_first(key)} {col}?", f"Which person is {lower_first(key)} {col}?"]
+        elif all(w[:1].isupper() for w in key.split()):
+            questions = [f"Who is the {key}?", f"What is the name of the {key}?"]
+        else:
+            questions = [f"Who is the {col} for {lower_first(key)}?", f"What is the {col} for {lower_first(key)}?"]
+    elif kinds & {"count", "number"} and col.endswith("s"):
+        questions = [f"How many {col} does {key} have?", f"What is the number of {col} for {key}?"]
+    elif kinds & {"time", "day"}:
+        questions = [f"What {verb} the {col} for {key}?", f"When is {key}?"]
+    else:
+        questions = [f"What {verb} the {col} for {key}?", f"What {col} does {key} have?"]
+    return [(q, value) for q in questions]

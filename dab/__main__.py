@@ -1,0 +1,8 @@
+"""``python -m dab``: the same as the ``dab`` command."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""The ``dab`` commands, one function per subcommand (``cli`` parses the arguments and calls them).
+
+Each command opens the project, makes one or two builder calls and prints the result. Builder
+modules are imported inside the commands, so ``dab --help`` stays instant.
+"""
+
+import contextlib
+import json
+import sys
+
+from builder.errors import BuilderError
+
+
+def cmd_init(args) -> None:
+    from builder.project import new_project
+
+    project = new_project(args.project)
+    if args.base_model:
+        project_cfg = project.load_config()
+        project_cfg.train.base_model = args.base_model
+        project.save_config(project_cfg)
+    print(f"project ready: {project.root}")
+
+
+def cmd_ingest(args) -> int:
+    from builder.documents import ingest_and_chunk
+    from builder.project import new_project
+
+    project = new_project(args.project)
+    reports, chunks = ingest_and_chunk(project, args.paths)
+    for row in reports:
+        detail = row["error"] if row["status"] == "error" else f"{row['pages']} pages, {row['chars']:,} chars"
+        warn = f"  ({'; '.join(row['warnings'])})" if row.get("warnings") else ""
+        print(f"{row['status']:5}  {row['name']}: {detail}{warn}")
+    failed = sum(row["status"] == "error" for row in reports)
+    print(f"{len(reports) - failed} document(s) ingested, {failed} failed; {len(chunks)} chunks in the project")
+    return 1 if failed else 0
+
+
+def cmd_pairs(args) -> None:
+    from builder.pairs import format_report, generate_pairs, load_report
+    from builder.pairs.teacher_setup import TEACHER_FIELDS, check_teacher, with_teacher
+    from builder.project import Project
+
+    project = Project.open(args.project)
+    project_cfg = project.load_config()
+    if args.report:
+        report = load_report(project)
+        print(format_report(report) if report else "no pairs generated yet: run `dab pairs` first")
+        return
+    given = {field: getattr(args, field) for field in TEACHER_FIELDS}
+    if any(value is not None for value in given.values()):
+        project_cfg.pairs = with_teacher(project_cfg.pairs, **given)
+        project.save_config(project_cfg)
+        print(f"teacher settings saved in {project.config_path.name}", file=sys.stderr)
+    if args.test_connection:
+        print(check_teacher(project_cfg.pairs))
+        return
+    try:
+        with progress_bar() as tracker:
+            summary = generate_pairs(project, project_cfg.pairs, progress=tracker.update)
+    except BuilderError as exc:
+        raise type(exc)(f"{str(exc).rstrip('.')}. The project's pairs were not changed.") from exc
+    print(format_report(load_report(project)).splitlines()[-1])
+    print(f"{summary['pairs']} pairs from {summary['chunks']} chunks "
+          f"({summary['chunks_without_pairs']} chunks gave no pair)")
+
+
+@contextlib.contextmanager
+def progress_bar():
+    """A progress bar on stderr: passages done / total, pairs so far, time left."""
+    from tqdm import tqdm
+
+    from builder.pairs.progress import GenerationProgress
+
+    bars = []
+
+    def show(tracker: GenerationProgress) -> None:
+        if not bars:
+            bars.append(tqdm(total=tracker.total, unit="passage", file=sys.stderr, desc="pairs",
+                             bar_format="{desc} {percentage:3.0f}%|{bar:24}| {postfix}", mininterval=0.2))
+        bars[0].n = tracker.done
+        bars[0].set_postfix_str(tracker.line(), refresh=True)
+
+    try:
+        yield GenerationProgress(on_change=show)
+    finally:
+        for bar in bars:
+            bar.close()
+
+
+def cmd_dataset(args) -> None:
+    from builder.dataset import build_dataset_dict, export_pairs, import_into_project, push_to_hub
+    from builder.pairs import training_pairs
+    from builder.project import Project
+    from builder.runs import chat_settings
+
+    project = Project.open(args.project)
+    project_cfg = project.load_config()
+    system_prompt = chat_settings(project_cfg).system_prompt  # the prompt training uses
+    if args.action == "import":
+        added, total = import_into_project(project, args.path, args.format)
+        print(f"{added} new pairs imported ({total - added} already in the project)")
+    elif args.action == "export":
+        n = export_pairs(training_pairs(project.pairs()), args.path, args.format or "openai", system_prompt)
+        print(f"{n} pairs written to {args.path}")
+    elif args.action == "push":
+        url = push_to_hub(training_pairs(project.pairs()), str(args.path), project_cfg.pairs,
+                          system_prompt=system_prompt)
+        print(f"dataset pushed: {url}")
+    else:
+        data = build_dataset_dict(training_pairs(project.pairs()), project_cfg.pairs, system_prompt)
+        data.save_to_disk(str(args.path))
+        print(f"dataset saved to {args.path} ({', '.join(f'{k}: {len(v)}' for k, v in data.items())})")
+
+
+def cmd_transfer(args) -> None:
+    from builder.project import Project
+    from builder.transfer import transfer_check
+
+    print(transfer_check(Project.open(args.project))["advice"])
+
+
+def cmd_train(args) -> None:
+    from builder.project import Project
+    from builder.train.entry import train_from_args
+    from builder.train.runner import stop_project_training
+
+    if args.stop:
+        print(f"stop requested for run {stop_project_training(Project.open(args.project)).name}")
+        return
+    print(json.dumps(train_from_args(args)))
+
+
+def grounding_settings(settings, args):
+    """The chat settings with ``--no-documents`` / ``-k`` applied (both keep the project's when absent)."""
+    import dataclasses
+
+    return dataclasses.replace(settings, grounded=settings.grounded and not args.no_documents,
+                               passages_k=args.passages_k or settings.passages_k)
+
+
+def cmd_chat(args) -> None:
+    from builder.project import Project
+    from builder.runs import Run, chat_settings, load_engine, newest_trained_run
+
+    project = Project.open(args.project)
+    project_cfg = project.load_config()
+    run = None
+    if not args.base:
+        run = Run.of_adapter(args.adapter) if args.adapter else newest_trained_run(project)
+        if run is None:
+            print("(no trained adapter yet: answering with the base model)", file=sys.stderr)
+    settings = grounding_settings(chat_settings(project_cfg, run), args)
+    engine, history = load_engine(run, project_cfg), []
+    for question in [args.message] if args.message else iter_prompts():
+        history.append({"role": "user", "content": question})
+        history.append({"role": "assistant", "content": answer_with_sources(engine, project, history, settings)})
+
+
+def answer_with_sources(engine, project, history: list[dict], settings) -> str:
+    """Stream the answer to the last question, then print its sources (or why there are none)."""
+    from builder.answers import grounded_prompt, source_line
+
+    prompt = grounded_prompt(project, history, settings, engine.tokenizer.all_special_tokens)
+    reply = ""
+    for piece in engine.stream(prompt.messages, settings):
+        print(piece, end="", flush=True)
+        reply += piece
+    print()
+    if prompt.note:
+        print(f"({prompt.note})")
+    if prompt.passages:
+        print("Sources:\n" + "\n".join("  " + source_line(n, p) for n, p in enumerate(prompt.passages, 1)))
+    return reply
+
+
+def iter_prompts():
+    """Questions typed at the terminal, until an empty line or end of input."""
+    while True:
+        try:
+            line = input("you> ").strip()
+        except EOFError:
+            return
+        if not line:
+            return
+        yield line
+
+
+def cmd_eval(args) -> None:
+    from builder.eval_report import verdict
+    from builder.eval_sets import evaluation_sets
+    from builder.evaluate import evaluate_run
+    from builder.project import Project
+    from builder.runs import load_engine, trained_run
+    from builder.storage import read_jsonl
+
+    project = Project.open(args.project)
+    project_cfg = project.load_config()
+    run = trained_run(project, args.adapter)
+    references = read_jsonl(args.heldout) if args.heldout else None
+    sets = evaluation_sets(project, run, references)
+    if not (sets.recall or sets.unseen):
+        raise BuilderError("no held-out questions: pass --heldout FILE, or train again with more pairs")
+    report = evaluate_run(load_engine(run, project_cfg), project, project_cfg, run, references)
+    print(verdict(report))
+    print(json.dumps({"headline": report["headline"], "sets": report["sets"], "wall_s": report["wall_s"]}, indent=2))
+    print(f"report: {run.folder / 'eval.md'}")
+
+
+def cmd_serve(args) -> None:
+    from builder.project import Project
+    from builder.runs import chat_settings, trained_run
+    from builder.serve import ServeLimits, load_serving_engine, serve
+
+    project = Project.open(args.project)
+    project_cfg = project.load_config()
+    run = trained_run(project, args.adapter)
+    settings = grounding_settings(chat_settings(project_cfg, run), args)
+    engine = load_serving_engine(run, project_cfg)
+    print(f"serving {project_cfg.name} on http://{args.host}:{args.port}/v1/chat/completions", flush=True)
+    serve(engine, settings, args.host, args.port, model_name=project_cfg.name, project=project,
+          limits=ServeLimits(max_prompt_tokens=args.max_prompt_tokens))
+
+
+def cmd_export(args) -> None:
+    from builder.export import export_adapter, export_weights, push_to_hub
+    from builder.project import Project
+    from builder.runs import trained_run
+
+    project = Project.open(args.project)
+    project_cfg = project.load_config()
+    run = trained_run(project, args.adapter)
+    print(f"adapter: {export_adapter(run, args.out / 'adapter', project_cfg)}")
+    if args.merged or args.gguf or args.ollama:
+        export_weights(run, args.out, project_cfg, args.gguf_type if args.gguf else None, args.ollama,
+                       done=lambda step, path: print(f"{step + ':':8} {path}"))
+    if args.push:
+        print(f"hub:     {push_to_hub(args.out / 'adapter', args.push)}")
+
+
+def cmd_ui(args) -> None:
+    try:
+        from ui.app import launch
+    except ImportError as exc:
+        raise BuilderError(f"the wizard needs Gradio: pip install gradio ({exc})") from exc
+    launch(project=args.project, sample=args.sample, host=args.host, port=args.port)
+

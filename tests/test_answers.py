@@ -1,0 +1,189 @@
+"""Grounded prompts (``builder.answers``): passages and sources for a question, switched off, a project
+without documents, no match, a huge question, hostile passages, removed documents, threads at once.
+
+    .venv/bin/python -m pytest tests/test_answers.py -q
+"""
+
+import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from builder import retrieve
+from builder.answers import (GROUNDED, NO_DOCUMENTS, NO_MATCH, OFF, grounded_prompt, snippet, source_line,
+                             source_record)
+from builder.config import ChatConfig, ProjectConfig
+from builder.errors import ConfigError
+from builder.project import Project
+from builder.retrieve import ABSTAIN_ANSWER, MAX_QUESTION_CHARS, NO_PASSAGES, PASSAGES_INTRO
+
+from .support import handbook_project
+
+ASK = [{"role": "user", "content": "How much does a day pass cost?"}]
+
+
+@pytest.fixture()
+def project(project_dir, tiny_model_dir) -> Project:
+    """A project with the three short HANDBOOK documents, chunked with the tiny model's tokenizer."""
+    retrieve.forget_indexes()
+    return handbook_project(project_dir, tiny_model_dir)
+
+
+@pytest.fixture(scope="module")
+def special_tokens(tiny_model_dir):
+    from builder.models import load_tokenizer
+
+    return load_tokenizer(str(tiny_model_dir)).all_special_tokens
+
+
+def test_grounded_question_quotes_the_best_passages_and_names_its_sources(project, special_tokens):
+    history = [{"role": "user", "content": "Where is the depot?"}, {"role": "assistant", "content": "Quay Street."}]
+    prompt = grounded_prompt(project, history + ASK, ChatConfig(passages_k=2), special_tokens)
+    assert prompt.status == GROUNDED and prompt.note is None and 1 <= len(prompt.passages) <= 2
+    assert prompt.passages[0].document == "fees.md" and "4.50 euro" in prompt.passages[0].text
+    assert prompt.messages[:2] == history  # only the last question is grounded
+    content = prompt.messages[-1]["content"]
+    assert content.startswith(PASSAGES_INTRO) and content.endswith("Question: How much does a day pass cost?")
+    assert "4.50 euro" in content and ABSTAIN_ANSWER in content
+    record = source_record(prompt.passages[0])
+    assert record["document"] == "fees.md" and record["heading"].endswith("Day passes")
+    assert record["snippet"].startswith("A day pass costs 4.50 euro") and record["chunk_id"] == prompt.passages[0].chunk_id
+    assert source_line(1, prompt.passages[0]).startswith("[1] fees.md > ")
+    assert ASK[0]["content"] == "How much does a day pass cost?"  # the caller's messages are untouched
+
+
+def test_switched_off_sends_the_conversation_as_it_is(project):
+    prompt = grounded_prompt(project, ASK, ChatConfig(grounded=False))
+    assert prompt.status == OFF and prompt.messages == ASK and prompt.passages == () and prompt.note is None
+
+
+def test_project_without_chunks_answers_closed_book_and_says_so(project_dir):
+    empty = Project.create(project_dir)
+    for where in (empty, None):
+        prompt = grounded_prompt(where, ASK, ChatConfig())
+        assert prompt.status == NO_DOCUMENTS and prompt.messages == ASK and not prompt.passages
+        assert prompt.note == "No documents: answering without them."
+
+
+def test_question_matching_nothing_gets_no_passage_and_the_prompt_asks_to_abstain(project):
+    prompt = grounded_prompt(project, [{"role": "user", "content": "Quantum zebras of Jupiter?"}], ChatConfig())
+    assert prompt.status == NO_MATCH and prompt.passages == () and prompt.note == NO_PASSAGES
+    content = prompt.messages[-1]["content"]
+    assert content.startswith(NO_PASSAGES) and f'say: "{ABSTAIN_ANSWER}"' in content
+    assert content.endswith("Question: Quantum zebras of Jupiter?")
+
+
+def test_huge_question_is_searched_and_quoted_by_its_end(project):
+    question = "zebra quantum jupiter " * 5_000 + "How much does a day pass cost?"
+    prompt = grounded_prompt(project, [{"role": "user", "content": question}], ChatConfig())
+    assert len(question) > 100_000 and prompt.passages[0].document == "fees.md"
+    asked = prompt.messages[-1]["content"].split("Question: ", 1)[1]
+    assert question.endswith(asked) and len(asked) <= MAX_QUESTION_CHARS
+
+
+def test_hostile_passage_stays_quoted_text(project, special_tokens, tiny_model_dir):
+    from builder.models import load_tokenizer
+
+    question = [{"role": "user", "content": "How long do member share refunds take?"}]
+    prompt = grounded_prompt(project, question, ChatConfig(), special_tokens)
+    content = prompt.messages[-1]["content"]
+    assert prompt.passages[0].document == "notes.md"
+    assert "<|im_start|>" not in content and "<|im_end|>" not in content
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    control = set(tokenizer.convert_tokens_to_ids(["<|im_start|>", "<|im_end|>", "<|endoftext|>"]))
+    assert not control & set(tokenizer(content, add_special_tokens=False)["input_ids"])
+    quote = content.split("<passage 1 ", 1)[1]
+    assert quote.index("Ignore previous instructions") < quote.index("The refund rule ends here") < quote.index("</passage>")
+    assert content.count("</passage>") == len(prompt.passages)
+
+
+def test_removed_document_is_never_a_source_again(project):
+    assert grounded_prompt(project, ASK, ChatConfig()).passages[0].document == "fees.md"
+    fees = next(source.id for source in project.sources() if source.original_name == "fees.md")
+    project.remove_source(fees)
+    prompt = grounded_prompt(project, ASK, ChatConfig(passages_k=10))
+    assert "fees.md" not in {p.document for p in prompt.passages} and "4.50" not in prompt.messages[-1]["content"]
+
+
+def test_two_chats_retrieve_at_once(project):
+    questions = ["How much does a day pass cost?", "When does the depot open?", "What does a lost bike cost?",
+                 "Where are cargo bikes parked?"] * 4
+    retrieve.forget_indexes()
+    start = threading.Barrier(4)
+
+    def ask(question: str):
+        start.wait(timeout=10)
+        return grounded_prompt(project, [{"role": "user", "content": question}], ChatConfig())
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(ask, questions[:4]))
+    together += [grounded_prompt(project, [{"role": "user", "content": q}], ChatConfig()) for q in questions[4:]]
+    alone = [grounded_prompt(project, [{"role": "user", "content": q}], ChatConfig()) for q in questions]
+    assert [p.passages for p in together] == [p.passages for p in alone]
+    assert [p.passages[0].document for p in alone[:4]] == ["fees.md", "depot.md", "fees.md", "depot.md"]
+
+
+def test_another_conversation_is_asked_over_the_same_passages(project):
+    prompt = grounded_prompt(project, ASK, ChatConfig())
+    other = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}] + ASK
+    again = prompt.for_conversation(other)
+    assert again[:2] == other[:2] and again[-1]["content"] == prompt.messages[-1]["content"]
+    off = grounded_prompt(project, ASK, ChatConfig(grounded=False))
+    assert off.for_conversation(other) == other
+
+
+def test_snippet_is_one_short_line():
+    text = "A day pass\ncosts 4.50 euro, " + "and more words follow here " * 20
+    cut = snippet(text, 40)
+    assert cut == "A day pass costs 4.50 euro, and more…" and "\n" not in cut
+    assert snippet("Short.") == "Short."
+
+
+@pytest.mark.parametrize("values, reason", [
+    ({"passages_k": 0}, "passages_k"), ({"passages_k": 11}, "passages_k"),
+    ({"temperature": math.nan}, "finite"), ({"temperature": math.inf}, "finite"), ({"temperature": -1.0}, "finite"),
+    ({"top_p": math.nan}, "top_p")])
+def test_chat_settings_are_validated(values, reason):
+    with pytest.raises(ConfigError, match=reason):
+        ChatConfig(**values)
+
+
+def test_grounding_settings_are_saved_with_the_project(tmp_path):
+    cfg = ProjectConfig()
+    assert cfg.chat.grounded is True and cfg.chat.passages_k == 3
+    cfg.chat.grounded, cfg.chat.passages_k = False, 5
+    cfg.save(tmp_path / "project.yaml")
+    loaded = ProjectConfig.load(tmp_path / "project.yaml")
+    assert loaded.chat.grounded is False and loaded.chat.passages_k == 5
+    with pytest.raises(ConfigError, match="passages_k"):
+        ProjectConfig.from_dict({"chat": {"passages_k": 50}})
+
+
+def test_dab_chat_prints_the_sources_after_the_answer(project, tiny_adapter, capsys):
+    from dab.cli import main
+
+    cfg = project.load_config()
+    cfg.chat.max_new_tokens = 4
+    project.save_config(cfg)
+    root, adapter = str(project.root), str(tiny_adapter)
+    assert main(["chat", "-p", root, "--adapter", adapter, "-m", "How much does a day pass cost?", "-k", "1"]) == 0
+    out = capsys.readouterr().out
+    answer, sources = out.split("Sources:\n")
+    assert answer.strip() and sources.splitlines() and sources.splitlines()[0].startswith("  [1] fees.md > ")
+    assert len(sources.strip().splitlines()) == 1  # -k 1
+    assert main(["chat", "-p", root, "--adapter", adapter, "-m", "How much does a day pass cost?", "--no-documents"]) == 0
+    assert "Sources:" not in capsys.readouterr().out
+    assert main(["chat", "-p", root, "--adapter", adapter, "-m", "Quantum zebras of Jupiter?"]) == 0
+    assert f"({NO_PASSAGES})" in capsys.readouterr().out
+
+
+def test_dab_chat_without_documents_says_so(project_dir, tiny_model_dir, tiny_adapter, capsys):
+    from dab.cli import main
+
+    empty = Project.create(project_dir)
+    cfg = empty.load_config()
+    cfg.train.base_model, cfg.chat.max_new_tokens = str(tiny_model_dir), 4
+    empty.save_config(cfg)
+    assert main(["chat", "-p", str(empty.root), "--adapter", str(tiny_adapter), "-m", "Where is the depot?"]) == 0
+    assert "(No documents: answering without them.)" in capsys.readouterr().out

@@ -1,0 +1,169 @@
+"""The rules generator's questions: several per fact, self-contained, grounded, on two corpora
+written in different styles; and the bad inputs (no facts, one big table, headings only, 200 pages,
+another language, pronouns)."""
+
+import dataclasses
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from builder.chunking import split_sections
+from builder.config import IngestConfig, PairsConfig
+from builder.facts import coverage, covers, fact_in_answer, informative_statements, split_statements
+from builder.ingest import extract
+from builder.pairs import GENERATORS
+from builder.pairs.questions import MIN_QUESTIONS
+from builder.pairs.rules import NO_FACTS, NO_STATEMENTS, generate_rules
+from builder.pairs.validate import words_key
+from builder.records import Chunk
+from builder.templates import sample_documents
+
+CLINIC = Path(__file__).parent / "corpora" / "larchfield-clinic"
+DANGLING = re.compile(r"^\w+(?: \w+)? (?:it|they|he|she)\b", re.IGNORECASE)  # 'When is it open?', 'Do they ...?' 
+
+
+def corpus_chunks(paths: list[Path], chunk_chars: int = 1500) -> list[Chunk]:
+    """Chunks as the pipeline makes them (heading sections cut to size), without a tokenizer."""
+    chunks = []
+    for source, path in enumerate(paths):
+        markdown = extract(path.name, path.read_bytes(), IngestConfig()).text
+        for heading_path, body in split_sections(markdown):
+            for start in range(0, len(body), chunk_chars):
+                chunks.append(Chunk(id=f"c{len(chunks)}", source_id=f"s{source}", heading_path=heading_path,
+                                    text=body[start:start + chunk_chars], tokens=300))
+    return chunks
+
+
+def chunk(text: str, heading: list[str] | None = None, source: str = "s1") -> Chunk:
+    return Chunk(id="c1", source_id=source, heading_path=heading or [], text=text, tokens=10)
+
+
+def asked(text: str, heading: list[str] | None = None) -> dict[str, str]:
+    return {c.question: c.answer for c in generate_rules(chunk(text, heading), PairsConfig())}
+
+
+@pytest.fixture(scope="module", params=["sample", "clinic"])
+def generated(request) -> tuple[list[dict], list]:
+    paths = sample_documents() if request.param == "sample" else sorted(CLINIC.glob("*.[mth]*"))
+    chunks = corpus_chunks([p for p in paths if p.suffix != ".jsonl"])
+    return chunks, GENERATORS["rules"](chunks, PairsConfig(), None)
+
+
+def test_every_informative_statement_gets_three_distinct_grounded_questions(generated):
+    chunks, results = generated
+    for chunk_row, result in zip(chunks, results):
+        by_fact: dict[str, list] = {}
+        for candidate in result.candidates:
+            by_fact.setdefault(candidate.fact, []).append(candidate)
+        for statement in informative_statements(split_statements(chunk_row.text, chunk_row.heading_path)):
+            questions = {words_key(c.question) for c in by_fact.get(statement.text, [])}
+            assert len(questions) >= MIN_QUESTIONS, statement.text
+            for candidate in by_fact[statement.text]:  # every answer states its fact
+                assert candidate.question.endswith("?") and covers(candidate.answer, statement)
+                assert all(fact_in_answer(f, candidate.answer) for f in statement.facts)
+
+
+def test_questions_are_self_contained(generated):
+    _, results = generated
+    questions = [c.question for r in results for c in r.candidates]
+    assert not [q for q in questions if DANGLING.match(q)]
+    short_keys = [c.question for r in results for c in r.candidates if re.search(r"\b(?:for|is) [A-Z]\?$", c.question)]
+    assert not short_keys  # never 'the time for A'
+
+
+def test_coverage_of_the_sample_is_at_least_95_percent():
+    chunks = corpus_chunks(sample_documents())
+    results = GENERATORS["rules"](chunks, PairsConfig(), None)
+    statements = [s for c in chunks for s in split_statements(c.text, c.heading_path)]
+    report = coverage(statements, [c.answer for r in results for c in r.candidates])
+    assert report.ratio >= 0.95, [s.text for s in report.uncovered]
+
+
+def test_users_way_of_asking_with_the_fact_first_in_the_answer():
+    barrow = asked("A Barrow booking costs €6.00 per 3-hour slot.", ["Booking a Barrow Cargo Bike", "Prices"])
+    assert barrow["How much does a Barrow booking cost?"] == "€6.00 per 3-hour slot. A Barrow booking costs €6.00 " \
+                                                             "per 3-hour slot."
+    pause = asked("Monthly Passes cannot be paused.", ["Pausing"])
+    assert pause["Can Monthly Passes be paused?"].startswith("No. ")
+    frost = asked("If the temperature is below −3 °C at 06:00, all Barrows are withdrawn for the day.", ["Frost rule"])
+    assert frost["What happens if the temperature is below −3 °C at 06:00?"].startswith(
+        "All Barrows are withdrawn for the day.")
+    clinic = asked("Results of blood tests normally arrive within five working days.", ["Test results"])
+    assert clinic["How soon do results of blood tests normally arrive?"].startswith("Within five working days.")
+    sick = asked("Phone the duty supervisor at least 90 minutes before your shift starts.", ["How to report sickness"])
+    assert "How far in advance should I phone the duty supervisor to report sickness?" in sick
+    form = asked("Every accident must be reported on Incident Form IR-3 within 24 hours.", ["Health and safety"])
+    assert any(q.startswith("On which form must every accident be reported") for q in form)
+    role = asked("The workshop is run by the Fleet Lead, Priya Ashdown-Mbeki, on weekdays.", ["Workshop"])
+    assert role["Who is the Fleet Lead?"].startswith("Priya Ashdown-Mbeki.")
+
+
+def test_table_rows_are_never_dropped_and_name_their_table():
+    slots = list(zip("ABCDE", range(7, 22, 3)))
+    table = "| Slot | Time |\n|---|---|\n" + "\n".join(f"| {s} | {h}:00–{h + 3}:00 |" for s, h in slots)
+    candidates = generate_rules(chunk(table, ["Booking a Cargo Bike", "Slots"]), PairsConfig())
+    facts = {c.fact for c in candidates}
+    assert facts == {f"Slot {s}: time {h}:00–{h + 3}:00." for s, h in slots}
+    assert "What is the time for Slot A when booking a Cargo Bike?" in {c.question for c in candidates}
+
+
+def test_a_document_that_is_one_large_table_keeps_its_header_in_every_chunk():
+    lines = ["| Zone | Stations | Docks |", "|---|---|---|"] + [f"| Zone {n} | {n + 3} | {n * 10 + 6} |"
+                                                                for n in range(120)]
+    chunks = [Chunk(id=f"c{start}", source_id="s1", heading_path=["Zones"], tokens=200,
+                    text="\n".join(lines[start:start + 25])) for start in range(0, len(lines), 25)]  # cut between rows
+    results = GENERATORS["rules"](chunks, PairsConfig(), None)
+    facts = {c.fact for r in results for c in r.candidates}
+    assert sum(r.error is None and r.skipped is None for r in results) == len(chunks)
+    assert {f"Zone {n}: stations {n + 3}; docks {n * 10 + 6}." for n in range(120)} <= facts
+
+
+def test_chunks_without_facts_say_why():
+    results = GENERATORS["rules"]([chunk("# Welcome\n\n## Contents\n\n### Part one"),
+                                   chunk("Thank you for reading. We hope you enjoy it.", ["Welcome"])],
+                                  PairsConfig(), None)
+    assert [(r.candidates, r.skipped) for r in results] == [([], NO_STATEMENTS), ([], NO_FACTS)]
+
+
+def test_a_document_in_another_language_is_skipped_with_a_reason():
+    german = ("Die Jahresmitgliedschaft kostet 96 Euro. Mitglieder können ihre Mitgliedschaft einmal im Jahr für "
+              "einen, zwei oder drei ganze Monate pausieren. Die Pause muss mindestens sieben Tage vorher beantragt "
+              "werden.")
+    results = GENERATORS["rules"]([chunk(german, ["Mitgliedschaft"]), chunk("| Tag | Zeit |\n| Montag | 09:00 |")],
+                                  PairsConfig(), None)
+    assert all(not r.candidates and r.skipped.startswith("skipped: not English") for r in results)
+
+
+def test_pronoun_led_sentences_name_what_they_are_about():
+    questions = asked("The Barrow is the electric cargo bike of the Commons. It has a front box that carries up to "
+                      "80 kg. They cost €6.00 per slot.", ["Cargo bikes"])
+    assert questions["What does the Barrow have?"].startswith("A front box. It has a front box")
+    assert questions["How much does the Barrow cost?"].startswith("€6.00 per slot. They cost")
+    assert not [q for q in questions if DANGLING.match(q)]
+
+
+def test_progress_and_one_result_per_chunk():
+    calls = []
+    chunks = [chunk("The fee is €5."), dataclasses.replace(chunk("The fee is €6."), id="c2")]
+    results = GENERATORS["rules"](chunks, PairsConfig(), lambda done, total: calls.append((done, total)))
+    assert len(results) == 2 and calls == [(1, 2), (2, 2)]
+    assert all(c.fact == "The fee is €5." for c in results[0].candidates)
+
+
+def test_two_hundred_pages_take_under_30_seconds():
+    texts = [extract(p.name, p.read_bytes(), IngestConfig()).text for p in sample_documents()]
+    pages = sum(len(t) for t in texts) / 3000  # about 3,000 characters to a page
+    copies = int(200 / pages) + 1
+    chunks = []
+    for n in range(copies):
+        for source, text in enumerate(texts):
+            for heading_path, body in split_sections(f"{text}\n\nCopy {n}.\n"):
+                for start in range(0, len(body), 1500):
+                    chunks.append(Chunk(id=f"{n}-{len(chunks)}", source_id=f"{n}-{source}", tokens=300,
+                                        heading_path=heading_path, text=body[start:start + 1500]))
+    started = time.perf_counter()
+    results = GENERATORS["rules"](chunks, PairsConfig(), None)
+    assert time.perf_counter() - started < 30
+    assert sum(len(r.candidates) for r in results) > 1000 * copies

@@ -1,0 +1,31 @@
+"""Sources under a chat answer, as Gradio chat messages: one collapsed box per passage.
+
+    history += source_messages(prompt)     # prompt: builder.answers.GroundedPrompt
+
+Each source is an assistant message with ``metadata`` (a Gradio "thought"): its title names the
+document and heading, its log shows a short snippet, and opening it shows the whole passage.
+When the answer used no passage, one such message says why (no documents, nothing matched).
+``engines.history_messages`` leaves these messages out of what the model is sent.
+"""
+
+from builder.answers import NO_DOCUMENTS, NO_MATCH, GroundedPrompt, heading, snippet
+from builder.retrieve import Passage
+
+DETAILS = {NO_DOCUMENTS: "This project has no documents yet, so the model answered from what it learned.",
+           NO_MATCH: "No passage of the documents matches the question: the model was asked to say so "
+                     "rather than guess."}
+
+
+def source_message(number: int, passage: Passage) -> dict:
+    """One passage as a collapsed box: document > heading, a snippet beside it, the passage inside."""
+    where = " › ".join(filter(None, [passage.document, heading(passage).replace(" > ", " › ")]))
+    return {"role": "assistant", "content": passage.text,
+            "metadata": {"title": f"Source {number}: {where}", "log": snippet(passage.text), "status": "done"}}
+
+
+def source_messages(prompt: GroundedPrompt) -> list[dict]:
+    """The messages to show under an answer: its sources, or the note saying why it has none."""
+    if prompt.note:
+        return [{"role": "assistant", "content": DETAILS.get(prompt.status, ""),
+                 "metadata": {"title": prompt.note, "status": "done"}}]
+    return [source_message(number, passage) for number, passage in enumerate(prompt.passages, 1)]
