@@ -99,6 +99,7 @@ def compare(args) -> None:
     trl_skipped = trl_skip_reason()
     if trl_skipped:
         print(trl_skipped, flush=True)
+    load_start = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="dab-bench-"))
     args.pairs = args.pairs or write_pairs(work / "pairs.jsonl", args.tokenizer)
     args.model = build_shape(work / "model", args.shape) if args.shape else args.model
@@ -113,7 +114,9 @@ def compare(args) -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     setting = {"device": torch.cuda.get_device_name(0) if device == "cuda" else f"cpu ({os.cpu_count()} cores)",
                "model": args.shape or str(args.model), "steps": args.steps, "warmup": args.warmup,
-               "repeats": args.repeats, "row_tokens": args.row_tokens}
+               "repeats": args.repeats, "row_tokens": args.row_tokens,
+               "load_avg_1_5_15m": {"start": [round(x, 2) for x in load_start],
+                                    "end": [round(x, 2) for x in os.getloadavg()]}}
     summary = summarize(setting, results, runs, trl_skipped)
     for baseline, ratio in summary["ratios"].items():
         print(f"ours/{baseline}: {ratio['tokens_per_s']}x tokens/s (runs {ratio['tokens_per_s_runs']}), "
@@ -219,23 +222,13 @@ def run_recipe(args) -> dict:
     torch.manual_seed(0)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     tokenizer = load_tokenizer(args.tokenizer)
-<<<<<<< HEAD
-    examples = [tokenize_conversation(tokenizer, to_messages(p, SYSTEM_PROMPT), args.max_seq_tokens)[0]
-                for p in read_jsonl(args.pairs)]
+    examples = [tokenize_conversation(tokenizer, pair_messages(p["question"], p["answer"], SYSTEM_PROMPT),
+                                      args.max_seq_tokens)[0] for p in read_jsonl(args.pairs)]
     names = [args.recipe] if args.recipe != "all" else [n for n in RECIPES if n != "trl" or not trl_skip_reason()]
     setups = {name: SETUPS[name](args, examples, device) for name in names if name != "trl"}
     optimizers = {name: torch.optim.AdamW([p for p in setup[0].parameters() if p.requires_grad], lr=1e-4,
                                           weight_decay=0.0) for name, setup in setups.items()}
     for name in setups:
-=======
-    examples = [tokenize_conversation(tokenizer, pair_messages(p["question"], p["answer"], "You are a helpful assistant."),
-                                      args.max_seq_tokens)[0] for p in read_jsonl(args.pairs)]
-    names = ["peft", "ours"] if args.recipe == "both" else [args.recipe]
-    setups = {name: (ours if name == "ours" else peft_recipe)(args, examples, device) for name in names}
-    optimizers = {name: torch.optim.AdamW([p for p in setups[name][0].parameters() if p.requires_grad], lr=1e-4)
-                  for name in names}
-    for name in names:
->>>>>>> main
         for index in range(args.warmup):
             train_step(setups[name], optimizers[name], index, device)
     if device == "cuda":

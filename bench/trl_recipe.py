@@ -50,12 +50,12 @@ def build_trl_trainer(args, device: str, max_steps: int, callbacks: list):
     from transformers import BitsAndBytesConfig
     from trl import SFTConfig, SFTTrainer
 
-    from builder.dataset import to_messages
+    from builder.dataset import pair_messages
     from builder.models import load_tokenizer, resolve_model
     from builder.storage import read_jsonl
 
     on_cuda = device == "cuda"
-    conversations = [to_messages(pair, SYSTEM_PROMPT) for pair in read_jsonl(args.pairs)]
+    conversations = [pair_messages(pair["question"], pair["answer"], SYSTEM_PROMPT) for pair in read_jsonl(args.pairs)]
     dataset = Dataset.from_list([{"prompt": m[:-1], "completion": m[-1:]} for m in conversations])
     config = SFTConfig(
         output_dir=tempfile.mkdtemp(prefix="dab-trl-"), max_length=args.row_tokens, packing=True,
