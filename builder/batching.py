@@ -122,9 +122,18 @@ class DecodeBatch:
         last = torch.tensor([[answer.tokens[-1]] for answer in self.answers], device=model.device)
         self.mask = torch.cat([self.mask, self.mask.new_ones(len(self.answers), 1)], dim=1)
         positions = self.mask.sum(dim=1, keepdim=True) - 1
-        out = model(input_ids=last, attention_mask=self.mask, position_ids=positions,
-                    past_key_values=self.cache, use_cache=True, logits_to_keep=1)
+        out = model(input_ids=last, attention_mask=self.mask, position_ids=positions, logits_to_keep=1,
+                    **cache_kwargs(model, self.cache))
         return out.logits[:, -1].float()
+
+
+def cache_kwargs(model, cache) -> dict:
+    """The forward keyword for the KV cache: ``cache`` in newer transformers, ``past_key_values`` before."""
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    name = "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+    return {name: cache, "use_cache": True}
 
 
 def mergeable(cache) -> bool:
@@ -210,8 +219,7 @@ class Batcher:
         cache = DynamicCache(config=model.config)
         ids = torch.tensor([answer.prompt_ids], device=model.device)
         answer.generation.streamer.next_tokens_are_prompt = False
-        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), past_key_values=cache, use_cache=True,
-                    logits_to_keep=1)
+        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), logits_to_keep=1, **cache_kwargs(model, cache))
         if answer.take(out.logits[:, -1].float()):
             answer.finish()
             return
