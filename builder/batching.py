@@ -23,6 +23,7 @@ until the batch has drained. Models whose cache is not transformers' plain ``Dyn
 """
 
 import collections
+import functools
 import threading
 from dataclasses import dataclass, field
 
@@ -127,13 +128,17 @@ class DecodeBatch:
         return out.logits[:, -1].float()
 
 
-def cache_kwargs(model, cache) -> dict:
+@functools.cache
+def cache_keyword(model_class: type) -> str:
     """The forward keyword for the KV cache: ``cache`` in newer transformers, ``past_key_values`` before."""
     import inspect
 
+    return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
+
+
+def cache_kwargs(model, cache) -> dict:
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    name = "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
-    return {name: cache, "use_cache": True}
+    return {cache_keyword(type(base)): cache, "use_cache": True}
 
 
 def mergeable(cache) -> bool:
