@@ -3,6 +3,7 @@
     HF_HUB_OFFLINE=1 .venv/bin/python bench/chat.py [--adapter RUN/adapter] [--new-tokens 64] [--skip-eval]
     HF_HUB_OFFLINE=1 .venv/bin/python bench/chat.py --under-load     # quiet, then beside a training
     HF_HUB_OFFLINE=1 .venv/bin/python bench/chat.py --skip-eval --passages-k 3   # retrieval on vs off
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/chat.py --concurrency 8   # dab serve: 8 clients at once vs in a row
     python bench/chat.py --base MODEL_DIR --baseline-quantize 4bit --skip-eval       # on a GPU
 
 Model: the bundled SmolLM2-135M-Instruct (fp32 on CPU, bf16 on CUDA) with a LoRA adapter (rank
@@ -316,12 +317,23 @@ def main() -> None:
     parser.add_argument("--skip-eval", action="store_true")
     parser.add_argument("--under-load", action="store_true",
                         help="measure as the machine is, then beside a running training (no evaluation)")
+    parser.add_argument("--concurrency", type=int, metavar="N",
+                        help="only serving over HTTP: N clients at once vs one after another (bench/serve_load.py)")
     parser.add_argument("--out", type=Path, help="result file (default: bench/results/chat.json, "
-                                                 "or chat-under-load.json with --under-load)")
+                                                 "chat-under-load.json with --under-load, chat-concurrency.json)")
     args = parser.parse_args()
-    out = args.out or ROOT / "bench" / "results" / ("chat-under-load.json" if args.under_load else "chat.json")
+    name = "chat-concurrency" if args.concurrency else "chat-under-load" if args.under_load else "chat"
+    out = args.out or ROOT / "bench" / "results" / f"{name}.json"
     base = resolve_model(args.base)
     adapter = args.adapter or torch_thread.call(make_adapter, base, Path(tempfile.mkdtemp(prefix="bench-adapter-")))
+    if args.concurrency:
+        from bench.serve_load import bench_concurrency, report
+
+        result = bench_concurrency(base, adapter, args.concurrency, args.new_tokens, args.repeats)
+        report(result)
+        out.write_text(json.dumps({**describe_machine(args.base, "none"), **result}, indent=2) + "\n")
+        print(f"written: {out}")
+        return
     results = {**describe_machine(args.base, args.baseline_quantize),
                "adapter": "trained" if args.adapter else "random rank-16 all-linear", "new_tokens": args.new_tokens}
     project = create_sample_project(Path(tempfile.mkdtemp(prefix="bench-sample-")) / "sample")

@@ -1,25 +1,36 @@
-"""Training throughput and peak memory: our recipe vs the PEFT-documented QLoRA recipe.
+"""Training throughput and peak memory: our recipe vs the PEFT-documented QLoRA recipe and TRL.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/train.py                 # CPU, bundled SmolLM2-135M
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/train.py --repeats 3      # CPU, bundled SmolLM2-135M
     python bench/train.py --shape qwen2.5-0.5b --tokenizer DIR --pairs pairs.jsonl   # CUDA
 
-Both recipes train the same model on the same pairs (generated from the sample corpus with the
-rules generator, or read from ``--pairs``) with assistant-only labels, LoRA r=16 on all linear
-layers. Speed: one process loads both, warms each up with ``--warmup`` steps (default one; on
-CUDA use two, so that compiled kernels such as flex attention have seen both a full and a partial
-row before the clock runs), then alternates their ``--steps`` timed steps (a machine busy with
-other work slows both alike). Peak memory: each recipe again in its own process, same steps:
+Every recipe trains the same model on the same pairs (generated from the sample corpus with the
+rules generator, or read from ``--pairs``) with answer-only labels, LoRA r=16/alpha=32 on all
+linear layers, AdamW at a constant 1e-4 without weight decay, gradients clipped at 1.0. Speed: one
+process loads them all, warms each up with ``--warmup`` steps (default one; on CUDA use two, so
+that compiled kernels such as flex attention have seen both a full and a partial row before the
+clock runs), then alternates their ``--steps`` timed steps (a machine busy with other work slows
+them alike); ``--repeats`` such processes give the spread. Peak memory: each recipe again in its
+own process, same steps:
 
 - ``peft``: the recipe in the PEFT docs: 4-bit NF4 + ``prepare_model_for_kbit_training`` +
   non-reentrant gradient checkpointing + padded batches of ``--batch`` pairs in dataset order.
+- ``trl``: TRL's ``SFTTrainer`` as its docs configure packed SFT (``bench/trl_recipe.py``):
+  packing (best-fit decreasing) + padding-free rows of ``--row-tokens``, completion-only loss,
+  TRL's defaults otherwise (gradient checkpointing on, its chunked fused LM head). Its trainer owns
+  the loop, so the other recipes take their steps from its step callback. Before timing, the run
+  checks that TRL's loss covers exactly our answer tokens and that its packed examples do not
+  attend to each other (``trl_checks`` in the result). Skipped, with the reason, when TRL is not
+  installed or older than ``trl_recipe.MIN_TRL`` (``pip install 'domain-assistant-builder[bench]'``).
 - ``ours``: ``builder.train.recipe`` as the product trains: padding-free packed rows with
-  restarting position ids, logits only at answer tokens, no upcast, no checkpointing; fp32 LoRA on CPU, 4-bit + flex
-  attention (+ Liger when installed) on CUDA.
+  restarting position ids, logits only at answer tokens, no upcast, no checkpointing; fp32 LoRA
+  on CPU, 4-bit + flex attention (+ Liger when installed) on CUDA.
 
-Reported: real (non-padding) tokens per second and peak memory (CUDA: max allocated; CPU: peak
-resident set of the process), and the ratios ours/peft. Results go to bench/results/train-<device>.json
-(or ``--out``). ``--shape qwen2.5-0.5b`` builds that architecture with random weights (speed and
-memory do not depend on the values), for GPU machines without model downloads.
+Reported: real (non-padding) tokens per second (median over repeats, and each run's value) and
+peak memory (CUDA: max allocated; CPU: peak resident set of the process), and ours' ratios to
+each baseline (tokens/s: median of the per-run ratios). Results go to
+bench/results/train-<device>.json (or ``--out``). ``--shape qwen2.5-0.5b`` builds that
+architecture with random weights (speed and memory do not depend on the values), for GPU
+machines without model downloads.
 
 For a machine without the bundled model (``bench/gpu_prep.sh`` / ``bench/gpu.sh``), two helpers
 write inputs and exit: ``--save-pairs FILE`` (the generated pairs, chunked with ``--tokenizer``)
@@ -30,6 +41,7 @@ beside it, a loadable base model folder).
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,23 +51,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.trl_recipe import (SYSTEM_PROMPT, TrlStepTimer, build_trl_trainer, check_trl_batches,  # noqa: E402
+                              trl_skip_reason)
+
 QWEN_05B = {"hidden_size": 896, "intermediate_size": 4864, "num_hidden_layers": 24, "num_attention_heads": 14,
             "num_key_value_heads": 2, "vocab_size": 151936, "tie_word_embeddings": True,
             "max_position_embeddings": 32768}
 SHAPES = {"qwen2.5-0.5b": ("qwen2", QWEN_05B)}
+RECIPES = ("peft", "ours", "trl")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipe", choices=["ours", "peft", "both"], help="(internal) run recipes and print JSON")
+    parser.add_argument("--recipe", choices=[*RECIPES, "all"], help="(internal) run recipes and print JSON")
     parser.add_argument("--model", default="bundled", help="model spec (default: the bundled SmolLM2-135M)")
     parser.add_argument("--shape", choices=sorted(SHAPES), help="random weights in this shape instead of --model")
     parser.add_argument("--tokenizer", default="bundled", help="tokenizer for the pairs (default: bundled)")
     parser.add_argument("--pairs", type=Path, help="JSONL of {question, answer} (default: generated)")
-    parser.add_argument("--steps", type=int, default=2, help="measured steps per recipe after the warm-up")
+    parser.add_argument("--steps", type=int, default=10, help="measured steps per recipe after the warm-up")
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps per recipe on batches 0..N-1")
+    parser.add_argument("--repeats", type=int, default=1, help="timed runs (fresh processes); the median is reported")
     parser.add_argument("--batch", type=int, default=8, help="pairs per padded batch (peft recipe)")
-    parser.add_argument("--row-tokens", type=int, default=512, help="tokens per packed row (ours; CPU presets use 512)")
+    parser.add_argument("--row-tokens", type=int, default=512,
+                        help="tokens per packed row (ours, trl; CPU presets use 512)")
     parser.add_argument("--max-seq-tokens", type=int, default=512)
     parser.add_argument("--out", type=Path, help="result file (default: bench/results/train-<device>.json)")
     parser.add_argument("--save-pairs", type=Path, metavar="FILE",
@@ -72,40 +90,62 @@ def main() -> None:
 
 
 def compare(args) -> None:
-    """Prepare pairs and model once; time both recipes interleaved step by step in one process
-    (so a busy machine slows both alike), then measure each one's peak memory in its own process."""
+    """Prepare pairs and model once; ``--repeats`` times, time every recipe interleaved step by
+    step in one fresh process (so a busy machine slows them alike); then measure each recipe's
+    peak memory in its own process. Without a usable TRL its baseline is skipped, with the reason
+    printed and saved."""
     import torch
 
+    trl_skipped = trl_skip_reason()
+    if trl_skipped:
+        print(trl_skipped, flush=True)
+    load_start = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="dab-bench-"))
-    pairs = args.pairs or write_pairs(work / "pairs.jsonl", args.tokenizer)
-    model = build_shape(work / "model", args.shape) if args.shape else args.model
-    common = ["--model", str(model), "--tokenizer", args.tokenizer, "--pairs", str(pairs), "--batch", str(args.batch),
-              "--row-tokens", str(args.row_tokens), "--max-seq-tokens", str(args.max_seq_tokens),
-              "--warmup", str(args.warmup)]
-    speed = run_child(["--recipe", "both", "--steps", str(args.steps), *common])
+    args.pairs = args.pairs or write_pairs(work / "pairs.jsonl", args.tokenizer)
+    args.model = build_shape(work / "model", args.shape) if args.shape else args.model
+    runs = [run_child(args, "all") for _ in range(args.repeats)]
     results = {}
-    for recipe in ("peft", "ours"):
-        memory = run_child(["--recipe", recipe, "--steps", str(args.steps), *common])
-        results[recipe] = {**speed[recipe], "peak_memory_mb": memory["peak_memory_mb"]}
-        print(f"{recipe:5} {results[recipe]['tokens_per_s']:8.1f} real tokens/s   "
+    for recipe in [name for name in RECIPES if name in runs[0]]:
+        speeds = [run[recipe]["tokens_per_s"] for run in runs]
+        results[recipe] = {**runs[0][recipe], "tokens_per_s": statistics.median(speeds), "tokens_per_s_runs": speeds,
+                           "peak_memory_mb": run_child(args, recipe)["peak_memory_mb"]}
+        print(f"{recipe:5} {results[recipe]['tokens_per_s']:8.1f} real tokens/s (runs {speeds})   "
               f"peak {results[recipe]['peak_memory_mb']:7.0f} MB   ({results[recipe]['detail']})", flush=True)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    summary = {"device": torch.cuda.get_device_name(0) if device == "cuda" else f"cpu ({os.cpu_count()} cores)",
-               "model": args.shape or args.model, "steps": args.steps, "warmup": args.warmup,
-               "row_tokens": args.row_tokens, "results": results,
-               "tokens_per_s_ratio": round(results["ours"]["tokens_per_s"] / results["peft"]["tokens_per_s"], 2),
-               "peak_memory_ratio": round(results["ours"]["peak_memory_mb"] / results["peft"]["peak_memory_mb"], 2)}
-    print(f"ours/peft: {summary['tokens_per_s_ratio']}x tokens/s, {summary['peak_memory_ratio']}x peak memory")
+    setting = {"device": torch.cuda.get_device_name(0) if device == "cuda" else f"cpu ({os.cpu_count()} cores)",
+               "model": args.shape or str(args.model), "steps": args.steps, "warmup": args.warmup,
+               "repeats": args.repeats, "row_tokens": args.row_tokens,
+               "load_avg_1_5_15m": {"start": [round(x, 2) for x in load_start],
+                                    "end": [round(x, 2) for x in os.getloadavg()]}}
+    summary = summarize(setting, results, runs, trl_skipped)
+    for baseline, ratio in summary["ratios"].items():
+        print(f"ours/{baseline}: {ratio['tokens_per_s']}x tokens/s (runs {ratio['tokens_per_s_runs']}), "
+              f"{ratio['peak_memory']}x peak memory")
     out_file = args.out or ROOT / "bench" / "results" / f"train-{device}.json"
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(summary, indent=2) + "\n")
 
 
-def run_child(argv: list[str]) -> dict:
+def summarize(setting: dict, results: dict, runs: list[dict], trl_skipped: str | None) -> dict:
+    """The saved result: per-recipe numbers, and ours' ratios against each baseline that ran
+    (tokens/s: the median of the per-run ratios, each from one run's alternated steps)."""
+    ratios = {}
+    for name in [name for name in results if name != "ours"]:
+        per_run = [round(run["ours"]["tokens_per_s"] / run[name]["tokens_per_s"], 2) for run in runs]
+        ratios[name] = {"tokens_per_s": statistics.median(per_run), "tokens_per_s_runs": per_run,
+                        "peak_memory": round(results["ours"]["peak_memory_mb"] / results[name]["peak_memory_mb"], 2)}
+    extra = {"trl_skipped": trl_skipped} if trl_skipped else {"trl_checks": runs[0].get("trl_checks")}
+    return {**setting, "results": results, "ratios": ratios, **extra}
+
+
+def run_child(args, recipe: str) -> dict:
+    argv = ["--recipe", recipe, "--model", str(args.model), "--tokenizer", args.tokenizer, "--pairs", str(args.pairs),
+            "--batch", str(args.batch), "--row-tokens", str(args.row_tokens), "--max-seq-tokens",
+            str(args.max_seq_tokens), "--warmup", str(args.warmup), "--steps", str(args.steps)]
     out = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, check=False)
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     if not lines:
-        sys.exit(f"{' '.join(argv[:2])} failed:\n{out.stderr[-3000:]}")
+        sys.exit(f"--recipe {recipe} failed:\n{out.stderr[-3000:]}")
     return json.loads(lines[-1][7:])
 
 
@@ -169,7 +209,9 @@ def build_shape(folder: Path, shape: str, tokenizer: str | None = None) -> Path:
 
 
 def run_recipe(args) -> dict:
-    """Warm up, then ``steps`` timed steps per recipe, alternating recipes step by step."""
+    """Warm up, then ``steps`` timed steps per recipe, alternating recipes step by step. ``all``
+    runs every recipe available here; with TRL, its trainer drives the loop and the other recipes
+    take their step after each of its steps (``TrlStepTimer``)."""
     import torch
 
     from builder.dataset import pair_messages
@@ -180,34 +222,55 @@ def run_recipe(args) -> dict:
     torch.manual_seed(0)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     tokenizer = load_tokenizer(args.tokenizer)
-    examples = [tokenize_conversation(tokenizer, pair_messages(p["question"], p["answer"], "You are a helpful assistant."),
+    examples = [tokenize_conversation(tokenizer, pair_messages(p["question"], p["answer"], SYSTEM_PROMPT),
                                       args.max_seq_tokens)[0] for p in read_jsonl(args.pairs)]
-    names = ["peft", "ours"] if args.recipe == "both" else [args.recipe]
-    setups = {name: (ours if name == "ours" else peft_recipe)(args, examples, device) for name in names}
-    optimizers = {name: torch.optim.AdamW([p for p in setups[name][0].parameters() if p.requires_grad], lr=1e-4)
-                  for name in names}
-    for name in names:
+    names = [args.recipe] if args.recipe != "all" else [n for n in RECIPES if n != "trl" or not trl_skip_reason()]
+    setups = {name: SETUPS[name](args, examples, device) for name in names if name != "trl"}
+    optimizers = {name: torch.optim.AdamW([p for p in setup[0].parameters() if p.requires_grad], lr=1e-4,
+                                          weight_decay=0.0) for name, setup in setups.items()}
+    for name in setups:
         for index in range(args.warmup):
             train_step(setups[name], optimizers[name], index, device)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    timed = {name: [0.0, 0] for name in names}
-    for i in range(1, args.steps + 1):
-        for name in names:
+    timed = {name: [0.0, 0] for name in setups}
+
+    def step_all(i: int) -> None:
+        for name in setups:
             started = time.perf_counter()
             tokens = train_step(setups[name], optimizers[name], i, device)
             timed[name][0] += time.perf_counter() - started
             timed[name][1] += tokens
-    result = {name: {"tokens_per_s": round(tokens / seconds, 1), "real_tokens": tokens, "elapsed_s": round(seconds, 2),
-                     "detail": setups[name][2]} for name, (seconds, tokens) in timed.items()}
+
+    result = {}
+    if "trl" in names:
+        timer = TrlStepTimer(args.warmup, step_all, lambda: sync(device))
+        trainer, detail = build_trl_trainer(args, device, args.warmup + args.steps, [timer])
+        if args.recipe == "all":
+            result["trl_checks"] = check_trl_batches(trainer, examples)
+        trainer.train()
+        result["trl"] = speed(timer.elapsed_s, timer.tokens, detail)
+    else:
+        for i in range(1, args.steps + 1):
+            step_all(i)
+    result.update({name: speed(seconds, tokens, setups[name][2]) for name, (seconds, tokens) in timed.items()})
     return {**result, "peak_memory_mb": round(peak_memory(device) / 2**20)}
 
 
+def speed(seconds: float, tokens: int, detail: str) -> dict:
+    return {"tokens_per_s": round(tokens / seconds, 1), "real_tokens": tokens, "elapsed_s": round(seconds, 2),
+            "detail": detail}
+
+
 def train_step(setup, optimizer, index: int, device: str) -> int:
-    """One optimizer step on batch ``index``; returns its real (non-padding) token count."""
+    """One optimizer step on batch ``index`` (gradients clipped at norm 1.0, as the product's loop
+    and TRL do); returns its real (non-padding) token count."""
+    import torch
+
     model, batches, _, loss_fn = setup
     batch, tokens = batches[index % len(batches)]
     loss_fn(model, {k: v.to(device) for k, v in batch.items()}).backward()
+    torch.nn.utils.clip_grad_norm_(optimizer.param_groups[0]["params"], 1.0)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     sync(device)
@@ -226,7 +289,8 @@ def ours(args, examples, device):
     kind = "4-bit NF4, flex attention" + (", Liger" if liger_available() else "") if device == "cuda" else "fp32 LoRA, sdpa"
     pad_to = padded_row_tokens(device, args.row_tokens)
     padded = f" (padded to {pad_to})" if pad_to else ""
-    detail = f"{kind}, packed rows of {args.row_tokens} tokens{padded}, logits at answer tokens only, no GC"
+    detail = (f"{kind}, packed rows of {args.row_tokens} tokens{padded}, logits at answer tokens only (their gradient "
+              "written over them), no GC")
     fused = device == "cuda" and liger_available()
     batches = [(collate_packed(row, pad_to), real_tokens(row)) for row in rows]
     return model, batches, detail, lambda m, b: next_token_loss(m, b, fused)
@@ -280,6 +344,8 @@ def peak_memory(device: str) -> int:
         return torch.cuda.max_memory_allocated()
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
+
+SETUPS = {"ours": ours, "peft": peft_recipe}
 
 if __name__ == "__main__":
     main()

@@ -15,10 +15,14 @@
 - The conversation is trimmed to the context window: oldest turns go first, then the start of
   an over-long last message.
 - Loading and generation run on the process's one torch thread (``torch_thread``: from any
-  other thread, CPU generation is ~1.5x slower), so answers are generated one at a time, in
-  the order asked, and two chats never mix outputs. Use ``engine.model`` directly only there
-  (``torch_thread.call``), and encode with ``engine.tokenizer`` only holding ``tokenizer_lock``.
-  ``stop()`` or ``Generation.cancel()`` ends an answer at the next token, or before it starts.
+  other thread, CPU generation is ~1.5x slower). Concurrent answers share one decode loop there
+  (``builder.batching``): they join and leave a batch between decode steps, each with its own
+  sampling settings, limits and stop tokens, and two chats never mix outputs. Use
+  ``engine.model`` directly only there (``torch_thread.call``), and encode with
+  ``engine.tokenizer`` only holding ``tokenizer_lock``. ``Generation.cancel()`` ends one answer
+  at its next token, or before it starts; ``stop()`` ends every answer being generated.
+- ``start(..., processors=[...])`` adds logits processors to one answer (``serve`` passes a
+  JSON constraint for ``response_format``).
 """
 
 import contextlib
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import Iterator
 
 from . import torch_thread
+from .batching import Answer, Batcher
 from .config import ChatConfig
 from .conversation import encode_chat, text_ids
 from .errors import AdapterError, ConfigError
@@ -80,7 +85,7 @@ class ChatEngine:
         self.adapters = dict(adapters or {})
         self.merged = merged
         self.tokenizer_lock = threading.Lock()
-        self._current: Generation | None = None
+        self.batcher = Batcher(self)
 
     @classmethod
     def load(cls, base_model: str, adapter_dir: Path | None = None, quantize: str = "none",
@@ -116,10 +121,9 @@ class ChatEngine:
         return min(chat_cfg.context_tokens, window) if chat_cfg.context_tokens else window
 
     def stop(self) -> None:
-        """Ask the answer being generated now to end after its current token."""
-        current = self._current
-        if current is not None:
-            current.cancel()
+        """Ask every answer being generated now to end after its current token."""
+        for running in self.batcher.running():
+            running.generation.cancel()
 
     def stream(self, messages: list[dict], chat_cfg: ChatConfig | None = None,
                use_adapter: bool | str = True) -> Iterator[str]:
@@ -131,58 +135,30 @@ class ChatEngine:
             generation.cancel()
 
     def start(self, messages: list[dict], chat_cfg: ChatConfig | None = None,
-              use_adapter: bool | str = True, max_prompt_tokens: int = 0) -> Generation:
-        """Queue an answer on the torch thread; returns its ``Generation`` at once.
-        ``max_prompt_tokens`` (0 = the window's room) cuts the prompt shorter, by the same rule."""
+              use_adapter: bool | str = True, max_prompt_tokens: int = 0, processors: list | None = None) -> Generation:
+        """Queue an answer for the torch thread's decode loop; returns its ``Generation`` at once.
+        ``max_prompt_tokens`` (0 = the window's room) cuts the prompt shorter, by the same rule;
+        ``processors``: logits processors for this answer only (called as ``(input_ids, scores)``)."""
         from transformers import TextIteratorStreamer
+        from transformers.generation import LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
         chat_cfg = chat_cfg or ChatConfig()
         self.check_choice(use_adapter)
         input_ids = self.prompt_ids(messages, chat_cfg, max_prompt_tokens)
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        generation = Generation(streamer)
+        generation = Generation(TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True))
         generation.prompt_tokens = len(input_ids)
-        max_new = max(1, min(chat_cfg.max_new_tokens, self.context_tokens(chat_cfg) - len(input_ids)))
-        kwargs = self.generate_kwargs(input_ids, chat_cfg, max_new, generation)
-        torch_thread.submit(self._generate, generation, kwargs, use_adapter)
+        sample = chat_cfg.temperature > 0
+        warpers = [TemperatureLogitsWarper(chat_cfg.temperature), TopPLogitsWarper(chat_cfg.top_p)] if sample else []
+        self.batcher.add(Answer(
+            generation, input_ids, max(1, min(chat_cfg.max_new_tokens, self.context_tokens(chat_cfg) - len(input_ids))),
+            stop_ids=self.stop_ids(), processors=LogitsProcessorList([*(processors or []), *warpers]),
+            sample=sample, adapter=use_adapter))
         return generation
 
-    def _generate(self, generation: Generation, kwargs: dict, use_adapter: bool | str) -> None:
-        import torch
-
-        self._current = generation
-        try:
-            if generation.stop_event.is_set():
-                generation.streamer.end()
-                return
-            with torch.inference_mode(), self.adapter_enabled(use_adapter):
-                self.model.generate(**kwargs)
-        except BaseException as exc:  # handed to the reading thread, which re-raises it
-            generation.error = exc
-            generation.streamer.end()
-        finally:
-            self._current = None
-            generation.done.set()
-
-    def generate_kwargs(self, input_ids: list[int], chat_cfg: ChatConfig, max_new_tokens: int,
-                        generation: Generation) -> dict:
-        import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList
-
-        class _Count(StoppingCriteria):
-            def __call__(self, input_ids, scores, **kwargs):
-                return generation.count_token()
-
-        ids = torch.tensor([input_ids], device=self.model.device)
-        kwargs = dict(input_ids=ids, attention_mask=torch.ones_like(ids), streamer=generation.streamer,
-                      max_new_tokens=max_new_tokens, do_sample=chat_cfg.temperature > 0,
-                      stopping_criteria=StoppingCriteriaList([_Count()]),
-                      pad_token_id=self.tokenizer.pad_token_id)
-        if chat_cfg.temperature > 0:
-            kwargs.update(temperature=chat_cfg.temperature, top_p=chat_cfg.top_p)
-        else:
-            kwargs.update(temperature=None, top_p=None, top_k=None)
-        return kwargs
+    def stop_ids(self) -> frozenset:
+        """The model's end-of-sequence token ids (its generation config's), which end an answer."""
+        eos = self.model.generation_config.eos_token_id
+        return frozenset([eos] if isinstance(eos, int) else eos or [])
 
     def prompt_ids(self, messages: list[dict], chat_cfg: ChatConfig, max_prompt_tokens: int = 0) -> list[int]:
         """Token ids of the system prompt + conversation, trimmed to leave room for the answer

@@ -17,16 +17,23 @@ cover it), ``no_documents`` (the project has none) or ``off``. A request switche
 with the extra body field ``"documents": false`` and sets the number of passages with
 ``"passages_k"`` (OpenAI clients: ``extra_body={...}``); plain clients ignore both.
 
+``response_format`` is honoured: ``{"type": "json_object"}`` or ``{"type": "json_schema",
+"json_schema": {"name": ..., "schema": {...}}}`` constrains decoding (``builder.pairs.constrained``,
+llguidance) so that the answer is a JSON document of the schema (unless ``max_tokens`` cuts it
+short: ``finish_reason`` is then ``length``); a malformed one gets a 400.
+
 Limits (``ServeLimits``), so that one request cannot hold the server: a body over
 ``max_body_bytes`` (256 KiB) gets a 413 before it is read whole; ``temperature`` (0-2),
-``top_p`` (0-1], ``max_tokens`` (1-``max_answer_tokens``, 2048) and ``passages_k`` must be finite
-JSON numbers in range (400 with the reason otherwise); the prompt is cut to ``max_prompt_tokens``
+``top_p`` (0-1], ``max_tokens`` (a whole number from 1; above ``max_answer_tokens``, 2048, it
+is capped to that) and ``passages_k`` must be finite JSON numbers in range (400 with the reason
+otherwise); the prompt is cut to ``max_prompt_tokens``
 (4096) by the chat engine's rule: the oldest turns go first, then the start of the last message
 (a grounded question is quoted by its last 2,000 characters, so its passages stay).
 ``usage.prompt_tokens`` says how many tokens were used. A client that disconnects,
 streaming or not, cancels its generation within ``DISCONNECT_POLL_S``, even while no text is
-being sent. Requests are answered one at a time (the process's torch thread), in order; the
-others wait. Also ``GET /v1/models`` and ``GET /health``.
+being sent, and only its own answer stops. Concurrent requests are answered together: they join
+and leave one batched decode loop between tokens (``builder.batching``, on the process's torch
+thread), each with its own settings, limits and stop tokens. Also ``GET /v1/models`` and ``GET /health``.
 
 Security: it binds to 127.0.0.1 by default. With ``$DAB_SERVE_API_KEY`` set, every request must
 carry ``Authorization: Bearer <key>``. There is no TLS and no rate limit: put a reverse proxy in
@@ -103,7 +110,8 @@ def number_field(body: dict, name: str, default, low: float, high: float, intege
     if integer and isinstance(value, float) and not value.is_integer():
         raise ConfigError(f"'{name}' must be a whole number, not {shown}")
     if not low <= value <= high:
-        raise ConfigError(f"'{name}' must be between {low} and {high}, not {shown}")
+        span = f"at least {low}" if high == math.inf else f"between {low} and {high}"
+        raise ConfigError(f"'{name}' must be {span}, not {shown}")
     return int(value) if integer else float(value)
 
 
@@ -121,8 +129,8 @@ def request_config(body: dict, defaults: ChatConfig, limits: ServeLimits = Serve
     return dataclasses.replace(
         defaults, temperature=number_field(body, "temperature", defaults.temperature, 0, MAX_TEMPERATURE),
         top_p=number_field(body, "top_p", defaults.top_p, 0, 1),
-        max_new_tokens=number_field(body, answer_name, min(defaults.max_new_tokens, limits.max_answer_tokens),
-                                    1, limits.max_answer_tokens, integer=True),
+        max_new_tokens=min(number_field(body, answer_name, defaults.max_new_tokens, 1, math.inf, integer=True),
+                           limits.max_answer_tokens),
         grounded=bool_field(body, "documents", defaults.grounded),
         passages_k=number_field(body, "passages_k", defaults.passages_k, 1, MAX_PASSAGES_K, integer=True))
 
@@ -218,11 +226,27 @@ async def read_json_body(request, max_bytes: int) -> dict:
     return body
 
 
+def format_processors(engine: ChatEngine, response_format) -> list:
+    """Logits processors for an OpenAI ``response_format``: none for text, else a JSON constraint."""
+    from .pairs import constrained
+
+    schema = constrained.response_format_schema(response_format)
+    if schema is None:
+        return []
+    if not constrained.available():
+        raise ConfigError("response_format needs constrained decoding: pip install llguidance")
+    with engine.tokenizer_lock:
+        constraint = constrained.JsonConstraint.for_tokenizer(engine.tokenizer, engine.model.config.vocab_size, schema)
+    return [constraint.processor(1)]
+
+
 def start_answer(engine: ChatEngine, project: Project | None, messages: list[dict], chat_cfg: ChatConfig,
-                 limits: ServeLimits):
+                 limits: ServeLimits, response_format=None):
     """Retrieve the passages, then queue the answer: (GroundedPrompt, Generation)."""
+    processors = format_processors(engine, response_format)
     prompt = grounded_prompt(project, messages, chat_cfg, engine.tokenizer.all_special_tokens)
-    return prompt, engine.start(prompt.messages, chat_cfg, max_prompt_tokens=limits.max_prompt_tokens)
+    return prompt, engine.start(prompt.messages, chat_cfg, max_prompt_tokens=limits.max_prompt_tokens,
+                                processors=processors)
 
 
 async def sse_events(request, generation, chat_cfg: ChatConfig, answer_id: str, model: str, extra: dict):
@@ -276,7 +300,8 @@ def create_app(engine: ChatEngine, defaults: ChatConfig, model_name: str = "doma
             body = await read_json_body(request, limits.max_body_bytes)
             messages, chat_cfg = request_messages(body, defaults, limits)
             stream = bool_field(body, "stream", False)
-            prompt, generation = await run_in_threadpool(start_answer, engine, project, messages, chat_cfg, limits)
+            prompt, generation = await run_in_threadpool(start_answer, engine, project, messages, chat_cfg, limits,
+                                                         body.get("response_format"))
         except BodyTooLarge:
             return error(413, f"the request body is larger than {limits.max_body_bytes} bytes")
         except BuilderError as exc:

@@ -2,6 +2,7 @@
 
     model = torch_thread.call(load_model, spec)          # runs there, returns here
     future = torch_thread.submit(model.generate, **kw)    # runs there, in order
+    torch_thread.requeue(more_work)                       # from the torch thread: later, behind the queue
 
 Why: PyTorch runs CPU kernels on an OpenMP thread team that belongs to the thread calling them.
 Once two threads have used torch, their teams together outnumber the cores, and libgomp stops
@@ -152,6 +153,17 @@ def submit(fn: Callable[..., T], *args, **kwargs) -> Future:
         if _thread is None:
             _thread = threading.Thread(target=_work, name="dab-torch", daemon=True)
             _thread.start()
+    future: Future = Future()
+    _count_job(1)
+    _jobs.put((future, fn, args, kwargs))
+    return future
+
+
+def requeue(fn: Callable[..., T], *args, **kwargs) -> Future:
+    """From the torch thread: queue ``fn`` behind the work waiting now (a long job that gives up
+    its turn and goes on later, such as the chat engine's decode loop). Never wait on its future there."""
+    if not on_torch_thread():
+        raise RuntimeError("requeue() is for work already on the torch thread; use submit()")
     future: Future = Future()
     _count_job(1)
     _jobs.put((future, fn, args, kwargs))

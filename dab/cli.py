@@ -7,7 +7,8 @@
     dab review  list|accept|reject|edit|add|move -p P   review pairs by id (list: --status, --split)
     dab dataset export|import|save PATH -p P export/import pairs (openai, alpaca, sharegpt), save_to_disk
     dab transfer --project PROJECT           domain distance and a recommended number of pairs
-    dab train   --project PROJECT            fine-tune a LoRA adapter on the pairs (--resume, --stop, --preset)
+    dab train   --project PROJECT            fine-tune a LoRA adapter on the pairs (--resume, --stop, --preset,
+                                             --accelerate-config FILE: several processes)
     dab chat    --project PROJECT            chat with the tuned model in the terminal
     dab eval    --project PROJECT            base vs tuned on held-out pairs
     dab serve   --project PROJECT            OpenAI-compatible /v1/chat/completions for the tuned model
@@ -181,6 +182,8 @@ def add_model_commands(sub) -> None:
     p = sub.add_parser("train", help="fine-tune a LoRA adapter on the pairs")
     add_train_arguments(p)
     p.add_argument("--stop", action="store_true", help="ask the project's running training to stop and save")
+    p.add_argument("--accelerate-config", type=Path, metavar="FILE",
+                   help="train on several processes: accelerate launch --config_file FILE (data parallel)")
     p.set_defaults(func=commands.cmd_train)
 
     p = sub.add_parser("chat", help="chat with the tuned model (streams to the terminal)")

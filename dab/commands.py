@@ -252,9 +252,26 @@ def cmd_train(args) -> None:
     if args.stop:
         print(f"stop requested for run {stop_project_training(Project.open(args.project)).name}")
         return
+    if args.accelerate_config:
+        launch_training(args)
+        return
     with following_training(Project.open(args.project).root):
         status = train_from_args(args)
     print(json.dumps(status))
+
+
+def launch_training(args) -> None:
+    """``dab train --accelerate-config FILE``: the same training under ``accelerate launch``."""
+    from builder.errors import TrainingError
+    from builder.train.distributed import launch_with_accelerate
+
+    argv = ["--project", str(args.project)] + (["--run-dir", str(args.run_dir)] if args.run_dir else []) \
+        + (["--max-steps", str(args.max_steps)] if args.max_steps else []) \
+        + (["--preset", args.preset] if args.preset else []) + (["--resume"] if args.resume else [])
+    code = launch_with_accelerate(args.accelerate_config, argv)
+    if code != 0:
+        raise TrainingError(f"the training under accelerate launch failed (exit code {code}); "
+                            "the run keeps its last complete checkpoint: dab train --resume continues from it")
 
 
 def grounding_settings(settings, args):

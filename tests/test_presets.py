@@ -6,8 +6,8 @@
 import math
 
 from builder.config import TrainConfig
-from builder.train.presets import (GIB, MAX_EPOCHS, MIN_OPTIMIZER_STEPS, PRESETS, Hardware, ModelShape, estimate_memory,
-                                   lora_alpha, plan_training)
+from builder.train.presets import (CUDA_STEP_TOKENS, GIB, MAX_EPOCHS, MIN_OPTIMIZER_STEPS, PRESETS, Hardware, ModelShape,
+                                   cuda_rows, estimate_memory, lora_alpha, plan_training)
 
 QWEN_05B = ModelShape(params=494_000_000, layers=24, hidden=896, intermediate=4864, vocab=151_936,
                       max_positions=32768, tied_embeddings=True)
@@ -53,7 +53,8 @@ def test_lora_alpha_is_twice_the_rank_in_every_preset():
 
 def test_sequence_length_follows_the_data_and_cpu_rows_stay_short():
     gpu, cpu = plan("balanced").train, plan("balanced", hardware=CPU, shape=SMOLLM_135M).train
-    assert gpu.max_seq_tokens == 512, "the longest pairs (419 tokens) fit without truncation"
+    assert cpu.max_seq_tokens == 512, "the longest pairs (419 tokens) fit without truncation"
+    assert gpu.max_seq_tokens == 2048 and gpu.micro_batch == 4, "the GPU gets 4 packed rows of 2,048 tokens"
     assert gpu.micro_batch > 1 and cpu.micro_batch == 1
     assert gpu.micro_batch * gpu.max_seq_tokens * gpu.grad_accum >= 8192
     assert cpu.max_seq_tokens * cpu.grad_accum <= 4096, "CPU steps stay short enough to stop quickly"
@@ -85,3 +86,37 @@ def test_small_dataset_and_truncation_warnings():
     long = plan("custom", lengths=[100] * 60 + [3000] * 3, max_seq_tokens=1024)
     assert any(w.startswith("3 pair(s) are longer than 1024 tokens") for w in long.warnings)
     assert plan("custom", lengths=[100] * 60, max_seq_tokens=1024).warnings == []
+
+
+QWEN_15B = ModelShape(params=1_544_000_000, layers=28, hidden=1536, intermediate=8960, vocab=151_936,
+                      max_positions=32768, tied_embeddings=True)
+BIG_DATA = 2_000_000  # tokens: enough that the data never limits the step
+
+
+def test_cuda_rows_fill_the_free_memory_without_checkpointing_when_they_can():
+    for shape in (QWEN_05B, QWEN_15B):
+        row, rows, checkpointing = cuda_rows(0.85 * 80 * GIB, shape, 16, 512, 4096, BIG_DATA)
+        assert (row, rows, checkpointing) == (2048, 4, False) and row * rows == CUDA_STEP_TOKENS
+    row, rows, checkpointing = cuda_rows(0.85 * 16 * GIB, QWEN_15B, 16, 512, 4096, BIG_DATA)
+    assert not checkpointing and rows < 4 and estimate_memory(QWEN_15B, "cuda", True, 16, row * rows, False, False) \
+        <= 0.85 * 16 * GIB < estimate_memory(QWEN_15B, "cuda", True, 16, row * rows * 2, False, False)
+
+
+def test_cuda_rows_use_the_free_memory_not_the_total():
+    roomy = plan("balanced", hardware=Hardware("cuda", 24 * GIB, "GPU", free_bytes=24 * GIB), shape=LLAMA_8B)
+    busy = plan("balanced", hardware=Hardware("cuda", 24 * GIB, "GPU", free_bytes=8 * GIB), shape=LLAMA_8B)
+    assert busy.train.micro_batch * busy.train.max_seq_tokens < roomy.train.micro_batch * roomy.train.max_seq_tokens
+    assert busy.memory_bytes <= 0.85 * 8 * GIB or busy.gradient_checkpointing
+
+
+def test_cuda_rows_turn_checkpointing_on_only_when_one_row_does_not_fit():
+    row, rows, checkpointing = cuda_rows(0.85 * 8 * GIB, LLAMA_8B, 16, 512, 4096, BIG_DATA)
+    assert checkpointing and rows >= 1
+    assert estimate_memory(LLAMA_8B, "cuda", True, 16, 512, False, False) > 0.85 * 8 * GIB
+
+
+def test_cuda_rows_hold_the_longest_pairs_and_shrink_for_small_data():
+    assert cuda_rows(0.85 * 80 * GIB, QWEN_05B, 16, 4096, 4096, BIG_DATA)[0] == 4096  # long pairs: long rows
+    row, rows, _ = cuda_rows(0.85 * 80 * GIB, QWEN_05B, 16, 128, 4096, 159 * 56)  # the sample corpus: ~9k tokens
+    assert row * rows <= max(128, 159 * 56 // 10) and row >= 128
+    assert row & (row - 1) == 0, "row lengths are powers of two: a few compiled shapes"

@@ -95,9 +95,8 @@ QUESTION_JSON = '[{"role": "user", "content": "where is the depot ?"}]'
 
 @pytest.mark.parametrize("fields, reason", [
     ('"max_tokens": 1e999', "'max_tokens' must be a finite number"),
-    ('"max_tokens": -3', "'max_tokens' must be between 1 and 2048"),
-    ('"max_tokens": 0', "'max_tokens' must be between 1"),
-    ('"max_tokens": 1000000000000000000000000000000', "'max_tokens' must be between 1 and 2048"),
+    ('"max_tokens": -3', "'max_tokens' must be at least 1"),
+    ('"max_tokens": 0', "'max_tokens' must be at least 1"),
     ('"max_completion_tokens": 2.5', "'max_completion_tokens' must be a whole number"),
     ('"max_tokens": true', "'max_tokens' must be a number"),
     ('"temperature": "inf"', "'temperature' must be a number, not \"inf\""),

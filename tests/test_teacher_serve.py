@@ -153,8 +153,6 @@ def served_bundled(tmp_path_factory):
     process.wait(10)
 
 
-@pytest.mark.xfail(strict=True, reason="dab serve does not honour response_format yet; once it decodes with "
-                                       "builder.pairs.constrained, this passes: remove this mark then")
 def test_served_bundled_model_writes_pairs(served_bundled, project, capsys):
     cfg = project.load_config()
     cfg.pairs.max_new_tokens, cfg.pairs.max_pairs_per_chunk = 120, 1

@@ -213,18 +213,42 @@ def test_cpu_4bit_training_learns(train_template, tmp_path):
 def test_next_token_loss_equals_the_model_loss_on_packed_rows(tiny_model_dir):
     from transformers import AutoModelForCausalLM
 
-    from builder.conversation import Example
-    from builder.train.data import collate_packed
     from builder.train.recipe import next_token_loss
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation="sdpa")
+    assert_trains_like_the_model_loss(model, next_token_loss)
+    assert model.lm_head.weight.grad is not None
+
+
+def assert_trains_like_the_model_loss(model, next_token_loss) -> None:
+    """Same loss and same gradient on every parameter as ``model(**batch).loss`` on a packed row."""
+    from builder.conversation import Example
+    from builder.train.data import collate_packed
+
     row = [Example([5, 6, 7, 8, 9], [-100, -100, 7, 8, 9]), Example([10, 11, 12, 13], [-100, -100, -100, 13])]
     batch = collate_packed(row)
     expected = model(**batch).loss
+    expected.backward()
+    expected_grads = {name: p.grad.clone() for name, p in model.named_parameters()}
+    model.zero_grad(set_to_none=True)
     got = next_token_loss(model, batch)
     torch.testing.assert_close(got, expected)
     got.backward()
-    assert model.lm_head.weight.grad is not None
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, expected_grads[name], msg=lambda m, name=name: f"{name}: {m}")
+
+
+def test_next_token_loss_with_soft_capped_logits_trains_like_the_model_loss():
+    """The loss overwrites the logits with their gradient: a soft-capped head (Gemma 2) must not need them."""
+    from transformers import Gemma2Config, Gemma2ForCausalLM
+
+    from builder.train.recipe import next_token_loss
+
+    torch.manual_seed(0)
+    config = Gemma2Config(vocab_size=32, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                          num_attention_heads=2, num_key_value_heads=1, head_dim=16, final_logit_softcapping=2.0,
+                          initializer_range=0.5, attn_implementation="eager")
+    assert_trains_like_the_model_loss(Gemma2ForCausalLM(config), next_token_loss)
 
 
 def test_a_row_padded_to_one_length_trains_like_the_packed_row(tiny_model_dir):

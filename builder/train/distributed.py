@@ -1,19 +1,34 @@
 """Data-parallel training (DDP) when started by ``accelerate launch`` or ``torchrun``.
 
+    dab train --project P --accelerate-config ddp.yaml       # checks the config, then runs the line below
+    accelerate launch --config_file ddp.yaml -m builder.train --project P
     accelerate launch --multi_gpu --num_processes 2 -m builder.train --project P
 
 The launcher sets ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_ADDR``/``MASTER_PORT``; each
 process trains on its own share of the packed rows and DDP averages the LoRA gradients (NCCL on
 GPUs, gloo on CPU). Rank 0 alone writes metrics, status, checkpoints and the adapter. A single
-process (no launcher) runs with ``world == 1`` and every helper here is a no-op.
+process (no launcher) runs with ``world == 1`` and every helper here is a no-op. When a rank
+dies, the launcher (torchrun's agent) ends the others and exits non-zero; the run keeps its last
+complete checkpoint (``--resume`` continues from it).
 
-FSDP and DeepSpeed are not wired in: for models that do not fit one GPU in 4-bit, use an
-``accelerate config`` FSDP setup with a training script of your own; LoRA on a 4-bit base fits
-one GPU up to ~70B parameters, which covers what this product targets.
+Multi-node: the same config on every machine with ``num_machines``, ``machine_rank``,
+``main_process_ip`` and ``main_process_port`` set (``num_processes`` counts all machines' processes).
+
+``check_accelerate_config`` refuses, before anything starts, a config asking for more processes
+per machine than the machine has devices (GPUs; CPU cores without GPUs or with ``use_cpu``) and
+the distributed types training does not run under: FSDP and DeepSpeed are not wired in (LoRA on
+a 4-bit base fits one GPU up to ~70B parameters, which covers what this product targets).
 """
 
+import math
 import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError
+
+DATA_PARALLEL_TYPES = {"NO", "MULTI_GPU", "MULTI_CPU"}
 
 
 @dataclass
@@ -102,3 +117,61 @@ def barrier(dist: Dist) -> None:
         import torch.distributed as torch_dist
 
         torch_dist.barrier()
+
+
+def read_accelerate_config(path: Path) -> dict:
+    """An ``accelerate config`` file (YAML or JSON) as a mapping; ConfigError when missing or malformed."""
+    import yaml
+
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no accelerate config at {path}") from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"the accelerate config {path} cannot be read: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(config, dict):
+        raise ConfigError(f"the accelerate config {path} is not a mapping of settings")
+    return config
+
+
+def whole_number(config: dict, key: str, default: int) -> int:
+    value = config.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"the accelerate config's {key} must be a whole number from 1, not {value!r}")
+    return value
+
+
+def check_accelerate_config(config: dict, gpus: int, cpu_cores: int) -> int:
+    """Processes per machine that ``config`` starts, after checking them against this machine's
+    ``gpus`` (or ``cpu_cores`` without GPUs or with ``use_cpu``) and the distributed type."""
+    kind = str(config.get("distributed_type", "NO")).upper()
+    if kind not in DATA_PARALLEL_TYPES:
+        raise ConfigError(f"training runs data parallel (distributed_type MULTI_GPU, or NO), not {kind}: "
+                          "FSDP and DeepSpeed are not supported; LoRA on a 4-bit base fits one GPU")
+    per_machine = math.ceil(whole_number(config, "num_processes", 1) / whole_number(config, "num_machines", 1))
+    on_cpu = gpus == 0 or bool(config.get("use_cpu"))
+    ids = str(config.get("gpu_ids", "all")).strip()
+    devices = cpu_cores if on_cpu else gpus if ids in {"all", "", "None"} else min(gpus, len(ids.split(",")))
+    if per_machine > devices:
+        what = f"{devices} CPU cores" if on_cpu else f"{devices} usable GPU(s)"
+        raise ConfigError(f"the accelerate config asks for {per_machine} processes on this machine, "
+                          f"but it has {what}: lower num_processes (or raise num_machines)")
+    return per_machine
+
+
+def accelerate_command(config_file: Path, train_argv: list[str]) -> list[str]:
+    """``accelerate launch --config_file FILE -m builder.train ...`` with this Python."""
+    return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_file),
+            "-m", "builder.train", *train_argv]
+
+
+def launch_with_accelerate(config_file: Path, train_argv: list[str]) -> int:
+    """Check the config against this machine, then run the training under ``accelerate launch``;
+    returns its exit code (non-zero when a rank failed: the launcher has ended the others)."""
+    import subprocess
+
+    import torch
+
+    check_accelerate_config(read_accelerate_config(config_file), torch.cuda.device_count(), os.cpu_count() or 1)
+    return subprocess.run(accelerate_command(config_file, train_argv), check=False).returncode

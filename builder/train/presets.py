@@ -45,11 +45,21 @@ CPU_HIDDEN_VALUES = 6  # fp32 values per hidden unit, layer and token that autog
 MAX_SEQ_TOKENS = {"cpu": 1024, "cuda": 4096}
 
 
+CUDA_ROW_TOKENS = 2048  # packed row length on CUDA when the pairs fit (one compiled attention shape per length)
+CUDA_STEP_TOKENS = 8192  # tokens per micro-step the CUDA presets aim for (4 rows of 2,048)
+
+
 @dataclass
 class Hardware:
     device: str  # "cuda" or "cpu"
     memory_bytes: int
     name: str
+    free_bytes: int = 0  # CUDA memory free when planned; 0: unknown, the total counts
+
+    @property
+    def budget_bytes(self) -> float:
+        """What training may plan to use: 85% of the free memory (of the total when unknown)."""
+        return 0.85 * (self.free_bytes or self.memory_bytes)
 
 
 @dataclass
@@ -87,7 +97,7 @@ def detect_hardware() -> Hardware:
 
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
-        return Hardware("cuda", props.total_memory, props.name)
+        return Hardware("cuda", props.total_memory, props.name, torch.cuda.mem_get_info(0)[0])
     ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     return Hardware("cpu", ram, f"CPU ({os.cpu_count()} cores)")
 
@@ -126,7 +136,7 @@ def plan_training(tc: TrainConfig, hardware: Hardware, shape: ModelShape, pair_l
     four_bit = tc.quantize == "4bit" or (tc.quantize == "auto" and hardware.device == "cuda")
     row_tokens = tc.micro_batch * tc.max_seq_tokens
     plain = estimate_memory(shape, hardware.device, four_bit, tc.lora_rank, row_tokens, False, fused_loss)
-    budget = 0.85 * hardware.memory_bytes
+    budget = hardware.budget_bytes
     checkpointing = tc.gradient_checkpointing == "on" or (
         tc.gradient_checkpointing == "auto" and hardware.device == "cuda" and plain > budget)
     memory = estimate_memory(shape, hardware.device, four_bit, tc.lora_rank, row_tokens, checkpointing, fused_loss)
@@ -138,9 +148,11 @@ def preset_shapes(hardware: Hardware, shape: ModelShape, pair_lengths: list[int]
     longest_useful = percentile(pair_lengths, 0.98) if pair_lengths else 512
     cap = min(MAX_SEQ_TOKENS[hardware.device], shape.max_positions)
     max_seq = min(cap, max(128, 2 ** math.ceil(math.log2(max(longest_useful, 1)))))
-    micro_batch = 1 if hardware.device == "cpu" else fitting_micro_batch(hardware, shape, max_seq, tc)
-    row_tokens = micro_batch * max_seq
     total_tokens = sum(min(n, max_seq) for n in pair_lengths)
+    micro_batch = 1
+    if hardware.device == "cuda":
+        max_seq, micro_batch, _ = cuda_rows(hardware.budget_bytes, shape, tc.lora_rank, max_seq, cap, total_tokens)
+    row_tokens = micro_batch * max_seq
     accum = max(1, round(TOKENS_PER_STEP[hardware.device] / row_tokens))
     accum = max(1, min(accum, total_tokens // (row_tokens * 10)))  # keep at least ~10 steps per epoch
     return {"max_seq_tokens": max_seq, "micro_batch": micro_batch, "grad_accum": accum}
@@ -155,13 +167,23 @@ def preset_epochs(epochs: float, pair_lengths: list[int], shapes: dict) -> float
     return float(min(MAX_EPOCHS, max(epochs, math.ceil(MIN_OPTIMIZER_STEPS / steps_per_epoch))))
 
 
-def fitting_micro_batch(hardware: Hardware, shape: ModelShape, max_seq: int, tc: TrainConfig) -> int:
-    """The largest power-of-two micro-batch (up to 16) whose estimate fits without checkpointing."""
-    budget = 0.85 * hardware.memory_bytes
-    for micro_batch in (16, 8, 4, 2):
-        if estimate_memory(shape, "cuda", True, tc.lora_rank, micro_batch * max_seq, False, False) <= budget:
-            return micro_batch
-    return 1
+def cuda_rows(budget_bytes: float, shape: ModelShape, rank: int, min_row_tokens: int, max_row_tokens: int,
+              total_tokens: int) -> tuple[int, int, bool]:
+    """(row length, rows per micro-step, gradient checkpointing) that fill ``budget_bytes`` of GPU
+    memory: rows of ``CUDA_ROW_TOKENS`` (or the longest pairs' length, if longer), as many as fit
+    without checkpointing up to ``CUDA_STEP_TOKENS`` a step, but no more than a tenth of the data
+    (so an epoch keeps ~10 steps); checkpointing only when one row does not fit without it. Row
+    lengths are powers of two: a few fixed shapes, so compiled kernels are reused."""
+    row = min(max_row_tokens, max(min_row_tokens, CUDA_ROW_TOKENS))
+    while row > min_row_tokens and row > max(total_tokens // 10, 1):
+        row //= 2
+    most_rows = max(1, min(CUDA_STEP_TOKENS, total_tokens // 10) // row)
+    for checkpointing in (False, True):
+        for rows in (16, 8, 4, 2, 1):
+            fits = estimate_memory(shape, "cuda", True, rank, rows * row, checkpointing, False) <= budget_bytes
+            if rows <= most_rows and fits:
+                return row, rows, checkpointing
+    return min_row_tokens, 1, True
 
 
 def estimate_memory(shape: ModelShape, device: str, four_bit: bool, rank: int, row_tokens: int,

@@ -12,6 +12,8 @@ with ``quantize: 4bit``, sdpa attention (flex attention has no CPU backward); sd
 packed boundaries, through a block-causal mask built from the restarting position ids.
 """
 
+import functools
+
 from ..config import TrainConfig
 from ..models import load_model
 
@@ -68,14 +70,48 @@ def next_token_loss(model, batch: dict, fused: bool = False):
 
     Without fused kernels, logits are computed only at positions followed by a label (the
     answer), not for the system prompt and question: the vocabulary projection is the largest
-    single matmul of a small model, and its fp32 logits the largest activation. With Liger
-    (``fused``) the model's own fused linear cross-entropy already avoids materialising logits.
+    single matmul of a small model, and its fp32 logits the largest activation. Their gradient
+    is then computed in the logits' own memory (``AnswerCrossEntropy``). With Liger (``fused``)
+    the model's own fused linear cross-entropy already avoids materialising logits.
     """
-    import torch
-
     if fused:
         return model(**batch).loss
     labels = batch["labels"][0]
     keep = (labels[1:] != -100).nonzero().squeeze(-1)
     logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], logits_to_keep=keep).logits
-    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels[keep + 1])
+    return answer_cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels[keep + 1])
+
+
+def answer_cross_entropy(logits, targets):
+    """``cross_entropy(logits, targets)`` (mean) that overwrites ``logits`` with its gradient.
+
+    ``torch.nn.functional.cross_entropy`` keeps its log-softmax for the backward pass and then
+    allocates two more logits-sized tensors there, while every layer's activations are still
+    alive: on CPU (fp32, 512-token rows, 49k vocabulary) ~170 MB at the peak. Here the gradient
+    (softmax - one-hot) / n is computed in forward, in place, and scaled in place in backward, so
+    the logits' memory is the only vocabulary-sized buffer. So ``logits`` must not be used by
+    anything else afterwards: the frozen output projection and a final scaling or soft-capping
+    (``logits * cap`` after the tanh) do not keep them, and autograd's version check raises if
+    some other last layer did; and the graph is backpropagated once."""
+    return _answer_cross_entropy().apply(logits, targets)
+
+
+@functools.cache
+def _answer_cross_entropy():
+    import torch
+
+    class AnswerCrossEntropy(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, logits, targets):
+            log_norm = torch.logsumexp(logits, dim=-1)
+            loss = (log_norm - logits.gather(-1, targets[:, None]).squeeze(-1)).mean()
+            grad = logits.sub_(log_norm[:, None]).exp_()
+            grad[torch.arange(len(targets), device=grad.device), targets] -= 1
+            ctx.save_for_backward(grad.div_(len(targets)))
+            return loss
+
+        @staticmethod
+        def backward(ctx, grad_loss):
+            return ctx.saved_tensors[0].mul_(grad_loss), None
+
+    return AnswerCrossEntropy

@@ -1,0 +1,245 @@
+"""Continuous batching for the chat engine: answers join and leave one shared decode loop.
+
+    batcher = Batcher(engine)                       # one per ChatEngine (``ChatEngine.start`` uses it)
+    batcher.add(Answer(generation, prompt_ids, max_new_tokens=64, stop_ids={2}))   # from any thread
+
+An answer is first prefilled alone (its prompt in a batch of one: its KV cache and its first
+token), then its cache is left-padded into the running batch. Each decode step then makes one
+token for every answer in the batch with one forward pass: on a CPU, a step of 8 rows costs
+little more than a step of one, since the weights are read once for all of them
+(``bench/chat.py --concurrency 8``). Between steps, an answer that has ended leaves the batch
+(its own end-of-sequence tokens, its own token limit, or cancelled: its client left, or
+``stop()``): its row is dropped and the cache columns only padding fills are cut. Answers
+waiting in line join between steps, first come first served, up to ``max_rows``. Each answer
+has its own sampling settings and logits processors (temperature, top-p, a JSON constraint);
+its text goes to its own streamer, so one stream never sees another's tokens.
+
+Runs on the process's torch thread (``builder.torch_thread``) in slices of ``SLICE_STEPS``
+steps, each queued again behind whatever other model work waits there (an evaluation, a
+scoring), so a busy server does not starve the rest of the process. All answers of a batch
+share one adapter choice (on, off or a named adapter): an answer asking for another waits
+until the batch has drained. Models whose cache is not transformers' plain ``DynamicCache``
+(sliding-window layers, ...) cannot have rows merged; they answer one at a time.
+"""
+
+import collections
+import functools
+import threading
+from dataclasses import dataclass, field
+
+from . import torch_thread
+
+SLICE_STEPS = 16
+MAX_ROWS = 16
+
+
+@dataclass(eq=False)
+class Answer:
+    """One answer's state in the loop: its ``chat.Generation`` (stream, cancel flag, counts),
+    its prompt, limits, stop tokens, logits processors and adapter choice."""
+
+    generation: object
+    prompt_ids: list[int]
+    max_new_tokens: int
+    stop_ids: frozenset = frozenset()
+    processors: list = field(default_factory=list)
+    sample: bool = False
+    adapter: bool | str = True
+    tokens: list[int] = field(default_factory=list)
+
+    def take(self, scores) -> bool:
+        """Pick the next token from this answer's ``scores`` (1, vocab), stream it; True when the answer ends."""
+        import torch
+
+        if self.processors:
+            ids = torch.tensor([self.prompt_ids + self.tokens], device=scores.device)
+            for processor in self.processors:
+                scores = processor(ids, scores)
+        if self.sample:
+            token = int(torch.multinomial(torch.softmax(scores.float(), dim=-1), 1)[0, 0])
+        else:
+            token = int(scores.argmax(dim=-1)[0])
+        self.tokens.append(token)
+        self.generation.streamer.put(torch.tensor([token]))
+        cancelled = self.generation.count_token()
+        return cancelled or token in self.stop_ids or len(self.tokens) >= self.max_new_tokens
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """End the stream (with ``error`` for the reader to raise) and mark the answer done."""
+        self.generation.error = error
+        self.generation.streamer.end()
+        self.generation.done.set()
+
+
+def left_pad(tensor, length: int, dim: int):
+    """``tensor`` padded with zeros at the start of ``dim`` (-1 or -2) to ``length``."""
+    import torch.nn.functional as F
+
+    missing = length - tensor.shape[dim]
+    return tensor if missing == 0 else F.pad(tensor, (0, 0, missing, 0) if dim == -2 else (missing, 0))
+
+
+class DecodeBatch:
+    """The rows being decoded together: their answers, one left-padded KV cache, the attention mask."""
+
+    def __init__(self):
+        self.answers: list[Answer] = []
+        self.cache = None
+        self.mask = None  # (rows, cache length): 1 for real tokens, 0 for left padding
+
+    def join(self, answer: Answer, cache) -> None:
+        """Add a prefilled answer and its one-row cache (left-padding whichever is shorter)."""
+        import torch
+
+        row_mask = torch.ones(1, cache.get_seq_length(), dtype=torch.long, device=cache.layers[0].keys.device)
+        if not self.answers:
+            self.answers, self.cache, self.mask = [answer], cache, row_mask
+            return
+        total = max(self.mask.shape[1], row_mask.shape[1])
+        for mine, theirs in zip(self.cache.layers, cache.layers):
+            mine.keys = torch.cat([left_pad(mine.keys, total, -2), left_pad(theirs.keys, total, -2)])
+            mine.values = torch.cat([left_pad(mine.values, total, -2), left_pad(theirs.values, total, -2)])
+        self.mask = torch.cat([left_pad(self.mask, total, -1), left_pad(row_mask, total, -1)])
+        self.answers.append(answer)
+
+    def keep(self, rows: list[int]) -> None:
+        """Keep only ``rows`` (the others ended); cut the leading columns that are padding in every row."""
+        import torch
+
+        if not rows:
+            self.answers, self.cache, self.mask = [], None, None
+            return
+        index = torch.tensor(rows, device=self.mask.device)
+        mask = self.mask[index]
+        start = int((mask.sum(dim=0) > 0).long().argmax())  # the first column some row uses
+        for layer in self.cache.layers:
+            layer.keys, layer.values = layer.keys[index, :, start:], layer.values[index, :, start:]
+        self.answers, self.mask = [self.answers[row] for row in rows], mask[:, start:]
+
+    def step(self, model):
+        """One forward pass for the last token of every row: the next-token logits, (rows, vocab)."""
+        import torch
+
+        last = torch.tensor([[answer.tokens[-1]] for answer in self.answers], device=model.device)
+        self.mask = torch.cat([self.mask, self.mask.new_ones(len(self.answers), 1)], dim=1)
+        positions = self.mask.sum(dim=1, keepdim=True) - 1
+        out = model(input_ids=last, attention_mask=self.mask, position_ids=positions, logits_to_keep=1,
+                    **cache_kwargs(model, self.cache))
+        return out.logits[:, -1].float()
+
+
+@functools.cache
+def cache_keyword(model_class: type) -> str:
+    """The forward keyword for the KV cache: ``cache`` in newer transformers, ``past_key_values`` before."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
+
+
+def cache_kwargs(model, cache) -> dict:
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return {cache_keyword(type(base)): cache, "use_cache": True}
+
+
+def mergeable(cache) -> bool:
+    """Whether rows of this cache can be merged by ``DecodeBatch.join`` (plain dynamic layers only)."""
+    from transformers.cache_utils import DynamicLayer
+
+    return all(type(layer) is DynamicLayer for layer in cache.layers)
+
+
+class Batcher:
+    """The queue of answers waiting to join and the batch being decoded, for one engine."""
+
+    def __init__(self, engine, max_rows: int = MAX_ROWS):
+        self.engine, self.max_rows = engine, max_rows
+        self.waiting: collections.deque[Answer] = collections.deque()
+        self.batch = DecodeBatch()
+        self.lock = threading.Lock()  # guards waiting and scheduled
+        self.scheduled = False
+        self.row_limit = max_rows  # 1 once the model's cache turns out not to merge
+
+    def add(self, answer: Answer) -> None:
+        """Queue ``answer``; the loop runs on the torch thread while there is work."""
+        with self.lock:
+            self.waiting.append(answer)
+            if not self.scheduled:
+                self.scheduled = True
+                torch_thread.submit(self.run_slice)
+
+    def running(self) -> list[Answer]:
+        """The answers being decoded now."""
+        return list(self.batch.answers)
+
+    def run_slice(self) -> None:
+        """Up to ``SLICE_STEPS`` decode steps (answers join and leave between them); queued again while work remains."""
+        import torch
+
+        try:
+            adapter = self.batch.answers[0].adapter if self.batch.answers else self.next_adapter()
+            if adapter is not None:
+                with torch.inference_mode(), self.engine.adapter_enabled(adapter):
+                    for _ in range(SLICE_STEPS):
+                        self.admit(adapter)
+                        if not self.batch.answers:
+                            break
+                        self.decode()
+        except BaseException as exc:  # every answer in the batch hears of it; the loop goes on for the others
+            for answer in self.batch.answers:
+                answer.finish(exc)
+            self.batch.keep([])
+        with self.lock:
+            self.scheduled = bool(self.waiting or self.batch.answers)
+            if self.scheduled:
+                torch_thread.requeue(self.run_slice)
+
+    def next_adapter(self):
+        """The adapter choice of the first waiting answer (answers cancelled while waiting end here)."""
+        with self.lock:
+            while self.waiting and self.waiting[0].generation.stop_event.is_set():
+                self.waiting.popleft().finish()
+            return self.waiting[0].adapter if self.waiting else None
+
+    def admit(self, adapter) -> None:
+        """Prefill waiting answers with this adapter choice, in order, while the batch has room."""
+        while len(self.batch.answers) < self.row_limit:
+            with self.lock:
+                if not self.waiting or self.waiting[0].adapter != adapter:
+                    return
+                answer = self.waiting.popleft()
+            if answer.generation.stop_event.is_set():
+                answer.finish()
+                continue
+            try:
+                self.prefill(answer)
+            except Exception as exc:  # this answer's failure (a prompt too long for memory): the others go on
+                answer.finish(exc)
+
+    def prefill(self, answer: Answer) -> None:
+        """Run the answer's prompt alone, take its first token; it joins the batch unless it already ended."""
+        import torch
+        from transformers import DynamicCache
+
+        model = self.engine.model
+        cache = DynamicCache(config=model.config)
+        ids = torch.tensor([answer.prompt_ids], device=model.device)
+        answer.generation.streamer.next_tokens_are_prompt = False
+        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), logits_to_keep=1, **cache_kwargs(model, cache))
+        if answer.take(out.logits[:, -1].float()):
+            answer.finish()
+            return
+        if not mergeable(cache):
+            self.row_limit = 1
+        self.batch.join(answer, cache)
+
+    def decode(self) -> None:
+        """One token for every row; the answers that ended leave."""
+        logits = self.batch.step(self.engine.model)
+        kept = []
+        for row, answer in enumerate(self.batch.answers):
+            if answer.take(logits[row:row + 1]):
+                answer.finish()
+            else:
+                kept.append(row)
+        if len(kept) < len(self.batch.answers):
+            self.batch.keep(kept)
