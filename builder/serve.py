@@ -52,7 +52,7 @@ import uuid
 from .answers import GroundedPrompt, grounded_prompt, source_record
 from .chat import ChatEngine, clean_messages
 from .config import MAX_PASSAGES_K, ChatConfig, ProjectConfig
-from .errors import BuilderError, ConfigError
+from .errors import BuilderError, ConfigError, GeneratorError
 from .models import resolve_model
 from .project import Project
 from .runs import Run, load_engine
@@ -235,8 +235,12 @@ def format_processors(engine: ChatEngine, response_format) -> list:
         return []
     if not constrained.available():
         raise ConfigError("response_format needs constrained decoding: pip install llguidance")
-    with engine.tokenizer_lock:
-        constraint = constrained.JsonConstraint.for_tokenizer(engine.tokenizer, engine.model.config.vocab_size, schema)
+    try:
+        with engine.tokenizer_lock:
+            constraint = constrained.JsonConstraint.for_tokenizer(engine.tokenizer, engine.model.config.vocab_size,
+                                                                  schema)
+    except GeneratorError as exc:  # e.g. a tokenizer llguidance cannot read: the client may ask without it
+        raise ConfigError(f"response_format is not supported for this model: {exc}") from exc
     return [constraint.processor(1)]
 
 

@@ -120,17 +120,10 @@ async def request_pairs(client: httpx.AsyncClient, chunk: Chunk, pairs_cfg: Pair
                         reply_format: ReplyFormat, temperature: float) -> ChunkResult:
     """One request; raises RetryableError for transient failures, GeneratorError for final ones."""
     body = {"model": model, "messages": render_messages(chunk, pairs_cfg), "temperature": temperature,
-            "max_tokens": pairs_cfg.max_new_tokens, **reply_format.field()}
-    asked = FORMATS[reply_format.index]
-    try:
-        response = await client.post("/chat/completions", json=body)
-    except httpx.HTTPError as exc:
-        raise RetryableError(transport_problem(exc, pairs_cfg.base_url, pairs_cfg.timeout_s)) from exc
+            "max_tokens": pairs_cfg.max_new_tokens}
+    response = await post_in_a_format(client, body, reply_format, pairs_cfg)
     if response.status_code == 429 or response.status_code >= 500:
         raise RetryableError(f"HTTP {response.status_code} from the endpoint", retry_after(response))
-    if response.status_code == 400 and "response_format" in body and "format" in response.text.lower() \
-            and reply_format.step_down(asked):
-        raise RetryableError(f"the endpoint does not support response_format {asked}")
     problem = response_problem(response, pairs_cfg)
     if problem:
         raise GeneratorError(problem)
@@ -142,6 +135,21 @@ async def request_pairs(client: httpx.AsyncClient, chunk: Chunk, pairs_cfg: Pair
         return ChunkResult(read_reply(content or "", chunk))
     except GeneratorError as exc:
         raise RetryableError(str(exc)) from exc
+
+
+async def post_in_a_format(client: httpx.AsyncClient, body: dict, reply_format: ReplyFormat,
+                           pairs_cfg: PairsConfig) -> httpx.Response:
+    """POST the request in the richest reply format the endpoint accepts: a 400 about the format
+    asks again at once in a simpler one (a refused format is not a failed attempt)."""
+    while True:
+        asked = FORMATS[reply_format.index]
+        try:
+            response = await client.post("/chat/completions", json={**body, **reply_format.field()})
+        except httpx.HTTPError as exc:
+            raise RetryableError(transport_problem(exc, pairs_cfg.base_url, pairs_cfg.timeout_s)) from exc
+        refused = response.status_code == 400 and asked != "text" and "format" in response.text.lower()
+        if not (refused and reply_format.step_down(asked)):
+            return response
 
 
 def retry_after(response: httpx.Response) -> float:
