@@ -10,7 +10,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from .support import build_template, build_tiny_model, make_adapter, sample_texts  # noqa: E402
+from .support import build_template, build_tiny_model, make_adapter, sample_texts, start_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +66,15 @@ def smol_shaped_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("smol-run")
     make_adapter(base, run / "adapter")
     return base, run
+
+
+@pytest.fixture(scope="module")
+def base_url(tiny_engine):
+    """``dab serve``'s app for the tiny engine on a real port of 127.0.0.1 (answers of 12 tokens)."""
+    from builder.config import ChatConfig
+    from builder.serve import create_app
+
+    server, thread, url = start_server(create_app(tiny_engine, ChatConfig(max_new_tokens=12), model_name="tiny"))
+    yield url
+    server.should_exit = True
+    thread.join(10)

@@ -20,6 +20,8 @@ import math
 import re
 import shutil
 import socket
+import threading
+import time
 from pathlib import Path
 
 from builder.cpu_load import Reading
@@ -238,3 +240,33 @@ class Clock:
 
     def __call__(self) -> Reading:
         return self.now
+
+
+# --- an OpenAI-compatible app on a real port (tests of dab serve) ---------------------------
+QUESTION = "where is the depot ?"
+
+
+def start_server(app):
+    """Run ``app`` with uvicorn on a free port of 127.0.0.1; returns (server, base_url)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def ask(text: str = QUESTION, **extra) -> dict:
+    return {"model": "tiny", "messages": [{"role": "user", "content": text}], **extra}
+
+
+def recorded_starts(engine) -> list:
+    """Every Generation ``engine.start`` hands out from now on (undo with ``del engine.start``)."""
+    started = []
+    original = engine.start
+    engine.start = lambda *args, **kwargs: started.append(original(*args, **kwargs)) or started[-1]
+    return started

@@ -20,37 +20,10 @@ from builder.config import ChatConfig
 from builder.project import Project
 from builder.serve import ServeLimits, create_app
 
-from .support import endless, free_port, handbook_project
+from .support import QUESTION, ask, endless, free_port, handbook_project, recorded_starts, start_server
 
 pytestmark = pytest.mark.e2e
 DEFAULTS = ChatConfig(max_new_tokens=12)
-QUESTION = "where is the depot ?"
-
-
-def start_server(app):
-    """Run ``app`` with uvicorn on a free port of 127.0.0.1; returns (server, base_url)."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture(scope="module")
-def base_url(tiny_engine):
-    server, thread, url = start_server(create_app(tiny_engine, DEFAULTS, model_name="tiny"))
-    yield url
-    server.should_exit = True
-    thread.join(10)
-
-
-def ask(text: str = QUESTION, **extra) -> dict:
-    return {"model": "tiny", "messages": [{"role": "user", "content": text}], **extra}
 
 
 def sse_events(response) -> list:
@@ -160,14 +133,6 @@ def test_a_long_prompt_is_cut_to_the_prompt_limit(tiny_engine):
     finally:
         server.should_exit = True
         thread.join(10)
-
-
-def recorded_starts(engine) -> list:
-    """Every Generation ``engine.start`` hands out from now on (undo with ``del engine.start``)."""
-    started = []
-    original = engine.start
-    engine.start = lambda *args, **kwargs: started.append(original(*args, **kwargs)) or started[-1]
-    return started
 
 
 def test_client_disconnect_stops_generation(base_url, tiny_engine):

@@ -18,21 +18,12 @@ from builder.chat import ChatEngine, answer
 from builder.config import ChatConfig
 from builder.serve import ServeLimits, create_app, request_config
 
-from .support import endless
-from .test_serve import QUESTION, ask, recorded_starts, start_server
+from .support import QUESTION, ask, endless, recorded_starts, start_server
 
 pytestmark = pytest.mark.e2e
 DEFAULTS = ChatConfig(max_new_tokens=12)
 QUESTIONS = ["where is the depot ?", "how much is a pass ?", "when does the depot open ?", "who rides bikes ?",
              "is the bike shop open on sunday ?", "what does a day pass cost ?", "where can I park ?", "hello"]
-
-
-@pytest.fixture(scope="module")
-def base_url(tiny_engine):
-    server, thread, url = start_server(create_app(tiny_engine, DEFAULTS, model_name="tiny"))
-    yield url
-    server.should_exit = True
-    thread.join(10)
 
 
 def batch_sizes(engine) -> list:
