@@ -270,3 +270,10 @@ def recorded_starts(engine) -> list:
     original = engine.start
     engine.start = lambda *args, **kwargs: started.append(original(*args, **kwargs)) or started[-1]
     return started
+
+
+def client(url: str, **kwargs):
+    """A gradio_client for the wizard or the demo at ``url`` (quiet, files not downloaded)."""
+    from gradio_client import Client
+
+    return Client(url, verbose=False, download_files=False, **kwargs)

@@ -25,7 +25,7 @@ from builder.project import Project
 from builder.templates import sample_documents
 from builder.runs import finished_runs, newest_run, newest_trained_run
 
-from .support import free_port, make_run
+from .support import client, free_port, make_run
 
 pytestmark = pytest.mark.e2e
 
@@ -49,12 +49,6 @@ def wizard(tmp_path_factory, tiny_model_dir):
     run = newest_run(project)  # never leave a training running after a failed test
     if run is not None and run.active():
         run.request_stop()
-
-
-def client(url):
-    from gradio_client import Client
-
-    return Client(url, verbose=False, download_files=False)
 
 
 def value_of(output):

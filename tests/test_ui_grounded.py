@@ -10,7 +10,7 @@ import pytest
 from builder import retrieve
 from builder.retrieve import NO_PASSAGES
 
-from .support import free_port, handbook_project, make_run
+from .support import client, free_port, handbook_project, make_run
 
 pytestmark = pytest.mark.e2e
 DAY_PASS = "How much does a day pass cost?"
@@ -30,12 +30,6 @@ def wizard(tmp_path_factory, tiny_model_dir, tiny_adapter):
     app, url = launch(project=project.root, port=free_port(), block=False)
     yield url, project
     app.close()
-
-
-def client(url, **kwargs):
-    from gradio_client import Client
-
-    return Client(url, verbose=False, download_files=False, **kwargs)
 
 
 def text_of(message: dict) -> str:

@@ -19,7 +19,7 @@ import pytest
 from builder.pairs import add_manual_pair
 from builder.project import Project
 
-from .support import free_port, make_run
+from .support import client, free_port, make_run
 
 pytestmark = pytest.mark.e2e
 
@@ -43,12 +43,6 @@ def wizard(tmp_path_factory, tiny_model_dir, tiny_adapter):
     app, url = launch(project=project.root, port=free_port(), block=False)
     yield url, project
     app.close()
-
-
-def client(url, **kwargs):
-    from gradio_client import Client
-
-    return Client(url, verbose=False, download_files=False, **kwargs)
 
 
 @pytest.fixture(scope="module")
