@@ -57,7 +57,7 @@ def test_sequence_length_follows_the_data_and_cpu_rows_stay_short():
     assert gpu.max_seq_tokens == 2048 and gpu.micro_batch == 4, "the GPU gets 4 packed rows of 2,048 tokens"
     assert gpu.micro_batch > 1 and cpu.micro_batch == 1
     assert gpu.micro_batch * gpu.max_seq_tokens * gpu.grad_accum >= 8192
-    assert cpu.max_seq_tokens * cpu.grad_accum <= 4096, "CPU steps stay short enough to stop quickly"
+    assert cpu.grad_accum == 1, "on CPU a step is one row: more updates from the same tokens learn facts faster"
 
 
 def test_big_model_on_small_gpu_gets_checkpointing_and_a_warning():
