@@ -74,7 +74,10 @@ def example_questions(project: Project, run: Run | None, n: int = 3) -> list[str
 
 
 def reference(pair: Pair) -> dict:
-    return {"question": pair.question, "answer": pair.answer, "chunk_id": pair.chunk_id}
+    """A pair as an evaluation reference: the question, the answer, its passage and the
+    sentence the answer quotes (``generation.states_facts`` checks the direct answer's facts)."""
+    return {"question": pair.question, "answer": pair.answer, "chunk_id": pair.chunk_id,
+            "evidence": (pair.evidence or {}).get("text", "")}
 
 
 def out_of_scope_questions(project: Project) -> list[dict]:

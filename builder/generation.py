@@ -9,8 +9,11 @@ budget, which is several times faster on a CPU than one question at a time; a ba
 its longest answer is done.
 
 A reference is ``{"question", "answer"}``, optionally with ``"key_facts"``: the exact strings a
-right answer must hold (hand-written question sets give them). Without them the key facts of
-the answer that the question does not give away are extracted (``facts.answer_key_facts``).
+right answer must hold (hand-written question sets give them), and ``"evidence"``: the sentence
+the answer quotes. Without key facts, those of the answer that the question does not give away
+are extracted (``facts.answer_key_facts``); from its direct part only, when the answer states
+the fact and then quotes its sentence ("At 10:00 am. On Wednesdays we open at 10:00 am ... and
+close at 4:30 pm."): the question asks for the opening time, not for every figure of the quote.
 Matching is ``facts.fact_in_answer``: ``€96`` matches ``€96.00``, a different figure does not.
 """
 
@@ -49,8 +52,16 @@ def states_facts(answer: str, reference: dict) -> bool | None:
     given = reference.get("key_facts")
     if given:
         return all(holds(answer, text) for text in given)
-    facts = answer_key_facts(reference["answer"], reference.get("question", ""))
+    facts = answer_key_facts(checked_part(reference), reference.get("question", ""))
     return all(fact_in_answer(f, answer) for f in facts) if facts else None
+
+
+def checked_part(reference: dict) -> str:
+    """The part of a reference answer whose key facts a right answer must state: the direct
+    answer before the quoted evidence when it has key facts of its own, else the whole answer."""
+    answer, evidence = reference["answer"], (reference.get("evidence") or "").strip()
+    direct = answer[:-len(evidence)].strip() if evidence and answer.endswith(evidence) else ""
+    return direct if direct and answer_key_facts(direct, reference.get("question", "")) else answer
 
 
 def holds(answer: str, expected: str) -> bool:

@@ -41,6 +41,16 @@ def test_states_facts_checks_key_facts_tolerantly_and_abstentions_are_seen():
     given = {"question": "Who runs it?", "answer": "Henrike.", "key_facts": ["Henrike Lasswell-Obi", "seven"]}
     assert states_facts("Henrike Lasswell-Obi, for seven years", given) and not states_facts("Henrike", given)
     assert abstained("The documents do not cover this.") and abstained("They don’t cover that, sorry.")
+
+
+def test_a_generated_answer_is_checked_on_its_direct_part_not_every_figure_of_its_quote():
+    quote = "On Wednesdays we open at 10:00 am, because of staff training, and close at 4:30 pm as usual."
+    ref = {"question": "When do you open on Wednesdays?", "answer": f"At 10:00 am. {quote}", "evidence": quote}
+    assert states_facts("We open at 10:00 am.", ref) is True
+    assert states_facts("We open at 9:00 am and close at 4:30 pm.", ref) is False
+    assert states_facts("We open at 10:00 am.", {**ref, "evidence": ""}) is False, "without the quote: every figure"
+    yes = {"question": "Is there a lift?", "answer": f"Yes. {quote}", "evidence": quote}
+    assert states_facts("Yes.", yes) is False, "a direct part without key facts: the quote's facts are checked"
     assert not abstained("The Day Pass costs €4.50.")
 
 

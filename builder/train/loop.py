@@ -33,7 +33,7 @@ from pathlib import Path
 from ..config import ProjectConfig
 from ..conversation import encode_chat
 from ..errors import TrainingError
-from ..eval_sets import spread
+from ..eval_sets import reference, spread
 from ..generation import fact_accuracy, greedy_texts
 from ..project import Project
 from ..runs import Run
@@ -271,7 +271,7 @@ class Session:
         if not refs:
             return None
         texts = self.recall_answers(refs, MAX_RECALL_NEW_TOKENS)
-        accuracy, _ = fact_accuracy(texts, [{"question": p.question, "answer": p.answer} for p in refs])
+        accuracy, _ = fact_accuracy(texts, [reference(p) for p in refs])
         return accuracy
 
     def probe_evaluation(self, step: int) -> None:
