@@ -248,7 +248,7 @@ def train_and_see_the_loss(page: Page) -> None:
     page.text_appears("#train-status", "completed", timeout_s=600)
     page.wait.until(lambda d: d.find_elements(page.By.CSS_SELECTOR, "#loss-plot canvas, #loss-plot svg"))
     time.sleep(2.5)  # one more poll so the plot holds the eval point too
-    page.shot("03-train", focus="#train-status")
+    page.shot("03-train", focus="#loss-plot")
 
 
 def evaluate_and_download_the_report(page: Page, downloads: Path) -> None:
