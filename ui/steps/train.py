@@ -217,7 +217,7 @@ def build(root: gr.State) -> dict:
     plan = gr.Markdown()
     status = gr.Markdown("No training yet.", elem_id="train-status")
     plot = gr.LinePlot(loss_frame(None), x="step", y="loss", color="series", label="Loss (lower is better)",
-                       color_map={"train": "#2563eb", "eval": "#f97316"}, height=360, elem_id="loss-plot",
+                       color_map={"train": "#2563eb", "eval": "#f97316"}, y_lim=[0, None], elem_id="loss-plot",
                        x_title="training step", y_title="loss", color_title="curve")
     run_state = gr.Textbox(visible=False)
     timer = gr.Timer(2.0)
