@@ -157,6 +157,7 @@ class Batcher:
         self.batch = DecodeBatch()
         self.lock = threading.Lock()  # guards waiting and scheduled
         self.scheduled = False
+        self.prefilling: Answer | None = None  # between leaving ``waiting`` and joining the batch
         self.row_limit = max_rows  # 1 once the model's cache turns out not to merge
 
     def add(self, answer: Answer) -> None:
@@ -167,9 +168,11 @@ class Batcher:
                 self.scheduled = True
                 torch_thread.submit(self.run_slice)
 
-    def running(self) -> list[Answer]:
-        """The answers being decoded now."""
-        return list(self.batch.answers)
+    def unfinished(self) -> list[Answer]:
+        """Every answer not yet ended: waiting, being prefilled (its first token may already be
+        streamed) and being decoded."""
+        with self.lock:
+            return [*self.waiting, *filter(None, [self.prefilling]), *self.batch.answers]
 
     def run_slice(self) -> None:
         """Up to ``SLICE_STEPS`` decode steps (answers join and leave between them); queued again while work remains."""
@@ -206,14 +209,17 @@ class Batcher:
             with self.lock:
                 if not self.waiting or self.waiting[0].adapter != adapter:
                     return
-                answer = self.waiting.popleft()
-            if answer.generation.stop_event.is_set():
-                answer.finish()
-                continue
+                answer = self.prefilling = self.waiting.popleft()
             try:
-                self.prefill(answer)
+                if answer.generation.stop_event.is_set():
+                    answer.finish()
+                else:
+                    self.prefill(answer)
             except Exception as exc:  # this answer's failure (a prompt too long for memory): the others go on
                 answer.finish(exc)
+            finally:
+                with self.lock:
+                    self.prefilling = None
 
     def prefill(self, answer: Answer) -> None:
         """Run the answer's prompt alone, take its first token; it joins the batch unless it already ended."""

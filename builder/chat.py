@@ -122,8 +122,8 @@ class ChatEngine:
 
     def stop(self) -> None:
         """Ask every answer being generated now to end after its current token."""
-        for running in self.batcher.running():
-            running.generation.cancel()
+        for answer in self.batcher.unfinished():
+            answer.generation.cancel()
 
     def stream(self, messages: list[dict], chat_cfg: ChatConfig | None = None,
                use_adapter: bool | str = True) -> Iterator[str]:

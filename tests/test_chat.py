@@ -96,6 +96,25 @@ def test_stop_ends_generation_mid_answer(tiny_engine):
     assert len(rest) < 200
 
 
+def test_stop_reaches_an_answer_whose_first_token_is_out_before_it_joins_the_batch(tiny_engine, monkeypatch):
+    """The first token is streamed during prefill, before the answer joins the decode batch: a
+    stop that comes in between still ends it."""
+    from builder.batching import DecodeBatch
+
+    join = DecodeBatch.join
+
+    def stop_then_join(batch, answer, cache):
+        tiny_engine.stop()  # what a user's Stop does right after seeing the first token
+        join(batch, answer, cache)
+
+    monkeypatch.setattr(DecodeBatch, "join", stop_then_join)
+    with endless(tiny_engine):
+        generation = tiny_engine.start(ask("tell me everything"), ChatConfig(max_new_tokens=1500))
+        list(generation)
+        assert generation.done.wait(5)
+    assert generation.stop_event.is_set() and generation.new_tokens < 5, generation.new_tokens
+
+
 def test_leaving_the_stream_early_stops_the_worker(tiny_engine):
     with endless(tiny_engine):
         stream = tiny_engine.stream(ask("tell me everything"), ChatConfig(max_new_tokens=1500))
