@@ -247,8 +247,8 @@ def test_double_click_on_train_starts_one_run_and_reload_picks_it_up(trained):
     assert status.startswith("**completed") and "step 3 of 3" in status
     series, loss = plot["columns"].index("series"), plot["columns"].index("loss")
     points = [row for row in plot["data"] if row[loss] is not None and row[loss] == row[loss]]  # not NaN
-    assert {"train", "eval"} == {row[series] for row in points}
-    assert len([row for row in points if row[series] == "train"]) == 3
+    assert {"training pairs", "held-out pairs"} == {row[series] for row in points}
+    assert len([row for row in points if row[series] == "training pairs"]) == 3
 
 
 def test_page_state_after_training(trained):

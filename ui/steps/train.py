@@ -28,7 +28,7 @@ from builder.train.presets import detect_hardware, lora_alpha, recommended_model
 
 from ..errors import friendly
 
-SERIES = ("train", "eval")
+SERIES = ("training pairs", "held-out pairs")  # the loss on what the model learns from, and on what it never saw
 PRESET_LABELS = {"quick": "Quick (fewer passes, faster)", "balanced": "Balanced",
                  "thorough": "Thorough (more passes, slower)", "custom": "Custom (the advanced settings below)"}
 PRESETS = [(label + (" · recommended" if name == RECOMMENDED_PRESET else ""), name)
@@ -70,8 +70,8 @@ def loss_frame(run: Run | None) -> pd.DataFrame:
     the start (the browser chart cannot add a colour series to a chart that began empty).
     """
     metrics = run.metrics() if run else []
-    rows = [{"step": m["step"], "loss": m["loss"], "series": "train"} for m in metrics if "loss" in m]
-    rows += [{"step": m["step"], "loss": m["eval_loss"], "series": "eval"} for m in metrics if "eval_loss" in m]
+    rows = [{"step": m["step"], "loss": m["loss"], "series": SERIES[0]} for m in metrics if "loss" in m]
+    rows += [{"step": m["step"], "loss": m["eval_loss"], "series": SERIES[1]} for m in metrics if "eval_loss" in m]
     first_step = rows[0]["step"] if rows else 1
     rows += [{"step": first_step, "loss": float("nan"), "series": series} for series in SERIES
              if not any(row["series"] == series for row in rows)]
@@ -217,7 +217,7 @@ def build(root: gr.State) -> dict:
     plan = gr.Markdown()
     status = gr.Markdown("No training yet.", elem_id="train-status")
     plot = gr.LinePlot(loss_frame(None), x="step", y="loss", color="series", label="Loss (lower is better)",
-                       color_map={"train": "#2563eb", "eval": "#f97316"}, y_lim=[0, None], elem_id="loss-plot",
+                       color_map=dict(zip(SERIES, ("#2563eb", "#f97316"))), y_lim=[0, None], elem_id="loss-plot",
                        x_title="training step", y_title="loss", color_title="curve")
     run_state = gr.Textbox(visible=False)
     timer = gr.Timer(2.0)
