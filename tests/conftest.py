@@ -49,6 +49,15 @@ def train_template(tmp_path_factory, tiny_model_dir) -> Path:
 
 
 @pytest.fixture(scope="module")
+def review_template(tmp_path_factory):
+    """The review tests' depot project (``test_review.make_project``), made once per module: tests
+    take a fresh copy of it (``test_review.copy_of``)."""
+    from .test_review import make_project
+
+    return make_project(tmp_path_factory.mktemp("review") / "depot")
+
+
+@pytest.fixture(scope="module")
 def smol_shaped_run(tmp_path_factory):
     """A tiny random Llama with the bundled model's BPE tokenizer (one llama.cpp knows), and a run
     folder with a LoRA adapter for it."""

@@ -9,17 +9,12 @@ import pytest
 
 from dab.cli import main
 
-from .test_review import copy_of, make_project
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return make_project(tmp_path_factory.mktemp("review") / "depot")
+from .test_review import copy_of
 
 
 @pytest.fixture()
-def project(template, tmp_path):
-    return copy_of(template, tmp_path)
+def project(review_template, tmp_path):
+    return copy_of(review_template, tmp_path)
 
 
 def review(project, *args, capsys) -> tuple[int, list[str], str]:

@@ -9,19 +9,14 @@ import pytest
 from builder.pairs import move_pairs, unreviewed_count
 from builder.pairs.overview import pair_uses
 
-from .test_review import copy_of, fake_run, make_project
+from .test_review import copy_of, fake_run
 
 TEACHER = ("rules", "bundled", "http://127.0.0.1:11434/v1", "", "", "general")  # generator, teacher fields, domain
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return make_project(tmp_path_factory.mktemp("ui-pairs") / "depot")
-
-
 @pytest.fixture()
-def project(template, tmp_path):
-    return copy_of(template, tmp_path)
+def project(review_template, tmp_path):
+    return copy_of(review_template, tmp_path)
 
 
 def loaded(project):
