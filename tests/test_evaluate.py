@@ -41,6 +41,7 @@ def test_states_facts_checks_key_facts_tolerantly_and_abstentions_are_seen():
     given = {"question": "Who runs it?", "answer": "Henrike.", "key_facts": ["Henrike Lasswell-Obi", "seven"]}
     assert states_facts("Henrike Lasswell-Obi, for seven years", given) and not states_facts("Henrike", given)
     assert abstained("The documents do not cover this.") and abstained("They don’t cover that, sorry.")
+    assert not abstained("The Day Pass costs €4.50.")
 
 
 def test_a_generated_answer_is_checked_on_its_direct_part_not_every_figure_of_its_quote():
@@ -51,7 +52,6 @@ def test_a_generated_answer_is_checked_on_its_direct_part_not_every_figure_of_it
     assert states_facts("We open at 10:00 am.", {**ref, "evidence": ""}) is False, "without the quote: every figure"
     yes = {"question": "Is there a lift?", "answer": f"Yes. {quote}", "evidence": quote}
     assert states_facts("Yes.", yes) is False, "a direct part without key facts: the quote's facts are checked"
-    assert not abstained("The Day Pass costs €4.50.")
 
 
 def held_out_run(project: Project, adapter) -> Run:
