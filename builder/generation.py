@@ -52,16 +52,17 @@ def states_facts(answer: str, reference: dict) -> bool | None:
     given = reference.get("key_facts")
     if given:
         return all(holds(answer, text) for text in given)
-    facts = answer_key_facts(checked_part(reference), reference.get("question", ""))
+    facts = reference_facts(reference)
     return all(fact_in_answer(f, answer) for f in facts) if facts else None
 
 
-def checked_part(reference: dict) -> str:
-    """The part of a reference answer whose key facts a right answer must state: the direct
-    answer before the quoted evidence when it has key facts of its own, else the whole answer."""
-    answer, evidence = reference["answer"], (reference.get("evidence") or "").strip()
+def reference_facts(reference: dict) -> list:
+    """The key facts a right answer must state: those of the direct answer before the quoted
+    evidence when it has any, else those of the whole answer (the question's own left out)."""
+    answer, question = reference["answer"], reference.get("question", "")
+    evidence = (reference.get("evidence") or "").strip()
     direct = answer[:-len(evidence)].strip() if evidence and answer.endswith(evidence) else ""
-    return direct if direct and answer_key_facts(direct, reference.get("question", "")) else answer
+    return (answer_key_facts(direct, question) if direct else []) or answer_key_facts(answer, question)
 
 
 def holds(answer: str, expected: str) -> bool:
