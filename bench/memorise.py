@@ -32,7 +32,7 @@ from builder.eval_sets import reference  # noqa: E402
 from builder.generation import fact_accuracy, greedy_texts  # noqa: E402
 from builder.pairs import generate_pairs, training_pairs  # noqa: E402
 from builder.project import new_project  # noqa: E402
-from builder.runs import Run, load_engine  # noqa: E402
+from builder.runs import load_engine, newest_trained_run  # noqa: E402
 from builder.splits import split_pairs  # noqa: E402
 from builder.storage import read_jsonl  # noqa: E402
 from builder.train import run_training  # noqa: E402
@@ -75,7 +75,7 @@ def train_and_ask(project, rows_per_step: int, epochs: float, learning_rate: flo
                         max_seq_tokens=ROW_TOKENS, micro_batch=1, grad_accum=rows_per_step, lora_rank=16,
                         lora_alpha=32, open_book_fraction=0.0, abstain_fraction=0.0, recall_check=False)
     status = run_training(project, project_cfg=cfg)
-    run = Run(sorted(project.runs_dir.iterdir())[-1])
+    run = newest_trained_run(project)
     trained = split_pairs(training_pairs(project.pairs()), cfg.pairs).train
     asked = random.Random(0).sample(trained, min(QUESTIONS, len(trained)))
     engine = load_engine(run, cfg)

@@ -155,7 +155,7 @@ class Batcher:
         self.engine, self.max_rows = engine, max_rows
         self.waiting: collections.deque[Answer] = collections.deque()
         self.batch = DecodeBatch()
-        self.lock = threading.Lock()  # guards waiting and scheduled
+        self.lock = threading.Lock()  # guards waiting, prefilling and scheduled
         self.scheduled = False
         self.prefilling: Answer | None = None  # between leaving ``waiting`` and joining the batch
         self.row_limit = max_rows  # 1 once the model's cache turns out not to merge
