@@ -132,6 +132,7 @@ class TrainConfig:
     max_seq_tokens: int = 1024
     micro_batch: int = 4
     grad_accum: int = 1
+    row_tokens: int = 0  # tokens packed into one row (0: micro_batch x max_seq_tokens); a longer example gets a row alone
     warmup_fraction: float = 0.05
     seed: int = 0
     log_every_steps: int = 1
@@ -161,7 +162,18 @@ class TrainConfig:
         _require(self.lora_rank > 0 and self.lora_alpha > 0, "lora_rank and lora_alpha must be positive")
         _require(self.max_seq_tokens >= 64, "max_seq_tokens must be at least 64")
         _require(self.micro_batch > 0 and self.grad_accum > 0, "micro_batch and grad_accum must be positive")
+        _require(self.row_tokens >= 0, "row_tokens cannot be negative")
         _require(0 <= self.warmup_fraction < 1, "warmup_fraction must be in [0, 1)")
+
+    @property
+    def packed_row_tokens(self) -> int:
+        """How many tokens one training row is packed up to."""
+        return self.row_tokens or self.micro_batch * self.max_seq_tokens
+
+    @property
+    def longest_row_tokens(self) -> int:
+        """The longest row training can see: a packed row, or one example alone (memory, padding)."""
+        return max(self.packed_row_tokens, self.max_seq_tokens)
 
 
 MAX_PASSAGES_K = 10  # passages quoted in one prompt, at most

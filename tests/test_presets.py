@@ -8,6 +8,8 @@ import math
 from builder.config import TrainConfig
 from builder.train.presets import (CUDA_STEP_TOKENS, GIB, MAX_EPOCHS, MIN_OPTIMIZER_STEPS, PRESETS, Hardware, ModelShape,
                                    cuda_rows, estimate_memory, lora_alpha, plan_training)
+from builder.conversation import Example
+from builder.train.data import pack_examples
 
 QWEN_05B = ModelShape(params=494_000_000, layers=24, hidden=896, intermediate=4864, vocab=151_936,
                       max_positions=32768, tied_embeddings=True)
@@ -35,7 +37,7 @@ def test_presets_scale_the_learning_budget():
 
 def test_a_small_corpus_gets_enough_optimizer_steps_and_a_warning():
     small = plan_training(TrainConfig(preset="quick"), CPU, SMOLLM_135M, [70] * 40)
-    rows = math.ceil(70 * 40 / (small.train.micro_batch * small.train.max_seq_tokens))
+    rows = math.ceil(70 * 40 / small.train.packed_row_tokens)
     steps = math.ceil(rows / small.train.grad_accum) * small.train.epochs
     assert PRESETS["quick"]["epochs"] < small.train.epochs <= MAX_EPOCHS
     assert steps >= MIN_OPTIMIZER_STEPS or small.train.epochs == MAX_EPOCHS
@@ -58,6 +60,25 @@ def test_sequence_length_follows_the_data_and_cpu_rows_stay_short():
     assert gpu.micro_batch > 1 and cpu.micro_batch == 1
     assert gpu.micro_batch * gpu.max_seq_tokens * gpu.grad_accum >= 8192
     assert cpu.grad_accum == 1, "on CPU a step is one row: more updates from the same tokens learn facts faster"
+
+
+def test_the_longest_examples_fit_whole_while_cpu_rows_stay_short():
+    """A few open-book examples (passages + question + answer) are far longer than the rest: they
+    are never cut (their answer comes last), and the many short ones still pack into short rows."""
+    lengths = LENGTHS + [700] * 5
+    cpu = plan_training(TrainConfig(preset="balanced"), CPU, SMOLLM_135M, lengths)
+    assert cpu.train.max_seq_tokens == 1024 and cpu.train.packed_row_tokens == 512
+    assert not any("truncated" in w for w in cpu.warnings)
+    too_long = plan_training(TrainConfig(preset="balanced"), CPU, SMOLLM_135M, LENGTHS + [3000])
+    assert any(w.startswith("1 pair(s) are longer than 1024 tokens") for w in too_long.warnings)
+
+
+def test_an_example_longer_than_a_row_gets_a_row_of_its_own():
+    examples = [Example([1] * n, [1] * n) for n in (300, 200, 700, 100)]
+    rows = pack_examples(examples, row_tokens=512, seed=0)
+    sizes = sorted(sum(len(e.input_ids) for e in row) for row in rows)
+    assert sum(sizes) == 1300 and sizes[-1] == 700 and all(size <= 512 for size in sizes[:-1])
+    assert [len(row) for row in rows if sum(len(e.input_ids) for e in row) == 700] == [1]
 
 
 def test_big_model_on_small_gpu_gets_checkpointing_and_a_warning():

@@ -25,7 +25,8 @@ class PreparedData:
 
 def prepare_rows(tokenizer, conversations: list[list[dict]], max_seq_tokens: int, row_tokens: int,
                  seed: int) -> PreparedData:
-    """Tokenize, truncate to ``max_seq_tokens`` (a pair with no answer token left is dropped), pack."""
+    """Tokenize, truncate to ``max_seq_tokens`` (a pair with no answer token left is dropped), pack
+    into rows of ``row_tokens`` (an example longer than that gets a row of its own)."""
     data, examples = PreparedData(), []
     for messages in conversations:
         example, truncated = tokenize_conversation(tokenizer, messages, max_seq_tokens)
@@ -35,7 +36,7 @@ def prepare_rows(tokenizer, conversations: list[list[dict]], max_seq_tokens: int
         data.truncated += truncated
         data.tokens += len(example.input_ids)
         examples.append(example)
-    data.rows = pack_examples(examples, max(row_tokens, max_seq_tokens), seed)
+    data.rows = pack_examples(examples, row_tokens, seed)
     return data
 
 

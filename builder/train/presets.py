@@ -137,7 +137,7 @@ def plan_training(tc: TrainConfig, hardware: Hardware, shape: ModelShape, pair_l
         epochs = preset_epochs(preset["epochs"], pair_lengths, shapes)
         tc = replace(tc, **{**preset, "epochs": epochs}, lora_alpha=lora_alpha(preset["lora_rank"]), **shapes)
     four_bit = tc.quantize == "4bit" or (tc.quantize == "auto" and hardware.device == "cuda")
-    row_tokens = tc.micro_batch * tc.max_seq_tokens
+    row_tokens = tc.longest_row_tokens
     plain = estimate_memory(shape, hardware.device, four_bit, tc.lora_rank, row_tokens, False, fused_loss)
     budget = hardware.budget_bytes
     checkpointing = tc.gradient_checkpointing == "on" or (
@@ -148,23 +148,29 @@ def plan_training(tc: TrainConfig, hardware: Hardware, shape: ModelShape, pair_l
 
 def preset_shapes(hardware: Hardware, shape: ModelShape, pair_lengths: list[int], tc: TrainConfig) -> dict:
     """Sequence length, micro-batch and accumulation for this hardware and data."""
-    longest_useful = percentile(pair_lengths, 0.98) if pair_lengths else 512
     cap = min(MAX_SEQ_TOKENS[hardware.device], shape.max_positions)
-    max_seq = min(cap, max(128, 2 ** math.ceil(math.log2(max(longest_useful, 1)))))
-    total_tokens = sum(min(n, max_seq) for n in pair_lengths)
+    max_seq = min(cap, power_of_two(percentile(pair_lengths, 0.98) if pair_lengths else 512))
+    longest = min(cap, power_of_two(max(pair_lengths, default=0)))
+    total_tokens = sum(min(n, longest) for n in pair_lengths)
     micro_batch = 1
     if hardware.device == "cuda":
         max_seq, micro_batch, _ = cuda_rows(hardware.budget_bytes, shape, tc.lora_rank, max_seq, cap, total_tokens)
     row_tokens = micro_batch * max_seq
     accum = max(1, round(TOKENS_PER_STEP[hardware.device] / row_tokens))
     accum = max(1, min(accum, total_tokens // (row_tokens * 10)))  # keep at least ~10 steps per epoch
-    return {"max_seq_tokens": max_seq, "micro_batch": micro_batch, "grad_accum": accum}
+    return {"max_seq_tokens": max(max_seq, longest), "row_tokens": row_tokens, "micro_batch": micro_batch,
+            "grad_accum": accum}
+
+
+def power_of_two(tokens: int) -> int:
+    """The smallest power of two (at least 128) that holds ``tokens``."""
+    return max(128, 2 ** math.ceil(math.log2(max(tokens, 1))))
 
 
 def preset_epochs(epochs: float, pair_lengths: list[int], shapes: dict) -> float:
     """The preset's passes, raised (up to ``MAX_EPOCHS``) until training takes at least
     ``MIN_OPTIMIZER_STEPS`` optimizer steps: each example is then seen often enough to be learned."""
-    row_tokens = shapes["micro_batch"] * shapes["max_seq_tokens"]
+    row_tokens = shapes["row_tokens"]
     tokens = sum(min(n, shapes["max_seq_tokens"]) for n in pair_lengths)
     steps_per_epoch = max(1, math.ceil(tokens / row_tokens / shapes["grad_accum"]))
     return float(min(MAX_EPOCHS, max(epochs, math.ceil(MIN_OPTIMIZER_STEPS / steps_per_epoch))))

@@ -108,7 +108,7 @@ def prepare(project: Project, run: Run, project_cfg: ProjectConfig | None, resum
     per_epoch = max(1, math.ceil(len(train_data.rows) / (tc.grad_accum * dist.world)))
     total = tc.max_steps or max(1, math.ceil(per_epoch * tc.epochs))
     return Prepared(plan.run_cfg, plan.tokenizer, model, train_data.rows, eval_data.rows, device, total, per_epoch,
-                    os.getpid(), plan.fused_loss, padded_row_tokens(device, tc.micro_batch * tc.max_seq_tokens),
+                    os.getpid(), plan.fused_loss, padded_row_tokens(device, tc.longest_row_tokens),
                     plan.splits.recall)
 
 
@@ -117,7 +117,7 @@ def training_data(plan: RunPlan) -> tuple[PreparedData, PreparedData]:
     if not plan.pairs:
         raise TrainingError("no accepted pairs to train on: generate pairs and accept at least a few first")
     tc, system_prompt = plan.run_cfg.train, plan.run_cfg.chat.system_prompt
-    row_tokens = tc.micro_batch * tc.max_seq_tokens
+    row_tokens = tc.packed_row_tokens
     held_out = [pair_messages(p.question, p.answer, system_prompt) for p in plan.splits.held_out]
     train_data, eval_data = (prepare_rows(plan.tokenizer, conversations, tc.max_seq_tokens, row_tokens, tc.seed)
                              for conversations in (plan.mix.conversations(), held_out))
@@ -146,8 +146,8 @@ def save_plan(run: Run, plan: RunPlan, record: dict) -> None:
     run.save_heldout(plan.splits)
     plan.run_cfg.save(run.config_path)
     tc = plan.run_cfg.train
-    log(f"plan: preset {record['preset']}, {plan.hardware.name}, sequences of {tc.max_seq_tokens} tokens, micro-batch "
-        f"{tc.micro_batch} x accumulation {tc.grad_accum}, LoRA rank {tc.lora_rank}, estimated memory "
+    log(f"plan: preset {record['preset']}, {plan.hardware.name}, examples of up to {tc.max_seq_tokens} tokens in rows of "
+        f"{tc.packed_row_tokens}, {tc.grad_accum} row(s) a step, LoRA rank {tc.lora_rank}, estimated memory "
         f"{plan.memory_bytes / 2**30:.1f} GiB, gradient checkpointing {'on' if plan.gradient_checkpointing else 'off'}")
     for warning in plan.warnings + dropped_warnings(record):
         log(f"warning: {warning}")

@@ -107,8 +107,8 @@ def on_plan(root: str, *settings):
     plan = plan_run(project, project.load_config())
     tc = plan.run_cfg.train
     lines = [f"Estimated memory: **{plan.memory_bytes / 2**30:.1f} GiB**; {tc.epochs:g} passes, learning rate "
-             f"{tc.learning_rate:g}, adapter rank {tc.lora_rank}, sequences of {tc.max_seq_tokens} tokens, "
-             f"batches of {tc.micro_batch} × {tc.grad_accum}."]
+             f"{tc.learning_rate:g}, adapter rank {tc.lora_rank}, examples of up to {tc.max_seq_tokens} tokens "
+             f"packed into rows of {tc.packed_row_tokens}, {tc.grad_accum} row(s) per step."]
     lines += [f"⚠️ {warning}" for warning in plan.warnings]
     return "\n\n".join(lines)
 
