@@ -8,6 +8,7 @@
     handbook_project(root, model_dir)        # a project with three short documents (HANDBOOK), chunked
     depot_project(folder)                    # a one-passage project with its rule pairs
     free_port()                              # a free TCP port on 127.0.0.1
+    start_dab_serve(folder, name, model, adapter) # `dab serve` in a subprocess -> (process, base_url)
 
 The tiny tokenizer knows the words of the sample corpus plus ChatML control tokens, so chat
 templates, chunking and training behave like the real thing at a fraction of the cost. An
@@ -17,12 +18,17 @@ adapter made here has random, non-zero LoRA weights (``lora_B`` is zero after a 
 
 import contextlib
 import math
+import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
+
+import httpx
 
 from builder.cpu_load import Reading
 from builder.documents import ingest_and_chunk
@@ -215,6 +221,27 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def start_dab_serve(tmp_path, name: str, base_model, adapter, env: dict | None = None):
+    """``dab serve`` in a subprocess for a project on ``base_model`` + ``adapter``; returns (process, base_url)."""
+    project = Project.create(tmp_path / name)
+    cfg = project.load_config()
+    cfg.train.base_model = str(base_model)
+    project.save_config(cfg)
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "dab", "serve", "--project", str(project.root), "--adapter",
+                                str(adapter), "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               env={**os.environ, **(env or {})})
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+            return process, f"http://127.0.0.1:{port}/v1"
+        except httpx.TransportError:
+            time.sleep(0.3)
+    process.terminate()
+    raise AssertionError(f"dab serve did not start: {process.communicate(timeout=10)[0][-2000:]}")
 
 
 def depot_project(folder: Path) -> Project:

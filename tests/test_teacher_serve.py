@@ -6,43 +6,16 @@ reason and leaves the project's pairs as they were.
     .venv/bin/python -m pytest tests/test_teacher_serve.py -q
 """
 
-import os
-import subprocess
-import sys
-import time
-
-import httpx
 import pytest
 
 from builder.pairs import load_report
 from builder.project import Project
 from dab.cli import main
 
-from .support import depot_project, free_port
+from .support import depot_project, free_port, start_dab_serve
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 KEY_ENV = "DAB_TEST_SERVED_KEY"
-
-
-def start_dab_serve(tmp_path, name: str, base_model, adapter, env: dict | None = None):
-    """``dab serve`` in a subprocess for a project on ``base_model`` + ``adapter``; returns (process, base_url)."""
-    project = Project.create(tmp_path / name)
-    cfg = project.load_config()
-    cfg.train.base_model = str(base_model)
-    project.save_config(cfg)
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "dab", "serve", "--project", str(project.root), "--adapter",
-                                str(adapter), "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               env={**os.environ, **(env or {})})
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-            return process, f"http://127.0.0.1:{port}/v1"
-        except httpx.TransportError:
-            time.sleep(0.3)
-    process.terminate()
-    raise AssertionError(f"dab serve did not start: {process.communicate(timeout=10)[0][-2000:]}")
 
 
 @pytest.fixture(scope="module")

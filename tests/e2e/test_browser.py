@@ -1,6 +1,7 @@
 """The whole wizard in headless Chromium: upload, pairs (an edit kept through a refused save, a pair
 moved to evaluation, a replacement confirmed), training, loss plot, report, chat, "pairs changed
-since this model was trained", share; and the share demo, behind its request guard, logging in and answering.
+since this model was trained", share; the share demo, behind its request guard, logging in and answering;
+and a teacher endpoint (``dab serve`` on 127.0.0.1) set up with Test connection and generated with.
 
     .venv/bin/python -m pytest tests/e2e/test_browser.py -q        # needs Debian's chromium + chromium-driver
 
@@ -21,7 +22,7 @@ import pytest
 from builder.project import Project
 from builder.templates import sample_documents
 
-from ..support import free_port, make_run
+from ..support import depot_project, free_port, make_run, start_dab_serve
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -341,3 +342,69 @@ def test_demo_in_a_real_browser(browser, tmp_path, tiny_model_dir, tiny_adapter,
         raise
     finally:
         stop_demo(project)
+
+
+@pytest.fixture()
+def served_teacher(tmp_path, tiny_model_dir, tiny_adapter):
+    """The tiny random model served by ``dab serve`` on 127.0.0.1 as "teacher": a real OpenAI-compatible endpoint."""
+    process, url = start_dab_serve(tmp_path, "teacher", tiny_model_dir, tiny_adapter)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+def test_teacher_setup_in_a_real_browser(browser, served_teacher, tmp_path, artifacts):
+    """Set up an endpoint teacher: a model name the endpoint does not serve is named; Test connection
+    lists the served model and picks it; generating with a teacher whose replies hold no pair list
+    says so and leaves the pairs as they were."""
+    from ui.app import launch
+
+    project = depot_project(tmp_path / "depot")
+    app, url = launch(project=project.root, port=free_port(), block=False)
+    page = Page(browser, artifacts)
+    try:
+        browser.get(url)
+        page.text_appears("#progress", "2 of 5 steps done")
+        page.open_tab("Pairs")
+        page.text_appears("#pairs-table", "pending")  # the page has loaded the project's settings
+        choose(page, "#pairs-generator", "OpenAI-compatible endpoint")
+        clear(page, "#teacher-base-url textarea, #teacher-base-url input")  # it suggests Ollama's address
+        page.css("#teacher-base-url textarea, #teacher-base-url input").send_keys(served_teacher)
+        clear(page, "#teacher-key-env textarea, #teacher-key-env input")  # a local server needs no key
+        page.css("#teacher-api-model input").send_keys("other")
+        page.button("Test connection").click()
+        page.text_appears("#teacher-verdict", "does not serve a model named 'other'; it serves: teacher")
+        clear(page, "#teacher-api-model input")
+        page.button("Test connection").click()
+        page.text_appears("#teacher-verdict", "1 model(s) served (teacher)")
+        page.wait.until(lambda d: page.css("#teacher-api-model input").get_attribute("value") == "teacher")
+        page.shot("02c-teacher", focus="#teacher-verdict")
+
+        before = (project.root / "pairs.jsonl").read_bytes()
+        page.button("Generate pairs").click()
+        failed = page.text_appears("#pairs-generated", "Your pairs were not changed", timeout_s=180)
+        assert "no usable pair for any of the 1 passages" in failed
+        saved = project.load_config().pairs
+        assert (saved.generator, saved.base_url, saved.api_model) == ("openai", served_teacher, "teacher")
+        assert (project.root / "pairs.jsonl").read_bytes() == before
+        assert "pending" in page.text_of("#pairs-table"), "the table still shows the pairs"
+    except Exception:
+        print(f"failure screenshot: {page.shot('teacher-failure')}")
+        raise
+    finally:
+        app.close()
+
+
+def choose(page: Page, dropdown: str, label: str) -> None:
+    """Open a Gradio dropdown and click the option whose text holds ``label``."""
+    page.css(f"{dropdown} input").click()
+    xpath = f"//ul[@role='listbox']//li[contains(normalize-space(), '{label}')]"
+    page.wait.until(lambda d: next((o for o in d.find_elements(page.By.XPATH, xpath) if o.is_displayed()), None)).click()
+    page.wait.until(lambda d: page.css(f"{dropdown} input").get_attribute("value").startswith(label))
+
+
+def clear(page: Page, selector: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    page.css(selector).send_keys(Keys.CONTROL, "a")
+    page.css(selector).send_keys(Keys.DELETE)
