@@ -20,7 +20,7 @@ from builder.train import run_training
 from builder.train import checkpoint as ckpt
 from builder.train.lock import LOCK_FILE, acquire_lock
 
-from .support import adapter_tensors, copy_project, losses
+from .support import adapter_tensors, copy_project, depot_project, losses
 
 
 def stop_when_step(run_dir_holder: list, step: int) -> threading.Thread:
@@ -327,3 +327,18 @@ def test_the_plan_the_wizard_shows_is_the_plan_the_run_trains_with(train_templat
     data = read_json(run_dir / "data.json")
     assert (data["preset"], data["memory_estimate_bytes"], data["train_pairs"]) == ("quick", plan.memory_bytes,
                                                                                      len(plan.splits.train))
+
+
+def test_the_recall_check_asks_as_chat_asks(tmp_path):
+    """With "Answer from the documents" on, a recall question is asked over the passages search
+    finds (the checkpoint kept is the one that answers best in chat); off, closed-book."""
+    from builder.config import ChatConfig
+    from builder.train.loop import recall_messages
+
+    project = depot_project(tmp_path)
+    question = "What time does the depot open?"
+    grounded, = recall_messages(project, [question], ChatConfig(system_prompt="Be brief."), ["<|im_end|>"])
+    assert grounded[0] == {"role": "system", "content": "Be brief."}
+    assert "The depot opens at 7 am on weekdays." in grounded[-1]["content"] and question in grounded[-1]["content"]
+    closed, = recall_messages(project, [question], ChatConfig(system_prompt="Be brief.", grounded=False), [])
+    assert closed == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": question}]

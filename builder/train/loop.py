@@ -14,9 +14,10 @@ measured step and evaluation times: ``eta.RunClock``).
 
 The best checkpoint is chosen by the **recall check** when the run has recall pairs (held-out
 phrasings of trained facts, ``splits``): after each evaluation up to ``MAX_RECALL_QUESTIONS`` of
-them are asked (greedy, closed-book, the chat prompt) and the share of answers that state the
-reference's key facts is logged as ``recall``; the step with the highest recall wins, the eval
-loss breaking ties. More epochs can overfit (answers drift while the loss on held-out answers
+them are asked as chat asks them (greedy, the chat's system prompt, over the passages search
+finds when "Answer from the documents" is on: ``recall_messages``) and the share of answers that
+state the reference's key facts is logged as ``recall``; the step with the highest recall wins,
+the eval loss breaking ties. More epochs can overfit (answers drift while the loss on held-out answers
 still looks fine), so the kept adapter is the one that knew most facts. A ``STOP``
 file or SIGTERM ends training after the current micro-batch: the unfinished step is dropped,
 the last finished one is saved (a stop within seconds, even when a step takes minutes).
@@ -30,7 +31,8 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..config import ProjectConfig
+from ..answers import grounded_prompt
+from ..config import ChatConfig, ProjectConfig
 from ..conversation import encode_chat
 from ..errors import TrainingError
 from ..eval_sets import reference, spread
@@ -130,7 +132,7 @@ def train_run(project: Project, run: Run, project_cfg: ProjectConfig | None, res
     from transformers import get_cosine_schedule_with_warmup
 
     scheduler = get_cosine_schedule_with_warmup(optimizer, int(tc.warmup_fraction * prep.total_steps), prep.total_steps)
-    session = Session(prep, wrap_model(prep.model, dist), optimizer, scheduler, params, dist, run)
+    session = Session(project, prep, wrap_model(prep.model, dist), optimizer, scheduler, params, dist, run)
     progress = session.restore() if resume else TrainingProgress()
     session.write_status(progress.step, "first training step: the time left is measured from it")
     session.train(progress, stop)
@@ -140,8 +142,9 @@ def train_run(project: Project, run: Run, project_cfg: ProjectConfig | None, res
 class Session:
     """One training session over prepared data: steps, evaluation, checkpoints, the final save."""
 
-    def __init__(self, prep: Prepared, model, optimizer, scheduler, params, dist: Dist, run: Run):
-        self.prep, self.model, self.optimizer, self.scheduler, self.params = prep, model, optimizer, scheduler, params
+    def __init__(self, project: Project, prep: Prepared, model, optimizer, scheduler, params, dist: Dist, run: Run):
+        self.project, self.prep, self.model = project, prep, model
+        self.optimizer, self.scheduler, self.params = optimizer, scheduler, params
         self.dist, self.run, self.tc = dist, run, prep.run_cfg.train
         self.eval_rows = prep.eval_rows[:MAX_EVAL_ROWS]
         self.eval_every = auto_interval(self.tc.eval_every_steps, prep.total_steps, EVALUATIONS_PER_RUN)
@@ -256,10 +259,11 @@ class Session:
         return spread(self.prep.recall_pairs, MAX_RECALL_QUESTIONS) if self.tc.recall_check else []
 
     def recall_answers(self, refs: list, new_tokens: int) -> list[str]:
-        """Greedy closed-book answers to ``refs`` with the chat prompt, at most ``new_tokens`` each."""
-        tokenizer, system = self.prep.tokenizer, self.prep.run_cfg.chat.system_prompt
-        prompts = [encode_chat(tokenizer, [{"role": "system", "content": system}, {"role": "user", "content": p.question}])
-                   for p in refs]
+        """Greedy answers to ``refs`` asked as chat asks them, at most ``new_tokens`` each."""
+        tokenizer = self.prep.tokenizer
+        asked = recall_messages(self.project, [p.question for p in refs], self.prep.run_cfg.chat,
+                                tokenizer.all_special_tokens)
+        prompts = [encode_chat(tokenizer, messages) for messages in asked]
         self.prep.model.eval()
         texts = greedy_texts(self.prep.model, tokenizer, prompts, [new_tokens] * len(prompts), batch_size=RECALL_BATCH)
         self.model.train()
@@ -383,3 +387,12 @@ def peak_memory_bytes(device: str) -> int:
         return torch.cuda.max_memory_allocated(device)
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
+
+def recall_messages(project: Project, questions: list[str], chat_cfg: ChatConfig,
+                    special_tokens: list[str]) -> list[list[dict]]:
+    """Each question as chat sends it: the system prompt and the question, quoting the passages
+    search finds for it when ``chat_cfg.grounded`` ("Answer from the documents") is on, so the
+    kept checkpoint is the one that answers best the way users will ask."""
+    return [grounded_prompt(project, [{"role": "system", "content": chat_cfg.system_prompt},
+                                      {"role": "user", "content": question}], chat_cfg, special_tokens).messages
+            for question in questions]
