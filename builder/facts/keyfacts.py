@@ -337,6 +337,8 @@ def fact_in_answer(fact: KeyFact, answer: str) -> bool:
     """Whether ``answer`` states ``fact`` (tolerant of harmless variation, strict on values)."""
     if fact.kind in {"name", "email", "url", "frequency"}:
         return re.search(rf"(?<!\w){re.escape(fact.value[1])}(?!\w)", fold(answer)) is not None
+    if fact.kind == "day":  # named on its own or inside another fact ("every Wednesday")
+        return any(day[:3].lower() == fact.value[1] for day in re.findall(rf"\b{_DAY}\b", answer))
     if fact.kind == "code":
         parts = re.findall(r"[A-Za-z]+|\d+", re.sub(_CODE_PREFIX, "", fact.text))
         loose = r"[\s\-‐./]*".join(parts)
