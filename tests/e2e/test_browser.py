@@ -355,7 +355,7 @@ def served_teacher(tmp_path, tiny_model_dir, tiny_adapter):
 
 def test_teacher_setup_in_a_real_browser(browser, served_teacher, tmp_path, artifacts):
     """Set up an endpoint teacher: a model name the endpoint does not serve is named; Test connection
-    lists the served model and picks it; generating with a teacher whose replies hold no pair list
+    lists the served model, picks and saves it; generating with a teacher whose replies hold no pair list
     says so and leaves the pairs as they were."""
     from ui.app import launch
 
@@ -378,14 +378,14 @@ def test_teacher_setup_in_a_real_browser(browser, served_teacher, tmp_path, arti
         page.button("Test connection").click()
         page.text_appears("#teacher-verdict", "1 model(s) served (teacher)")
         page.wait.until(lambda d: page.css("#teacher-api-model input").get_attribute("value") == "teacher")
+        saved = project.load_config().pairs
+        assert (saved.generator, saved.base_url, saved.api_model) == ("openai", served_teacher, "teacher")
         page.shot("02c-teacher", focus="#teacher-verdict")
 
         before = (project.root / "pairs.jsonl").read_bytes()
         page.button("Generate pairs").click()
         failed = page.text_appears("#pairs-generated", "Your pairs were not changed", timeout_s=180)
         assert "no usable pair for any of the 1 passages" in failed
-        saved = project.load_config().pairs
-        assert (saved.generator, saved.base_url, saved.api_model) == ("openai", served_teacher, "teacher")
         assert (project.root / "pairs.jsonl").read_bytes() == before
         assert "pending" in page.text_of("#pairs-table"), "the table still shows the pairs"
     except Exception:

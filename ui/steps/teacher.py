@@ -50,15 +50,19 @@ def save_teacher(root: str, generator: str, teacher_model: str, base_url: str, a
 
 
 def on_test(root: str, generator: str, teacher_model: str, base_url: str, api_model: str, api_key_env: str):
-    """Save the settings, then check the teacher: the verdict and (endpoints) the models to choose from."""
+    """Save the settings, then check the teacher: the verdict and (endpoints) the models to choose
+    from, the one shown chosen and saved."""
     try:
         pairs_cfg = save_teacher(root, generator, teacher_model, base_url, api_model, api_key_env).load_config().pairs
         if pairs_cfg.generator != "openai":
             return f"✅ {check_teacher(pairs_cfg)}", gr.Dropdown()
         check = check_endpoint(pairs_cfg)
+        chosen = check.model or (check.models or [""])[0]
+        if chosen != pairs_cfg.api_model:
+            save_teacher(root, generator, teacher_model, base_url, chosen, api_key_env)
     except BuilderError as exc:
         return f"❌ {exc}", gr.Dropdown()
-    return f"✅ {check.message}", gr.Dropdown(choices=check.models, value=check.model or (check.models or [""])[0])
+    return f"✅ {check.message}", gr.Dropdown(choices=check.models, value=chosen)
 
 
 def settings(root: str) -> tuple:
