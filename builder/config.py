@@ -115,7 +115,7 @@ class PairsConfig:
 class TrainConfig:
     """LoRA fine-tuning hyperparameters. ``quantize``: auto (4-bit on CUDA), 4bit, or none.
 
-    ``preset`` (quick/balanced/thorough) sets epochs, learning rate, rank, sequence length,
+    ``preset`` (quick/balanced/thorough) sets epochs, learning rate, rank, sequence and row length,
     micro-batch and accumulation from the hardware, model and data; ``custom`` (the default) uses
     the fields as written. ``eval_every_steps``/``checkpoint_every_steps`` 0 = chosen automatically;
     ``early_stopping_patience`` 0 = off.
