@@ -54,7 +54,9 @@ MAX_EVAL_ROWS = 32
 EVALUATIONS_PER_RUN = 5  # each asks the recall questions: generation is the slow part of an evaluation
 MAX_RECALL_QUESTIONS = 16
 MAX_RECALL_NEW_TOKENS = 48
-RECALL_BATCH = 8  # recall questions generated together
+RECALL_BATCH = 8  # recall questions generated together, at most
+RECALL_BATCH_TOKENS = 2048  # and at most this many prompt tokens: grounded prompts (~450 tokens) go 4 at a
+# time, so the check's memory peak stays near a short batch's (bundled model: 8 x 500 tokens +1.0 GB, 4 x 500 +0.6 GB)
 STATUS_EVERY_S = 1.0  # status.json is rewritten at most this often between logged steps
 
 
@@ -264,8 +266,9 @@ class Session:
         asked = recall_messages(self.project, [p.question for p in refs], self.prep.run_cfg.chat,
                                 tokenizer.all_special_tokens)
         prompts = [encode_chat(tokenizer, messages) for messages in asked]
+        batch = max(1, min(RECALL_BATCH, RECALL_BATCH_TOKENS // max(map(len, prompts), default=1)))
         self.prep.model.eval()
-        texts = greedy_texts(self.prep.model, tokenizer, prompts, [new_tokens] * len(prompts), batch_size=RECALL_BATCH)
+        texts = greedy_texts(self.prep.model, tokenizer, prompts, [new_tokens] * len(prompts), batch_size=batch)
         self.model.train()
         return texts
 
