@@ -134,7 +134,7 @@ def report(result: dict) -> None:
         row = result[mode]
         print(f"{mode:10} {row['tokens_per_s']:7.1f} tok/s aggregate (runs {row['tokens_per_s_runs']})   first token "
               f"p50 {row['first_token_p50_s']:.2f} s, p95 {row['first_token_p95_s']:.2f} s", flush=True)
-    print(f"{result['clients']} at once: {result['aggregate_ratio']}x the aggregate tokens/s of one after another "
+    print(f"{result['clients']} at once: {result['aggregate_ratio']:.2f}x the aggregate tokens/s of one after another "
           f"(runs {result['aggregate_ratio_runs']})", flush=True)
     for name, row in result["single_request"].items():
         print(f"alone, {name:15} first token {row['first_token_s']:.3f} s   {row['tokens_per_s']:.1f} tok/s", flush=True)
