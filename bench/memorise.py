@@ -36,6 +36,7 @@ from builder.runs import load_engine, newest_trained_run  # noqa: E402
 from builder.splits import split_pairs  # noqa: E402
 from builder.storage import read_jsonl  # noqa: E402
 from builder.train import run_training  # noqa: E402
+from builder.train.loop import recall_messages  # noqa: E402
 
 ROW_TOKENS = 512
 QUESTIONS = 24  # trained questions asked after training
@@ -79,9 +80,9 @@ def train_and_ask(project, rows_per_step: int, epochs: float, learning_rate: flo
     trained = split_pairs(training_pairs(project.pairs()), cfg.pairs).train
     asked = random.Random(0).sample(trained, min(QUESTIONS, len(trained)))
     engine = load_engine(run, cfg)
-    system = run.config().chat.system_prompt
-    prompts = [encode_chat(engine.tokenizer, [{"role": "system", "content": system}, {"role": "user", "content": p.question}])
-               for p in asked]
+    closed_book = replace(run.config().chat, grounded=False)
+    prompts = [encode_chat(engine.tokenizer, messages) for messages in
+               recall_messages(project, [p.question for p in asked], closed_book, engine.tokenizer.all_special_tokens)]
     texts = greedy_texts(engine.model, engine.tokenizer, prompts, [ANSWER_TOKENS] * len(prompts))
     accuracy, checked = fact_accuracy(texts, [reference(p) for p in asked])
     losses = [row["loss"] for row in read_jsonl(run.folder / "metrics.jsonl") if "loss" in row and row["epoch"] > epochs - 1]

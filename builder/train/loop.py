@@ -34,6 +34,7 @@ from pathlib import Path
 from ..answers import grounded_prompt
 from ..config import ChatConfig, ProjectConfig
 from ..conversation import encode_chat
+from ..dataset import pair_messages
 from ..errors import TrainingError
 from ..eval_sets import reference, spread
 from ..generation import fact_accuracy, greedy_texts
@@ -395,7 +396,8 @@ def recall_messages(project: Project, questions: list[str], chat_cfg: ChatConfig
                     special_tokens: list[str]) -> list[list[dict]]:
     """Each question as chat sends it: the system prompt and the question, quoting the passages
     search finds for it when ``chat_cfg.grounded`` ("Answer from the documents") is on, so the
-    kept checkpoint is the one that answers best the way users will ask."""
-    return [grounded_prompt(project, [{"role": "system", "content": chat_cfg.system_prompt},
-                                      {"role": "user", "content": question}], chat_cfg, special_tokens).messages
+    kept checkpoint is the one that answers best the way users will ask. The question is written
+    as training writes it (``dataset.pair_messages``)."""
+    return [grounded_prompt(project, pair_messages(question, "", chat_cfg.system_prompt, special_tokens)[:-1],
+                            chat_cfg, special_tokens).messages
             for question in questions]
