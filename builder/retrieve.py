@@ -44,6 +44,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from .facts.statements import blocks, segments
 from .pairs.validate import ZERO_WIDTH_SPACE, neutralize_control_tokens
 from .project import Project
 from .storage import read_json, replace_dir, write_json
@@ -324,18 +325,26 @@ def excerpt(text: str, question: str, max_chars: int = EXCERPT_CHARS) -> str:
 
 
 def text_units(text: str) -> list[tuple[str, tuple[int, ...]]]:
-    """A passage as (unit, units it needs) pairs: prose split into sentences, each other line a
-    unit; a table row needs its table's header line and separator."""
+    """A passage as (unit, units it needs) pairs: prose is joined across wrapped lines (PDF text)
+    and split into sentences; a list item is one unit with its wrapped lines, and needs the
+    lead-in line before its list ("The charges are:"); a table row needs its header line and
+    separator; any other line is a unit of its own."""
     units: list[tuple[str, tuple[int, ...]]] = []
-    header: tuple[int, ...] = ()
-    for line in (raw.strip() for raw in text.splitlines()):
-        if not line:
-            header = ()
-        elif line.startswith("|"):
-            header = header or (len(units), len(units) + 1)
-            units.append((line, tuple(j for j in header if j < len(units))))
+    lead_in: tuple[int, ...] = ()
+    for kind, lines in blocks(text):
+        if kind == "table":
+            header = tuple(range(len(units), len(units) + min(2, len(lines))))
+            units += [(line.strip(), tuple(j for j in header if j < len(units) + i)) for i, line in enumerate(lines)]
+        elif kind == "item":
+            units.append((" ".join(line.strip() for line in lines), lead_in))
+        elif kind == "paragraph":
+            units += [(sentence, ()) for segment in segments(lines) for sentence in _SENTENCE_END.split(segment)]
         else:
-            units += [(sentence, ()) for sentence in _SENTENCE_END.split(line) if sentence]
+            units += [(line.strip(), ()) for line in lines]
+        if units[-1][0].endswith(":") and kind in {"item", "paragraph"}:
+            lead_in = (len(units) - 1,)
+        elif kind != "item":
+            lead_in = ()
     return units
 
 

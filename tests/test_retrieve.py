@@ -239,6 +239,30 @@ def test_a_long_passage_is_cut_to_the_sentences_and_rows_the_question_is_about()
     assert excerpt(TABLE_AND_PROSE, "zebra?", 200).startswith("| Model"), "nothing shared: the start"
 
 
+WRAPPED_PDF_LIST = """3.1 Where you receive services that are shared with other residents, a weekly service charge is
+added to your rent. The charges for 2025/26 are:
+- cleaning of communal stairs, landings and bin stores, charged to all flats at Saltings Court and
+on the Brackenfold estate: £3.85 a week;
+- grounds maintenance of the communal green spaces: £2.10 a week;
+- door entry systems and CCTV, charged to the flats with a door entry system:
+£0.95 a week;
+- lift maintenance and the yearly insurance inspection of the lifts, charged at Saltings Court only:
+£2.65 a week.
+3.2 Service charges are reviewed every April, and any surplus or deficit is carried forward to the
+following year, so that over time you pay only what the services actually cost."""
+
+
+def test_an_excerpt_joins_wrapped_lines_and_keeps_a_list_item_with_its_lead_in():
+    cut = excerpt(WRAPPED_PDF_LIST, "How much is the weekly lift charge at Saltings Court?", 300)
+    assert ("- lift maintenance and the yearly insurance inspection of the lifts, charged at Saltings Court only: "
+            "£2.65 a week.") in cut, "the item and its wrapped amount stay one line"
+    assert "The charges for 2025/26 are:" in cut, "the list's lead-in comes with the item"
+    assert "£0.95" not in cut and "\nweek;" not in cut and "surplus" not in cut
+    prose = excerpt(WRAPPED_PDF_LIST, "When are service charges reviewed?", 300)
+    assert "3.2 Service charges are reviewed every April, and any surplus or deficit is carried forward to the " \
+           "following year" in prose, "a wrapped sentence is quoted whole"
+
+
 def test_grounded_prompts_quote_excerpts_but_sources_keep_the_whole_passage():
     text = TABLE_AND_PROSE + " Spare chargers are kept in the locked cabinet behind the front desk." * 3
     passage = Passage("c1", "fleet.md", ("Batteries",), text)
