@@ -15,6 +15,7 @@ from builder.facts import coverage, covers, fact_in_answer, informative_statemen
 from builder.ingest import extract
 from builder.pairs import GENERATORS
 from builder.pairs.questions import MIN_QUESTIONS
+from builder.pairs.topics import document_topics
 from builder.pairs.rules import NO_FACTS, NO_STATEMENTS, generate_rules
 from builder.pairs.validate import words_key
 from builder.records import Chunk
@@ -71,6 +72,17 @@ def test_questions_are_self_contained(generated):
     assert not [q for q in questions if DANGLING.match(q)]
     short_keys = [c.question for r in results for c in r.candidates if re.search(r"\b(?:for|is) [A-Z]\?$", c.question)]
     assert not short_keys  # never 'the time for A'
+
+
+def test_plain_questions_ask_about_whole_phrases(generated):
+    _, results = generated
+    asked = re.compile(r"^(?:What should I know about|What do I need to know about|Can you tell me about) (.+?)"
+                       r"(?: at [A-Z][\w ]+)?\?$")
+    topics = [m.group(1) for r in results for c in r.candidates if (m := asked.match(c.question))]
+    assert len(topics) > 20
+    cut_short = [t for t in topics if re.search(r"(?i)\b(?:who|that|which|the|a|of|to|and|or)$|['’]s$", t)
+                 or re.match(r"(?i)(?:or|and|if|which|who)\b", t)]
+    assert not cut_short
 
 
 def test_coverage_of_the_sample_is_at_least_95_percent():
@@ -142,6 +154,24 @@ def test_pronoun_led_sentences_name_what_they_are_about():
     assert questions["What does the Barrow have?"].startswith("A front box. It has a front box")
     assert questions["How much does the Barrow cost?"].startswith("€6.00 per slot. They cost")
     assert not [q for q in questions if DANGLING.match(q)]
+
+
+def test_questions_name_the_organisation_the_documents_share_not_a_guide_title():
+    guide = chunk("Fernbrook Housing Trust, Repairs Service. Leaking pipes are mended within 3 working days.",
+                  ["Mending Things Quickly: a guide for residents"], source="guide")
+    charges = dataclasses.replace(chunk("Fernbrook Housing Trust - Charges 2025\nA replacement key costs £12.50.",
+                                        source="charges"), id="c2")
+    notices = dataclasses.replace(chunk("Notices\nFernbrook Housing Trust holds its open day in May. "
+                                        "The bulky waste collection is free for up to three items.", source="notices"),
+                                  id="c3")
+    topics = document_topics([guide, charges, notices])
+    assert {t.org for t in topics.values()} == {"Fernbrook Housing Trust"}, "named by all three documents"
+    results = GENERATORS["rules"]([guide, charges, notices], PairsConfig(), None)
+    questions = [c.question for r in results for c in r.candidates]
+    assert not [q for q in questions if "Mending Things Quickly" in q and "at Mending" in q]
+    assert any(q.endswith("at Fernbrook Housing Trust?") for q in questions)
+    alone = document_topics([guide])["guide"]
+    assert alone.org == "", "a name only its title gives is the document's own"
 
 
 def test_progress_and_one_result_per_chunk():

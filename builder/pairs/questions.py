@@ -22,8 +22,8 @@ import re
 
 from ..facts import Statement, key_facts, plain
 from ..facts.keyfacts import fold
-from ..facts.words import (ADVERBS, AUXILIARIES, FUNCTION_WORDS, MODALS, base_verb, inflect_verb, is_base_verb, lower_first,
-                           upper_first, verb_forms)
+from ..facts.words import (ADVERBS, AUXILIARIES, FUNCTION_WORDS, MODALS, SUBORDINATORS, base_verb, inflect_verb,
+                           is_base_verb, lower_first, upper_first, verb_forms)
 from .asking import fact_questions
 from .base import Candidate
 from .clauses import Clause, cut_tail, parse_clause, plural, user_voice
@@ -37,6 +37,8 @@ MAX_QUESTION_WORDS = 30
 _TALLY = re.compile(r"\b([A-Z][\w’'-]*(?: [\w’'-]+){0,2}):\s+(\d[\d,.]*)")
 PRONOUN_SUBJECTS = frozenset({"it", "they", "this", "these", "he", "she", "that", "those"})
 _NOT_TOPICS = PRONOUN_SUBJECTS | {"there", "you", "i", "we", "me"}
+_NOT_PHRASE_STARTS = frozenset("or and but nor if unless because while whether which who whom whose what how why "
+                               "where when than so such".split())
 
 
 def statement_questions(statement: Statement, topic: Topic, antecedent: str = "") -> list[Candidate]:
@@ -192,14 +194,31 @@ def procedure_name(heading: str) -> str:
     return body if body.split()[0].lower() in FUNCTION_WORDS else f"the {body}"
 
 
+def is_topic(phrase: str) -> bool:
+    """Whether a phrase can follow "What should I know about": a whole noun phrase, not a clause
+    cut short ('a tenant who', 'repairs that', "the Association's", 'which for this purpose'), a
+    list ('anywhere in the country, me'), a heading number ('Part Five', 'staging 2') or a
+    sentence start ('or if the business')."""
+    words = phrase.split()
+    if not words or "," in phrase or len(words) > 8:
+        return False
+    first, last = words[0].lower(), words[-1].lower()
+    return last not in FUNCTION_WORDS | SUBORDINATORS and not last.endswith(("'s", "’s")) \
+        and first not in _NOT_PHRASE_STARTS \
+        and not (last.isdigit() and words[-2][:1].islower() if len(words) > 1 else last.isdigit()) \
+        and not re.fullmatch(r"(?i)(?:part|section|chapter|step|appendix|schedule)\s+\S+", phrase)
+
+
 def fallback_questions(statement: Statement, clause: Clause | None, topic: Topic) -> list[tuple[str, str]]:
     """Plain questions about what the statement is about, so every fact has several phrasings."""
     label = label_value(statement)
-    np = label[0] if label else subject_phrase(statement, clause, topic)
+    doing = verb_phrase(clause) or key_phrase(statement)
+    heading = lower_first(topic.path[-1]) if topic.path else ""
+    phrases = [label[0] if label else subject_phrase(statement, clause, topic), doing, heading, topic.document]
+    np = next((phrase for phrase in phrases if is_topic(phrase)), "")
     if not np:
         return []
-    doing = verb_phrase(clause) or key_phrase(statement)
-    doing = "" if doing.lower() == np.lower() else doing
+    doing = "" if doing.lower() == np.lower() or not is_topic(doing) else doing
     out = [f"What should I know about {np}?"] + ([f"What should I know about {doing}?"] if doing else [])
     document = topic.document
     if names_a_document(document) and not document.lower().startswith(("how ", "what ", "who ", "when ", "why ")) \

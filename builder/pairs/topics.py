@@ -8,12 +8,11 @@
 A question is self-contained when it names something specific: a capitalised name or code, or
 a word of the document's title. Otherwise the most specific usable heading is added ("when
 booking ...", "to report sickness", "for the Cargo Induction"), or else the organisation the
-documents are about ("at Brindlewick Cycle Commons", the name most titles share).
+documents are about ("at Brindlewick Cycle Commons", the name the documents mention most).
 """
 
 import re
 import string
-from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from ..facts import clean_heading, key_facts
@@ -59,18 +58,31 @@ def stem(word: str) -> str:
 
 
 def document_topics(chunks: list[Chunk]) -> dict[str, Topic]:
-    """A Topic per source: its title (first heading, or first line) and the organisation it names;
-    a source whose title names none gets the organisation most other titles name."""
-    firsts: dict[str, dict] = {}
+    """A Topic per source: its title (first heading, or first line) and the organisation.
+
+    A title's leading name ('Brindlewick Cycle Commons: Staff Handbook') is the organisation only
+    when the documents name it again: 'Getting Repairs Done: a guide for tenants' names the guide
+    itself, once. A source without such a name gets the name that most documents mention."""
+    firsts: dict[str, Chunk] = {}
+    texts: dict[str, list[str]] = {}
     for chunk in chunks:
         firsts.setdefault(chunk.source_id, chunk)
+        texts.setdefault(chunk.source_id, []).append(chunk.text)
     topics = {source: Topic(title=title_of(chunk)) for source, chunk in firsts.items()}
-    for topic in topics.values():
-        topic.org = organisation(topic.title)
-    common = Counter(t.org for t in topics.values() if t.org).most_common(1)
-    for topic in topics.values():
-        topic.org = topic.org or (common[0][0] if common else "")
+    named = {source: organisation(topic.title) or organisation(first_line(firsts[source]))
+             for source, topic in topics.items()}
+    mentions = ["\n".join([topics[source].title, *texts[source]]) for source in topics]
+    counts = {name: (sum(name in text for text in mentions), sum(text.count(name) for text in mentions))
+              for name in set(named.values()) if name}  # (documents, times) naming it
+    shared = sorted((name for name, (_, times) in counts.items() if times > 1), key=lambda name: (counts[name], name),
+                    reverse=True)
+    for source, topic in topics.items():
+        topic.org = named[source] if named[source] in shared else (shared[0] if shared else "")
     return topics
+
+
+def first_line(chunk: Chunk) -> str:
+    return next((line.strip() for line in chunk.text.splitlines() if line.strip()), "")
 
 
 def title_of(chunk: Chunk) -> str:
@@ -78,7 +90,7 @@ def title_of(chunk: Chunk) -> str:
     if chunk.heading_path:
         raw = chunk.heading_path[0]
     else:
-        raw = next((line.strip() for line in chunk.text.splitlines() if line.strip()), "")
+        raw = first_line(chunk)
         raw = raw if is_title_like(raw) else ""
     letters = [c for c in raw if c.isalpha()]
     if letters and all(c.isupper() for c in letters):
