@@ -32,7 +32,8 @@ def test_presets_scale_the_learning_budget():
     assert quick.epochs < balanced.epochs < thorough.epochs
     assert quick.learning_rate > balanced.learning_rate > thorough.learning_rate
     assert quick.lora_rank <= balanced.lora_rank < thorough.lora_rank
-    assert thorough.early_stopping_patience > 0 and quick.early_stopping_patience == 0
+    assert thorough.early_stopping_patience > 0 and balanced.early_stopping_patience > 0
+    assert quick.early_stopping_patience == 0, "two passes: no evaluation to spare"
 
 
 def test_a_small_corpus_gets_enough_optimizer_steps_and_a_warning():

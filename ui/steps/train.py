@@ -106,7 +106,9 @@ def on_plan(root: str, *settings):
     project = save_settings(root, *settings)
     plan = plan_run(project, project.load_config())
     tc = plan.run_cfg.train
-    lines = [f"Estimated memory: **{plan.memory_bytes / 2**30:.1f} GiB**; {tc.epochs:g} passes, learning rate "
+    sooner = (f" (it stops sooner when {tc.early_stopping_patience} checks in a row find no better answers)"
+              if tc.early_stopping_patience else "")
+    lines = [f"Estimated memory: **{plan.memory_bytes / 2**30:.1f} GiB**; {tc.epochs:g} passes{sooner}, learning rate "
              f"{tc.learning_rate:g}, adapter rank {tc.lora_rank}, examples of up to {tc.max_seq_tokens} tokens "
              f"packed into rows of {tc.packed_row_tokens}, {tc.grad_accum} row(s) per step."]
     lines += [f"⚠️ {warning}" for warning in plan.warnings]
