@@ -1,7 +1,6 @@
 """Retrieval: the right passage for sample questions, an index that follows the documents, is saved and
 reloaded, serves threads at once, and bad inputs (no chunks, no match, huge or hostile text)."""
 
-import re
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -265,11 +264,8 @@ def test_an_excerpt_joins_wrapped_lines_and_keeps_a_list_item_with_its_lead_in()
 
 
 def test_grounded_prompts_quote_excerpts_but_sources_keep_the_whole_passage():
-    text = TABLE_AND_PROSE + "".join(f" Battery shelf {n} in the workshop holds spare Lark batteries." for n in range(12))
-    best, second = Passage("c1", "fleet.md", ("Batteries",), text, 2.0), Passage("c2", "old.md", (), text, 1.0)
-    prompt = grounded_question("When is a battery taken out of service?", [second, best])
-    quotes = re.findall(r"<passage \d source=\"([^\"]+)\">\n(.*?)\n</passage>", prompt, re.DOTALL)
-    assert [name for name, _ in quotes] == ["old.md", "fleet.md > Batteries"], "passages keep their order"
-    assert all("900 charge cycles" in quote and len(quote) < len(text) for _, quote in quotes)
-    assert len(quotes[1][1]) > len(quotes[0][1]) + 200, "the best-scoring passage is quoted at more length"
-    assert best.text == text
+    text = TABLE_AND_PROSE + " Spare chargers are kept in the locked cabinet behind the front desk." * 3
+    passage = Passage("c1", "fleet.md", ("Batteries",), text)
+    prompt = grounded_question("When is a battery taken out of service?", [passage])
+    assert "900 charge cycles" in prompt and "Spare chargers" not in prompt
+    assert passage.text == text
