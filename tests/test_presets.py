@@ -70,6 +70,8 @@ def test_the_longest_examples_fit_whole_while_cpu_rows_stay_short():
     cpu = plan_training(TrainConfig(preset="balanced"), CPU, SMOLLM_135M, lengths)
     assert cpu.train.max_seq_tokens == 1024 and cpu.train.packed_row_tokens == 512
     assert not any("truncated" in w for w in cpu.warnings)
+    many_long = plan_training(TrainConfig(preset="balanced"), CPU, SMOLLM_135M, LENGTHS + [700] * len(LENGTHS))
+    assert many_long.train.packed_row_tokens == 512, "half the examples long: CPU rows stay 512 tokens"
     too_long = plan_training(TrainConfig(preset="balanced"), CPU, SMOLLM_135M, LENGTHS + [3000])
     assert any(w.startswith("1 pair(s) are longer than 1024 tokens") for w in too_long.warnings)
 

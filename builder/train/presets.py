@@ -159,6 +159,8 @@ def preset_shapes(hardware: Hardware, shape: ModelShape, pair_lengths: list[int]
     micro_batch = 1
     if hardware.device == "cuda":
         max_seq, micro_batch, _ = cuda_rows(hardware.budget_bytes, shape, tc.lora_rank, max_seq, cap, total_tokens)
+    else:  # one short row a step, however many long open-book examples there are (they get rows of their own)
+        max_seq = min(max_seq, TOKENS_PER_STEP["cpu"])
     row_tokens = micro_batch * max_seq
     accum = max(1, round(TOKENS_PER_STEP[hardware.device] / row_tokens))
     accum = max(1, min(accum, total_tokens // (row_tokens * 10)))  # keep at least ~10 steps per epoch
