@@ -333,8 +333,8 @@ def text_units(text: str) -> list[tuple[str, tuple[int, ...]]]:
     lead_in: tuple[int, ...] = ()
     for kind, lines in blocks(text):
         if kind == "table":
-            header = tuple(range(len(units), len(units) + min(2, len(lines))))
-            units += [(line.strip(), tuple(j for j in header if j < len(units) + i)) for i, line in enumerate(lines)]
+            start = len(units)  # row i needs the header line and the separator above it
+            units += [(line.strip(), tuple(range(start, start + min(i, 2)))) for i, line in enumerate(lines)]
         elif kind == "item":
             units.append((" ".join(line.strip() for line in lines), lead_in))
         elif kind == "paragraph":

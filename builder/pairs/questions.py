@@ -205,7 +205,7 @@ def is_topic(phrase: str) -> bool:
     first, last = words[0].lower(), words[-1].lower()
     return last not in FUNCTION_WORDS | SUBORDINATORS and not last.endswith(("'s", "’s")) \
         and first not in _NOT_PHRASE_STARTS \
-        and not (last.isdigit() and words[-2][:1].islower() if len(words) > 1 else last.isdigit()) \
+        and not (last.isdigit() and (len(words) == 1 or words[-2][:1].islower())) \
         and not re.fullmatch(r"(?i)(?:part|section|chapter|step|appendix|schedule)\s+\S+", phrase)
 
 
