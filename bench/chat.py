@@ -20,7 +20,10 @@ torch thread (``builder.torch_thread``), so the main thread never runs a kernel:
   calls it would; it separates the two gains below;
 - ours (serving): ``load_serving_engine`` (adapter merged into the weights, full precision when
   memory allows), timed at the first text piece the caller receives (``ChatEngine.stream``);
-- ours (chat, unmerged): the wizard's engine that can switch the adapter off for base answers;
+- ours (wizard, side by side): the wizard's engine, which answers with the adapter and without
+  it from one copy of the weights (float32: the adapter folded in for a tuned answer, unfolded
+  for a base one); each timed tuned answer follows a short base answer, as in the side-by-side
+  chat, so its first token pays the folding;
 - ours (serving), always spinning: the serving engine with the torch thread's OpenMP workers
   spinning between kernels whatever the load (``torch_thread.set_wait_policy("spin")``), as
   before the waits followed the load: the A/B for that choice in the same run;
@@ -150,6 +153,16 @@ def time_engine(engine, prompt: str, cfg, project=None) -> dict:
     return {**timing, "retrieval_s": retrieval_s} if project is not None else timing
 
 
+def time_side_by_side(engine, prompt: str, cfg) -> dict:
+    """The wizard's tuned answer right after a (short, untimed) base answer, as the side-by-side
+    chat alternates them: switching the adapter back on is inside the tuned answer's timing."""
+    from builder.chat import answer
+    from builder.config import ChatConfig
+
+    answer(engine, prompt, ChatConfig(max_new_tokens=4), use_adapter=False)
+    return time_engine(engine, prompt, cfg)
+
+
 def summary_of(runs: list[dict]) -> dict:
     """Medians, and the range of tokens/s over the runs."""
     summary = {key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]}
@@ -179,7 +192,7 @@ def load_engines(base: str, adapter: Path, new_tokens: int, baseline_quantize: s
     return {"baseline_peft_generate": lambda p: time_plain_generate(peft_model, tokenizer, p, cfg, new_tokens, False),
             "reference_peft_generate_torch_thread":
                 lambda p: time_plain_generate(peft_model, tokenizer, p, cfg, new_tokens, True),
-            "ours_chat_unmerged": lambda p: time_engine(chat, p, cfg),
+            "ours_chat_wizard": lambda p: time_side_by_side(chat, p, cfg),
             "ours_serving_merged": lambda p: time_engine(serving, p, cfg),
             "ours_serving_merged_always_spinning": lambda p: time_spinning(time_engine, serving, p, cfg),
             "ours_serving_merged_with_retrieval": lambda p: time_engine(serving, p, grounded_cfg, project)}

@@ -6,6 +6,10 @@
 
 - Base and tuned answers share the weights: the adapter is switched off for the base answer
   (``disable_adapter``); more adapters can be added (``add_adapter``) and picked by name.
+  Float32 weights (the CPU default) hold the adapter in use folded in (``merge_adapter``), so a
+  tuned answer costs no LoRA matmuls per token; switching to the base or another adapter unfolds
+  it first (~0.06 s for the bundled model; the weights come back to within float32 rounding).
+  Half-precision and 4-bit weights keep the adapter beside them: their rounding would drift.
 - ``merge=True`` folds the adapter into full-precision weights, for serving (no LoRA overhead
   per token; base answers are then no longer available). 4-bit weights are never merged.
 - The prompt is the model's chat template with the system prompt first (``runs.chat_settings``:
@@ -84,6 +88,7 @@ class ChatEngine:
         self.model, self.tokenizer = model, tokenizer
         self.adapters = dict(adapters or {})
         self.merged = merged
+        self.folded: str | None = None  # the adapter folded into float32 weights now (``fold``)
         self.tokenizer_lock = threading.Lock()
         self.batcher = Batcher(self)
 
@@ -112,6 +117,7 @@ class ChatEngine:
             raise AdapterError(f"an adapter named '{name}' is already loaded")
         adapter_dir = Path(adapter_dir)
         check_adapter(self.model.get_base_model(), adapter_dir)
+        torch_thread.call(self.fold, None)
         torch_thread.call(self.model.load_adapter, str(adapter_dir), adapter_name=name)
         self.adapters[name] = adapter_dir
 
@@ -188,11 +194,33 @@ class ChatEngine:
         if self.merged or not self.adapters:
             yield
         elif enabled is False:
+            self.fold(None)
             with self.model.disable_adapter():
                 yield
         else:
-            self.model.set_adapter(enabled if isinstance(enabled, str) else DEFAULT_ADAPTER)
+            self.fold(enabled if isinstance(enabled, str) else DEFAULT_ADAPTER)
             yield
+
+    def fold(self, name: str | None) -> None:
+        """Make ``name`` the active adapter (None: none folded in), folding it into float32
+        weights; on the torch thread. A no-op when it already is."""
+        if self.folded == name and name is not None:
+            return
+        if self.folded is not None:
+            self.model.unmerge_adapter()
+            self.folded = None
+        if name is not None:
+            self.model.set_adapter(name)
+            if full_precision(self.model.get_base_model()):
+                self.model.merge_adapter()
+                self.folded = name
+
+
+def full_precision(model) -> bool:
+    """True when the weights are plain float32 (not half precision, not quantized)."""
+    import torch
+
+    return getattr(model, "hf_quantizer", None) is None and model.dtype == torch.float32
 
 
 def clean_messages(messages: list[dict]) -> list[dict]:

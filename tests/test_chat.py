@@ -161,6 +161,35 @@ def test_merged_engine_answers_like_the_adapter(tiny_model_dir, tiny_adapter, ti
         answer(merged, "hi", GREEDY, use_adapter=False)
 
 
+def test_float32_weights_hold_the_adapter_folded_in_and_the_base_comes_back(tiny_model_dir, tiny_adapter):
+    engine = ChatEngine.load(str(tiny_model_dir), tiny_adapter)
+    weights = engine.model.get_base_model()
+    original = {name: p.detach().clone() for name, p in weights.named_parameters() if "lora_" not in name}
+    tuned = answer(engine, "where is the depot ?", GREEDY)
+    assert engine.folded == "default"
+    assert any(getattr(layer, "merged", False) for layer in weights.modules())
+    for _ in range(10):  # the side-by-side chat: tuned, then base, again and again
+        assert answer(engine, "where is the depot ?", GREEDY) == tuned
+        base = answer(engine, "where is the depot ?", GREEDY, use_adapter=False)
+        assert engine.folded is None
+    drift = max((p - original[name]).abs().max().item() for name, p in weights.named_parameters() if name in original)
+    assert drift < 1e-5
+    assert base == answer(ChatEngine.load(str(tiny_model_dir)), "where is the depot ?", GREEDY)
+
+
+def test_half_precision_and_quantized_weights_keep_the_adapter_beside_them(tiny_model_dir):
+    import torch
+
+    from builder.chat import full_precision
+    from builder.models import load_model
+
+    model = torch_thread.call(load_model, str(tiny_model_dir))
+    assert full_precision(model)
+    assert not full_precision(model.to(torch.bfloat16))
+    model.hf_quantizer = object()  # what transformers sets on a 4- or 8-bit model
+    assert not full_precision(model.to(torch.float32))
+
+
 def test_sampling_settings_change_the_answer(tiny_engine):
     import torch
 
