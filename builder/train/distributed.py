@@ -4,12 +4,13 @@
     accelerate launch --config_file ddp.yaml -m builder.train --project P
     accelerate launch --multi_gpu --num_processes 2 -m builder.train --project P
 
-The launcher sets ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_ADDR``/``MASTER_PORT``; each
-process trains on its own share of the packed rows and DDP averages the LoRA gradients (NCCL on
-GPUs, gloo on CPU). Rank 0 alone writes metrics, status, checkpoints and the adapter. A single
-process (no launcher) runs with ``world == 1`` and every helper here is a no-op. When a rank
-dies, the launcher (torchrun's agent) ends the others and exits non-zero; the run keeps its last
-complete checkpoint (``--resume`` continues from it).
+The launcher sets ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_ADDR``/``MASTER_PORT``;
+accelerate's ``PartialState`` joins the process group from them and ``Accelerator.prepare_model``
+wraps the model for data parallel. Each process trains on its own share of the packed rows and
+the LoRA gradients are averaged (NCCL on GPUs, gloo on CPU). Rank 0 alone writes metrics,
+status, checkpoints and the adapter. A single process (no launcher) runs with ``world == 1`` and
+every helper here is a no-op. When a rank dies, the launcher (torchrun's agent) ends the others
+and exits non-zero; the run keeps its last complete checkpoint (``--resume`` continues from it).
 
 Multi-node: the same config on every machine with ``num_machines``, ``machine_rank``,
 ``main_process_ip`` and ``main_process_port`` set (``num_processes`` counts all machines' processes).
@@ -43,28 +44,22 @@ class Dist:
 
 
 def setup_distributed() -> Dist:
-    """Join the process group the launcher describes, or return a single-process Dist."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
+    """Join the process group the launcher describes (accelerate's ``PartialState``: NCCL on GPUs,
+    gloo on CPU), or return a single-process Dist without touching torch.distributed."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return Dist()
     import torch
-    import torch.distributed as torch_dist
+    from accelerate import PartialState
 
-    dist = Dist(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
-    if not torch_dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        if backend == "nccl":
-            torch.cuda.set_device(dist.local_rank)
-        torch_dist.init_process_group(backend=backend)
-    return dist
+    state = PartialState(cpu=not torch.cuda.is_available())
+    return Dist(state.process_index, state.num_processes, state.local_process_index)
 
 
 def teardown_distributed(dist: Dist) -> None:
     if dist.world > 1:
-        import torch.distributed as torch_dist
+        from accelerate import PartialState
 
-        if torch_dist.is_initialized():
-            torch_dist.destroy_process_group()
+        PartialState().destroy_process_group()
 
 
 def device_for(dist: Dist) -> str:
@@ -74,14 +69,15 @@ def device_for(dist: Dist) -> str:
 
 
 def wrap_model(model, dist: Dist):
-    """Wrap in DistributedDataParallel when running with several processes."""
+    """The model as ``Accelerator.prepare_model`` wraps it for data parallel (DistributedDataParallel
+    over the trainable LoRA weights); unchanged for one process. The model is already on its
+    device, and the recipe chose its dtypes: no mixed-precision autocast from the launcher's config."""
     if dist.world <= 1:
         return model
-    import torch
-    from torch.nn.parallel import DistributedDataParallel
+    from accelerate import Accelerator
 
-    device_ids = [dist.local_rank] if torch.cuda.is_available() else None
-    return DistributedDataParallel(model, device_ids=device_ids)
+    accelerator = Accelerator(cpu=device_for(dist) == "cpu", mixed_precision="no")
+    return accelerator.prepare_model(model, device_placement=False)
 
 
 def sum_across(values: list[float], dist: Dist) -> list[float]:
@@ -89,11 +85,9 @@ def sum_across(values: list[float], dist: Dist) -> list[float]:
     if dist.world <= 1:
         return list(values)
     import torch
-    import torch.distributed as torch_dist
+    from accelerate.utils import reduce
 
-    tensor = torch.tensor(values, dtype=torch.float64, device=device_for(dist))
-    torch_dist.all_reduce(tensor)
-    return tensor.tolist()
+    return reduce(torch.tensor(values, dtype=torch.float64, device=device_for(dist)), "sum").tolist()
 
 
 def any_rank(flag: bool, dist: Dist) -> bool:
@@ -105,18 +99,16 @@ def broadcast_text(text: str, dist: Dist) -> str:
     """Rank 0's ``text`` on every rank."""
     if dist.world <= 1:
         return text
-    import torch.distributed as torch_dist
+    from accelerate.utils import broadcast_object_list
 
-    box = [text]
-    torch_dist.broadcast_object_list(box, src=0)
-    return box[0]
+    return broadcast_object_list([text], from_process=0)[0]
 
 
 def barrier(dist: Dist) -> None:
     if dist.world > 1:
-        import torch.distributed as torch_dist
+        from accelerate import PartialState
 
-        torch_dist.barrier()
+        PartialState().wait_for_everyone()
 
 
 def read_accelerate_config(path: Path) -> dict:
