@@ -8,21 +8,22 @@ which upcasts it to fp32 and is ~2.4x slower), flex attention so packed rows get
 sequence boundaries, Liger kernels (fused linear cross-entropy, RMSNorm, RoPE, SwiGLU) when the
 ``liger-kernel`` extra is installed, and non-reentrant gradient checkpointing only when the
 memory plan asks for it. CPU: fp32 LoRA by default (bf16 is far slower on most CPUs), 4-bit
-with ``quantize: 4bit``, sdpa attention (flex attention has no CPU backward); sdpa also honours
-packed boundaries, through a block-causal mask built from the restarting position ids.
+with ``quantize: 4bit``, sdpa attention run on each packed example of a row by itself
+(``attention.packed_sdpa``; flex attention has no CPU backward).
 """
 
 import functools
 
 from ..config import TrainConfig
 from ..models import load_model
+from .attention import packed_sdpa
 
 
 FLEX_BLOCK_TOKENS = 128
 
 
 def attention_backend(device: str) -> str:
-    return "flex_attention" if device.startswith("cuda") else "sdpa"
+    return "flex_attention" if device.startswith("cuda") else packed_sdpa()
 
 
 def padded_row_tokens(device: str, row_tokens: int) -> int:
