@@ -21,7 +21,7 @@ own process, same steps:
   checks that TRL's loss covers exactly our answer tokens and that its packed examples do not
   attend to each other (``trl_checks`` in the result). Skipped, with the reason, when TRL is not
   installed or older than ``trl_recipe.MIN_TRL`` (``pip install 'domain-assistant-builder[bench]'``).
-- ``ours``: ``builder.train.recipe`` as the product trains: padding-free packed rows with
+- ``ours``: ``builder.train.recipe`` as the product trains: padding-free packed rows (attention per pair) with
   restarting position ids, logits only at answer tokens, no upcast, no checkpointing; fp32 LoRA
   on CPU, 4-bit + flex attention (+ Liger when installed) on CUDA.
 
@@ -51,8 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.trl_recipe import (SYSTEM_PROMPT, TrlStepTimer, build_trl_trainer, check_trl_batches,  # noqa: E402
-                              trl_skip_reason)
+from bench.trl_recipe import SYSTEM_PROMPT, build_trl_trainer, check_trl_batches, trl_skip_reason  # noqa: E402
 
 QWEN_05B = {"hidden_size": 896, "intermediate_size": 4864, "num_hidden_layers": 24, "num_attention_heads": 14,
             "num_key_value_heads": 2, "vocab_size": 151936, "tie_word_embeddings": True,
@@ -244,6 +243,8 @@ def run_recipe(args) -> dict:
 
     result = {}
     if "trl" in names:
+        from bench.trl_timer import TrlStepTimer
+
         timer = TrlStepTimer(args.warmup, step_all, lambda: sync(device))
         trainer, detail = build_trl_trainer(args, device, args.warmup + args.steps, [timer])
         if args.recipe == "all":
@@ -286,7 +287,7 @@ def ours(args, examples, device):
     model = build_lora_model(tc, device, checkpointing=False)
     rows = pack_examples(examples, args.row_tokens, seed=0)
     rows.sort(key=lambda row: -sum(len(e.input_ids) for e in row))  # full rows first (the last ones are partial)
-    kind = "4-bit NF4, flex attention" + (", Liger" if liger_available() else "") if device == "cuda" else "fp32 LoRA, sdpa"
+    kind = "4-bit NF4, flex attention" + (", Liger" if liger_available() else "") if device == "cuda" else "fp32 LoRA, sdpa per packed pair"
     pad_to = padded_row_tokens(device, args.row_tokens)
     padded = f" (padded to {pad_to})" if pad_to else ""
     detail = (f"{kind}, packed rows of {args.row_tokens} tokens{padded}, logits at answer tokens only (their gradient "

@@ -11,16 +11,10 @@ one flattened row per batch with restarting ``position_ids``), ``completion_only
 ``--row-tokens``, LoRA r=16/alpha=32 on all linear layers, and TRL's defaults otherwise (gradient
 checkpointing on, gradient clipping at 1.0, its chunked fused LM head for the loss). Optimizer and
 learning rate match the other recipes (AdamW, constant 1e-4, no weight decay); fp32 on CPU, where
-bf16 autocast (TRL's default) is far slower. ``TrlStepTimer`` times each optimizer step between
-``on_step_begin`` and ``on_step_end`` (forward, backward, clipping, optimizer step; the batch is
-already fetched) and runs the other recipes' steps after each one, so the recipes alternate step
-by step in one process as in bench/train.py.
+bf16 autocast (TRL's default) is far slower. ``bench/trl_timer.py`` times its steps.
 """
 
-import time
 from importlib import metadata
-
-from transformers import TrainerCallback
 
 MIN_TRL = "1.16"
 SYSTEM_PROMPT = "You are a helpful assistant."
@@ -82,28 +76,6 @@ def liger_installed() -> bool:
     from transformers.utils import is_liger_kernel_available
 
     return is_liger_kernel_available()
-
-
-class TrlStepTimer(TrainerCallback):
-    """Times each TRL step after ``warmup`` and runs ``between(i)`` (the other recipes' timed step
-    ``i``) after TRL's step ``i``; ``sync`` waits for the device."""
-
-    def __init__(self, warmup: int, between, sync):
-        self.warmup, self.between, self.sync = warmup, between, sync
-        self.elapsed_s, self.tokens, self.step_tokens, self.started, self.seen = 0.0, 0, [], 0.0, 0
-
-    def on_step_begin(self, args, state, control, **kwargs):
-        self.sync()
-        self.seen, self.started = state.num_input_tokens_seen, time.perf_counter()
-
-    def on_step_end(self, args, state, control, **kwargs):
-        self.sync()
-        elapsed = time.perf_counter() - self.started
-        if state.global_step > self.warmup:
-            tokens = state.num_input_tokens_seen - self.seen
-            self.elapsed_s, self.tokens = self.elapsed_s + elapsed, self.tokens + tokens
-            self.step_tokens.append(tokens)
-            self.between(state.global_step - self.warmup)
 
 
 def check_trl_batches(trainer, our_examples: list) -> dict:
