@@ -33,7 +33,8 @@ from .retrieve import (MAX_QUESTION_CHARS, NO_PASSAGES, Passage, ground_messages
                        search_messages, text_end)
 
 GROUNDED, NO_MATCH, NO_DOCUMENTS, OFF = "grounded", "no_match", "no_documents", "off"
-NOTES = {NO_MATCH: NO_PASSAGES, NO_DOCUMENTS: "No documents: answering without them.", OFF: None, GROUNDED: None}
+NOTES = {NO_MATCH: NO_PASSAGES, NO_DOCUMENTS: "No documents: answering without them.",
+         OFF: "From memory: the documents were not looked up.", GROUNDED: None}
 SNIPPET_CHARS = 160
 _SPACES = re.compile(r"\s+")
 

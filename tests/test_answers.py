@@ -55,7 +55,8 @@ def test_grounded_question_quotes_the_best_passages_and_names_its_sources(projec
 
 def test_switched_off_sends_the_conversation_as_it_is(project):
     prompt = grounded_prompt(project, ASK, ChatConfig(grounded=False))
-    assert prompt.status == OFF and prompt.messages == ASK and prompt.passages == () and prompt.note is None
+    assert prompt.status == OFF and prompt.messages == ASK and prompt.passages == ()
+    assert prompt.note == "From memory: the documents were not looked up."
 
 
 def test_project_without_chunks_answers_closed_book_and_says_so(project_dir):

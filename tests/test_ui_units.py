@@ -166,3 +166,20 @@ def test_share_never_signals_a_process_that_is_not_our_demo():
         assert not demo_alive({"pid": 2**22 + 12345}) and not demo_alive({})
     finally:
         other.kill()
+
+
+def test_stop_buttons_can_be_pressed_only_while_something_runs(project_dir):
+    from ui import serving
+    from ui.steps import chat, share
+
+    project = Project.create(project_dir)
+    (project.root / "share.json").write_text('{"pid": 4194304}')  # left behind, no demo runs
+    shown = share.refresh(str(project.root))
+    assert shown[0] == "No demo is running." and shown[1].interactive is False
+    assert share.on_stop(str(project.root))[1].interactive is False
+    assert share.stop_button(True).interactive is True
+    status, example, stop = serving.describe(project, None)
+    assert status == serving.NOT_RUNNING and example.visible is False and stop.interactive is False
+    running = {"url": "http://127.0.0.1:8000/v1", "key": ""}
+    assert serving.describe(project, running)[2].interactive is True
+    assert chat.passages_setting(False).interactive is False and chat.passages_setting(True).interactive is True

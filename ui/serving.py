@@ -24,16 +24,17 @@ NOT_RUNNING = "The API is not running."
 
 
 def describe(project: Project, info: dict | None) -> tuple:
-    """The status line and the curl example (shown only while the server runs)."""
+    """The status line, the curl example (shown only while the server runs) and the stop button
+    (pressable only then)."""
     if not info:
-        return NOT_RUNNING, gr.Code(value="", visible=False)
+        return NOT_RUNNING, gr.Code(value="", visible=False), gr.Button(interactive=False)
     questions = example_questions(project, newest_trained_run(project), 1)
     key = info.get("key")
     lines = [f"**API running** at `{info['url']}` (this computer only). In an OpenAI client, set "
              f"`base_url=\"{info['url']}\"`" + (" and `api_key` to your key." if key else "; any API key works."),
              "Try it in a terminal" + (" (first `export DAB_SERVE_API_KEY=<your key>`):" if key else ":")]
     example = curl_example(info["url"], *questions[:1], with_key=bool(key))
-    return "\n\n".join(lines), gr.Code(value=example, visible=True)
+    return "\n\n".join(lines), gr.Code(value=example, visible=True), gr.Button(interactive=True)
 
 
 @friendly
@@ -53,7 +54,7 @@ def on_start(port: float | None, api_key: str, root: str, progress=gr.Progress()
 def on_stop(root: str) -> tuple:
     project = Project.open(Path(root))
     stopped = stop_server(project)
-    return ("API stopped." if stopped else NOT_RUNNING), gr.Code(value="", visible=False)
+    return ("API stopped." if stopped else NOT_RUNNING), gr.Code(value="", visible=False), gr.Button(interactive=False)
 
 
 def refresh(root: str) -> tuple:
@@ -71,12 +72,12 @@ def build(root: gr.State) -> dict:
             key = gr.Textbox(label="API key (optional)", type="password", scale=2,
                              info="When set, clients must send it as a Bearer token; it is not saved")
             start = gr.Button("Start the API", variant="primary", scale=1, elem_id="serve-start")
-            stop = gr.Button("Stop the API", variant="stop", scale=1)
+            stop = gr.Button("Stop the API", variant="stop", scale=1, interactive=False)
         status = gr.Markdown(NOT_RUNNING, elem_id="serve-status")
         example = gr.Code(language="shell", label="Request (copy with the button)", visible=False,
                           elem_id="serve-curl", interactive=False)
-    started = start.click(on_start, [port, key, root], [status, example], api_name="serve_start",
+    started = start.click(on_start, [port, key, root], [status, example, stop], api_name="serve_start",
                           concurrency_limit=1, concurrency_id="serve")
-    stopped = stop.click(on_stop, [root], [status, example], api_name="serve_stop",
+    stopped = stop.click(on_stop, [root], [status, example, stop], api_name="serve_stop",
                          concurrency_limit=1, concurrency_id="serve")
-    return {"refresh": (refresh, [root], [status, example]), "changed": [started, stopped]}
+    return {"refresh": (refresh, [root], [status, example, stop]), "changed": [started, stopped]}

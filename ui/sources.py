@@ -4,16 +4,19 @@
 
 Each source is an assistant message with ``metadata`` (a Gradio "thought"): its title names the
 document and heading, its log shows a short snippet, and opening it shows the whole passage.
-When the answer used no passage, one such message says why (no documents, nothing matched).
+When the answer used no passage, one such message says why (no documents, nothing matched,
+answering from the documents switched off).
 ``engines.history_messages`` leaves these messages out of what the model is sent.
 """
 
-from builder.answers import NO_DOCUMENTS, NO_MATCH, GroundedPrompt, heading, snippet
+from builder.answers import NO_DOCUMENTS, NO_MATCH, OFF, GroundedPrompt, heading, snippet
 from builder.retrieve import Passage
 
 DETAILS = {NO_DOCUMENTS: "This project has no documents yet, so the model answered from what it learned.",
            NO_MATCH: "No passage of the documents matches the question: the model was asked to say so "
-                     "rather than guess."}
+                     "rather than guess.",
+           OFF: "\"Answer from the documents\" is off, so the model answered from what it learned: check "
+                "numbers and names against your documents."}
 
 
 def source_message(number: int, passage: Passage) -> dict:

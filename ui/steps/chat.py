@@ -30,6 +30,7 @@ def engine_for(root: str):
     return get_engine(run, project_cfg), project_cfg, run
 
 
+CHAT_HEIGHT_PX = 460  # a question, its answer and three sources fit without scrolling
 WAITING = "⏳ *Waiting for the model: it is finishing another task (an evaluation or pair generation).*"
 
 
@@ -77,6 +78,11 @@ def grounding_values(root: str) -> tuple:
     return chat.grounded, chat.passages_k
 
 
+def passages_setting(grounded: bool) -> gr.Slider:
+    """Passages per question can be set only while answers come from the documents."""
+    return gr.Slider(interactive=bool(grounded))
+
+
 @friendly
 def on_grounding(root: str, grounded: bool, passages_k: float) -> None:
     """Save the switch and k in the project: the demo, ``dab chat`` and ``dab serve`` use them too."""
@@ -107,8 +113,8 @@ def build(root: gr.State) -> dict:
                 "original on the right. **Next:** share a demo.")
     card = report.build(root)
     with gr.Row():
-        tuned = gr.Chatbot(label="Tuned model", height=350, elem_id="chat-tuned")
-        base = gr.Chatbot(label="Original model", height=350, elem_id="chat-base")
+        tuned = gr.Chatbot(label="Tuned model", height=CHAT_HEIGHT_PX, elem_id="chat-tuned")
+        base = gr.Chatbot(label="Original model", height=CHAT_HEIGHT_PX, elem_id="chat-base")
     with gr.Row():
         message = gr.Textbox(placeholder="Ask something your documents answer…", show_label=False, scale=4,
                              elem_id="chat-input")
@@ -125,6 +131,7 @@ def build(root: gr.State) -> dict:
     stop.click(on_stop, None, None, cancels=sent, api_name="chat_stop")
     fresh.click(new_conversation, None, [tuned, base, message], cancels=sent, api_name="chat_new")
     grounded.input(on_grounding, [root, grounded, passages_k], None, api_name="chat_grounding")
+    grounded.change(passages_setting, grounded, passages_k, api_visibility="private")
     passages_k.release(on_grounding, [root, grounded, passages_k], None, api_visibility="private")
     _, _, shown = card["views"]
     return {"refresh": (refresh, [root], [*shown, tuned, base, message]), "changed": card["changed"],

@@ -87,6 +87,11 @@ def trained_run(project: Project) -> Run:
     return run
 
 
+def stop_button(running: bool) -> gr.Button:
+    """"Stop sharing" can be pressed only while a demo runs."""
+    return gr.Button(interactive=running)
+
+
 @friendly
 def on_start(password: str, public: bool, rate_per_min: float, root: str, progress=gr.Progress()):
     project = Project.open(Path(root))
@@ -98,12 +103,13 @@ def on_start(password: str, public: bool, rate_per_min: float, root: str, progre
     info = start_demo(project, run, password, public, int(rate_per_min or 10))
     if public and not info.get("share_url"):
         gr.Warning("No public link could be made; the demo runs locally only.")
-    return describe(info)
+    return describe(info), stop_button(demo_alive(info))
 
 
 @friendly
 def on_stop(root: str):
-    return "Sharing stopped." if stop_demo(Project.open(Path(root))) else "No demo was running."
+    stopped = stop_demo(Project.open(Path(root)))
+    return ("Sharing stopped." if stopped else "No demo was running."), stop_button(False)
 
 
 def zip_folder(folder: Path, zip_path: Path) -> Path:
@@ -237,7 +243,8 @@ def on_description(text: str, root: str) -> None:
 
 def refresh(root: str):
     description = Project.open(Path(root)).load_config().description
-    return (describe(read_json(Path(root) / INFO_FILE)), description, "", download_box(None), *serving.refresh(root))
+    info = read_json(Path(root) / INFO_FILE)
+    return (describe(info), stop_button(demo_alive(info)), description, "", download_box(None), *serving.refresh(root))
 
 
 def build(root: gr.State) -> dict:
@@ -254,15 +261,15 @@ def build(root: gr.State) -> dict:
                              placeholder="Empty: a sentence naming your documents")
     with gr.Row():
         start = gr.Button("Start demo", variant="primary", elem_id="share-start")
-        stop = gr.Button("Stop sharing", variant="stop")
+        stop = gr.Button("Stop sharing", variant="stop", interactive=False)
     status = gr.Markdown("No demo is running.", elem_id="share-status")
-    started = start.click(on_start, [password, public, rate, root], [status], api_name="share_start",
+    started = start.click(on_start, [password, public, rate, root], [status, stop], api_name="share_start",
                           concurrency_limit=1)
-    stopped = stop.click(on_stop, [root], [status], api_name="share_stop")
+    stopped = stop.click(on_stop, [root], [status, stop], api_name="share_stop")
     description.blur(on_description, [description, root], None, api_name="share_description")
     api = serving.build(root)
     export_status, adapter_file = build_export(root)
-    return {"refresh": (refresh, [root], [status, description, export_status, adapter_file, *api["refresh"][2]]),
+    return {"refresh": (refresh, [root], [status, stop, description, export_status, adapter_file, *api["refresh"][2]]),
             "changed": [started, stopped, *api["changed"]]}
 
 
