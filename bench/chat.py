@@ -96,6 +96,17 @@ def endless(model) -> None:
     model.generation_config.eos_token_id = None
 
 
+def asked(prompt: str, cfg, project, tokenizer) -> list[dict]:
+    """The conversation sent for ``prompt``: the question alone, or with ``project``, asked over
+    its passages as ``dab serve`` asks it (``grounded_prompt``)."""
+    from builder.answers import grounded_prompt
+
+    messages = [{"role": "user", "content": prompt}]
+    if project is None:
+        return messages
+    return grounded_prompt(project, messages, cfg, tokenizer.all_special_tokens).messages
+
+
 def time_plain_generate(model, tokenizer, prompt: str, cfg, new_tokens: int, on_torch_thread: bool,
                         project=None) -> dict:
     """Baseline: ``generate`` with the chat template, first token timed by a streamer. With
@@ -103,7 +114,6 @@ def time_plain_generate(model, tokenizer, prompt: str, cfg, new_tokens: int, on_
     import torch
 
     from builder import torch_thread
-    from builder.answers import grounded_prompt
     from transformers.generation.streamers import BaseStreamer
 
     class Clock(BaseStreamer):
@@ -117,10 +127,7 @@ def time_plain_generate(model, tokenizer, prompt: str, cfg, new_tokens: int, on_
             pass
 
     started = time.perf_counter()
-    messages = [{"role": "user", "content": prompt}]
-    if project is not None:
-        messages = grounded_prompt(project, messages, cfg, tokenizer.all_special_tokens).messages
-    messages = [{"role": "system", "content": cfg.system_prompt}, *messages]
+    messages = [{"role": "system", "content": cfg.system_prompt}, *asked(prompt, cfg, project, tokenizer)]
     inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
                                            return_dict=True).to(model.device)
     clock = Clock()
@@ -143,12 +150,8 @@ def time_plain_generate(model, tokenizer, prompt: str, cfg, new_tokens: int, on_
 def time_engine(engine, prompt: str, cfg, project=None) -> dict:
     """Ours: first text piece the caller sees, then decode speed over the rest of the answer. With
     ``project``, the question is first asked over its passages (``grounded_prompt``), inside the timing."""
-    from builder.answers import grounded_prompt
-
     started = time.perf_counter()
-    messages = [{"role": "user", "content": prompt}]
-    if project is not None:
-        messages = grounded_prompt(project, messages, cfg, engine.tokenizer.all_special_tokens).messages
+    messages = asked(prompt, cfg, project, engine.tokenizer)
     retrieval_s = time.perf_counter() - started
     generation = engine.start(messages, cfg)
     first = None

@@ -204,7 +204,7 @@ class ChatEngine:
     def fold(self, name: str | None) -> None:
         """Make ``name`` the active adapter (None: none folded in), folding it into float32
         weights; on the torch thread. A no-op when it already is."""
-        if self.folded == name and name is not None:
+        if self.folded == name:
             return
         if self.folded is not None:
             self.model.unmerge_adapter()
