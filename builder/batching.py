@@ -4,7 +4,9 @@
     batcher.add(Answer(generation, prompt_ids, max_new_tokens=64, stop_ids={2}))   # from any thread
 
 An answer is first prefilled alone (its prompt in a batch of one: its KV cache and its first
-token), then its cache is left-padded into the running batch. Each decode step then makes one
+token; what its prompt shares at the start with the last prompt of the same adapter choice, the
+chat template, system prompt and earlier turns, is taken from that prompt's cache:
+``PromptStarts``), then its cache is left-padded into the running batch. Each decode step then makes one
 token for every answer in the batch with one forward pass: on a CPU, a step of 8 rows costs
 little more than a step of one, since the weights are read once for all of them
 (``bench/chat.py --concurrency 8``). Between steps, an answer that has ended leaves the batch
@@ -31,6 +33,7 @@ from . import torch_thread
 
 SLICE_STEPS = 16
 MAX_ROWS = 16
+MIN_SHARED_TOKENS = 16  # a shorter shared prompt start is computed again rather than copied
 
 
 @dataclass(eq=False)
@@ -148,6 +151,46 @@ def mergeable(cache) -> bool:
     return all(type(layer) is DynamicLayer for layer in cache.layers)
 
 
+class PromptStarts:
+    """The KV cache of the last prompt prefilled for each adapter choice, so that the next prompt
+    that starts the same way (the chat template and system prompt, the earlier turns of a
+    conversation) computes only what follows. The cached tensors are those the prefill made:
+    decoding concatenates new ones and never writes into them, so keeping them costs no copy.
+    Base and tuned answers differ in their weights, hence one entry per adapter choice."""
+
+    def __init__(self):
+        self.kept: dict = {}  # adapter choice -> (prompt ids, [(keys, values) per layer])
+
+    def reuse(self, adapter, prompt_ids: list[int], model):
+        """A cache holding the longest start ``prompt_ids`` shares with the kept prompt (at least
+        ``MIN_SHARED_TOKENS``, at most all but its last token), and that start's length in tokens."""
+        from transformers import DynamicCache
+
+        cache = DynamicCache(config=model.config)
+        ids, layers = self.kept.get(adapter, ((), []))
+        shared = shared_start(ids, prompt_ids[:-1])
+        if shared < MIN_SHARED_TOKENS:
+            return cache, 0
+        for index, (keys, values) in enumerate(layers):
+            cache.update(keys[..., :shared, :], values[..., :shared, :], index)
+        return cache, shared
+
+    def keep(self, adapter, prompt_ids: list[int], cache) -> None:
+        """Remember this prompt's cache (only plain dynamic caches: others may be cut or rolled)."""
+        if mergeable(cache):
+            self.kept[adapter] = (list(prompt_ids), [(layer.keys, layer.values) for layer in cache.layers])
+
+
+def shared_start(a, b) -> int:
+    """How many leading items ``a`` and ``b`` have in common."""
+    count = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        count += 1
+    return count
+
+
 class Batcher:
     """The queue of answers waiting to join and the batch being decoded, for one engine."""
 
@@ -159,6 +202,7 @@ class Batcher:
         self.scheduled = False
         self.prefilling: Answer | None = None  # between leaving ``waiting`` and joining the batch
         self.row_limit = max_rows  # 1 once the model's cache turns out not to merge
+        self.starts = PromptStarts()
 
     def add(self, answer: Answer) -> None:
         """Queue ``answer``; the loop runs on the torch thread while there is work."""
@@ -222,15 +266,17 @@ class Batcher:
                     self.prefilling = None
 
     def prefill(self, answer: Answer) -> None:
-        """Run the answer's prompt alone, take its first token; it joins the batch unless it already ended."""
+        """Run the answer's prompt alone (what follows the start it shares with the last prompt,
+        ``PromptStarts``), take its first token; it joins the batch unless it already ended."""
         import torch
-        from transformers import DynamicCache
 
         model = self.engine.model
-        cache = DynamicCache(config=model.config)
-        ids = torch.tensor([answer.prompt_ids], device=model.device)
+        cache, shared = self.starts.reuse(answer.adapter, answer.prompt_ids, model)
+        ids = torch.tensor([answer.prompt_ids[shared:]], device=model.device)
+        mask = torch.ones(1, len(answer.prompt_ids), dtype=torch.long, device=model.device)
         answer.generation.streamer.next_tokens_are_prompt = False
-        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), logits_to_keep=1, **cache_kwargs(model, cache))
+        out = model(input_ids=ids, attention_mask=mask, logits_to_keep=1, **cache_kwargs(model, cache))
+        self.starts.keep(answer.adapter, answer.prompt_ids, cache)
         if answer.take(out.logits[:, -1].float()):
             answer.finish()
             return

@@ -190,6 +190,24 @@ def test_half_precision_and_quantized_weights_keep_the_adapter_beside_them(tiny_
     assert not full_precision(model.to(torch.float32))
 
 
+def test_a_prompt_that_starts_like_the_last_one_computes_only_the_rest(tiny_model_dir, tiny_adapter):
+    engine = ChatEngine.load(str(tiny_model_dir), tiny_adapter)
+    fed = []  # tokens per forward pass of more than one token (prefills)
+    embed = engine.model.get_base_model().get_input_embeddings()
+    embed.register_forward_hook(lambda module, args, out: fed.append(args[0].shape[-1]) if args[0].shape[-1] > 1 else None)
+    first = ask("what is a cargo bike ?")
+    follow_up = [*first, {"role": "assistant", "content": "a bike for loads"}, *ask("how much is a day pass ?")]
+    answers = [answer(engine, first[-1]["content"], GREEDY), "".join(engine.stream(follow_up, GREEDY)),
+               "".join(engine.stream(follow_up, GREEDY, use_adapter=False))]
+    prompts = [len(engine.prompt_ids(messages, GREEDY)) for messages in (first, follow_up)]
+    assert fed[0] == prompts[0]
+    assert fed[1] == prompts[1] - prompts[0]  # the first prompt is where the follow-up starts
+    assert fed[2] == prompts[1]  # the base model's weights differ: its first prompt is computed whole
+    fresh = ChatEngine.load(str(tiny_model_dir), tiny_adapter)
+    assert answers[1] == "".join(fresh.stream(follow_up, GREEDY))
+    assert answers[2] == "".join(fresh.stream(follow_up, GREEDY, use_adapter=False))
+
+
 def test_sampling_settings_change_the_answer(tiny_engine):
     import torch
 
