@@ -9,8 +9,9 @@ sequence boundaries, Liger kernels (fused linear cross-entropy, RMSNorm, RoPE, S
 ``liger-kernel`` extra is installed, and non-reentrant gradient checkpointing only when the
 memory plan asks for it. CPU: fp32 LoRA by default (bf16 is far slower on most CPUs), 4-bit
 with ``quantize: 4bit``, sdpa attention run on each packed example of a row by itself
-(``attention.packed_sdpa``; flex attention has no CPU backward), and SiLU-gated MLPs that keep
-one activation fewer for backward (``swiglu.fuse_swiglu``, Liger's SwiGLU idea).
+(``attention.packed_sdpa``; flex attention has no CPU backward), SiLU-gated MLPs that keep
+one activation fewer for backward (``swiglu.fuse_swiglu``, Liger's SwiGLU idea) and RMSNorms that
+keep their output, which their LoRA layers keep anyway, instead of their input (``rmsnorm.fuse_rmsnorm``).
 """
 
 import functools
@@ -18,6 +19,7 @@ import functools
 from ..config import TrainConfig
 from ..models import load_model
 from .attention import packed_sdpa
+from .rmsnorm import fuse_rmsnorm
 from .swiglu import fuse_swiglu
 
 
@@ -47,6 +49,7 @@ def build_lora_model(tc: TrainConfig, device: str, checkpointing: bool):
         apply_liger_kernels(model)
     else:
         fuse_swiglu(model)
+        fuse_rmsnorm(model)
     if checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     lora = LoraConfig(r=tc.lora_rank, lora_alpha=tc.lora_alpha, lora_dropout=tc.lora_dropout,
