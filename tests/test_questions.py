@@ -112,6 +112,19 @@ def test_users_way_of_asking_with_the_fact_first_in_the_answer():
     assert role["Who is the Fleet Lead?"].startswith("Priya Ashdown-Mbeki.")
 
 
+def test_house_numbers_and_facts_in_the_object_make_no_broken_questions():
+    office = asked("Hollin Vale House, 41 Tanner's Brow, is open Monday to Friday from 9:00 am to 4:30 pm.")
+    depot = asked("The depot at 7 Mill Lane holds 12 Barrows.")
+    noise = asked("Noise carries further at night, so keep music down after 11 pm.")
+    heard = asked("Many tenants do not realise they can be heard through the walls after 11 pm.")
+    broken = re.compile(r"(?i)how many (?:tanner|mill)|about (?:holding|realising)\?|noising|can heard")
+    assert not [q for q in [*office, *depot, *noise, *heard] if broken.search(q)]
+    assert "How many Barrows does the depot at 7 Mill Lane hold?" in depot
+    age = asked("To book a Barrow you must be aged 21 or over.")
+    assert age["How old must I be to book a Barrow?"].startswith("Aged 21 or over.")
+    assert "How old must riders be?" in asked("Riders must be 16 years old or older.")
+
+
 def test_table_rows_are_never_dropped_and_name_their_table():
     slots = list(zip("ABCDE", range(7, 22, 3)))
     table = "| Slot | Time |\n|---|---|\n" + "\n".join(f"| {s} | {h}:00–{h + 3}:00 |" for s, h in slots)

@@ -33,6 +33,8 @@ _PRICE_TAIL = re.compile(r"^\s*for\s+(?:a|an|one|\d+|[a-z]+)[\s-](?:[a-z]+\s)?(?
                          r"nights?|minutes?|items?|people|persons?)\b")
 _RELATIVE_TAIL = re.compile(r"^\s*(?:before|after|ahead|in advance|beforehand|earlier|later|ago|of)\b[^,;:()]*")
 _NUMERIC = {"count", "number", "percent", "money", "measure", "duration"}
+_AGE_BEFORE = re.compile(r"\b(?:aged|(?:(?:under|over|above|below)\s+)?the age of)\s*$", re.IGNORECASE)
+_AGE_AFTER = re.compile(r"(?:\s+years?)?(?:\s+old)?(?:\s+(?:or|and)\s+(?:over|above|older|under|younger|below))?")
 _PLACE_PREPOSITIONS = {"at", "in", "from", "to", "near", "outside", "inside", "into", "behind", "next"}
 _UNIT_WH = [(r"km/h|kph|mph", "How fast", "At what speed"), (r"kg|lbs?|oz|\bg\b|mg", "How much weight", "What weight"),
             (r"km|miles?|metres?|meters?|\bm\b|feet|ft|cm|mm", "How far", "What distance"),
@@ -100,6 +102,10 @@ def fact_phrase(text: str, fact: KeyFact, facts: list[KeyFact]) -> tuple[int, in
     if fact.kind in {"duration", "time", "date"}:
         tail = _RELATIVE_TAIL.match(text[end:])
         end += tail.end() if tail else 0
+    age = _AGE_BEFORE.search(text[:start]) if fact.kind in {"count", "number"} else None
+    if age or fact.kind in {"count", "number", "duration"} and re.match(r"\s*(?:years?\s+)?old\b", text[end:]):
+        start = age.start() if age else start  # 'aged 21 or over', '16 years old or older': asked 'How old'
+        end += _AGE_AFTER.match(text[end:]).end()
     if fact.kind in {"code", "phone", "email"}:  # 'on Incident Form IR-3': the form's name goes with it
         named = re.search(r"(?:\b[A-Z][\w-]*\s)+$", text[:start])
         start = named.start() if named and named.start() > 0 else start
@@ -110,11 +116,13 @@ def fact_phrase(text: str, fact: KeyFact, facts: list[KeyFact]) -> tuple[int, in
     return start, end
 
 
-def wh_word(fact: KeyFact, phrase: str, text_after: str, in_subject: bool) -> str | None:
+def wh_word(fact: KeyFact, phrase: str, in_subject: bool) -> str | None:
     """The question phrase for a fact: 'How much', 'How soon', 'How many bikes', 'On which form' ..."""
     prep = re.match(rf"\(?({_PREPOSITION})\b", phrase, re.IGNORECASE)
     prep = prep.group(1).lower() if prep else ""
     kind = fact.kind
+    if kind in {"count", "number", "duration"} and re.search(r"\b(?:aged|age of|old)\b", phrase, re.IGNORECASE):
+        return "How old"  # the span of an age ('aged 21 or over', '16 years old'): ``fact_phrase``
     if kind == "money":
         return "How much"
     if kind == "percent":
@@ -126,11 +134,9 @@ def wh_word(fact: KeyFact, phrase: str, text_after: str, in_subject: bool) -> st
     if kind == "frequency":
         return "How many times" if fact.text.endswith("times") else "How often"
     if kind == "duration":
-        return duration_wh(prep, phrase, text_after)
+        return duration_wh(prep, phrase)
     if kind in {"count", "number"}:
         noun = phrase_noun(phrase, fact)
-        if re.match(r"\s*(?:years? )?old\b", text_after) or re.search(r"\b(?:aged|age of)\s*$", phrase):
-            return "How old"
         if not noun:
             return None
         pied = prep in {"from", "to", "for", "with", "by", "on", "at", "of", "between", "among"}
@@ -174,8 +180,16 @@ def count_noun(text: str, fact: KeyFact) -> tuple[str, str]:
             while i + 1 < len(words) and words[i + 1].strip()[:1].isupper() and bare[:1].isupper():
                 i += 1
                 name = "".join(words[:i + 1])
+            if bare[:1].isupper() and not plural_name(name):
+                return "", ""  # '41 Tanner's Brow': a house number, not a count
             return name.split()[-1] if not bare[:1].isupper() else name.strip(), name
     return "", ""
+
+
+def plural_name(name: str) -> bool:
+    """Whether a capitalised name can be counted: it ends in a plural ('12 Barrows', not '7 Mill Lane')."""
+    last = name.split()[-1]
+    return last.endswith("s") and not last.endswith(("'s", "’s"))
 
 
 def phrase_noun(phrase: str, fact: KeyFact) -> str:
@@ -183,9 +197,7 @@ def phrase_noun(phrase: str, fact: KeyFact) -> str:
     return noun if noun[:1].isupper() else noun.lower()
 
 
-def duration_wh(prep: str, phrase: str, text_after: str) -> str:
-    if re.match(r"\s*old\b", text_after):
-        return "How old"
+def duration_wh(prep: str, phrase: str) -> str:
     if prep in {"every", "each"}:
         return "How often"
     if re.search(r"\b(?:before|ahead|in advance|beforehand)\b", phrase):
@@ -221,7 +233,7 @@ def wh_question(clause: Clause, fact: KeyFact, facts: list[KeyFact]) -> tuple[st
     complement = clause.copula and clause.body_start <= start <= clause.body_start + 1
     if fact.kind == "name" and complement:  # 'Our Safety Officer is <Name>'
         return (ask(clause, "Who", [(start, end)]), fact.text) if person_like(fact.text) else None
-    wh = wh_word(fact, clause.text[start:end], clause.text[end:], in_subject)
+    wh = wh_word(fact, clause.text[start:end], in_subject)
     if wh is None:
         return None
     if complement and fact.kind in {"count", "number", "percent", "code"} \
@@ -265,7 +277,7 @@ def alternative(clause: Clause, ranked: list[KeyFact], facts: list[KeyFact]) -> 
         if end <= clause.main_start or clause.subject_start <= start < clause.verb_start and not clause.imperative:
             continue
         phrase = clause.text[start:end]
-        first = wh_word(fact, phrase, clause.text[end:], False)
+        first = wh_word(fact, phrase, False)
         wh = second_wh(first, fact, clause)
         if wh:
             return ask(clause, wh, [(start, end)]), phrase

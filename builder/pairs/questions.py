@@ -37,6 +37,7 @@ MAX_QUESTION_WORDS = 30
 _TALLY = re.compile(r"\b([A-Z][\w’'-]*(?: [\w’'-]+){0,2}):\s+(\d[\d,.]*)")
 PRONOUN_SUBJECTS = frozenset({"it", "they", "this", "these", "he", "she", "that", "those"})
 _NOT_TOPICS = PRONOUN_SUBJECTS | {"there", "you", "i", "we", "me"}
+_CLAUSE_SUBJECTS = frozenset({"they", "he", "she", "we", "i"})  # start a clause of their own: 'realise they can be heard'
 _NOT_PHRASE_STARTS = frozenset("or and but nor if unless because while whether which who whom whose what how why "
                                "where when than so such".split())
 
@@ -70,6 +71,8 @@ def key_phrase(statement: Statement) -> str:
         words = words[:-1]
     if not words:
         return ""
+    if len(words) > 1 and verb_forms(words[1]) & {"VBZ", "VBD"}:
+        return user_voice(lower_first(words[0]))  # 'Noise carries at night' -> 'noise', not 'noising carries'
     if is_base_verb(words[0]) and words[0].islower():
         words[0] = inflect_verb(words[0], "VBG")
     return user_voice(lower_first(" ".join(words)))
@@ -93,11 +96,14 @@ def verb_phrase(clause: Clause | None) -> str:
     if verb is None:
         return ""
     phrase = re.split(r",|\s(?:if|when|unless|because|so|which|that|and)\s", " ".join(words[1:5]))[0].split()
+    had_object = bool(phrase)
+    phrase = phrase[:next((i for i, w in enumerate(phrase) if w.lower() in _CLAUSE_SUBJECTS), len(phrase))]
     phrase = phrase[:next((i for i, w in enumerate(phrase) if w[:1].isdigit() or w[:1] in "€£$"), len(phrase))]
     while phrase and (phrase[-1].lower() in FUNCTION_WORDS or phrase[-1].lower() == "least"):
         phrase = phrase[:-1]
-    phrase = " ".join(phrase)
-    return user_voice(f"{inflect_verb(verb, 'VBG')} {phrase}".strip())
+    if had_object and not phrase:
+        return ""  # 'holds 12 Barrows', 'realise they can be heard': not a bare 'holding', 'realising'
+    return user_voice(f"{inflect_verb(verb, 'VBG')} {' '.join(phrase)}".strip())
 
 
 def listed_item(statement: Statement) -> str:
