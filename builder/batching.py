@@ -34,6 +34,7 @@ from . import torch_thread
 SLICE_STEPS = 16
 MAX_ROWS = 16
 MIN_SHARED_TOKENS = 16  # a shorter shared prompt start is computed again rather than copied
+MAX_KEPT_TOKENS = 4096  # a longer prompt's cache is not kept (on a GPU, a 7B model's would hold ~0.5 GB)
 
 
 @dataclass(eq=False)
@@ -176,8 +177,10 @@ class PromptStarts:
         return cache, shared
 
     def keep(self, adapter, prompt_ids: list[int], cache) -> None:
-        """Remember this prompt's cache (only plain dynamic caches: others may be cut or rolled)."""
-        if mergeable(cache):
+        """Remember this prompt's cache in place of the last one (only plain dynamic caches: others
+        may be cut or rolled; only prompts up to ``MAX_KEPT_TOKENS``)."""
+        self.kept.pop(adapter, None)
+        if mergeable(cache) and len(prompt_ids) <= MAX_KEPT_TOKENS:
             self.kept[adapter] = (list(prompt_ids), [(layer.keys, layer.values) for layer in cache.layers])
 
 

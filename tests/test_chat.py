@@ -208,6 +208,16 @@ def test_a_prompt_that_starts_like_the_last_one_computes_only_the_rest(tiny_mode
     assert answers[2] == "".join(fresh.stream(follow_up, GREEDY, use_adapter=False))
 
 
+def test_a_long_prompt_is_not_kept_for_the_next_one(tiny_model_dir, monkeypatch):
+    from builder import batching
+
+    engine = ChatEngine.load(str(tiny_model_dir))
+    question = ask("what is a cargo bike ?")
+    monkeypatch.setattr(batching, "MAX_KEPT_TOKENS", len(engine.prompt_ids(question, GREEDY)) - 1)
+    answer(engine, question[-1]["content"], GREEDY)
+    assert engine.batcher.starts.kept == {}
+
+
 def test_sampling_settings_change_the_answer(tiny_engine):
     import torch
 
