@@ -123,7 +123,8 @@ def test_house_numbers_and_facts_in_the_object_make_no_broken_questions():
     age = asked("To book a Barrow you must be aged 21 or over.")
     assert age["How old must I be to book a Barrow?"].startswith("Aged 21 or over.")
     assert "How old must riders be?" in asked("Riders must be 16 years old or older.")
-
+    dated = asked("News and practical information for residents. Updated 20 May 2025.")
+    assert dated and not [q for q in dated if re.search(r"(?i)\bcan updated", q)]  # 'May' is the month here
 
 def test_table_rows_are_never_dropped_and_name_their_table():
     slots = list(zip("ABCDE", range(7, 22, 3)))

@@ -200,6 +200,8 @@ def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
             return None  # 'Ring for results after 2 pm, when the lines are quiet': no subject before the comma
         original = next((w for w, _, _ in reversed(words[:i]) if w.lower() not in ADVERBS), "")
         previous = original.lower()
+        if word == "May" and (previous[:1].isdigit() or words[i + 1:i + 2] and words[i + 1][0][:1].isdigit()):
+            continue  # the month: 'Updated 20 May 2025'
         if lower in AUXILIARIES - {"need", "needs", "do", "does", "did", "have", "has", "had"} \
                 or lower in {"do", "does", "did", "have", "has", "had"} and previous not in DETERMINERS:
             return i
