@@ -6,8 +6,8 @@
 An answer is first prefilled alone (its prompt in a batch of one: its KV cache and its first
 token; what its prompt shares at the start with the last prompt of the same adapter choice, the
 chat template, system prompt and earlier turns, is taken from that prompt's cache:
-``PromptStarts``), then its cache is left-padded into the running batch. Each decode step then makes one
-token for every answer in the batch with one forward pass: on a CPU, a step of 8 rows costs
+``PromptStarts``), then its cache is left-padded into the running batch. Each decode step then
+makes one token for every answer in the batch with one forward pass: on a CPU, a step of 8 rows costs
 little more than a step of one, since the weights are read once for all of them
 (``bench/chat.py --concurrency 8``). Between steps, an answer that has ended leaves the batch
 (its own end-of-sequence tokens, its own token limit, or cancelled: its client left, or

@@ -194,7 +194,8 @@ def test_a_prompt_that_starts_like_the_last_one_computes_only_the_rest(tiny_mode
     engine = ChatEngine.load(str(tiny_model_dir), tiny_adapter)
     fed = []  # tokens per forward pass of more than one token (prefills)
     embed = engine.model.get_base_model().get_input_embeddings()
-    embed.register_forward_hook(lambda module, args, out: fed.append(args[0].shape[-1]) if args[0].shape[-1] > 1 else None)
+    embed.register_forward_hook(
+        lambda module, args, out: fed.append(args[0].shape[-1]) if args[0].shape[-1] > 1 else None)
     first = ask("what is a cargo bike ?")
     follow_up = [*first, {"role": "assistant", "content": "a bike for loads"}, *ask("how much is a day pass ?")]
     answers = [answer(engine, first[-1]["content"], GREEDY), "".join(engine.stream(follow_up, GREEDY)),

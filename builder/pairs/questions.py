@@ -37,7 +37,7 @@ MAX_QUESTION_WORDS = 30
 _TALLY = re.compile(r"\b([A-Z][\w’'-]*(?: [\w’'-]+){0,2}):\s+(\d[\d,.]*)")
 PRONOUN_SUBJECTS = frozenset({"it", "they", "this", "these", "he", "she", "that", "those"})
 _NOT_TOPICS = PRONOUN_SUBJECTS | {"there", "you", "i", "we", "me"}
-_CLAUSE_SUBJECTS = frozenset({"they", "he", "she", "we", "i"})  # start a clause of their own: 'realise they can be heard'
+_CLAUSE_SUBJECTS = frozenset({"they", "he", "she", "we", "i"})  # start a clause: 'realise they can be heard'
 _NOT_PHRASE_STARTS = frozenset("or and but nor if unless because while whether which who whom whose what how why "
                                "where when than so such".split())
 
