@@ -123,6 +123,7 @@ def test_house_numbers_and_facts_in_the_object_make_no_broken_questions():
     age = asked("To book a Barrow you must be aged 21 or over.")
     assert age["How old must I be to book a Barrow?"].startswith("Aged 21 or over.")
     assert "How old must riders be?" in asked("Riders must be 16 years old or older.")
+    assert "How many bikes does the depot keep for spare parts?" in asked("The depot keeps 3 old bikes for spare parts.")
     dated = asked("News and practical information for residents. Updated 20 May 2025.")
     assert dated and not [q for q in dated if re.search(r"(?i)\bcan updated", q)]  # 'May' is the month here
 

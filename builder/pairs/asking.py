@@ -34,6 +34,7 @@ _PRICE_TAIL = re.compile(r"^\s*for\s+(?:a|an|one|\d+|[a-z]+)[\s-](?:[a-z]+\s)?(?
 _RELATIVE_TAIL = re.compile(r"^\s*(?:before|after|ahead|in advance|beforehand|earlier|later|ago|of)\b[^,;:()]*")
 _NUMERIC = {"count", "number", "percent", "money", "measure", "duration"}
 _AGE_BEFORE = re.compile(r"\b(?:aged|(?:(?:under|over|above|below)\s+)?the age of)\s*$", re.IGNORECASE)
+_AGE_SPAN = re.compile(r"^(?:aged|(?:\w+\s+)?the age of)\b|\bold(?:\s+(?:or|and)\s+\w+)?$", re.IGNORECASE)
 _AGE_AFTER = re.compile(r"(?:\s+years?)?(?:\s+old)?(?:\s+(?:or|and)\s+(?:over|above|older|under|younger|below))?")
 _PLACE_PREPOSITIONS = {"at", "in", "from", "to", "near", "outside", "inside", "into", "behind", "next"}
 _UNIT_WH = [(r"km/h|kph|mph", "How fast", "At what speed"), (r"kg|lbs?|oz|\bg\b|mg", "How much weight", "What weight"),
@@ -121,7 +122,7 @@ def wh_word(fact: KeyFact, phrase: str, in_subject: bool) -> str | None:
     prep = re.match(rf"\(?({_PREPOSITION})\b", phrase, re.IGNORECASE)
     prep = prep.group(1).lower() if prep else ""
     kind = fact.kind
-    if kind in {"count", "number", "duration"} and re.search(r"\b(?:aged|age of|old)\b", phrase, re.IGNORECASE):
+    if kind in {"count", "number", "duration"} and _AGE_SPAN.search(phrase):
         return "How old"  # the span of an age ('aged 21 or over', '16 years old'): ``fact_phrase``
     if kind == "money":
         return "How much"

@@ -8,9 +8,9 @@ The norm's output ``y`` is kept anyway, by the LoRA layers it feeds (q, k, v or 
 recovers the normalised ``x / rms = y / w`` in backward, so each norm before LoRA layers costs no
 tensor of its own: 59 norms × 512 × 576 floats, ~70 MB less at the peak on the bundled model's
 512-token rows (the first norm's input, the frozen embeddings, was never kept), with the same
-gradients (tested). A norm is only fused when its weight
-has no zero (``y / w`` must be defined) and it gives the same output as before on a probe
-(norms of another formula, such as Gemma's ``1 + w``, are left alone).
+gradients (tested). A norm is only fused when its weight has no zero (``y / w`` must be
+defined) and it gives the same output as before on a probe (norms of another formula, such as
+Gemma's ``1 + w``, are left alone).
 """
 
 import functools
