@@ -57,6 +57,7 @@ def test_kill_9_during_checkpoint_save_then_resume(train_template, tmp_path):
     assert steps == list(range(1, 31)), "every step logged once, none lost or repeated"
     assert not [p for p in checkpoints.iterdir() if p.name.startswith(".tmp-")]
     assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
+    wait_for(lambda: not (project.root / LOCK_FILE).exists(), 10)  # released as the process ends, after its status
     assert not (project.root / LOCK_FILE).exists()
 
 
