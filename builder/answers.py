@@ -3,7 +3,8 @@
 Every surface that answers (the wizard's chat, ``dab chat``, ``dab serve``, the share demo) calls
 ``grounded_prompt``, and open-book evaluation can call it the same way::
 
-    prompt = grounded_prompt(project, messages, chat_cfg, engine.tokenizer.all_special_tokens)
+    prompt = grounded_prompt(project, messages, chat_cfg, engine.tokenizer.all_special_tokens,
+                             passage_ranker(engine, chat_cfg))
     answer = "".join(engine.stream(prompt.messages, chat_cfg))
     prompt.status      # GROUNDED, NO_MATCH, NO_DOCUMENTS or OFF
     prompt.note        # what to tell the user ("No documents: answering without them."), or None
@@ -17,8 +18,10 @@ Rules:
   the answer is given without documents (NO_DOCUMENTS).
 - Otherwise the last user message asks its question over the ``chat_cfg.passages_k`` passages
   that ``retrieve.search_messages`` finds, in the one prompt format of ``retrieve.ground_messages``
-  (the format retrieval-aware training uses). When no passage matches, the prompt says so and asks
-  the model to answer ``ABSTAIN_ANSWER`` (NO_MATCH).
+  (the format retrieval-aware training uses). With a ranker (``rerank.passage_ranker``: the
+  model itself, when ``chat_cfg.rerank`` asks for it on this device), search finds
+  ``rerank.CANDIDATES`` passages and the ranker's best ``passages_k`` are kept. When no passage
+  matches, the prompt says so and asks the model to answer ``ABSTAIN_ANSWER`` (NO_MATCH).
 - A question longer than ``MAX_QUESTION_CHARS`` is searched and quoted by its end only (its
   last 2,000 characters, cut at a word boundary), so the passages always fit in front of it.
 """
@@ -29,6 +32,7 @@ from typing import Sequence
 
 from .config import ChatConfig
 from .project import Project
+from .rerank import CANDIDATES, Ranker
 from .retrieve import (MAX_QUESTION_CHARS, NO_PASSAGES, Passage, ground_messages, project_index,
                        search_messages, text_end)
 
@@ -61,16 +65,27 @@ class GroundedPrompt:
 
 
 def grounded_prompt(project: Project | None, messages: Sequence[dict], chat_cfg: ChatConfig,
-                    special_tokens: Sequence[str] = ()) -> GroundedPrompt:
-    """The conversation to send for ``messages`` (plain ``{role, content}`` dicts) under ``chat_cfg``."""
+                    special_tokens: Sequence[str] = (), ranker: Ranker | None = None) -> GroundedPrompt:
+    """The conversation to send for ``messages`` (plain ``{role, content}`` dicts) under ``chat_cfg``;
+    ``ranker`` re-orders the passages search finds (``find_passages``)."""
     special_tokens = tuple(special_tokens)
     if not chat_cfg.grounded:
         return GroundedPrompt([dict(m) for m in messages], (), OFF, special_tokens)
     if project is None or not project_index(project).passages:
         return GroundedPrompt([dict(m) for m in messages], (), NO_DOCUMENTS, special_tokens)
-    passages = tuple(search_messages(project, messages, chat_cfg.passages_k))
+    passages = tuple(find_passages(project, messages, chat_cfg.passages_k, ranker))
     return GroundedPrompt(quote_passages(messages, passages, special_tokens), passages,
                           GROUNDED if passages else NO_MATCH, special_tokens)
+
+
+def find_passages(project: Project, messages: Sequence[dict], k: int, ranker: Ranker | None = None) -> list[Passage]:
+    """The ``k`` passages for a conversation: search's best, or with ``ranker`` its best among
+    search's ``CANDIDATES`` for the last question (cut as the prompt quotes it)."""
+    if ranker is None:
+        return search_messages(project, messages, k)
+    candidates = search_messages(project, messages, max(k, CANDIDATES))
+    asked = [m["content"] for m in messages if m.get("role") == "user" and isinstance(m.get("content"), str)]
+    return ranker(text_end(asked[-1], MAX_QUESTION_CHARS), candidates)[:k] if candidates else []
 
 
 def quote_passages(messages: Sequence[dict], passages: Sequence[Passage], special_tokens: Sequence[str]) -> list[dict]:

@@ -177,6 +177,7 @@ class TrainConfig:
 
 
 MAX_PASSAGES_K = 10  # passages quoted in one prompt, at most
+RERANK_CHOICES = ("auto", "on", "off")
 
 
 @dataclass
@@ -184,7 +185,8 @@ class ChatConfig:
     """Sampling settings for chat and evaluation answers.
 
     ``grounded`` ("Answer from the documents"): each question is asked over the ``passages_k``
-    passages of the project's documents that best match it (``builder.answers``)."""
+    passages of the project's documents that best match it (``builder.answers``); ``rerank``:
+    whether the model re-orders the passages search finds (``builder.rerank``)."""
 
     system_prompt: str = "You are a helpful assistant. Answer from the organisation's documentation."
     temperature: float = 0.0
@@ -193,6 +195,7 @@ class ChatConfig:
     context_tokens: int = 0  # prompt + answer limit; 0 = the model's context window
     grounded: bool = True  # answer from the documents: retrieved passages go into the prompt
     passages_k: int = 3  # passages retrieved per question
+    rerank: str = "auto"  # the model re-ranks searched passages: "on", "off", "auto" (on a GPU only)
 
     def __post_init__(self) -> None:
         _require(math.isfinite(self.temperature) and self.temperature >= 0,
@@ -200,6 +203,8 @@ class ChatConfig:
         _require(math.isfinite(self.top_p) and 0 < self.top_p <= 1, f"top_p must be in (0, 1], not {self.top_p}")
         _require(1 <= self.passages_k <= MAX_PASSAGES_K, f"passages_k must be between 1 and {MAX_PASSAGES_K}")
         _require(self.max_new_tokens > 0, "max_new_tokens must be positive")
+        _require(self.rerank in RERANK_CHOICES,
+                 f"rerank must be one of {', '.join(RERANK_CHOICES)}, not {self.rerank!r}")
         _require(self.context_tokens == 0 or self.context_tokens >= 64, "context_tokens must be 0 (model window) or at least 64")
 
 

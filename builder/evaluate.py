@@ -11,8 +11,9 @@ hand-written questions), **unseen** passages, and **unanswerable** questions. Ea
 each question twice, greedily, with the system prompt the run trained with:
 
 - **closed-book**: the question alone; does the model *know* the fact?
-- **open-book**: the question over the passages retrieval finds for it (``retrieve.search``,
-  ``passages_k`` of them, the prompt chat uses: ``retrieve.ground_messages``); does it *read*?
+- **open-book**: the question over the passages chat would find for it (``answers.find_passages``,
+  ``passages_k`` of them, re-ranked when chat re-ranks; the prompt chat uses:
+  ``retrieve.ground_messages``); does it *read*?
 
 Measures, per set, model and mode: **fact accuracy** (the share of answers that state every key
 fact of the reference: numbers, money, dates, codes, names; ``generation.states_facts``), the
@@ -43,12 +44,14 @@ from .chat import ChatEngine
 from .config import ChatConfig, ProjectConfig
 from .conversation import IGNORE_INDEX, tokenize_conversation
 from .dataset import pair_messages
+from .answers import find_passages
 from .eval_report import headline, save_report
 from .eval_sets import EvalSets, evaluation_sets
 from .generation import greedy_texts, states_facts
 from .durations import duration
 from .project import Project
-from .retrieve import ABSTAIN_ANSWER, Passage, ground_messages, search
+from .rerank import passage_ranker
+from .retrieve import ABSTAIN_ANSWER, Passage, ground_messages
 from .runs import Run, chat_settings
 from .train.data import collate_packed
 
@@ -71,7 +74,8 @@ def evaluate_run(engine: ChatEngine, project: Project, project_cfg: ProjectConfi
     sets = evaluation_sets(project, run, references, unanswerable)
     trained = chat_settings(project_cfg, run)
     chat = ChatConfig(system_prompt=trained.system_prompt, context_tokens=trained.context_tokens,
-                      max_new_tokens=trained.max_new_tokens, passages_k=trained.passages_k)  # greedy
+                      max_new_tokens=trained.max_new_tokens, passages_k=trained.passages_k,
+                      rerank=trained.rerank)  # greedy
     max_seq_tokens = (run.resolved_config(project_cfg) if run else project_cfg).train.max_seq_tokens
     report: dict = {"sets": {name: len(refs) for name, refs in sets.items()}, "passages_k": chat.passages_k,
                     "results": {}, "questions": []}
@@ -111,7 +115,9 @@ class AnswerCount:
 def ask_set(engine: ChatEngine, project: Project, name: str, refs: list[dict], chat: ChatConfig,
             max_seq_tokens: int, on_answers: Callable[[int], None] | None = None) -> tuple[list[dict], dict]:
     """Both models, both modes, on one set: per-question rows and the set's averages."""
-    passages = [search(project, ref["question"], chat.passages_k) for ref in refs] if chat.passages_k else [[]] * len(refs)
+    ranker = passage_ranker(engine, chat)
+    passages = [find_passages(project, [{"role": "user", "content": ref["question"]}], chat.passages_k, ranker)
+                for ref in refs]
     budgets = [min(UNANSWERABLE_NEW_TOKENS, chat.max_new_tokens)] * len(refs) if name == "unanswerable" \
         else answer_budgets(engine, refs, chat)
     rows = [{"set": name, "question": r["question"], "reference": r.get("answer", ""),

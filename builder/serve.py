@@ -14,8 +14,9 @@ fields of the response (and of the last streamed chunk, the one with ``finish_re
 ``"sources"``, a list of ``{document, heading, snippet, chunk_id, score}``, and ``"grounding"``:
 ``grounded``, ``no_match`` (no passage matched: the model was asked to say the documents do not
 cover it), ``no_documents`` (the project has none) or ``off``. A request switches retrieval off
-with the extra body field ``"documents": false`` and sets the number of passages with
-``"passages_k"`` (OpenAI clients: ``extra_body={...}``); plain clients ignore both.
+with the extra body field ``"documents": false``, sets the number of passages with
+``"passages_k"`` and re-ranking with ``"rerank"`` (``"on"``, ``"off"``, ``"auto"``: ``builder.rerank``)
+(OpenAI clients: ``extra_body={...}``); plain clients ignore them.
 
 ``response_format`` is honoured: ``{"type": "json_object"}`` or ``{"type": "json_schema",
 "json_schema": {"name": ..., "schema": {...}}}`` constrains decoding (``builder.pairs.constrained``,
@@ -50,6 +51,7 @@ import time
 import uuid
 
 from .answers import GroundedPrompt, grounded_prompt, source_record
+from .rerank import passage_ranker
 from .chat import ChatEngine, clean_messages
 from .config import MAX_PASSAGES_K, ChatConfig, ProjectConfig
 from .errors import BuilderError, ConfigError, GeneratorError
@@ -132,7 +134,8 @@ def request_config(body: dict, defaults: ChatConfig, limits: ServeLimits = Serve
         max_new_tokens=min(number_field(body, answer_name, defaults.max_new_tokens, 1, math.inf, integer=True),
                            limits.max_answer_tokens),
         grounded=bool_field(body, "documents", defaults.grounded),
-        passages_k=number_field(body, "passages_k", defaults.passages_k, 1, MAX_PASSAGES_K, integer=True))
+        passages_k=number_field(body, "passages_k", defaults.passages_k, 1, MAX_PASSAGES_K, integer=True),
+        rerank=body.get("rerank") or defaults.rerank)
 
 
 def text_of(content):
@@ -248,7 +251,8 @@ def start_answer(engine: ChatEngine, project: Project | None, messages: list[dic
                  limits: ServeLimits, response_format=None):
     """Retrieve the passages, then queue the answer: (GroundedPrompt, Generation)."""
     processors = format_processors(engine, response_format)
-    prompt = grounded_prompt(project, messages, chat_cfg, engine.tokenizer.all_special_tokens)
+    prompt = grounded_prompt(project, messages, chat_cfg, engine.tokenizer.all_special_tokens,
+                             passage_ranker(engine, chat_cfg))
     return prompt, engine.start(prompt.messages, chat_cfg, max_prompt_tokens=limits.max_prompt_tokens,
                                 processors=processors)
 

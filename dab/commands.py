@@ -275,11 +275,13 @@ def launch_training(args) -> None:
 
 
 def grounding_settings(settings, args):
-    """The chat settings with ``--no-documents`` / ``-k`` applied (both keep the project's when absent)."""
+    """The chat settings with ``--no-documents`` / ``-k`` / ``--rerank`` applied (each keeps the
+    project's when absent)."""
     import dataclasses
 
     return dataclasses.replace(settings, grounded=settings.grounded and not args.no_documents,
-                               passages_k=args.passages_k or settings.passages_k)
+                               passages_k=args.passages_k or settings.passages_k,
+                               rerank=args.rerank or settings.rerank)
 
 
 def cmd_chat(args) -> None:
@@ -303,8 +305,10 @@ def cmd_chat(args) -> None:
 def answer_with_sources(engine, project, history: list[dict], settings) -> str:
     """Stream the answer to the last question, then print its sources (or why there are none)."""
     from builder.answers import grounded_prompt, source_line
+    from builder.rerank import passage_ranker
 
-    prompt = grounded_prompt(project, history, settings, engine.tokenizer.all_special_tokens)
+    prompt = grounded_prompt(project, history, settings, engine.tokenizer.all_special_tokens,
+                             passage_ranker(engine, settings))
     reply = ""
     for piece in engine.stream(prompt.messages, settings):
         print(piece, end="", flush=True)

@@ -177,6 +177,12 @@ def test_dab_chat_prints_the_sources_after_the_answer(project, tiny_adapter, cap
     assert "Sources:" not in capsys.readouterr().out
     assert main(["chat", "-p", root, "--adapter", adapter, "-m", "Quantum zebras of Jupiter?"]) == 0
     assert f"({NO_PASSAGES})" in capsys.readouterr().out
+    assert main(["chat", "-p", root, "--adapter", adapter, "-m", "How much does a day pass cost?", "-k", "2",
+                 "--rerank", "on"]) == 0
+    reranked = capsys.readouterr().out.split("Sources:\n")[1].strip().splitlines()
+    assert len(reranked) == 2 and all(line.lstrip().startswith(("[1] ", "[2] ")) for line in reranked)
+    with pytest.raises(SystemExit):
+        main(["chat", "-p", root, "-m", "Hi", "--rerank", "maybe"])
 
 
 def test_dab_chat_without_documents_says_so(project_dir, tiny_model_dir, tiny_adapter, capsys):

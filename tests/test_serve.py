@@ -4,6 +4,7 @@ streaming, disconnects, keys, request validation and limits, and answers grounde
     .venv/bin/python -m pytest tests/test_serve.py -q
 """
 
+import functools
 import json
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from builder.answers import grounded_prompt
 from builder.chat import answer
 from builder.config import ChatConfig
 from builder.project import Project
+from builder.rerank import rank
 from builder.serve import ServeLimits, create_app
 
 from .support import QUESTION, ask, endless, free_port, handbook_project, recorded_starts, start_server
@@ -83,6 +85,8 @@ QUESTION_JSON = '[{"role": "user", "content": "where is the depot ?"}]'
     ('"passages_k": 0', "'passages_k' must be between 1 and 10"),
     ('"passages_k": "3"', "'passages_k' must be a number"),
     ('"documents": "no"', "'documents' must be true or false"),
+    ('"rerank": "maybe"', "rerank must be one of auto, on, off"),
+    ('"rerank": [1]', "rerank must be one of auto, on, off"),
     ('"stream": "yes"', "'stream' must be true or false"),
 ])
 def test_bad_numbers_and_types_get_a_400_with_the_reason(base_url, fields, reason):
@@ -239,6 +243,10 @@ def test_grounded_answer_carries_its_sources(grounded_url, tiny_engine):
     assert closed["grounding"] == "off" and closed["sources"] == []
     assert closed["choices"][0]["message"]["content"] == answer(tiny_engine, DAY_PASS, DEFAULTS)
     assert reply["usage"]["prompt_tokens"] > closed["usage"]["prompt_tokens"] + 20  # the passages were in the prompt
+    reranked = httpx.post(f"{url}/v1/chat/completions", json=ask(DAY_PASS, passages_k=2, rerank="on"), timeout=30).json()
+    prompt = grounded_prompt(project, ask(DAY_PASS)["messages"], replace(DEFAULTS, passages_k=2),
+                             tiny_engine.tokenizer.all_special_tokens, functools.partial(rank, tiny_engine))
+    assert [s["chunk_id"] for s in reranked["sources"]] == [p.chunk_id for p in prompt.passages]
 
 
 def test_streamed_answer_carries_its_sources_in_the_last_chunk(grounded_url):

@@ -79,6 +79,13 @@ def test_a_follow_up_keeps_earlier_sources_shown_and_out_of_the_prompt(wizard):
     assert [m["role"] for m in history_messages(tuned2)] == ["user", "assistant", "user", "assistant"]
 
 
+def test_reranked_passages_are_the_sources_of_both_answers(wizard):
+    url, _ = wizard
+    _, tuned, base = client(url).predict(DAY_PASS, [], [], True, 2, "on", api_name="/chat")
+    assert len(titles(tuned)) == 2 and titles(tuned) == titles(base)
+    assert all(title.startswith(("Source 1: ", "Source 2: ")) for title in titles(tuned))
+
+
 def test_two_chats_at_once_get_their_own_sources(wizard):
     url, _ = wizard
     jobs = [client(url).submit(question, [], [], True, 1, api_name="/chat")
@@ -90,12 +97,14 @@ def test_two_chats_at_once_get_their_own_sources(wizard):
 def test_the_switch_and_k_are_saved_with_the_project(wizard):
     url, project = wizard
     session = client(url)
-    session.predict(False, 5, api_name="/chat_grounding")
-    assert (project.load_config().chat.grounded, project.load_config().chat.passages_k) == (False, 5)
+    session.predict(False, 5, "on", api_name="/chat_grounding")
+    chat = project.load_config().chat
+    assert (chat.grounded, chat.passages_k, chat.rerank) == (False, 5, "on")
     page = client(url).predict(api_name="/load_page")  # a reloaded page shows the saved values
-    assert any(page[i:i + 2] == (False, 5) or page[i:i + 2] == [False, 5] for i in range(len(page)))
-    session.predict(True, 3, api_name="/chat_grounding")
-    assert (project.load_config().chat.grounded, project.load_config().chat.passages_k) == (True, 3)
+    assert any(list(page[i:i + 3]) == [False, 5, "on"] for i in range(len(page)))
+    session.predict(True, 3, "auto", api_name="/chat_grounding")
+    chat = project.load_config().chat
+    assert (chat.grounded, chat.passages_k, chat.rerank) == (True, 3, "auto")
 
 
 def test_demo_shows_sources_under_each_answer(wizard):

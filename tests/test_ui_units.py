@@ -182,4 +182,5 @@ def test_stop_buttons_can_be_pressed_only_while_something_runs(project_dir):
     assert status == serving.NOT_RUNNING and example.visible is False and stop.interactive is False
     running = {"url": "http://127.0.0.1:8000/v1", "key": ""}
     assert serving.describe(project, running)[2].interactive is True
-    assert chat.passages_setting(False).interactive is False and chat.passages_setting(True).interactive is True
+    assert [c.interactive for c in chat.passages_setting(False)] == [False, False]  # k and re-ranking
+    assert [c.interactive for c in chat.passages_setting(True)] == [True, True]

@@ -11,6 +11,7 @@ import gradio as gr
 from builder import torch_thread
 from builder.answers import grounded_prompt
 from builder.config import MAX_PASSAGES_K
+from builder.rerank import passage_ranker
 from builder.project import Project
 from builder.runs import chat_settings, newest_trained_run
 
@@ -30,16 +31,18 @@ def engine_for(root: str):
     return get_engine(run, project_cfg), project_cfg, run
 
 
+RERANK_LABELS = [("Auto: on a GPU only", "auto"), ("On", "on"), ("Off", "off")]
 CHAT_HEIGHT_PX = 460  # a question, its answer and three sources fit without scrolling
 WAITING = "⏳ *Waiting for the model: it is finishing another task (an evaluation or pair generation).*"
 
 
-def panes(message: str, tuned: list, base: list, root: str, chat, special_tokens) -> list[tuple]:
+def panes(message: str, tuned: list, base: list, root: str, chat, engine) -> list[tuple]:
     """(messages to send, pane shown, its empty answer) for each model, both grounded in the same
     passages: the tuned pane's retrieval is reused for the base pane."""
     question = {"role": "user", "content": message}
     asked = [history_messages(history) + [question] for history in (tuned, base)]
-    prompt = grounded_prompt(Project.open(Path(root)), asked[0], chat, special_tokens)
+    prompt = grounded_prompt(Project.open(Path(root)), asked[0], chat, engine.tokenizer.all_special_tokens,
+                             passage_ranker(engine, chat))
     sent = [prompt.messages, prompt.for_conversation(asked[1])]
     result = []
     for history, messages in zip((tuned, base), sent):
@@ -49,15 +52,17 @@ def panes(message: str, tuned: list, base: list, root: str, chat, special_tokens
 
 
 @friendly
-def on_send(message: str, tuned: list, base: list, root: str, grounded: bool = True, passages_k: float = 3):
+def on_send(message: str, tuned: list, base: list, root: str, grounded: bool = True, passages_k: float = 3,
+            rerank: str = "auto"):
     """Stream the tuned answer into the left pane, then the base answer into the right one; the
     sources (or why there are none) sit under each answer."""
     if not message or not message.strip():
         raise gr.Error("Type a question first.")
     engine, project_cfg, run = engine_for(root)
-    chat = dataclasses.replace(chat_settings(project_cfg, run), grounded=bool(grounded), passages_k=int(passages_k))
+    chat = dataclasses.replace(chat_settings(project_cfg, run), grounded=bool(grounded), passages_k=int(passages_k),
+                               rerank=rerank)
     (tuned_in, tuned_out, tuned_reply), (base_in, base_out, base_reply) = panes(
-        message, tuned, base, root, chat, engine.tokenizer.all_special_tokens)
+        message, tuned, base, root, chat, engine)
     yield "", tuned_out, base_out
     for asked, reply, use_adapter in ((tuned_in, tuned_reply, True), (base_in, base_reply, False)):
         if torch_thread.busy():  # the model answers one task at a time: say why nothing comes yet
@@ -73,22 +78,23 @@ def on_send(message: str, tuned: list, base: list, root: str, grounded: bool = T
 
 
 def grounding_values(root: str) -> tuple:
-    """The project's "Answer from the documents" switch and passages per question."""
+    """The project's "Answer from the documents" switch, passages per question and re-ranking."""
     chat = Project.open(Path(root)).load_config().chat
-    return chat.grounded, chat.passages_k
+    return chat.grounded, chat.passages_k, chat.rerank
 
 
-def passages_setting(grounded: bool) -> gr.Slider:
-    """Passages per question can be set only while answers come from the documents."""
-    return gr.Slider(interactive=bool(grounded))
+def passages_setting(grounded: bool) -> tuple:
+    """Passages per question and re-ranking can be set only while answers come from the documents."""
+    return gr.Slider(interactive=bool(grounded)), gr.Radio(interactive=bool(grounded))
 
 
 @friendly
-def on_grounding(root: str, grounded: bool, passages_k: float) -> None:
-    """Save the switch and k in the project: the demo, ``dab chat`` and ``dab serve`` use them too."""
+def on_grounding(root: str, grounded: bool, passages_k: float, rerank: str = "auto") -> None:
+    """Save the switch, k and re-ranking in the project: the demo, ``dab chat`` and ``dab serve`` use them too."""
     project = Project.open(Path(root))
     project_cfg = project.load_config()
-    project_cfg.chat = dataclasses.replace(project_cfg.chat, grounded=bool(grounded), passages_k=int(passages_k))
+    project_cfg.chat = dataclasses.replace(project_cfg.chat, grounded=bool(grounded), passages_k=int(passages_k),
+                                           rerank=rerank)
     project.save_config(project_cfg)
 
 
@@ -125,15 +131,20 @@ def build(root: gr.State) -> dict:
         grounded = gr.Checkbox(True, label="Answer from the documents", elem_id="chat-grounded",
                                info="Each question is asked over the passages of your documents that match it best.")
         passages_k = gr.Slider(1, MAX_PASSAGES_K, value=3, step=1, label="Passages per question", elem_id="chat-k")
-    inputs = [message, tuned, base, root, grounded, passages_k]
+        rerank = gr.Radio(RERANK_LABELS, value="auto", label="Re-rank passages with the model", elem_id="chat-rerank",
+                          info="The model reads the 8 best matches and keeps those after which your question is "
+                               "likeliest: the right passage more often, ~2 s more per question on a small CPU.")
+    settings = [root, grounded, passages_k, rerank]
+    inputs = [message, tuned, base, *settings]
     sent = [send.click(on_send, inputs, [message, tuned, base], api_name="chat"),
             message.submit(on_send, inputs, [message, tuned, base], api_visibility="private")]
     stop.click(on_stop, None, None, cancels=sent, api_name="chat_stop")
     fresh.click(new_conversation, None, [tuned, base, message], cancels=sent, api_name="chat_new")
-    grounded.input(on_grounding, [root, grounded, passages_k], None, api_name="chat_grounding")
-    grounded.change(passages_setting, grounded, passages_k, api_visibility="private")
-    passages_k.release(on_grounding, [root, grounded, passages_k], None, api_visibility="private")
+    grounded.input(on_grounding, settings, None, api_name="chat_grounding")
+    grounded.change(passages_setting, grounded, [passages_k, rerank], api_visibility="private")
+    passages_k.release(on_grounding, settings, None, api_visibility="private")
+    rerank.input(on_grounding, settings, None, api_visibility="private")
     _, _, shown = card["views"]
     return {"refresh": (refresh, [root], [*shown, tuned, base, message]), "changed": card["changed"],
-            "settings": (grounding_values, [root], [grounded, passages_k]), "cancel_on_switch": sent,
+            "settings": (grounding_values, [root], [grounded, passages_k, rerank]), "cancel_on_switch": sent,
             "after_training": card["views"]}
