@@ -126,6 +126,11 @@ def test_house_numbers_and_facts_in_the_object_make_no_broken_questions():
     assert "How many bikes does the depot keep for spare parts?" in asked("The depot keeps 3 old bikes for spare parts.")
     dated = asked("News and practical information for residents. Updated 20 May 2025.")
     assert dated and not [q for q in dated if re.search(r"(?i)\bcan updated", q)]  # 'May' is the month here
+    decided = asked("We aim to decide within 15 working days of receiving the form.", ["Pets", "Can I have a dog?"])
+    assert len(decided) >= 3 and not [q for q in decided if "?" in q[:-1]]  # a heading that asks is no topic
+    assert not [q for q in decided if re.search(r"(?i)within\?", q)]  # nor a phrase cut before its object
+    table = "| Priority | Our target |\n|---|---|\n| Emergency | attend within 4 hours |"
+    assert "What is the target for Emergency (Repairs)?" in asked(table, ["Repairs"])
 
 def test_table_rows_are_never_dropped_and_name_their_table():
     slots = list(zip("ABCDE", range(7, 22, 3)))

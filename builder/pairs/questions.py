@@ -22,7 +22,7 @@ import re
 
 from ..facts import Statement, key_facts, plain
 from ..facts.keyfacts import fold
-from ..facts.words import (ADVERBS, AUXILIARIES, FUNCTION_WORDS, MODALS, SUBORDINATORS, base_verb, inflect_verb,
+from ..facts.words import (ADVERBS, AUXILIARIES, FUNCTION_WORDS, MODALS, PREPOSITIONS, SUBORDINATORS, base_verb, inflect_verb,
                            is_base_verb, lower_first, upper_first, verb_forms)
 from .asking import fact_questions
 from .base import Candidate
@@ -39,7 +39,7 @@ PRONOUN_SUBJECTS = frozenset({"it", "they", "this", "these", "he", "she", "that"
 _NOT_TOPICS = PRONOUN_SUBJECTS | {"there", "you", "i", "we", "me"}
 _CLAUSE_SUBJECTS = frozenset({"they", "he", "she", "we", "i"})  # start a clause: 'realise they can be heard'
 _NOT_PHRASE_STARTS = frozenset("or and but nor if unless because while whether which who whom whose what how why "
-                               "where when than so such".split())
+                               "where when than so such".split()) | (AUXILIARIES - {"be", "been", "being", "need", "needs"})
 
 
 def statement_questions(statement: Statement, topic: Topic, antecedent: str = "") -> list[Candidate]:
@@ -99,7 +99,7 @@ def verb_phrase(clause: Clause | None) -> str:
     had_object = bool(phrase)
     phrase = phrase[:next((i for i, w in enumerate(phrase) if w.lower() in _CLAUSE_SUBJECTS), len(phrase))]
     phrase = phrase[:next((i for i, w in enumerate(phrase) if w[:1].isdigit() or w[:1] in "€£$"), len(phrase))]
-    while phrase and (phrase[-1].lower() in FUNCTION_WORDS or phrase[-1].lower() == "least"):
+    while phrase and (phrase[-1].lower() in FUNCTION_WORDS | PREPOSITIONS or phrase[-1].lower() == "least"):
         phrase = phrase[:-1]
     if had_object and not phrase:
         return ""  # 'holds 12 Barrows', 'realise they can be heard': not a bare 'holding', 'realising'
@@ -203,13 +203,13 @@ def procedure_name(heading: str) -> str:
 def is_topic(phrase: str) -> bool:
     """Whether a phrase can follow "What should I know about": a whole noun phrase, not a clause
     cut short ('a tenant who', 'repairs that', "the Association's", 'which for this purpose'), a
-    list ('anywhere in the country, me'), a heading number ('Part Five', 'staging 2') or a
-    sentence start ('or if the business')."""
+    list ('anywhere in the country, me'), a heading number ('Part Five', 'staging 2'), a sentence
+    start ('or if the business') or a question ('can I have a dog?', a heading that asks one)."""
     words = phrase.split()
-    if not words or "," in phrase or len(words) > 8:
+    if not words or "," in phrase or "?" in phrase or len(words) > 8:
         return False
     first, last = words[0].lower(), words[-1].lower()
-    return last not in FUNCTION_WORDS | SUBORDINATORS and not last.endswith(("'s", "’s")) \
+    return last not in FUNCTION_WORDS | SUBORDINATORS | PREPOSITIONS and not last.endswith(("'s", "’s")) \
         and first not in _NOT_PHRASE_STARTS \
         and not (last.isdigit() and (len(words) == 1 or words[-2][:1].islower())) \
         and not re.fullmatch(r"(?i)(?:part|section|chapter|step|appendix|schedule)\s+\S+", phrase)

@@ -176,7 +176,8 @@ def row_questions(statement: Statement) -> list[tuple[str, str]]:
 
 
 def cell_questions(key: str, column: str, value: str) -> list[tuple[str, str]]:
-    col = lower_first(column)
+    """Questions asking a table row (``key``) for one cell; a possessive heading ('Our target') is asked without it."""
+    col = re.sub(r"^(?:our|your|my|their|its)\s+", "", lower_first(column), flags=re.IGNORECASE)
     verb = "are" if col.endswith("s") and not col.endswith("ss") else "is"
     kinds = {f.kind for f in key_facts(value)}
     if column.split() and column.split()[0].lower() in _CLAUSE_HEADERS:
