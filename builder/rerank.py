@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 from . import torch_thread
 from .config import ChatConfig
 from .conversation import text_ids
-from .retrieve import Passage, excerpt
+from .retrieve import Passage, excerpt, terms
 
 CANDIDATES = 8  # BM25 passages the model reads per question
 MAX_QUESTION_TOKENS = 96  # a longer question is judged by its last tokens
@@ -54,8 +54,10 @@ def reading_prompt(passage: Passage, question: str) -> str:
 
 
 def rank(engine, question: str, passages: Sequence[Passage]) -> list[Passage]:
-    """``passages`` best first by question likelihood plus scaled BM25 score (see the module docstring)."""
-    if len(passages) < 2 or not question.strip():
+    """``passages`` best first by question likelihood plus scaled BM25 score (see the module docstring).
+    A question with no words of its own to judge by ("Why?", searched through earlier turns) keeps
+    search's order."""
+    if len(passages) < 2 or not terms(question):
         return list(passages)
     best_bm25 = max(p.score for p in passages) or 1.0
     fused = [ll + p.score / best_bm25 for ll, p in zip(likelihoods(engine, question, passages), passages)]

@@ -69,6 +69,20 @@ def test_find_passages_keeps_the_rankers_best_k_of_the_candidates(project):
     assert [p.chunk_id for p in prompt.passages] == [p.chunk_id for p in found]
 
 
+def test_a_huge_question_is_judged_by_its_end(engine, project):
+    question = "x " * 50_000 + ASK[0]["content"]
+    ranker = passage_ranker(engine, ChatConfig(rerank="on"))
+    found = find_passages(project, [{"role": "user", "content": question}], 2, ranker)
+    searched = retrieve.search(project, question, CANDIDATES)
+    assert len(found) == 2 and {p.chunk_id for p in found} <= {p.chunk_id for p in searched}
+
+
+def test_a_follow_up_without_words_of_its_own_keeps_the_search_order(engine, project):
+    conversation = [*ASK, {"role": "assistant", "content": "4.50 euro."}, {"role": "user", "content": "Why?"}]
+    ranker = passage_ranker(engine, ChatConfig(rerank="on"))
+    assert find_passages(project, conversation, 2, ranker) == retrieve.search_messages(project, conversation, 2)
+
+
 def test_a_question_matching_nothing_is_not_ranked(project):
     def never(question, passages):
         raise AssertionError("nothing to rank")
