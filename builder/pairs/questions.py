@@ -22,8 +22,8 @@ import re
 
 from ..facts import Statement, key_facts, plain
 from ..facts.keyfacts import fold
-from ..facts.words import (ADVERBS, AUXILIARIES, FUNCTION_WORDS, MODALS, PREPOSITIONS, SUBORDINATORS, base_verb, inflect_verb,
-                           is_base_verb, lower_first, upper_first, verb_forms)
+from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, PREPOSITIONS, SUBORDINATORS,
+                           base_verb, inflect_verb, is_base_verb, lower_first, upper_first, verb_forms)
 from .asking import fact_questions
 from .base import Candidate
 from .clauses import Clause, cut_tail, parse_clause, plural, user_voice
@@ -191,6 +191,14 @@ def subject_phrase(statement: Statement, clause: Clause | None, topic: Topic) ->
     return (names or counted or [lower_first(topic.path[-1]) if topic.path else topic.document])[0]
 
 
+def step_question(step: int, heading: str) -> str:
+    """'What is step 2 of booking and collecting?'; a heading that is a condition is asked as one:
+    'If you fall behind with your rent' -> 'What is step 2 if you fall behind with your rent?'."""
+    if heading.split()[0].lower() in SUBORDINATORS:
+        return f"What is step {step} {lower_first(user_voice(lower_first(heading))).rstrip('.:?')}?"
+    return f"What is step {step} of {procedure_name(heading)}?"
+
+
 def procedure_name(heading: str) -> str:
     """'How to book and collect' -> 'booking and collecting'; 'Routine Check procedure' -> 'the Routine ...'."""
     if heading.lower().startswith("how to "):
@@ -204,21 +212,31 @@ def is_topic(phrase: str) -> bool:
     """Whether a phrase can follow "What should I know about": a whole noun phrase, not a clause
     cut short ('a tenant who', 'repairs that', "the Association's", 'which for this purpose'), a
     list ('anywhere in the country, me'), a heading number ('Part Five', 'staging 2'), a sentence
-    start ('or if the business') or a question ('can I have a dog?', a heading that asks one)."""
+    start ('or if the business'), a question ('can I have a dog?', a heading that asks one) or an
+    instruction ('call the Income team')."""
     words = phrase.split()
     if not words or "," in phrase or "?" in phrase or len(words) > 8:
         return False
     first, last = words[0].lower(), words[-1].lower()
     return last not in FUNCTION_WORDS | SUBORDINATORS | PREPOSITIONS and not last.endswith(("'s", "’s")) \
         and first not in _NOT_PHRASE_STARTS \
+        and not (len(words) > 1 and words[1].lower() in DETERMINERS and is_base_verb(words[0])) \
         and not (last.isdigit() and (len(words) == 1 or words[-2][:1].islower())) \
         and not re.fullmatch(r"(?i)(?:part|section|chapter|step|appendix|schedule)\s+\S+", phrase)
+
+
+def gerund(phrase: str) -> str:
+    """An instruction as a topic: 'replace any tyre' -> 'replacing any tyre'; other phrases unchanged."""
+    words = phrase.split()
+    if len(words) > 1 and words[1].lower() in DETERMINERS and words[0].islower() and is_base_verb(words[0]):
+        return " ".join([inflect_verb(words[0], "VBG"), *words[1:]])
+    return phrase
 
 
 def fallback_questions(statement: Statement, clause: Clause | None, topic: Topic) -> list[tuple[str, str]]:
     """Plain questions about what the statement is about, so every fact has several phrasings."""
     label = label_value(statement)
-    doing = verb_phrase(clause) or key_phrase(statement)
+    doing = gerund(verb_phrase(clause) or key_phrase(statement))
     heading = lower_first(topic.path[-1]) if topic.path else ""
     phrases = [label[0] if label else subject_phrase(statement, clause, topic), doing, heading, topic.document]
     np = next((phrase for phrase in phrases if is_topic(phrase)), "")
@@ -231,7 +249,7 @@ def fallback_questions(statement: Statement, clause: Clause | None, topic: Topic
             and document.lower() != np.lower():
         out.append(f"What does the {re.sub(r'^(?i:the|an?) ', '', document)} say about {np}?")
     if statement.step is not None and topic.path:
-        out.append(f"What is step {statement.step} of {procedure_name(topic.path[-1])}?")
+        out.append(step_question(statement.step, topic.path[-1]))
     rule = clause is not None and (clause.aux in MODALS or clause.negation is not None)
     for phrase in [np] + ([doing] if doing else []):
         out.append(f"What is the rule on {phrase}?" if rule else f"Can you tell me about {phrase}?")

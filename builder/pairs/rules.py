@@ -25,9 +25,9 @@ import re
 from ..config import PairsConfig
 from ..records import Chunk, words_key
 from ..facts import ChunkStatements, Statement, covers, informative_statements, plain, read_chunks, split_statements
-from ..facts.words import is_base_verb, lower_first
+from ..facts.words import SUBORDINATORS, is_base_verb, lower_first
 from .base import Candidate, ChunkResult, ProgressCallback, register
-from .clauses import parse_clause
+from .clauses import parse_clause, user_voice
 from .questions import MAX_QUESTIONS, PRONOUN_SUBJECTS, statement_questions
 from .topics import Topic, document_topics
 
@@ -202,8 +202,16 @@ def procedure_pairs(text: str, topic: str) -> list[Candidate]:
     elif topic.lower().endswith("s") and not topic.lower().endswith("ss"):
         question = f"What are the {subject(re.sub(r'^(?i:the) ', '', topic))}?"
     else:
-        question = f"What are the steps for {subject(topic)}?"
+        question = steps_question(topic)
     return [Candidate(question=question, answer=plain("\n".join(steps)), evidence=steps[0])]
+
+
+def steps_question(topic: str) -> str:
+    """'What are the steps for a repair request?'; a condition is asked as one: 'If you fall
+    behind' -> 'What are the steps if I fall behind?'."""
+    if topic.split()[0].lower() in SUBORDINATORS:
+        return f"What are the steps {lower_first(user_voice(lower_first(topic))).rstrip('.:?')}?"
+    return f"What are the steps for {subject(topic)}?"
 
 
 def is_question_heading(topic: str) -> bool:
@@ -239,7 +247,7 @@ def how_question(topic: str) -> str:
         return f"How do I {first.lower()} {rest}".strip() + "?"
     if first.lower().endswith("ing"):
         return f"How does {lower_first(topic)} work?"
-    return f"What are the steps for {subject(topic)}?"
+    return steps_question(topic)
 
 
 
