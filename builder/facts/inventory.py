@@ -39,6 +39,7 @@ _RULE = re.compile(r"\b(?:must|may|might|can|cannot|can't|could|should|shall|onl
                    r"need(?:s|ed)? to|not|no one|nobody|at least|no more than|up to|whichever)\b", re.IGNORECASE)
 _DEFINITION = re.compile(r"^(?:[\"“]?[A-Z][\w’'\- ]{1,60}[\"”]? (?:means|refers to|is called|stands for)\b"
                          r"|(?:An?|The) [\w’'\- ]{2,40} (?:is|are) (?:an?|the) )")
+_LABEL = re.compile(r"(?i)(?:stage|step|part|section|chapter|phase|level|tier|appendix|schedule|option)\s+\w{1,4}[.:]?")
 _META = re.compile(r"^(?:This|These) (?:guide|handbook|document|page|section|chapter|leaflet|manual|policy|terms"
                    r"|procedures?|notes?)\b.{0,30}\b(?:explains?|tells?|describes?|sets? out|covers?|contains?"
                    r"|gives?|is for|are for|lists?)\b")
@@ -89,6 +90,8 @@ def uninformative_reason(statement: Statement) -> str | None:
         return None
     if _META.match(statement.text):
         return "describes the document itself"
+    if _LABEL.fullmatch(statement.text.strip()):
+        return "a label of what follows ('Stage 2.'), not a statement"
     if statement.facts or _RULE.search(statement.text) or _DEFINITION.match(statement.text):
         return None
     return "no figure, date, name, rule or definition to ask about"

@@ -39,7 +39,8 @@ PRONOUN_SUBJECTS = frozenset({"it", "they", "this", "these", "he", "she", "that"
 _NOT_TOPICS = PRONOUN_SUBJECTS | {"there", "you", "i", "we", "me"}
 _CLAUSE_SUBJECTS = frozenset({"they", "he", "she", "we", "i"})  # start a clause: 'realise they can be heard'
 _NOT_PHRASE_STARTS = frozenset("or and but nor if unless because while whether which who whom whose what how why "
-                               "where when than so such".split()) | (AUXILIARIES - {"be", "been", "being", "need", "needs"})
+                               "where when than so such".split()) | (AUXILIARIES - {"be", "been", "being", "need", "needs"}) \
+    | (ADVERBS - {"first"})
 
 
 def statement_questions(statement: Statement, topic: Topic, antecedent: str = "") -> list[Candidate]:
@@ -73,7 +74,7 @@ def key_phrase(statement: Statement) -> str:
         return ""
     if len(words) > 1 and verb_forms(words[1]) & {"VBZ", "VBD"}:
         return user_voice(lower_first(words[0]))  # 'Noise carries at night' -> 'noise', not 'noising carries'
-    if is_base_verb(words[0]) and words[0].islower():
+    if is_base_verb(words[0]) and words[0].islower() and words[0] not in ADVERBS:  # not 'stilling unhappy'
         words[0] = inflect_verb(words[0], "VBG")
     return user_voice(lower_first(" ".join(words)))
 
