@@ -126,6 +126,8 @@ def test_house_numbers_and_facts_in_the_object_make_no_broken_questions():
     assert "How many bikes does the depot keep for spare parts?" in asked("The depot keeps 3 old bikes for spare parts.")
     dated = asked("News and practical information for residents. Updated 20 May 2025.")
     assert dated and not [q for q in dated if re.search(r"(?i)\bcan updated", q)]  # 'May' is the month here
+    untitled = asked("Approved by the Board on 13 February 2025.")  # no heading, no document title
+    assert untitled and not [q for q in untitled if re.search(r"(?i)\bthe (?:on|approved|being)\b|\s{2}", q)]
     stage = asked("Stage 2. If you are still unhappy, ask for a review within 20 working days.", ["Complaints"])
     assert len(stage) >= 3 and not [q for q in stage if re.search(r"(?i)to stage|about stage|stilling|about still", q)]
     steps = asked("1. Call the Income team on 01632 960 300.\n2. Agree a payment plan.", ["If you fall behind with rent"])

@@ -135,9 +135,8 @@ def tally_questions(statement: Statement) -> list[tuple[str, str]]:
 
 def read_clause(statement: Statement, topic: Topic, antecedent: str) -> Clause | None:
     """The statement's clause, with a pronoun subject replaced by what it stands for."""
-    subject = f"the {lower_first(topic.document)}"
-    clause = fragment_clause(statement.text, subject) or parse_clause(
-        statement.text, instruction=statement.kind in {"step", "item"})
+    fragment = fragment_clause(statement.text, f"the {lower_first(topic.document)}") if topic.document.strip() else None
+    clause = fragment or parse_clause(statement.text, instruction=statement.kind in {"step", "item"})
     if clause and clause.subject.lower() in PRONOUN_SUBJECTS:
         named = antecedent or (f"the {lower_first(topic.path[-1])}" if topic.path else topic.org)
         if not named:
