@@ -135,7 +135,7 @@ def request_config(body: dict, defaults: ChatConfig, limits: ServeLimits = Serve
                            limits.max_answer_tokens),
         grounded=bool_field(body, "documents", defaults.grounded),
         passages_k=number_field(body, "passages_k", defaults.passages_k, 1, MAX_PASSAGES_K, integer=True),
-        rerank=body.get("rerank") or defaults.rerank)
+        rerank=defaults.rerank if body.get("rerank") is None else body["rerank"])
 
 
 def text_of(content):

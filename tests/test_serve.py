@@ -87,6 +87,7 @@ QUESTION_JSON = '[{"role": "user", "content": "where is the depot ?"}]'
     ('"documents": "no"', "'documents' must be true or false"),
     ('"rerank": "maybe"', "rerank must be one of auto, on, off"),
     ('"rerank": [1]', "rerank must be one of auto, on, off"),
+    ('"rerank": false', "rerank must be one of auto, on, off"),
     ('"stream": "yes"', "'stream' must be true or false"),
 ])
 def test_bad_numbers_and_types_get_a_400_with_the_reason(base_url, fields, reason):
