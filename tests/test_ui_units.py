@@ -184,3 +184,17 @@ def test_stop_buttons_can_be_pressed_only_while_something_runs(project_dir):
     assert serving.describe(project, running)[2].interactive is True
     assert [c.interactive for c in chat.passages_setting(False)] == [False, False]  # k and re-ranking
     assert [c.interactive for c in chat.passages_setting(True)] == [True, True]
+
+
+def test_a_question_shows_at_once_while_the_documents_are_looked_up(tmp_path):
+    """The first update comes before any model or search work (it can take seconds)."""
+    from ui.steps import chat
+
+    earlier = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}]
+    first = next(chat.on_send("How much is a day pass?", earlier, [], str(tmp_path / "nowhere"), True, 3, "on"))
+    assert first[0] == "" and first[1][:2] == earlier
+    assert first[1][2:] == first[2] == [{"role": "user", "content": "How much is a day pass?"},
+                                        {"role": "assistant", "content": chat.LOOKING}]
+    closed = next(chat.on_send("How much is a day pass?", [], [], str(tmp_path / "nowhere"), False))
+    assert closed[1] == [{"role": "user", "content": "How much is a day pass?"}]
+    assert "no GPU: Auto leaves it off" in chat.rerank_help("cpu") and "GPU: Auto re-ranks" in chat.rerank_help("cuda")

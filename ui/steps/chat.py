@@ -11,6 +11,7 @@ import gradio as gr
 from builder import torch_thread
 from builder.answers import grounded_prompt
 from builder.config import MAX_PASSAGES_K
+from builder.models import pick_device
 from builder.rerank import passage_ranker
 from builder.project import Project
 from builder.runs import chat_settings, newest_trained_run
@@ -34,6 +35,7 @@ def engine_for(root: str):
 RERANK_LABELS = [("Auto: on a GPU only", "auto"), ("On", "on"), ("Off", "off")]
 CHAT_HEIGHT_PX = 460  # a question, its answer and three sources fit without scrolling
 WAITING = "⏳ *Waiting for the model: it is finishing another task (an evaluation or pair generation).*"
+LOOKING = "🔎 *Looking up your documents…*"
 
 
 def panes(message: str, tuned: list, base: list, root: str, chat, engine) -> list[tuple]:
@@ -51,6 +53,22 @@ def panes(message: str, tuned: list, base: list, root: str, chat, engine) -> lis
     return result
 
 
+def rerank_help(device: str) -> str:
+    """What re-ranking does, what it costs, and what "Auto" does on this computer."""
+    here = ("This computer has a GPU: Auto re-ranks." if device == "cuda" else
+            "This computer has no GPU: Auto leaves it off.")
+    return ("Search finds the 8 passages sharing most words with your question; the model then reads them and "
+            "picks those that fit your question best. It finds the right passage more often, but without a GPU "
+            f"each question waits 2–4 s longer. {here}")
+
+
+def asked_panes(message: str, tuned: list, base: list, grounded: bool) -> list[list]:
+    """Both panes with the question shown, and a note that the documents are being looked up."""
+    question = {"role": "user", "content": message}
+    looking = [{"role": "assistant", "content": LOOKING}] if grounded else []
+    return [list(history or []) + [question, *looking] for history in (tuned, base)]
+
+
 @friendly
 def on_send(message: str, tuned: list, base: list, root: str, grounded: bool = True, passages_k: float = 3,
             rerank: str = "auto"):
@@ -58,6 +76,7 @@ def on_send(message: str, tuned: list, base: list, root: str, grounded: bool = T
     sources (or why there are none) sit under each answer."""
     if not message or not message.strip():
         raise gr.Error("Type a question first.")
+    yield "", *asked_panes(message, tuned, base, bool(grounded))  # at once: loading and searching take seconds
     engine, project_cfg, run = engine_for(root)
     chat = dataclasses.replace(chat_settings(project_cfg, run), grounded=bool(grounded), passages_k=int(passages_k),
                                rerank=rerank)
@@ -132,8 +151,7 @@ def build(root: gr.State) -> dict:
                                info="Each question is asked over the passages of your documents that match it best.")
         passages_k = gr.Slider(1, MAX_PASSAGES_K, value=3, step=1, label="Passages per question", elem_id="chat-k")
         rerank = gr.Radio(RERANK_LABELS, value="auto", label="Re-rank passages with the model", elem_id="chat-rerank",
-                          info="The model reads the 8 best matches and keeps those after which your question is "
-                               "likeliest: the right passage more often, ~2 s more per question on a small CPU.")
+                          info=rerank_help(pick_device()))
     settings = [root, grounded, passages_k, rerank]
     inputs = [message, tuned, base, *settings]
     sent = [send.click(on_send, inputs, [message, tuned, base], api_name="chat"),
