@@ -178,7 +178,7 @@ def add_grounding_arguments(p) -> None:
                    help=f"passages quoted per question, 1-{MAX_PASSAGES_K} (default: the project's, 3)")
     p.add_argument("--rerank", choices=RERANK_CHOICES,
                    help="the model re-ranks the passages search finds: finds the right one more often, "
-                        "~1.7 s a question on a 2-core CPU (default: the project's, auto: on a GPU only)")
+                        "~2 s a question on a 2-core CPU (default: the project's, auto: on a GPU only)")
 
 
 def add_model_commands(sub) -> None:
