@@ -40,11 +40,11 @@ from collections import Counter
 from typing import Callable
 
 from . import torch_thread
+from .answers import find_passages
 from .chat import ChatEngine
 from .config import ChatConfig, ProjectConfig
 from .conversation import IGNORE_INDEX, tokenize_conversation
 from .dataset import pair_messages
-from .answers import find_passages
 from .eval_report import headline, save_report
 from .eval_sets import EvalSets, evaluation_sets
 from .generation import greedy_texts, states_facts
