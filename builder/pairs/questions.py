@@ -39,8 +39,9 @@ PRONOUN_SUBJECTS = frozenset({"it", "they", "this", "these", "he", "she", "that"
 _NOT_TOPICS = PRONOUN_SUBJECTS | {"there", "you", "i", "we", "me"}
 _CLAUSE_SUBJECTS = frozenset({"they", "he", "she", "we", "i"})  # start a clause: 'realise they can be heard'
 _NOT_PHRASE_STARTS = frozenset("or and but nor if unless because while whether which who whom whose what how why "
-                               "where when than so such".split()) | (AUXILIARIES - {"be", "been", "being", "need", "needs"}) \
-    | (ADVERBS - {"first"})
+                               "where when than so such please".split()) \
+    | (AUXILIARIES - {"be", "been", "being", "need", "needs"}) | (ADVERBS - {"first"})
+_ORDINALS = frozenset("first second third fourth fifth last next other".split())
 
 
 def statement_questions(statement: Statement, topic: Topic, antecedent: str = "") -> list[Candidate]:
@@ -212,11 +213,14 @@ def is_topic(phrase: str) -> bool:
     """Whether a phrase can follow "What should I know about": a whole noun phrase, not a clause
     cut short ('a tenant who', 'repairs that', "the Association's", 'which for this purpose'), a
     list ('anywhere in the country, me'), a heading number ('Part Five', 'staging 2'), a sentence
-    start ('or if the business'), a question ('can I have a dog?', a heading that asks one) or an
-    instruction ('call the Income team')."""
+    start ('or if the business', 'please register'), a question ('can I have a dog?', a heading
+    that asks one), an instruction ('call the Income team'), an ordinal without its noun ('a
+    second') or a code cut short ('HV-')."""
     words = phrase.split()
-    if not words or "," in phrase or "?" in phrase or len(words) > 8:
+    if not words or "," in phrase or "?" in phrase or phrase.endswith("-") or len(words) > 8:
         return False
+    if len(words) == 2 and words[0].lower() in {"a", "an", "the"} and words[1].lower() in _ORDINALS:
+        return False  # 'a second': the noun it numbers was cut off
     first, last = words[0].lower(), words[-1].lower()
     return last not in FUNCTION_WORDS | SUBORDINATORS | PREPOSITIONS and not last.endswith(("'s", "’s")) \
         and first not in _NOT_PHRASE_STARTS \
