@@ -337,6 +337,14 @@ def finish(question: str) -> str:
     return upper_first(user_voice(question)) + "?"
 
 
+def condition_phrase(heading: str) -> str:
+    """A heading that is a condition, as asked: 'If you fall behind with your rent' -> 'if I fall
+    behind with my rent'; "" for any other heading."""
+    if not heading.split() or heading.split()[0].lower() not in SUBORDINATORS:
+        return ""
+    return lower_first(user_voice(lower_first(heading))).rstrip(".:?")
+
+
 def user_voice(text: str) -> str:
     """The asker's voice: 'your' -> 'my', subject 'you' -> 'I', object 'you' -> 'me', 'we' -> 'you'."""
     words = text.split(" ")

@@ -26,7 +26,7 @@ from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MO
                            base_verb, inflect_verb, is_base_verb, lower_first, upper_first, verb_forms)
 from .asking import fact_questions
 from .base import Candidate
-from .clauses import Clause, cut_tail, parse_clause, plural, user_voice
+from .clauses import Clause, condition_phrase, cut_tail, parse_clause, plural, user_voice
 from .shapes import fragment_clause, label_questions, label_value, row_questions, shape_questions
 from .topics import Topic, anchored, names_a_document
 from ..records import words_key
@@ -194,10 +194,9 @@ def subject_phrase(statement: Statement, clause: Clause | None, topic: Topic) ->
 
 def step_question(step: int, heading: str) -> str:
     """'What is step 2 of booking and collecting?'; a heading that is a condition is asked as one:
-    'If you fall behind with your rent' -> 'What is step 2 if you fall behind with your rent?'."""
-    if heading.split()[0].lower() in SUBORDINATORS:
-        return f"What is step {step} {lower_first(user_voice(lower_first(heading))).rstrip('.:?')}?"
-    return f"What is step {step} of {procedure_name(heading)}?"
+    'If you fall behind with your rent' -> 'What is step 2 if I fall behind with my rent?'."""
+    condition = condition_phrase(heading)
+    return f"What is step {step} {condition}?" if condition else f"What is step {step} of {procedure_name(heading)}?"
 
 
 def procedure_name(heading: str) -> str:
@@ -224,15 +223,20 @@ def is_topic(phrase: str) -> bool:
     first, last = words[0].lower(), words[-1].lower()
     return last not in FUNCTION_WORDS | SUBORDINATORS | PREPOSITIONS and not last.endswith(("'s", "’s")) \
         and first not in _NOT_PHRASE_STARTS \
-        and not (len(words) > 1 and words[1].lower() in DETERMINERS and is_base_verb(words[0])) \
+        and not is_instruction(words) \
         and not (last.isdigit() and (len(words) == 1 or words[-2][:1].islower())) \
         and not re.fullmatch(r"(?i)(?:part|section|chapter|step|appendix|schedule)\s+\S+", phrase)
+
+
+def is_instruction(words: list[str]) -> bool:
+    """Whether the words start like an instruction: a base verb, then a determiner ('call the ...')."""
+    return len(words) > 1 and words[1].lower() in DETERMINERS and is_base_verb(words[0])
 
 
 def gerund(phrase: str) -> str:
     """An instruction as a topic: 'replace any tyre' -> 'replacing any tyre'; other phrases unchanged."""
     words = phrase.split()
-    if len(words) > 1 and words[1].lower() in DETERMINERS and words[0].islower() and is_base_verb(words[0]):
+    if is_instruction(words) and words[0].islower():
         return " ".join([inflect_verb(words[0], "VBG"), *words[1:]])
     return phrase
 

@@ -25,9 +25,9 @@ import re
 from ..config import PairsConfig
 from ..records import Chunk, words_key
 from ..facts import ChunkStatements, Statement, covers, informative_statements, plain, read_chunks, split_statements
-from ..facts.words import SUBORDINATORS, is_base_verb, lower_first
+from ..facts.words import is_base_verb, lower_first
 from .base import Candidate, ChunkResult, ProgressCallback, register
-from .clauses import parse_clause, user_voice
+from .clauses import condition_phrase, parse_clause
 from .questions import MAX_QUESTIONS, PRONOUN_SUBJECTS, statement_questions
 from .topics import Topic, document_topics
 
@@ -209,9 +209,8 @@ def procedure_pairs(text: str, topic: str) -> list[Candidate]:
 def steps_question(topic: str) -> str:
     """'What are the steps for a repair request?'; a condition is asked as one: 'If you fall
     behind' -> 'What are the steps if I fall behind?'."""
-    if topic.split()[0].lower() in SUBORDINATORS:
-        return f"What are the steps {lower_first(user_voice(lower_first(topic))).rstrip('.:?')}?"
-    return f"What are the steps for {subject(topic)}?"
+    condition = condition_phrase(topic)
+    return f"What are the steps {condition}?" if condition else f"What are the steps for {subject(topic)}?"
 
 
 def is_question_heading(topic: str) -> bool:
