@@ -1,10 +1,10 @@
 """What the model is asked: a conversation grounded in the project's documents, and the sources it used.
 
 Every surface that answers (the wizard's chat, ``dab chat``, ``dab serve``, the share demo) calls
-``grounded_prompt``, and open-book evaluation can call it the same way::
+``grounded_prompt`` (through ``engine_prompt``: the engine's control tokens and ranker), and
+open-book evaluation finds its passages the same way (``find_passages``)::
 
-    prompt = grounded_prompt(project, messages, chat_cfg, engine.tokenizer.all_special_tokens,
-                             passage_ranker(engine, chat_cfg))
+    prompt = engine_prompt(engine, project, messages, chat_cfg)
     answer = "".join(engine.stream(prompt.messages, chat_cfg))
     prompt.status      # GROUNDED, NO_MATCH, NO_DOCUMENTS or OFF
     prompt.note        # what to tell the user ("No documents: answering without them."), or None
@@ -32,9 +32,9 @@ from typing import Sequence
 
 from .config import ChatConfig
 from .project import Project
-from .rerank import CANDIDATES, Ranker
+from .rerank import CANDIDATES, Ranker, passage_ranker
 from .retrieve import (MAX_QUESTION_CHARS, NO_PASSAGES, Passage, ground_messages, project_index,
-                       search_messages, text_end)
+                       search_messages, text_end, user_questions)
 
 GROUNDED, NO_MATCH, NO_DOCUMENTS, OFF = "grounded", "no_match", "no_documents", "off"
 NOTES = {NO_MATCH: NO_PASSAGES, NO_DOCUMENTS: "No documents: answering without them.",
@@ -78,14 +78,20 @@ def grounded_prompt(project: Project | None, messages: Sequence[dict], chat_cfg:
                           GROUNDED if passages else NO_MATCH, special_tokens)
 
 
+def engine_prompt(engine, project: Project | None, messages: Sequence[dict], chat_cfg: ChatConfig) -> GroundedPrompt:
+    """``grounded_prompt`` as ``engine`` (a ``chat.ChatEngine``) asks it: its tokenizer's control
+    tokens made inert in passages, and its model re-ranking them when ``chat_cfg`` says so."""
+    return grounded_prompt(project, messages, chat_cfg, engine.tokenizer.all_special_tokens,
+                           passage_ranker(engine, chat_cfg))
+
+
 def find_passages(project: Project, messages: Sequence[dict], k: int, ranker: Ranker | None = None) -> list[Passage]:
     """The ``k`` passages for a conversation: search's best, or with ``ranker`` its best among
     search's ``CANDIDATES`` for the last question (cut as the prompt quotes it)."""
     if ranker is None:
         return search_messages(project, messages, k)
     candidates = search_messages(project, messages, max(k, CANDIDATES))
-    asked = [m["content"] for m in messages if m.get("role") == "user" and isinstance(m.get("content"), str)]
-    return ranker(text_end(asked[-1], MAX_QUESTION_CHARS), candidates)[:k] if candidates else []
+    return ranker(text_end(user_questions(messages)[-1], MAX_QUESTION_CHARS), candidates)[:k] if candidates else []
 
 
 def quote_passages(messages: Sequence[dict], passages: Sequence[Passage], special_tokens: Sequence[str]) -> list[dict]:

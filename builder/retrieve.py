@@ -266,8 +266,13 @@ def search(project: Project, question: str, k: int = DEFAULT_K, context: Sequenc
 
 def search_messages(project: Project, messages: Sequence[dict], k: int = DEFAULT_K) -> list[Passage]:
     """Passages for a conversation: its last user message, earlier user messages as context."""
-    asked = [m["content"] for m in messages if m.get("role") == "user" and isinstance(m.get("content"), str)]
+    asked = user_questions(messages)
     return search(project, asked[-1], k, asked[:-1]) if asked else []
+
+
+def user_questions(messages: Sequence[dict]) -> list[str]:
+    """The text of each user message of a conversation, in order."""
+    return [m["content"] for m in messages if m.get("role") == "user" and isinstance(m.get("content"), str)]
 
 
 # --- the prompt ------------------------------------------------------------------------------

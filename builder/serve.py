@@ -50,8 +50,7 @@ import secrets
 import time
 import uuid
 
-from .answers import GroundedPrompt, grounded_prompt, source_record
-from .rerank import passage_ranker
+from .answers import GroundedPrompt, engine_prompt, source_record
 from .chat import ChatEngine, clean_messages
 from .config import MAX_PASSAGES_K, ChatConfig, ProjectConfig
 from .errors import BuilderError, ConfigError, GeneratorError
@@ -251,8 +250,7 @@ def start_answer(engine: ChatEngine, project: Project | None, messages: list[dic
                  limits: ServeLimits, response_format=None):
     """Retrieve the passages, then queue the answer: (GroundedPrompt, Generation)."""
     processors = format_processors(engine, response_format)
-    prompt = grounded_prompt(project, messages, chat_cfg, engine.tokenizer.all_special_tokens,
-                             passage_ranker(engine, chat_cfg))
+    prompt = engine_prompt(engine, project, messages, chat_cfg)
     return prompt, engine.start(prompt.messages, chat_cfg, max_prompt_tokens=limits.max_prompt_tokens,
                                 processors=processors)
 

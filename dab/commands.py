@@ -304,11 +304,9 @@ def cmd_chat(args) -> None:
 
 def answer_with_sources(engine, project, history: list[dict], settings) -> str:
     """Stream the answer to the last question, then print its sources (or why there are none)."""
-    from builder.answers import grounded_prompt, source_line
-    from builder.rerank import passage_ranker
+    from builder.answers import engine_prompt, source_line
 
-    prompt = grounded_prompt(project, history, settings, engine.tokenizer.all_special_tokens,
-                             passage_ranker(engine, settings))
+    prompt = engine_prompt(engine, project, history, settings)
     reply = ""
     for piece in engine.stream(prompt.messages, settings):
         print(piece, end="", flush=True)

@@ -34,8 +34,7 @@ if __name__ == "__main__":  # the demo process: a Gradio temp folder of its own,
 
 import gradio as gr  # noqa: E402
 
-from builder.answers import grounded_prompt  # noqa: E402
-from builder.rerank import passage_ranker  # noqa: E402
+from builder.answers import engine_prompt  # noqa: E402
 from builder.eval_sets import example_questions  # noqa: E402
 from builder.project import Project  # noqa: E402
 from builder.runs import Run, chat_settings  # noqa: E402
@@ -93,8 +92,7 @@ def build_demo(project: Project, run: Run, limiter: RateLimiter) -> gr.Blocks:
             wait_s = limiter.retry_after_s(visitor)
             raise gr.Error(f"Too many messages: please wait {wait_s:.0f} s before asking again.")
         asked = history_messages(history) + [{"role": "user", "content": message}]
-        prompt = grounded_prompt(project, asked, chat, engine.tokenizer.all_special_tokens,
-                                 passage_ranker(engine, chat))
+        prompt = engine_prompt(engine, project, asked, chat)
         sources, text = source_messages(prompt), ""
         for piece in engine.stream(prompt.messages, chat):
             text += piece

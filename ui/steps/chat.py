@@ -9,10 +9,10 @@ from pathlib import Path
 import gradio as gr
 
 from builder import torch_thread
-from builder.answers import grounded_prompt
+from builder.answers import engine_prompt
 from builder.config import MAX_PASSAGES_K
 from builder.models import pick_device
-from builder.rerank import passage_ranker
+from builder.rerank import CANDIDATES
 from builder.project import Project
 from builder.runs import chat_settings, newest_trained_run
 
@@ -43,8 +43,7 @@ def panes(message: str, tuned: list, base: list, root: str, chat, engine) -> lis
     passages: the tuned pane's retrieval is reused for the base pane."""
     question = {"role": "user", "content": message}
     asked = [history_messages(history) + [question] for history in (tuned, base)]
-    prompt = grounded_prompt(Project.open(Path(root)), asked[0], chat, engine.tokenizer.all_special_tokens,
-                             passage_ranker(engine, chat))
+    prompt = engine_prompt(engine, Project.open(Path(root)), asked[0], chat)
     sent = [prompt.messages, prompt.for_conversation(asked[1])]
     result = []
     for history, messages in zip((tuned, base), sent):
@@ -57,9 +56,9 @@ def rerank_help(device: str) -> str:
     """What re-ranking does, what it costs, and what "Auto" does on this computer."""
     here = ("This computer has a GPU: Auto re-ranks." if device == "cuda" else
             "This computer has no GPU: Auto leaves it off.")
-    return ("Search finds the 8 passages sharing most words with your question; the model then reads them and "
-            "picks those that fit your question best. It finds the right passage more often, but without a GPU "
-            f"each question waits 2–4 s longer. {here}")
+    return (f"Search finds the {CANDIDATES} passages sharing most words with your question; the model then reads "
+            "them and picks those that fit your question best. It finds the right passage more often, but "
+            f"without a GPU each question waits 2–4 s longer. {here}")
 
 
 def asked_panes(message: str, tuned: list, base: list, grounded: bool) -> list[list]:
