@@ -11,6 +11,10 @@ the baseline) and BM25's ``rerank.CANDIDATES`` re-ranked by the bundled model
 (``answers.find_passages`` with ``rerank.passage_ranker``). Recall@1/3/5 is
 ``retrieve.recall_at_k`` (a passage of the question's source file that holds the reference
 answer's numbers and half of its other words); time is per question, median and p95.
+
+``--model DIR`` re-ranks with another model folder, e.g. the bundled shape with random weights
+on a GPU machine that has no bundled model (``bench/train.py --shape smollm2-135m --save-model
+DIR``): its times are real, its recall is not.
 """
 
 import argparse
@@ -76,10 +80,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, action="append",
                         help="a corpus folder with questions.jsonl (default: the sample and bench/corpora/*)")
+    parser.add_argument("--model", default=BUNDLED_MODEL, help="the re-ranking model (default: the bundled one)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "rerank-cpu.json")
     args = parser.parse_args()
     corpora = args.corpus or [None, *CORPORA]
-    engine = ChatEngine.load(BUNDLED_MODEL)
+    engine = ChatEngine.load(args.model)
     ranker = passage_ranker(engine, ChatConfig(rerank="on"))
     rows = []
     with tempfile.TemporaryDirectory() as work:
@@ -89,7 +94,7 @@ def main() -> None:
             rows.append(measure(name, project, questions, ranker))
             print_row(rows[-1])
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"model": BUNDLED_MODEL, "rows": rows}, indent=1) + "\n")
+    args.out.write_text(json.dumps({"model": args.model, "device": str(engine.model.device), "rows": rows}, indent=1) + "\n")
     print(f"wrote {args.out}")
 
 

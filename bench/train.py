@@ -39,6 +39,7 @@ beside it, a loadable base model folder).
 """
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -56,8 +57,19 @@ from bench.trl_recipe import SYSTEM_PROMPT, build_trl_trainer, check_trl_batches
 QWEN_05B = {"hidden_size": 896, "intermediate_size": 4864, "num_hidden_layers": 24, "num_attention_heads": 14,
             "num_key_value_heads": 2, "vocab_size": 151936, "tie_word_embeddings": True,
             "max_position_embeddings": 32768}
-SHAPES = {"qwen2.5-0.5b": ("qwen2", QWEN_05B)}
-RECIPES = ("peft", "ours", "trl")
+QWEN_15B = {**QWEN_05B, "hidden_size": 1536, "intermediate_size": 8960, "num_hidden_layers": 28,
+            "num_attention_heads": 12}
+SMOLLM2_135M = {"hidden_size": 576, "intermediate_size": 1536, "num_hidden_layers": 30, "num_attention_heads": 9,
+                "num_key_value_heads": 3, "vocab_size": 49152, "tie_word_embeddings": True,
+                "max_position_embeddings": 8192}  # the bundled model's shape (times do not depend on rope theta)
+SHAPES = {"qwen2.5-0.5b": ("qwen2", QWEN_05B), "qwen2.5-1.5b": ("qwen2", QWEN_15B),
+          "smollm2-135m": ("llama", SMOLLM2_135M)}
+RECIPES = ("peft", "ours", "ours-gc", "trl")
+BASELINES = ("peft", "trl")
+MEMORY_STEPS = 3  # timed steps in a peak-memory process: optimizer state exists after the first, rows are full
+# Dense bf16 tensor-core peak by GPU name (vendor datasheets, TFLOP/s), the denominator of MFU.
+DENSE_BF16_TFLOPS = {"H200": 989.0, "H100 80GB HBM3": 989.0, "H100 PCIe": 756.0, "H100": 989.0, "A100": 312.0,
+                     "L40S": 362.0, "L4": 121.0, "A10": 125.0}
 
 
 def main() -> None:
@@ -73,6 +85,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8, help="pairs per padded batch (peft recipe)")
     parser.add_argument("--row-tokens", type=int, default=512,
                         help="tokens per packed row (ours, trl; CPU presets use 512)")
+    parser.add_argument("--rows-per-step", type=int, default=1,
+                        help="packed rows per step: TRL's batch size; ours packs rows of row-tokens x this, "
+                             "one flattened row as the CUDA presets do (e.g. 4 x 2,048)")
+    parser.add_argument("--checkpointing", action="store_true",
+                        help="also time ours with gradient checkpointing (recipe ours-gc: less memory, more compute)")
+    parser.add_argument("--peak-tflops", type=float, help="dense bf16 peak of the GPU for MFU (default: by its name)")
     parser.add_argument("--max-seq-tokens", type=int, default=512)
     parser.add_argument("--out", type=Path, help="result file (default: bench/results/train-<device>.json)")
     parser.add_argument("--save-pairs", type=Path, metavar="FILE",
@@ -102,24 +120,37 @@ def compare(args) -> None:
     work = Path(tempfile.mkdtemp(prefix="dab-bench-"))
     args.pairs = args.pairs or write_pairs(work / "pairs.jsonl", args.tokenizer)
     args.model = build_shape(work / "model", args.shape) if args.shape else args.model
-    runs = [run_child(args, "all") for _ in range(args.repeats)]
+    runs = [finish_child(start_child(args, "all")) for _ in range(args.repeats)]
+    names = [name for name in RECIPES if name in runs[0]]
+    # Peak memory: each recipe in its own process, all at once; a few steps reach the peak.
+    memory = dict(zip(names, map(finish_child, [start_child(args, name, MEMORY_STEPS) for name in names])))
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    gpu = torch.cuda.get_device_name(0) if device == "cuda" else ""
+    flops = model_flops_per_token(args.model) if device == "cuda" else 0
+    peak_tflops = args.peak_tflops or dense_bf16_tflops(gpu)
     results = {}
-    for recipe in [name for name in RECIPES if name in runs[0]]:
+    for recipe in names:
         speeds = [run[recipe]["tokens_per_s"] for run in runs]
         results[recipe] = {**runs[0][recipe], "tokens_per_s": statistics.median(speeds), "tokens_per_s_runs": speeds,
-                           "peak_memory_mb": run_child(args, recipe)["peak_memory_mb"]}
-        print(f"{recipe:5} {results[recipe]['tokens_per_s']:8.1f} real tokens/s (runs {speeds})   "
-              f"peak {results[recipe]['peak_memory_mb']:7.0f} MB   ({results[recipe]['detail']})", flush=True)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    setting = {"device": torch.cuda.get_device_name(0) if device == "cuda" else f"cpu ({os.cpu_count()} cores)",
+                           "peak_memory_mb": memory[recipe]["peak_memory_mb"]}
+        if flops and peak_tflops:
+            results[recipe]["mfu"] = round(flops * results[recipe]["tokens_per_s"] / (peak_tflops * 1e12), 4)
+        mfu = f"   MFU {results[recipe]['mfu']:.1%}" if "mfu" in results[recipe] else ""
+        print(f"{recipe:7} {results[recipe]['tokens_per_s']:8.1f} real tokens/s (runs {speeds})   "
+              f"peak {results[recipe]['peak_memory_mb']:7.0f} MB{mfu}   ({results[recipe]['detail']})", flush=True)
+    setting = {"device": gpu or f"cpu ({os.cpu_count()} cores)",
                "model": args.shape or str(args.model), "steps": args.steps, "warmup": args.warmup,
-               "repeats": args.repeats, "row_tokens": args.row_tokens,
-               "load_avg_1_5_15m": {"start": [round(x, 2) for x in load_start],
-                                    "end": [round(x, 2) for x in os.getloadavg()]}}
+               "repeats": args.repeats, "row_tokens": args.row_tokens, "rows_per_step": args.rows_per_step,
+               **({"mfu_flops_per_token": flops, "mfu_peak_tflops": peak_tflops} if flops else {}),
+               "plan": training_plan(args), "load_avg_1_5_15m": {"start": [round(x, 2) for x in load_start],
+                                                                "end": [round(x, 2) for x in os.getloadavg()]}}
+    print(f"plan for this hardware: {setting['plan']}", flush=True)
     summary = summarize(setting, results, runs, trl_skipped)
-    for baseline, ratio in summary["ratios"].items():
-        print(f"ours/{baseline}: {ratio['tokens_per_s']}x tokens/s (runs {ratio['tokens_per_s_runs']}), "
-              f"{ratio['peak_memory']}x peak memory")
+    for key in ("ratios", "ratios_checkpointing"):
+        ours_name = "ours" if key == "ratios" else "ours-gc"
+        for baseline, ratio in summary.get(key, {}).items():
+            print(f"{ours_name}/{baseline}: {ratio['tokens_per_s']}x tokens/s (runs {ratio['tokens_per_s_runs']}), "
+                  f"{ratio['peak_memory']}x peak memory")
     out_file = args.out or ROOT / "bench" / "results" / f"train-{device}.json"
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(summary, indent=2) + "\n")
@@ -127,24 +158,72 @@ def compare(args) -> None:
 
 def summarize(setting: dict, results: dict, runs: list[dict], trl_skipped: str | None) -> dict:
     """The saved result: per-recipe numbers, and ours' ratios against each baseline that ran
-    (tokens/s: the median of the per-run ratios, each from one run's alternated steps)."""
-    ratios = {}
-    for name in [name for name in results if name != "ours"]:
-        per_run = [round(run["ours"]["tokens_per_s"] / run[name]["tokens_per_s"], 2) for run in runs]
-        ratios[name] = {"tokens_per_s": statistics.median(per_run), "tokens_per_s_runs": per_run,
-                        "peak_memory": round(results["ours"]["peak_memory_mb"] / results[name]["peak_memory_mb"], 2)}
+    (tokens/s: the median of the per-run ratios, each from one run's alternated steps); with
+    ``ours-gc`` (``--checkpointing``), its ratios too, as ``ratios_checkpointing``."""
     extra = {"trl_skipped": trl_skipped} if trl_skipped else {"trl_checks": runs[0].get("trl_checks")}
-    return {**setting, "results": results, "ratios": ratios, **extra}
+    if "ours-gc" in results:
+        extra["ratios_checkpointing"] = ratios_of("ours-gc", results, runs)
+    return {**setting, "results": results, "ratios": ratios_of("ours", results, runs), **extra}
 
 
-def run_child(args, recipe: str) -> dict:
+def ratios_of(ours: str, results: dict, runs: list[dict]) -> dict:
+    """Recipe ``ours`` against each baseline in ``results``: tokens/s and peak memory."""
+    ratios = {}
+    for name in [name for name in BASELINES if name in results]:
+        per_run = [round(run[ours]["tokens_per_s"] / run[name]["tokens_per_s"], 2) for run in runs]
+        ratios[name] = {"tokens_per_s": statistics.median(per_run), "tokens_per_s_runs": per_run,
+                        "peak_memory": round(results[ours]["peak_memory_mb"] / results[name]["peak_memory_mb"], 2)}
+    return ratios
+
+
+def model_flops_per_token(model: str) -> int:
+    """4 x parameters: forward (2N) and the backward pass through the activations (2N); LoRA
+    computes no gradient for the frozen weights, so the usual 6N would overstate the work."""
+    from builder.models import resolve_model
+    from builder.train.presets import model_shape
+
+    return 4 * model_shape(resolve_model(model)).params
+
+
+def dense_bf16_tflops(gpu_name: str) -> float:
+    """The dense bf16 peak for a GPU name (the first table entry it contains), or 0 if unknown."""
+    return next((tflops for name, tflops in DENSE_BF16_TFLOPS.items() if name in gpu_name), 0.0)
+
+
+def training_plan(args) -> dict:
+    """What the Balanced preset picks on this hardware for these pairs and this model (row length,
+    rows per step, checkpointing) and its memory estimate: to set beside the measured peaks."""
+    from builder.config import TrainConfig
+    from builder.models import load_tokenizer, resolve_model
+    from builder.train.presets import detect_hardware, model_shape, plan_training
+    from builder.train.recipe import liger_available
+
+    lengths = [len(example.input_ids) for example in bench_examples(args, load_tokenizer(args.tokenizer))]
+    hardware = detect_hardware()
+    plan = plan_training(TrainConfig(base_model=str(args.model), preset="balanced"), hardware,
+                         model_shape(resolve_model(str(args.model))), lengths,
+                         fused_loss=hardware.device == "cuda" and liger_available())
+    return {"row_tokens": plan.train.row_tokens, "micro_batch": plan.train.micro_batch,
+            "grad_accum": plan.train.grad_accum, "gradient_checkpointing": plan.gradient_checkpointing,
+            "estimated_peak_mb": round(plan.memory_bytes / 2**20)}
+
+
+def start_child(args, recipe: str, most_steps: int = 0) -> subprocess.Popen:
+    """A fresh process running ``recipe`` (or ``all``), at most ``most_steps`` timed steps when
+    given: peak memory is per process."""
     argv = ["--recipe", recipe, "--model", str(args.model), "--tokenizer", args.tokenizer, "--pairs", str(args.pairs),
-            "--batch", str(args.batch), "--row-tokens", str(args.row_tokens), "--max-seq-tokens",
-            str(args.max_seq_tokens), "--warmup", str(args.warmup), "--steps", str(args.steps)]
-    out = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, check=False)
-    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+            "--batch", str(args.batch), "--row-tokens", str(args.row_tokens), "--rows-per-step",
+            str(args.rows_per_step), "--max-seq-tokens", str(args.max_seq_tokens), "--warmup", str(args.warmup),
+            "--steps", str(min(args.steps, most_steps or args.steps)), *(["--checkpointing"] if args.checkpointing else [])]
+    return subprocess.Popen([sys.executable, __file__, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_child(child: subprocess.Popen) -> dict:
+    """The JSON result a child printed; exits with its stderr's end when it printed none."""
+    stdout, stderr = child.communicate()
+    lines = [line for line in stdout.splitlines() if line.startswith("RESULT ")]
     if not lines:
-        sys.exit(f"--recipe {recipe} failed:\n{out.stderr[-3000:]}")
+        sys.exit(f"{' '.join(child.args[2:4])} failed:\n{stderr[-3000:]}")
     return json.loads(lines[-1][7:])
 
 
@@ -213,17 +292,14 @@ def run_recipe(args) -> dict:
     take their step after each of its steps (``TrlStepTimer``)."""
     import torch
 
-    from builder.dataset import pair_messages
     from builder.models import load_tokenizer
-    from builder.storage import read_jsonl
-    from builder.conversation import tokenize_conversation
 
     torch.manual_seed(0)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    tokenizer = load_tokenizer(args.tokenizer)
-    examples = [tokenize_conversation(tokenizer, pair_messages(p["question"], p["answer"], SYSTEM_PROMPT),
-                                      args.max_seq_tokens)[0] for p in read_jsonl(args.pairs)]
-    names = [args.recipe] if args.recipe != "all" else [n for n in RECIPES if n != "trl" or not trl_skip_reason()]
+    examples = bench_examples(args, load_tokenizer(args.tokenizer))
+    skipped = {"trl"} if trl_skip_reason() else set()
+    skipped |= set() if args.checkpointing else {"ours-gc"}
+    names = [args.recipe] if args.recipe != "all" else [name for name in RECIPES if name not in skipped]
     setups = {name: SETUPS[name](args, examples, device) for name in names if name != "trl"}
     optimizers = {name: torch.optim.AdamW([p for p in setup[0].parameters() if p.requires_grad], lr=1e-4,
                                           weight_decay=0.0) for name, setup in setups.items()}
@@ -248,7 +324,10 @@ def run_recipe(args) -> dict:
         timer = TrlStepTimer(args.warmup, step_all, lambda: sync(device))
         trainer, detail = build_trl_trainer(args, device, args.warmup + args.steps, [timer])
         if args.recipe == "all":
-            result["trl_checks"] = check_trl_batches(trainer, examples)
+            try:
+                result["trl_checks"] = check_trl_batches(trainer, examples)
+            except RuntimeError as error:  # reported with the numbers, which then compare unlike work
+                result["trl_checks"] = {"failed": str(error)}
         trainer.train()
         result["trl"] = speed(timer.elapsed_s, timer.tokens, detail)
     else:
@@ -256,6 +335,16 @@ def run_recipe(args) -> dict:
             step_all(i)
     result.update({name: speed(seconds, tokens, setups[name][2]) for name, (seconds, tokens) in timed.items()})
     return {**result, "peak_memory_mb": round(peak_memory(device) / 2**20)}
+
+
+def bench_examples(args, tokenizer) -> list:
+    """The pairs as the product tokenizes them: system prompt, question, answer-only labels."""
+    from builder.conversation import tokenize_conversation
+    from builder.dataset import pair_messages
+    from builder.storage import read_jsonl
+
+    return [tokenize_conversation(tokenizer, pair_messages(p["question"], p["answer"], SYSTEM_PROMPT),
+                                  args.max_seq_tokens)[0] for p in read_jsonl(args.pairs)]
 
 
 def speed(seconds: float, tokens: int, detail: str) -> dict:
@@ -278,20 +367,21 @@ def train_step(setup, optimizer, index: int, device: str) -> int:
     return tokens
 
 
-def ours(args, examples, device):
+def ours(args, examples, device, checkpointing: bool = False):
     from builder.config import TrainConfig
     from builder.train.data import collate_packed, pack_examples, real_tokens
     from builder.train.recipe import build_lora_model, liger_available, next_token_loss, padded_row_tokens
 
     tc = TrainConfig(base_model=args.model, quantize="auto", lora_rank=16, lora_alpha=32, preset="custom")
-    model = build_lora_model(tc, device, checkpointing=False)
-    rows = pack_examples(examples, args.row_tokens, seed=0)
+    model = build_lora_model(tc, device, checkpointing=checkpointing)
+    row_tokens = args.row_tokens * args.rows_per_step  # one flattened row a step, as the CUDA presets pack it
+    rows = pack_examples(examples, row_tokens, seed=0)
     rows.sort(key=lambda row: -sum(len(e.input_ids) for e in row))  # full rows first (the last ones are partial)
     kind = "4-bit NF4, flex attention" + (", Liger" if liger_available() else "") if device == "cuda" else "fp32 LoRA, sdpa per packed pair"
-    pad_to = padded_row_tokens(device, args.row_tokens)
+    pad_to = padded_row_tokens(device, row_tokens)
     padded = f" (padded to {pad_to})" if pad_to else ""
-    detail = (f"{kind}, packed rows of {args.row_tokens} tokens{padded}, logits at answer tokens only (their gradient "
-              "written over them), no GC")
+    detail = (f"{kind}, packed rows of {row_tokens} tokens{padded}, logits at answer tokens only (their gradient "
+              f"written over them), {'non-reentrant GC' if checkpointing else 'no GC'}")
     fused = device == "cuda" and liger_available()
     batches = [(collate_packed(row, pad_to), real_tokens(row)) for row in rows]
     return model, batches, detail, lambda m, b: next_token_loss(m, b, fused)
@@ -346,7 +436,7 @@ def peak_memory(device: str) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-SETUPS = {"ours": ours, "peft": peft_recipe}
+SETUPS = {"ours": ours, "ours-gc": functools.partial(ours, checkpointing=True), "peft": peft_recipe}
 
 if __name__ == "__main__":
     main()

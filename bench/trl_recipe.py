@@ -53,7 +53,8 @@ def build_trl_trainer(args, device: str, max_steps: int, callbacks: list):
     dataset = Dataset.from_list([{"prompt": m[:-1], "completion": m[-1:]} for m in conversations])
     config = SFTConfig(
         output_dir=tempfile.mkdtemp(prefix="dab-trl-"), max_length=args.row_tokens, packing=True,
-        packing_strategy="bfd", padding_free=True, completion_only_loss=True, per_device_train_batch_size=1,
+        packing_strategy="bfd", padding_free=True, completion_only_loss=True,
+        per_device_train_batch_size=args.rows_per_step,
         learning_rate=1e-4, lr_scheduler_type="constant", weight_decay=0.0, optim="adamw_torch",
         bf16=on_cuda, use_cpu=not on_cuda, use_liger_kernel=on_cuda and liger_installed(), max_steps=max_steps,
         train_sampling_strategy="sequential", include_num_input_tokens_seen="all", save_strategy="no",
@@ -66,8 +67,9 @@ def build_trl_trainer(args, device: str, max_steps: int, callbacks: list):
                          processing_class=load_tokenizer(args.tokenizer), peft_config=lora,
                          quantization_config=quantization, callbacks=callbacks)
     kind = "4-bit NF4, bf16" + (", Liger" if config.use_liger_kernel else "") if on_cuda else "fp32 LoRA"
+    rows = f"{args.rows_per_step} x " if args.rows_per_step > 1 else ""
     detail = (f"TRL {metadata.version('trl')} SFTTrainer, {kind}, sdpa, packing (bfd) + padding-free rows of "
-              f"{args.row_tokens} tokens, completion-only loss, fused chunked LM head, "
+              f"{rows}{args.row_tokens} tokens, completion-only loss, fused chunked LM head, "
               f"gradient checkpointing {'on' if config.gradient_checkpointing else 'off'} (its default)")
     return trainer, detail
 
