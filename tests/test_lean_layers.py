@@ -107,3 +107,19 @@ def test_an_mlp_without_a_silu_is_left_alone():
     config = Gemma2Config(vocab_size=32, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                           num_attention_heads=2, num_key_value_heads=1, head_dim=16)
     assert fuse_swiglu(Gemma2ForCausalLM(config)) == 0  # GELU-gated
+
+
+@pytest.mark.parametrize("checkpointing", [False, True])
+def test_the_training_model_recomputes_layers_from_its_first_step_when_checkpointing(tiny_model_dir, checkpointing):
+    """``build_lora_model`` hands over a model in training mode: with checkpointing, each decoder
+    layer's attention runs again in the backward pass from the very first step (in eval mode
+    transformers skips checkpointing, and Liger's fused loss, until the loop's first evaluation)."""
+    from builder.config import TrainConfig
+    from builder.train.recipe import build_lora_model, next_token_loss
+
+    model = build_lora_model(TrainConfig(base_model=str(tiny_model_dir), quantize="none"), "cpu", checkpointing)
+    assert model.training and all(module.training for module in model.modules())
+    calls = []
+    model.get_base_model().model.layers[0].self_attn.register_forward_hook(lambda *_: calls.append(1))
+    next_token_loss(model, packed_batch()).backward()
+    assert len(calls) == (2 if checkpointing else 1)
