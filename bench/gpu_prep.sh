@@ -4,7 +4,8 @@
 #   .whl/  wheels the GPU image lacks (bitsandbytes, liger-kernel, datasets, gguf via the shared
 #          fetch-wheels.sh, plus what builder/ imports at module level and the image does not have:
 #          langchain-text-splitters and its pydantic stack, rapidfuzz, tenacity, json-repair, bm25s,
-#          PyStemmer (search, which the training recall check uses), trl (the benchmark baseline),
+#          PyStemmer (search, which the training recall check uses), lemminflect and pysbd (the rules
+#          generator, which tests/test_gpu.py runs), trl (the benchmark baseline),
 #          python-docx, beautifulsoup4, pypdf), each pinned to the version installed in the venv;
 #   .gpu/tokenizer/    the bundled SmolLM2 tokenizer (chat template included) and its config.json,
 #                      no weights: a folder that builder.models.load_tokenizer accepts;
@@ -22,7 +23,7 @@ export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=Fa
 # (see the device notes' package list); the image has pyyaml, httpx, lxml, jinja2, requests, tqdm.
 EXTRA=(langchain-text-splitters langchain-core pydantic pydantic-core typing-inspection annotated-types
        typing-extensions uuid-utils rapidfuzz json-repair tenacity python-docx beautifulsoup4 soupsieve pypdf
-       bm25s PyStemmer trl)
+       bm25s PyStemmer lemminflect pysbd trl)
 pins=$("$PY" -c 'import sys, importlib.metadata as m; print(" ".join(f"{n}=={m.version(n)}" for n in sys.argv[1:]))' "${EXTRA[@]}")
 
 rm -rf .whl   # one version of each wheel, or the install there stops
