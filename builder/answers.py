@@ -8,7 +8,7 @@ open-book evaluation finds its passages the same way (``find_passages``)::
     answer = "".join(engine.stream(prompt.messages, chat_cfg))
     prompt.status      # GROUNDED, NO_MATCH, NO_DOCUMENTS or OFF
     prompt.note        # what to tell the user ("No documents: answering without them."), or None
-    [source_record(p) for p in prompt.passages]   # {document, heading, snippet, chunk_id, score}
+    prompt.sources()           # [{document, heading, snippet, chunk_id, score}], snippets for the question
     prompt.for_conversation(other_messages)       # another conversation over the same passages
 
 Rules:
@@ -33,7 +33,7 @@ from typing import Sequence
 from .config import ChatConfig
 from .project import Project
 from .rerank import CANDIDATES, Ranker, passage_ranker
-from .retrieve import (MAX_QUESTION_CHARS, NO_PASSAGES, Passage, ground_messages, project_index,
+from .retrieve import (MAX_QUESTION_CHARS, NO_PASSAGES, Passage, excerpt, ground_messages, project_index,
                        search_messages, text_end, user_questions)
 
 GROUNDED, NO_MATCH, NO_DOCUMENTS, OFF = "grounded", "no_match", "no_documents", "off"
@@ -45,12 +45,18 @@ _SPACES = re.compile(r"\s+")
 
 @dataclasses.dataclass(frozen=True)
 class GroundedPrompt:
-    """The messages to send, the passages quoted in them (best first), and how they were made."""
+    """The messages to send, the passages quoted in them (best first), how they were made, and
+    the question they were found for."""
 
     messages: list[dict]
     passages: tuple[Passage, ...]
     status: str
     special_tokens: tuple[str, ...] = ()
+    question: str = ""
+
+    def sources(self) -> list[dict]:
+        """The passages as sources to show or send, each snippet cut around the question's words."""
+        return [source_record(passage, self.question) for passage in self.passages]
 
     @property
     def note(self) -> str | None:
@@ -74,8 +80,10 @@ def grounded_prompt(project: Project | None, messages: Sequence[dict], chat_cfg:
     if project is None or not project_index(project).passages:
         return GroundedPrompt([dict(m) for m in messages], (), NO_DOCUMENTS, special_tokens)
     passages = tuple(find_passages(project, messages, chat_cfg.passages_k, ranker))
+    questions = user_questions(messages)
     return GroundedPrompt(quote_passages(messages, passages, special_tokens), passages,
-                          GROUNDED if passages else NO_MATCH, special_tokens)
+                          GROUNDED if passages else NO_MATCH, special_tokens,
+                          text_end(questions[-1], MAX_QUESTION_CHARS) if questions else "")
 
 
 def engine_prompt(engine, project: Project | None, messages: Sequence[dict], chat_cfg: ChatConfig) -> GroundedPrompt:
@@ -109,22 +117,25 @@ def heading(passage: Passage) -> str:
     return " > ".join(passage.heading_path)
 
 
-def snippet(text: str, max_chars: int = SNIPPET_CHARS) -> str:
-    """The start of ``text`` on one line, cut at a word boundary with "…" when longer than ``max_chars``."""
-    line = _SPACES.sub(" ", text).strip()
+def snippet(text: str, max_chars: int = SNIPPET_CHARS, question: str = "") -> str:
+    """``text`` on one line, cut at a word boundary with "…" when longer than ``max_chars``: its
+    start, or with ``question`` its sentences that share most words with it (``retrieve.excerpt``,
+    "…" where text was left out), so that the fact asked about shows under the answer."""
+    line = _SPACES.sub(" ", excerpt(text, question, max_chars) if question else text).strip()
     if len(line) <= max_chars:
         return line
     cut = line[:max_chars].rsplit(" ", 1)[0] or line[:max_chars]
     return cut.rstrip(" ,;:.") + "…"
 
 
-def source_record(passage: Passage) -> dict:
-    """A passage as a source to show or send: document, heading, snippet, chunk id and score."""
-    return {"document": passage.document, "heading": heading(passage), "snippet": snippet(passage.text),
-            "chunk_id": passage.chunk_id, "score": passage.score}
+def source_record(passage: Passage, question: str = "") -> dict:
+    """A passage as a source to show or send: document, heading, snippet (for ``question``), chunk
+    id and score."""
+    return {"document": passage.document, "heading": heading(passage),
+            "snippet": snippet(passage.text, question=question), "chunk_id": passage.chunk_id, "score": passage.score}
 
 
-def source_line(number: int, passage: Passage) -> str:
+def source_line(number: int, passage: Passage, question: str = "") -> str:
     """``[1] guide.md > Fees > Day passes: "A day pass costs…"`` (for a terminal)."""
     where = " > ".join([passage.document, *passage.heading_path])
-    return f'[{number}] {where}: "{snippet(passage.text)}"'
+    return f'[{number}] {where}: "{snippet(passage.text, question=question)}"'

@@ -50,7 +50,7 @@ import secrets
 import time
 import uuid
 
-from .answers import GroundedPrompt, engine_prompt, source_record
+from .answers import GroundedPrompt, engine_prompt
 from .chat import ChatEngine, clean_messages
 from .config import MAX_PASSAGES_K, ChatConfig, ProjectConfig
 from .errors import BuilderError, ConfigError, GeneratorError
@@ -162,7 +162,7 @@ def request_messages(body: dict, defaults: ChatConfig,
 
 def grounding_fields(prompt: GroundedPrompt) -> dict:
     """The extra top-level fields that say what the answer was grounded in."""
-    return {"sources": [source_record(p) for p in prompt.passages], "grounding": prompt.status}
+    return {"sources": prompt.sources(), "grounding": prompt.status}
 
 
 def completion(answer_id: str, model: str, text: str, finish: str, usage: dict, extra: dict) -> dict:

@@ -315,7 +315,8 @@ def answer_with_sources(engine, project, history: list[dict], settings) -> str:
     if prompt.note:
         print(f"({prompt.note})")
     if prompt.passages:
-        print("Sources:\n" + "\n".join("  " + source_line(n, p) for n, p in enumerate(prompt.passages, 1)))
+        print("Sources:\n" + "\n".join("  " + source_line(n, p, prompt.question)
+                                        for n, p in enumerate(prompt.passages, 1)))
     return reply
 
 

@@ -81,6 +81,7 @@ def test_huge_question_is_searched_and_quoted_by_its_end(project):
     assert len(question) > 100_000 and prompt.passages[0].document == "fees.md"
     asked = prompt.messages[-1]["content"].split("Question: ", 1)[1]
     assert question.endswith(asked) and len(asked) <= MAX_QUESTION_CHARS
+    assert prompt.question == asked and prompt.sources()[0]["snippet"].startswith("A day pass costs 4.50 euro")
 
 
 def test_hostile_passage_stays_quoted_text(project, special_tokens, tiny_model_dir):
@@ -132,6 +133,23 @@ def test_another_conversation_is_asked_over_the_same_passages(project):
     assert again[:2] == other[:2] and again[-1]["content"] == prompt.messages[-1]["content"]
     off = grounded_prompt(project, ASK, ChatConfig(grounded=False))
     assert off.for_conversation(other) == other
+
+
+def test_a_source_snippet_shows_the_sentence_the_question_asks_about(project):
+    """Under an answer, a long passage's snippet is the part that shares the question's words (the
+    fact the user can check the answer against), not the passage's first line."""
+    text = ("Saltings Court has 48 flats in two blocks and a garden that residents share. Bins are "
+            "collected on Tuesdays from the store beside Block A. The lift charge at Saltings Court is "
+            "2.65 pounds a week, and the cleaning charge 3.85 pounds a week. Visitors park in the bays.")
+    asked = snippet(text, question="How much is the weekly lift charge at Saltings Court?")
+    assert asked == "… The lift charge at Saltings Court is 2.65 pounds a week, and the cleaning charge 3.85 pounds a week. …"
+    assert snippet(text).startswith("Saltings Court has 48 flats")  # no question: the start
+    assert snippet(text, question="zebra quantum?").startswith("Saltings Court has 48 flats")  # no shared word
+    prompt = grounded_prompt(project, ASK, ChatConfig(passages_k=2))
+    assert prompt.question == ASK[0]["content"]
+    assert prompt.sources() == [source_record(p, prompt.question) for p in prompt.passages]
+    assert prompt.sources()[0]["snippet"] == snippet(prompt.passages[0].text, question=prompt.question)
+    assert grounded_prompt(project, ASK, ChatConfig(grounded=False)).sources() == []
 
 
 def test_snippet_is_one_short_line():

@@ -3,7 +3,8 @@
     history += source_messages(prompt)     # prompt: builder.answers.GroundedPrompt
 
 Each source is an assistant message with ``metadata`` (a Gradio "thought"): its title names the
-document and heading, its log shows a short snippet, and opening it shows the whole passage.
+document and heading, its log shows a short snippet (the sentences that share most words with
+the question), and opening it shows the whole passage.
 When the answer used no passage, one such message says why (no documents, nothing matched,
 answering from the documents switched off).
 ``engines.history_messages`` leaves these messages out of what the model is sent.
@@ -19,11 +20,13 @@ DETAILS = {NO_DOCUMENTS: "This project has no documents yet, so the model answer
                 "numbers and names against your documents."}
 
 
-def source_message(number: int, passage: Passage) -> dict:
-    """One passage as a collapsed box: document > heading, a snippet beside it, the passage inside."""
+def source_message(number: int, passage: Passage, question: str = "") -> dict:
+    """One passage as a collapsed box: document > heading, a snippet for ``question`` beside it, the
+    passage inside."""
     where = " › ".join(filter(None, [passage.document, heading(passage).replace(" > ", " › ")]))
     return {"role": "assistant", "content": passage.text,
-            "metadata": {"title": f"Source {number}: {where}", "log": snippet(passage.text), "status": "done"}}
+            "metadata": {"title": f"Source {number}: {where}", "log": snippet(passage.text, question=question),
+                         "status": "done"}}
 
 
 def source_messages(prompt: GroundedPrompt) -> list[dict]:
@@ -31,4 +34,4 @@ def source_messages(prompt: GroundedPrompt) -> list[dict]:
     if prompt.note:
         return [{"role": "assistant", "content": DETAILS.get(prompt.status, ""),
                  "metadata": {"title": prompt.note, "status": "done"}}]
-    return [source_message(number, passage) for number, passage in enumerate(prompt.passages, 1)]
+    return [source_message(number, passage, prompt.question) for number, passage in enumerate(prompt.passages, 1)]
