@@ -9,6 +9,7 @@ open-book evaluation finds its passages the same way (``find_passages``)::
     prompt.status      # GROUNDED, NO_MATCH, NO_DOCUMENTS or OFF
     prompt.note        # what to tell the user ("No documents: answering without them."), or None
     prompt.sources()           # [{document, heading, snippet, chunk_id, score}], snippets for the question
+    prompt.unsupported(answer)  # ["£3.85"]: figures, dates, codes and names of the answer no source states
     prompt.for_conversation(other_messages)       # another conversation over the same passages
 
 Rules:
@@ -31,6 +32,7 @@ import re
 from typing import Sequence
 
 from .config import ChatConfig
+from .facts import KeyFact, fact_in_answer, key_facts
 from .project import Project
 from .rerank import CANDIDATES, Ranker, passage_ranker
 from .retrieve import (MAX_QUESTION_CHARS, NO_PASSAGES, Passage, excerpt, ground_messages, project_index,
@@ -57,6 +59,13 @@ class GroundedPrompt:
     def sources(self) -> list[dict]:
         """The passages as sources to show or send, each snippet cut around the question's words."""
         return [source_record(passage, self.question) for passage in self.passages]
+
+    def unsupported(self, answer: str) -> list[str]:
+        """The key facts of ``answer`` that neither its sources nor the question state (empty
+        when the answer had no sources to check against): see ``unsupported_facts``."""
+        if self.status != GROUNDED:
+            return []
+        return unsupported_facts(answer, [p.text for p in self.passages] + [self.question])
 
     @property
     def note(self) -> str | None:
@@ -110,6 +119,24 @@ def quote_passages(messages: Sequence[dict], passages: Sequence[Passage], specia
             message["content"] = text_end(message["content"], MAX_QUESTION_CHARS)
             break
     return ground_messages(messages, passages, special_tokens)
+
+
+def unsupported_facts(answer: str, sources: Sequence[str]) -> list[str]:
+    """Key facts of ``answer`` (``facts.key_facts``: amounts, dates, times, codes, names, ...)
+    that no text of ``sources`` states, each once, in the answer's order: what a small model may
+    have invented or copied from a neighbouring line, for the reader to check. Numbers written as
+    words ("two weeks") are left out: a paraphrase of the sources says them often."""
+    found: list[str] = []
+    for fact in key_facts(answer):
+        if checkable(fact) and fact.text not in found and not any(fact_in_answer(fact, text) for text in sources):
+            found.append(fact.text)
+    return found
+
+
+def checkable(fact: KeyFact) -> bool:
+    """Whether an answer's fact can be checked against the sources: it has a digit, or it is a name,
+    a code or an address (a number in words matches too loosely)."""
+    return any(ch.isdigit() for ch in fact.text) or fact.kind in {"name", "code", "email", "url"}
 
 
 def heading(passage: Passage) -> str:

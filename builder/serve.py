@@ -13,7 +13,8 @@ settings: the last question is asked over the best ``passages_k`` passages. Two 
 fields of the response (and of the last streamed chunk, the one with ``finish_reason``) say how:
 ``"sources"``, a list of ``{document, heading, snippet, chunk_id, score}``, and ``"grounding"``:
 ``grounded``, ``no_match`` (no passage matched: the model was asked to say the documents do not
-cover it), ``no_documents`` (the project has none) or ``off``. A request switches retrieval off
+cover it), ``no_documents`` (the project has none) or ``off``; with them ``"unsupported"``, the
+answer's figures, dates, codes and names that no source states (``GroundedPrompt.unsupported``). A request switches retrieval off
 with the extra body field ``"documents": false``, sets the number of passages with
 ``"passages_k"`` and re-ranking with ``"rerank"`` (``"on"``, ``"off"``, ``"auto"``: ``builder.rerank``)
 (OpenAI clients: ``extra_body={...}``); plain clients ignore them.
@@ -160,9 +161,10 @@ def request_messages(body: dict, defaults: ChatConfig,
     return messages, chat_cfg
 
 
-def grounding_fields(prompt: GroundedPrompt) -> dict:
-    """The extra top-level fields that say what the answer was grounded in."""
-    return {"sources": prompt.sources(), "grounding": prompt.status}
+def grounding_fields(prompt: GroundedPrompt, answer: str) -> dict:
+    """The extra top-level fields that say what ``answer`` was grounded in, and what of it no
+    source states."""
+    return {"sources": prompt.sources(), "grounding": prompt.status, "unsupported": prompt.unsupported(answer)}
 
 
 def completion(answer_id: str, model: str, text: str, finish: str, usage: dict, extra: dict) -> dict:
@@ -255,17 +257,19 @@ def start_answer(engine: ChatEngine, project: Project | None, messages: list[dic
                                 processors=processors)
 
 
-async def sse_events(request, generation, chat_cfg: ChatConfig, answer_id: str, model: str, extra: dict):
-    """Server-sent events for one answer; a client gone (or the stream closed) cancels the answer."""
+async def sse_events(request, generation, chat_cfg: ChatConfig, answer_id: str, model: str, prompt: GroundedPrompt):
+    """Server-sent events for one answer, the last with ``grounding_fields``; a client gone (or the
+    stream closed) cancels the answer."""
     from starlette.concurrency import run_in_threadpool
 
-    pieces = iter(generation)
+    pieces, text = iter(generation), ""
     watcher = asyncio.create_task(cancel_when_gone(request, generation))
     try:
         yield chunk(answer_id, model, {"role": "assistant", "content": ""})
         while (piece := await run_in_threadpool(next, pieces, None)) is not None:
+            text += piece
             yield chunk(answer_id, model, {"content": piece})
-        yield chunk(answer_id, model, {}, finish_reason(generation, chat_cfg), extra)
+        yield chunk(answer_id, model, {}, finish_reason(generation, chat_cfg), grounding_fields(prompt, text))
         yield "data: [DONE]\n\n"
     finally:
         generation.cancel()
@@ -312,9 +316,9 @@ def create_app(engine: ChatEngine, defaults: ChatConfig, model_name: str = "doma
             return error(413, f"the request body is larger than {limits.max_body_bytes} bytes")
         except BuilderError as exc:
             return error(400, str(exc))
-        answer_id, extra = f"chatcmpl-{uuid.uuid4().hex}", grounding_fields(prompt)
+        answer_id = f"chatcmpl-{uuid.uuid4().hex}"
         if stream:
-            return StreamingResponse(sse_events(request, generation, chat_cfg, answer_id, model_name, extra),
+            return StreamingResponse(sse_events(request, generation, chat_cfg, answer_id, model_name, prompt),
                                      media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
         watcher = asyncio.create_task(cancel_when_gone(request, generation))
         try:
@@ -325,7 +329,7 @@ def create_app(engine: ChatEngine, defaults: ChatConfig, model_name: str = "doma
         finally:
             watcher.cancel()
         return completion(answer_id, model_name, text.strip(), finish_reason(generation, chat_cfg),
-                          usage_of(generation), extra)
+                          usage_of(generation), grounding_fields(prompt, text))
 
     return app
 

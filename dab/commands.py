@@ -314,6 +314,8 @@ def answer_with_sources(engine, project, history: list[dict], settings) -> str:
     print()
     if prompt.note:
         print(f"({prompt.note})")
+    if unsupported := prompt.unsupported(reply):
+        print(f"(Not in the sources, check them: {', '.join(unsupported)})")
     if prompt.passages:
         print("Sources:\n" + "\n".join("  " + source_line(n, p, prompt.question)
                                         for n, p in enumerate(prompt.passages, 1)))

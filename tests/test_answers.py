@@ -12,7 +12,7 @@ import pytest
 
 from builder import retrieve
 from builder.answers import (GROUNDED, NO_DOCUMENTS, NO_MATCH, OFF, grounded_prompt, snippet, source_line,
-                             source_record)
+                             source_record, unsupported_facts)
 from builder.config import ChatConfig, ProjectConfig
 from builder.errors import ConfigError
 from builder.project import Project
@@ -150,6 +150,21 @@ def test_a_source_snippet_shows_the_sentence_the_question_asks_about(project):
     assert prompt.sources() == [source_record(p, prompt.question) for p in prompt.passages]
     assert prompt.sources()[0]["snippet"] == snippet(prompt.passages[0].text, question=prompt.question)
     assert grounded_prompt(project, ASK, ChatConfig(grounded=False)).sources() == []
+
+
+def test_an_answer_s_figures_that_no_source_states_are_named(project):
+    sources = ["The lift charge at Saltings Court is £2.65 a week, and the cleaning charge £3.85 a week.",
+               "Rents rose by 3.4% from Monday 7 April 2025. Call Annika Solberg on 07700 900 552."]
+    assert unsupported_facts("£10.40. By 15 April 2026 my rent went up to £10.40.", sources) == ["£10.40", "15 April 2026"]
+    assert unsupported_facts("£3.85 a week.", sources) == []  # a neighbouring line's figure is in the sources
+    stated = "Rents went up by 3.4 per cent on 7 April 2025; ring Annika Solberg on 07700 900 552 or 07700 900 999."
+    assert unsupported_facts(stated, sources) == ["07700 900 999"]  # same values in other words pass
+    assert unsupported_facts("Two weeks, at Hollin Vale House.", sources) == ["Hollin Vale House"]  # words: not checked
+    asked = grounded_prompt(project, ASK, ChatConfig(passages_k=1))
+    assert asked.unsupported("It costs 4.50 euro a day, or 7.90 euro for two.") == ["7.90 euro"]
+    assert asked.unsupported("A day pass costs 4.50 euro.") == []
+    off = grounded_prompt(project, ASK, ChatConfig(grounded=False))
+    assert off.unsupported("It costs 7.90 euro.") == []  # nothing to check against: the note says so
 
 
 def test_snippet_is_one_short_line():

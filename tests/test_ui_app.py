@@ -312,7 +312,8 @@ def test_chat_streams_both_models(trained):
     tuned, base = final[1], final[2]
     assert tuned[0]["role"] == "user" and tuned[1]["role"] == "assistant" and tuned[1]["content"]
     assert base[1]["role"] == "assistant" and final[0] == ""
-    assert tuned[2]["metadata"]["title"].startswith("Source 1: fees-and-passes.html")  # grounded by default
+    sources = [m["metadata"]["title"] for m in tuned[2:] if m["metadata"]["title"].startswith("Source ")]
+    assert sources[0].startswith("Source 1: fees-and-passes.html")  # grounded by default
 
 
 def test_chat_says_it_waits_while_the_model_is_busy(trained):

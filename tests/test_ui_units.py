@@ -198,3 +198,20 @@ def test_a_question_shows_at_once_while_the_documents_are_looked_up(tmp_path):
     closed = next(chat.on_send("How much is a day pass?", [], [], str(tmp_path / "nowhere"), False))
     assert closed[1] == [{"role": "user", "content": "How much is a day pass?"}]
     assert "no GPU: Auto leaves it off" in chat.rerank_help("cpu") and "GPU: Auto re-ranks" in chat.rerank_help("cuda")
+
+
+def test_a_figure_no_source_states_is_flagged_right_under_its_answer():
+    from ui.steps import chat
+    from ui.sources import CHECK_DETAIL
+
+    earlier = {"role": "assistant", "content": "£10.40."}  # an identical earlier answer is not the one flagged
+    reply = {"role": "assistant", "content": "£10.40."}
+    source = {"role": "assistant", "content": "passage", "metadata": {"title": "Source 1: rent.pdf"}}
+    pane = [{"role": "user", "content": "Rent?"}, earlier, {"role": "user", "content": "And now?"}, reply, source]
+    chat.flag_unsupported(pane, reply, [])
+    assert len(pane) == 5
+    chat.flag_unsupported(pane, reply, ["£10.40", "15 April 2026"])
+    assert pane[3] is reply and pane[5] is source and pane[1] is earlier
+    assert pane[4] == {"role": "assistant", "content": CHECK_DETAIL,
+                       "metadata": {"title": "⚠ Not in the sources: £10.40, 15 April 2026", "status": "done"}}
+    assert history_messages([reply, pane[4], source]) == [{"role": "assistant", "content": "£10.40."}]

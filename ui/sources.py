@@ -6,7 +6,8 @@ Each source is an assistant message with ``metadata`` (a Gradio "thought"): its 
 document and heading, its log shows a short snippet (the sentences that share most words with
 the question), and opening it shows the whole passage.
 When the answer used no passage, one such message says why (no documents, nothing matched,
-answering from the documents switched off).
+answering from the documents switched off). Under a finished answer, ``check_message`` names
+its figures, dates, codes and names that none of its sources states.
 ``engines.history_messages`` leaves these messages out of what the model is sent.
 """
 
@@ -18,6 +19,8 @@ DETAILS = {NO_DOCUMENTS: "This project has no documents yet, so the model answer
                      "rather than guess.",
            OFF: "\"Answer from the documents\" is off, so the model answered from what it learned: check "
                 "numbers and names against your documents."}
+CHECK_DETAIL = ("None of the sources shown states these figures, dates or names: the model may have made them up. "
+                "Check them against your documents before relying on them.")
 
 
 def source_message(number: int, passage: Passage, question: str = "") -> dict:
@@ -27,6 +30,12 @@ def source_message(number: int, passage: Passage, question: str = "") -> dict:
     return {"role": "assistant", "content": passage.text,
             "metadata": {"title": f"Source {number}: {where}", "log": snippet(passage.text, question=question),
                          "status": "done"}}
+
+
+def check_message(unsupported: list[str]) -> dict:
+    """A box under an answer naming what of it no source states (``GroundedPrompt.unsupported``)."""
+    return {"role": "assistant", "content": CHECK_DETAIL,
+            "metadata": {"title": "⚠ Not in the sources: " + ", ".join(unsupported), "status": "done"}}
 
 
 def source_messages(prompt: GroundedPrompt) -> list[dict]:

@@ -19,7 +19,7 @@ from builder.runs import chat_settings, newest_trained_run
 from .. import report
 from ..engines import get_engine, stop_current, history_messages
 from ..errors import friendly
-from ..sources import source_messages
+from ..sources import check_message, source_messages
 
 
 def engine_for(root: str):
@@ -38,9 +38,9 @@ WAITING = "⏳ *Waiting for the model: it is finishing another task (an evaluati
 LOOKING = "🔎 *Looking up your documents…*"
 
 
-def panes(message: str, tuned: list, base: list, root: str, chat, engine) -> list[tuple]:
-    """(messages to send, pane shown, its empty answer) for each model, both grounded in the same
-    passages: the tuned pane's retrieval is reused for the base pane."""
+def panes(message: str, tuned: list, base: list, root: str, chat, engine) -> tuple:
+    """The grounded prompt, and (messages to send, pane shown, its empty answer) for each model,
+    both grounded in the same passages: the tuned pane's retrieval is reused for the base pane."""
     question = {"role": "user", "content": message}
     asked = [history_messages(history) + [question] for history in (tuned, base)]
     prompt = engine_prompt(engine, Project.open(Path(root)), asked[0], chat)
@@ -49,7 +49,15 @@ def panes(message: str, tuned: list, base: list, root: str, chat, engine) -> lis
     for history, messages in zip((tuned, base), sent):
         reply = {"role": "assistant", "content": ""}
         result.append((messages, list(history or []) + [question, reply, *source_messages(prompt)], reply))
-    return result
+    return prompt, result
+
+
+def flag_unsupported(pane: list, reply: dict, unsupported: list[str]) -> None:
+    """Put a ``check_message`` right under ``reply`` in ``pane`` when the answer states what no
+    source does."""
+    if unsupported:
+        at = next(i for i, message in enumerate(pane) if message is reply)
+        pane.insert(at + 1, check_message(unsupported))
 
 
 def rerank_help(device: str) -> str:
@@ -79,10 +87,11 @@ def on_send(message: str, tuned: list, base: list, root: str, grounded: bool = T
     engine, project_cfg, run = engine_for(root)
     chat = dataclasses.replace(chat_settings(project_cfg, run), grounded=bool(grounded), passages_k=int(passages_k),
                                rerank=rerank)
-    (tuned_in, tuned_out, tuned_reply), (base_in, base_out, base_reply) = panes(
+    prompt, ((tuned_in, tuned_out, tuned_reply), (base_in, base_out, base_reply)) = panes(
         message, tuned, base, root, chat, engine)
     yield "", tuned_out, base_out
-    for asked, reply, use_adapter in ((tuned_in, tuned_reply, True), (base_in, base_reply, False)):
+    for asked, pane, reply, use_adapter in ((tuned_in, tuned_out, tuned_reply, True),
+                                            (base_in, base_out, base_reply, False)):
         if torch_thread.busy():  # the model answers one task at a time: say why nothing comes yet
             reply["content"] = WAITING
             yield "", tuned_out, base_out
@@ -92,6 +101,7 @@ def on_send(message: str, tuned: list, base: list, root: str, grounded: bool = T
             reply["content"] = answer
             yield "", tuned_out, base_out
         reply["content"] = answer
+        flag_unsupported(pane, reply, prompt.unsupported(answer))
     yield "", tuned_out, base_out
 
 
