@@ -124,8 +124,9 @@ def quote_passages(messages: Sequence[dict], passages: Sequence[Passage], specia
 def unsupported_facts(answer: str, sources: Sequence[str]) -> list[str]:
     """Key facts of ``answer`` (``facts.key_facts``: amounts, dates, times, codes, names, ...)
     that no text of ``sources`` states, each once, in the answer's order: what a small model may
-    have invented or copied from a neighbouring line, for the reader to check. Numbers written as
-    words ("two weeks") are left out: a paraphrase of the sources says them often."""
+    have invented, for the reader to check (a figure copied from the wrong line of a source is
+    in the sources, so it is not caught). Numbers written as words ("two weeks") are left out: a
+    paraphrase of the sources says them often."""
     found: list[str] = []
     for fact in key_facts(answer):
         if checkable(fact) and fact.text not in found and not any(fact_in_answer(fact, text) for text in sources):
