@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One prepared run on a GPU machine (one H100/H200, Python 3.12 with torch/transformers/peft, no
 # network): the training benchmark on the Qwen2.5-0.5B and 1.5B shapes (ours, ours with gradient
-# checkpointing, TRL's SFTTrainer + Liger, the PEFT-docs recipe), then the CUDA test, in ~9 minutes.
+# checkpointing, TRL's SFTTrainer + Liger, the PEFT-docs recipe), the CUDA test, then re-ranking's speed
+# (bench/rerank.py on the bundled model's shape with random weights), in ~8 minutes.
 #
 # On the CPU machine first, from the repo root (needs the venv and PyPI):
 #     bash bench/gpu_prep.sh     # .whl/ (missing wheels) and .gpu/ (tokenizer + pairs), both git-ignored
@@ -12,8 +13,9 @@
 #     PATH=$PWD/.venv/bin:$PATH OUT=/tmp/gpuout bash bench/gpu.sh
 #
 # Writes to $OUT (at most 8 files come back): env.txt, train.txt, train-<device>-<shape>.json,
-# test_gpu.txt, summary.txt. Every step runs under `timeout`, capped by what is left of
-# GPU_DEADLINE_S (default 540 s) for the whole script; a failing step does not stop the next.
+# test_gpu.txt, rerank.txt, rerank-<device>.json, summary.txt. Every step runs under `timeout`,
+# capped by what is left of GPU_DEADLINE_S (default 540 s) for the whole script; a failing step
+# does not stop the next.
 # Env: PYTHON (default python3), SKIP_WHEELS=1 (no wheel install), GPU_DEADLINE_S, TRAIN_STEPS.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -88,7 +90,7 @@ print("imports ok: bitsandbytes, builder.chat, builder.documents, builder.models
 if [[ $DEVICE == cuda ]]; then
     shapes=(qwen2.5-0.5b:200 qwen2.5-1.5b:300)  # shape:seconds allowed
     pairs=.gpu/pairs.jsonl
-    train_args=(--row-tokens 2048 --rows-per-step 4 --max-seq-tokens 2048 --warmup 2 --steps "${TRAIN_STEPS:-12}")
+    train_args=(--row-tokens 2048 --rows-per-step 4 --max-seq-tokens 2048 --warmup 2 --steps "${TRAIN_STEPS:-10}")
 else  # CPU-sized dry run of the same code path: the 0.5B shape, 60 pairs, short rows, one timed step
     shapes=(qwen2.5-0.5b:600)
     pairs=${TMPDIR:-/tmp}/gpu-dryrun-pairs.jsonl
@@ -106,12 +108,20 @@ done
 step test_gpu 120 "$OUT/test_gpu.txt" "$PY" -m pytest -m gpu tests/test_gpu.py -q -rA -p no:cacheprovider --durations=5
 if [[ $DEVICE == cuda ]] && grep -q "skipped" "$OUT/test_gpu.txt"; then note "test_gpu: SKIPPED on a CUDA machine (unexpected)"; fi
 
+# --- 5. re-ranking speed: the bundled model's shape, random weights (its recall means nothing) ----------
+RERANK_MODEL=${TMPDIR:-/tmp}/gpu-rerank-smollm2
+if step build_rerank_model 60 "$OUT/rerank.txt" "$PY" bench/train.py --shape smollm2-135m --tokenizer .gpu/tokenizer \
+        --save-model "$RERANK_MODEL"; then
+    step rerank 120 "$OUT/rerank.txt" "$PY" bench/rerank.py --model "$RERANK_MODEL" --out "$OUT/rerank-$DEVICE.json"
+fi
+
 # --- summary -----------------------------------------------------------------------------------------
 {
     echo "--- device: $DEVICE, total ${SECONDS}s"
     grep -hE "^(NVIDIA|name)|^cuda " "$OUT/env.txt"
     echo "--- train bench:"; grep -hE "^(=== |peft |ours|trl |plan )" "$OUT/train.txt"
     echo "--- test_gpu:"; tail -n 1 "$OUT/test_gpu.txt"
+    echo "--- rerank (times only):"; grep -hE "ms p50" "$OUT/rerank.txt"
     echo "--- files:"; ls -l "$OUT"
 } >> "$SUMMARY" 2>&1
 echo; echo "===== SUMMARY ====="; cat "$SUMMARY"
