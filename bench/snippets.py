@@ -5,8 +5,9 @@
 For the sample's held-out questions and each ``bench/corpora`` folder's hand-written questions,
 the passage that states the answer (``retrieve.contains_answer``, of the question's document) is
 cut to a source snippet two ways, in the same run: its start (the baseline) and for the question
-(``answers.snippet(text, question=...)``: the sentences that share most words with it). Reported:
-the share of questions whose snippet itself states the answer.
+(``answers.snippet(text, question=...)``: the stretch of its most relevant sentences that holds
+most of the question's words). Reported: the share of questions whose snippet itself states the
+answer.
 """
 
 import sys

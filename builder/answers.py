@@ -36,13 +36,15 @@ from .facts import KeyFact, fact_in_answer, key_facts
 from .project import Project
 from .rerank import CANDIDATES, Ranker, passage_ranker
 from .retrieve import (MAX_QUESTION_CHARS, NO_PASSAGES, Passage, excerpt, ground_messages, project_index,
-                       search_messages, text_end, user_questions)
+                       search_messages, terms, text_end, user_questions)
 
 GROUNDED, NO_MATCH, NO_DOCUMENTS, OFF = "grounded", "no_match", "no_documents", "off"
 NOTES = {NO_MATCH: NO_PASSAGES, NO_DOCUMENTS: "No documents: answering without them.",
          OFF: "From memory: the documents were not looked up.", GROUNDED: None}
 SNIPPET_CHARS = 160
 _SPACES = re.compile(r"\s+")
+_RULE_LINE = re.compile(r"^\s*\|?\s*(?::?-{3,}:?\s*\|?\s*)+$|^\s*([-*_])(?:\s*\1){2,}\s*$")  # |---|---| rows, ---
+_EMPHASIS = re.compile(r"(\*\*|\*)(?=\S)(.+?)(?<=\S)\1")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,14 +148,61 @@ def heading(passage: Passage) -> str:
 
 
 def snippet(text: str, max_chars: int = SNIPPET_CHARS, question: str = "") -> str:
-    """``text`` on one line, cut at a word boundary with "…" when longer than ``max_chars``: its
-    start, or with ``question`` its sentences that share most words with it (``retrieve.excerpt``,
-    "…" where text was left out), so that the fact asked about shows under the answer."""
-    line = _SPACES.sub(" ", excerpt(text, question, max_chars) if question else text).strip()
+    """``text`` as one readable line of at most ``max_chars`` (cut at word boundaries, "…" where
+    text is left out): its start, or with ``question`` the stretch of its most relevant sentences
+    (``retrieve.excerpt``) that holds most of the question's words, with more room after them
+    than before, where the figure asked about usually follows ("lift … Saltings Court: £2.65")."""
+    line = _SPACES.sub(" ", readable(excerpt(text, question) if question else text)).strip()
     if len(line) <= max_chars:
         return line
-    cut = line[:max_chars].rsplit(" ", 1)[0] or line[:max_chars]
-    return cut.rstrip(" ,;:.") + "…"
+    words = line.split(" ")
+    first = focus_start(words, set(terms(question)), max_chars) if question else 0
+    kept: list[str] = []
+    for word in words[first:]:
+        if len(" ".join(kept + [word])) > max_chars - 3:
+            break
+        kept.append(word)
+    kept = kept or [words[first][:max_chars - 3]]
+    shown = " ".join(kept)
+    if first + len(kept) < len(words):
+        shown = shown.rstrip(" ,;:.") + "…"
+    return ("… " if first else "") + shown
+
+
+def focus_start(words: list[str], wanted: set[str], max_chars: int) -> int:
+    """The first word of a ``max_chars`` window over ``words`` around the tightest stretch that
+    holds the most distinct ``wanted`` terms: a quarter of the room left goes before it, the rest
+    after."""
+    hit_terms = [wanted & set(terms(word)) for word in words]
+    hits = [i for i, found in enumerate(hit_terms) if found]
+    if not hits:
+        return 0
+    best, last, best_key = hits[0], hits[0], (0, 0)
+    for i in hits:
+        found: set[str] = set()
+        for j in (j for j in hits if j >= i and len(" ".join(words[i:j + 1])) <= max_chars):
+            found |= hit_terms[j]
+            key = (len(found), -len(" ".join(words[i:j + 1])))  # most terms, then the tightest stretch
+            if key > best_key:
+                best, last, best_key = i, j, key
+    before = (max_chars - len(" ".join(words[best:last + 1]))) // 4
+    start = best
+    while start > 0 and len(" ".join(words[start - 1:best])) <= before:
+        start -= 1
+    return start
+
+
+def readable(text: str) -> str:
+    """Markdown made plain for a one-line snippet: table rows as "cell · cell;", no separator rows
+    or rules, no ``*`` emphasis."""
+    lines = []
+    for line in text.splitlines():
+        if _RULE_LINE.match(line):
+            continue
+        if "|" in line:  # a table row: its cells, and a ";" before the next row
+            line = " · ".join(cell.strip() for cell in line.strip().strip("|").split("|")) + ";"
+        lines.append(_EMPHASIS.sub(r"\2", line))
+    return "\n".join(lines)
 
 
 def source_record(passage: Passage, question: str = "") -> dict:

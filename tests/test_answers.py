@@ -142,9 +142,21 @@ def test_a_source_snippet_shows_the_sentence_the_question_asks_about(project):
             "collected on Tuesdays from the store beside Block A. The lift charge at Saltings Court is "
             "2.65 pounds a week, and the cleaning charge 3.85 pounds a week. Visitors park in the bays.")
     asked = snippet(text, question="How much is the weekly lift charge at Saltings Court?")
-    assert asked == "… The lift charge at Saltings Court is 2.65 pounds a week, and the cleaning charge 3.85 pounds a week. …"
+    assert asked == ("… store beside Block A. The lift charge at Saltings Court is 2.65 pounds a week, and the "
+                     "cleaning charge 3.85 pounds a week. Visitors park in the bays.")
     assert snippet(text).startswith("Saltings Court has 48 flats")  # no question: the start
     assert snippet(text, question="zebra quantum?").startswith("Saltings Court has 48 flats")  # no shared word
+    listed = ("3.1 Where you receive services that are shared with other residents, a weekly service charge is "
+              "added to your rent, and it is reviewed every year in line with costs. The charges are:\n"
+              "- communal cleaning of stairs and landings, charged to all flats: £3.85 a week;\n"
+              "- lift maintenance and the yearly inspection of the lifts, charged at Saltings Court only: £2.65 a week.\n"
+              "- grounds maintenance: £1.10 a week.")
+    lift = snippet(listed, question="How much is the weekly lift charge at Saltings Court?")
+    assert "Saltings Court only: £2.65 a week" in lift and len(lift) <= 160  # past a long lead-in
+    table = ("| Add-on | Price | Available on |\n|---|---|---|\n| QuickStart onboarding | $350 one-off | all plans |\n"
+             "| Priority Plus support | $90 per month | Team |\n| Extra seats | $12 per seat per month | Business |")
+    row = snippet(table, question="How much is Priority Plus support on the Team plan?")
+    assert "Priority Plus support · $90 per month · Team;" in row and "|" not in row and "---" not in row
     prompt = grounded_prompt(project, ASK, ChatConfig(passages_k=2))
     assert prompt.question == ASK[0]["content"]
     assert prompt.sources() == [source_record(p, prompt.question) for p in prompt.passages]
