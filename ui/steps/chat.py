@@ -36,6 +36,10 @@ RERANK_LABELS = [("Auto: on a GPU only", "auto"), ("On", "on"), ("Off", "off")]
 CHAT_HEIGHT_PX = 460  # a question, its answer and three sources fit without scrolling
 WAITING = "⏳ *Waiting for the model: it is finishing another task (an evaluation or pair generation).*"
 LOOKING = "🔎 *Looking up your documents…*"
+GROUNDED_HELP = ("Each question is asked over the passages of your documents that match it best; they are listed "
+                 "under the answer. \"⚠ Not in the sources\" names figures, dates or names of an answer that no "
+                 "source states. A figure taken from the wrong line of a source is not caught: compare the answer "
+                 "with the snippet beside each source.")
 
 
 def panes(message: str, tuned: list, base: list, root: str, chat, engine) -> tuple:
@@ -156,8 +160,7 @@ def build(root: gr.State) -> dict:
         stop = gr.Button("Stop", scale=1)
         fresh = gr.Button("New conversation", scale=1, elem_id="chat-new")
     with gr.Row():
-        grounded = gr.Checkbox(True, label="Answer from the documents", elem_id="chat-grounded",
-                               info="Each question is asked over the passages of your documents that match it best.")
+        grounded = gr.Checkbox(True, label="Answer from the documents", elem_id="chat-grounded", info=GROUNDED_HELP)
         passages_k = gr.Slider(1, MAX_PASSAGES_K, value=3, step=1, label="Passages per question", elem_id="chat-k")
         rerank = gr.Radio(RERANK_LABELS, value="auto", label="Re-rank passages with the model", elem_id="chat-rerank",
                           info=rerank_help(pick_device()))
