@@ -110,7 +110,8 @@ def compare(args) -> None:
     """Prepare pairs and model once; ``--repeats`` times, time every recipe interleaved step by
     step in one fresh process (so a busy machine slows them alike); then measure each recipe's
     peak memory in its own process. Without a usable TRL its baseline is skipped, with the reason
-    printed and saved."""
+    printed and saved. What needs no timing (MFU's constants, the preset's plan) is worked out
+    first, so that a mistake there costs no measurement."""
     import torch
 
     trl_skipped = trl_skip_reason()
@@ -120,40 +121,47 @@ def compare(args) -> None:
     work = Path(tempfile.mkdtemp(prefix="dab-bench-"))
     args.pairs = args.pairs or write_pairs(work / "pairs.jsonl", args.tokenizer)
     args.model = build_shape(work / "model", args.shape) if args.shape else args.model
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    gpu = torch.cuda.get_device_name(0) if device == "cuda" else ""
+    flops = model_flops_per_token(args.model) if device == "cuda" else 0
+    peak_tflops = args.peak_tflops or dense_bf16_tflops(gpu)
+    setting = {"device": gpu or f"cpu ({os.cpu_count()} cores)",
+               "model": args.shape or str(args.model), "steps": args.steps, "warmup": args.warmup,
+               "repeats": args.repeats, "row_tokens": args.row_tokens, "rows_per_step": args.rows_per_step,
+               **({"mfu_flops_per_token": flops, "mfu_peak_tflops": peak_tflops} if flops and peak_tflops else {}),
+               "plan": training_plan(args)}
+    print(f"plan for this hardware: {setting['plan']}", flush=True)
     runs = [finish_child(start_child(args, "all")) for _ in range(args.repeats)]
     names = [name for name in RECIPES if name in runs[0]]
     # Peak memory: each recipe in its own process, all at once; a few steps reach the peak.
     memory = dict(zip(names, map(finish_child, [start_child(args, name, MEMORY_STEPS) for name in names])))
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    gpu = torch.cuda.get_device_name(0) if device == "cuda" else ""
-    flops = model_flops_per_token(str(args.model)) if device == "cuda" else 0
-    peak_tflops = args.peak_tflops or dense_bf16_tflops(gpu)
-    results = {}
-    for recipe in names:
-        speeds = [run[recipe]["tokens_per_s"] for run in runs]
-        results[recipe] = {**runs[0][recipe], "tokens_per_s": statistics.median(speeds), "tokens_per_s_runs": speeds,
-                           "peak_memory_mb": memory[recipe]["peak_memory_mb"]}
-        if flops and peak_tflops:
-            results[recipe]["mfu"] = round(flops * results[recipe]["tokens_per_s"] / (peak_tflops * 1e12), 4)
-        mfu = f"   MFU {results[recipe]['mfu']:.1%}" if "mfu" in results[recipe] else ""
-        print(f"{recipe:7} {results[recipe]['tokens_per_s']:8.1f} real tokens/s (runs {speeds})   "
-              f"peak {results[recipe]['peak_memory_mb']:7.0f} MB{mfu}   ({results[recipe]['detail']})", flush=True)
-    setting = {"device": gpu or f"cpu ({os.cpu_count()} cores)",
-               "model": args.shape or str(args.model), "steps": args.steps, "warmup": args.warmup,
-               "repeats": args.repeats, "row_tokens": args.row_tokens, "rows_per_step": args.rows_per_step,
-               **({"mfu_flops_per_token": flops, "mfu_peak_tflops": peak_tflops} if flops else {}),
-               "plan": training_plan(args), "load_avg_1_5_15m": {"start": [round(x, 2) for x in load_start],
-                                                                "end": [round(x, 2) for x in os.getloadavg()]}}
-    print(f"plan for this hardware: {setting['plan']}", flush=True)
+    results = {name: recipe_result(name, runs, memory[name], setting) for name in names}
+    setting["load_avg_1_5_15m"] = {"start": [round(x, 2) for x in load_start],
+                                   "end": [round(x, 2) for x in os.getloadavg()]}
     summary = summarize(setting, results, runs, trl_skipped)
-    for key in ("ratios", "ratios_checkpointing"):
-        ours_name = "ours" if key == "ratios" else "ours-gc"
+    for key, ours_name in (("ratios", "ours"), ("ratios_checkpointing", "ours-gc")):
         for baseline, ratio in summary.get(key, {}).items():
             print(f"{ours_name}/{baseline}: {ratio['tokens_per_s']}x tokens/s (runs {ratio['tokens_per_s_runs']}), "
                   f"{ratio['peak_memory']}x peak memory")
     out_file = args.out or ROOT / "bench" / "results" / f"train-{device}.json"
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def recipe_result(name: str, runs: list[dict], memory: dict, setting: dict) -> dict:
+    """One recipe's numbers (median tokens/s over the runs, each run's, peak memory, MFU on a GPU
+    of known peak), printed as one line."""
+    speeds = [run[name]["tokens_per_s"] for run in runs]
+    result = {**runs[0][name], "tokens_per_s": statistics.median(speeds), "tokens_per_s_runs": speeds,
+              "peak_memory_mb": memory["peak_memory_mb"]}
+    mfu = ""
+    if "mfu_flops_per_token" in setting:
+        achieved = setting["mfu_flops_per_token"] * result["tokens_per_s"]
+        result["mfu"] = round(achieved / (setting["mfu_peak_tflops"] * 1e12), 4)
+        mfu = f"   MFU {result['mfu']:.1%}"
+    print(f"{name:7} {result['tokens_per_s']:8.1f} real tokens/s (runs {speeds})   "
+          f"peak {result['peak_memory_mb']:7.0f} MB{mfu}   ({result['detail']})", flush=True)
+    return result
 
 
 def summarize(setting: dict, results: dict, runs: list[dict], trl_skipped: str | None) -> dict:
@@ -176,13 +184,13 @@ def ratios_of(ours: str, results: dict, runs: list[dict]) -> dict:
     return ratios
 
 
-def model_flops_per_token(model: str) -> int:
+def model_flops_per_token(model: str | Path) -> int:
     """4 x parameters: forward (2N) and the backward pass through the activations (2N); LoRA
     computes no gradient for the frozen weights, so the usual 6N would overstate the work."""
     from builder.models import resolve_model
     from builder.train.presets import model_shape
 
-    return 4 * model_shape(resolve_model(model)).params
+    return 4 * model_shape(resolve_model(str(model))).params
 
 
 def dense_bf16_tflops(gpu_name: str) -> float:

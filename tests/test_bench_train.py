@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench import trl_recipe
-from bench.train import summarize
+from bench.train import dense_bf16_tflops, model_flops_per_token, recipe_result, summarize
 from builder.storage import write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,23 @@ def test_summary_has_a_ratio_per_baseline_that_ran():
                       "TRL is not installed")
     assert set(alone["ratios"]) == {"peft"} and alone["ratios"]["peft"]["peak_memory"] == 0.5
     assert alone["trl_skipped"] == "TRL is not installed" and "trl_checks" not in alone
+
+
+def test_mfu_counts_four_flops_per_parameter_and_token_against_the_gpu_s_peak(tiny_model_dir):
+    """The GPU-only numbers, checked where CI runs: a run on an H200 once lost its measurements to
+    a mistake in this path, which only a GPU reached."""
+    from transformers import AutoModelForCausalLM
+
+    params = sum(p.numel() for p in AutoModelForCausalLM.from_pretrained(tiny_model_dir).parameters())
+    flops = model_flops_per_token(tiny_model_dir)  # a Path, as --shape makes it
+    assert flops == 4 * params
+    assert dense_bf16_tflops("NVIDIA H200") == dense_bf16_tflops("NVIDIA H100 80GB HBM3") == 989.0
+    assert dense_bf16_tflops("NVIDIA H100 PCIe") == 756.0 and dense_bf16_tflops("Some GPU") == 0.0
+    runs = [{"ours": {"tokens_per_s": 1000.0, "detail": "d"}}, {"ours": {"tokens_per_s": 3000.0, "detail": "d"}}]
+    setting = {"mfu_flops_per_token": 4e9, "mfu_peak_tflops": 989.0}
+    result = recipe_result("ours", runs, {"peak_memory_mb": 100}, setting)
+    assert result["tokens_per_s"] == 2000.0 and result["mfu"] == round(4e9 * 2000 / 989e12, 4)
+    assert "mfu" not in recipe_result("ours", runs, {"peak_memory_mb": 100}, {})  # a CPU, or an unknown GPU
 
 
 def run_bench(tmp_path: Path, model_dir: Path, pythonpath: str = "", repeats: int = 1):
