@@ -91,10 +91,8 @@ def grounded_prompt(project: Project | None, messages: Sequence[dict], chat_cfg:
     if project is None or not project_index(project).passages:
         return GroundedPrompt([dict(m) for m in messages], (), NO_DOCUMENTS, special_tokens)
     passages = tuple(find_passages(project, messages, chat_cfg.passages_k, ranker))
-    questions = user_questions(messages)
     return GroundedPrompt(quote_passages(messages, passages, special_tokens), passages,
-                          GROUNDED if passages else NO_MATCH, special_tokens,
-                          text_end(questions[-1], MAX_QUESTION_CHARS) if questions else "")
+                          GROUNDED if passages else NO_MATCH, special_tokens, last_question(messages))
 
 
 def engine_prompt(engine, project: Project | None, messages: Sequence[dict], chat_cfg: ChatConfig) -> GroundedPrompt:
@@ -110,7 +108,13 @@ def find_passages(project: Project, messages: Sequence[dict], k: int, ranker: Ra
     if ranker is None:
         return search_messages(project, messages, k)
     candidates = search_messages(project, messages, max(k, CANDIDATES))
-    return ranker(text_end(user_questions(messages)[-1], MAX_QUESTION_CHARS), candidates)[:k] if candidates else []
+    return ranker(last_question(messages), candidates)[:k] if candidates else []
+
+
+def last_question(messages: Sequence[dict]) -> str:
+    """The last user question as it is searched and quoted: its last ``MAX_QUESTION_CHARS``; "" when none."""
+    questions = user_questions(messages)
+    return text_end(questions[-1], MAX_QUESTION_CHARS) if questions else ""
 
 
 def quote_passages(messages: Sequence[dict], passages: Sequence[Passage], special_tokens: Sequence[str]) -> list[dict]:
@@ -173,6 +177,10 @@ def focus_start(words: list[str], wanted: set[str], max_chars: int) -> int:
     """The first word of a ``max_chars`` window over ``words`` around the tightest stretch that
     holds the most distinct ``wanted`` terms: a quarter of the room left goes before it, the rest
     after."""
+    starts = [0]
+    for word in words:
+        starts.append(starts[-1] + len(word) + 1)
+    width = lambda i, j: starts[j + 1] - starts[i] - 1  # noqa: E731  characters of words[i..j] joined
     hit_terms = [wanted & set(terms(word)) for word in words]
     hits = [i for i, found in enumerate(hit_terms) if found]
     if not hits:
@@ -180,14 +188,14 @@ def focus_start(words: list[str], wanted: set[str], max_chars: int) -> int:
     best, last, best_key = hits[0], hits[0], (0, 0)
     for i in hits:
         found: set[str] = set()
-        for j in (j for j in hits if j >= i and len(" ".join(words[i:j + 1])) <= max_chars):
+        for j in (j for j in hits if j >= i and width(i, j) <= max_chars):
             found |= hit_terms[j]
-            key = (len(found), -len(" ".join(words[i:j + 1])))  # most terms, then the tightest stretch
+            key = (len(found), -width(i, j))  # most terms, then the tightest stretch
             if key > best_key:
                 best, last, best_key = i, j, key
-    before = (max_chars - len(" ".join(words[best:last + 1]))) // 4
+    before = (max_chars - width(best, last)) // 4
     start = best
-    while start > 0 and len(" ".join(words[start - 1:best])) <= before:
+    while start > 0 and width(start - 1, best - 1) <= before:
         start -= 1
     return start
 

@@ -3,8 +3,8 @@
     history += source_messages(prompt)     # prompt: builder.answers.GroundedPrompt
 
 Each source is an assistant message with ``metadata`` (a Gradio "thought"): its title names the
-document and heading, its log shows a short snippet (the sentences that share most words with
-the question), and opening it shows the whole passage.
+document and heading, its log shows a short snippet (the stretch of the passage that holds most
+of the question's words, ``answers.snippet``), and opening it shows the whole passage.
 When the answer used no passage, one such message says why (no documents, nothing matched,
 answering from the documents switched off). Under a finished answer, ``check_message`` names
 its figures, dates, codes and names that none of its sources states.
