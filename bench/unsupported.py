@@ -1,13 +1,17 @@
-"""How well does "Not in the sources" single out wrong answers? Prints one line per project.
+"""What do the answer checks show of wrong and right answers? Prints their counts per model.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/unsupported.py --project DIR --corpus bench/corpora/hollinvale-housing
 
 ``--project`` is a trained project (``bench/learn.py --keep DIR`` makes one) of the corpus
 folder's documents; its newest run's tuned model, then the base model, answer the corpus's hand-written questions
 over the passages chat would quote (``answers.grounded_prompt`` with the project's chat settings),
-greedily, and each answer is scored with ``generation.states_facts`` (right or wrong) and with
-``GroundedPrompt.unsupported`` (flagged or not). Reported: the share of wrong answers flagged, the
-share of right answers flagged (false alarms), and how many answers state a key fact at all.
+greedily, and each answer is scored with ``generation.states_facts`` (right or wrong) and checked:
+``GroundedPrompt.unsupported`` ("⚠ Not in the sources": figures no source states) and
+``GroundedPrompt.figure_lines`` ("Where the figures are": the line that states each other figure).
+Reported: wrong answers flagged as not in the sources, wrong answers whose figures are shown with
+the lines they come from (none of those lines states the reference's figure: the reader sees a
+line about something else), wrong answers with neither (they decline or state no figure); right
+answers flagged (false alarms), and right answers whose figure is shown with a line stating it.
 """
 
 import argparse
@@ -46,16 +50,23 @@ def main() -> None:
 
 
 def report(name: str, texts: list[str], refs: list[dict], prompts: list) -> None:
-    """Right and flagged answers, counted; then each flagged answer."""
+    """The checks' counts over wrong and right answers; then each wrong answer with a figure line."""
     right = [bool(states_facts(text, ref)) for text, ref in zip(texts, refs)]
-    flags = [prompt.unsupported(text) for prompt, text in zip(prompts, texts)]
-    wrong_flagged = sum(bool(f) for f, r in zip(flags, right) if not r)
-    right_flagged = sum(bool(f) for f, r in zip(flags, right) if r)
-    print(f"{name}: {sum(right)} of {len(refs)} right; flagged {wrong_flagged} of {len(refs) - sum(right)} "
-          f"wrong answers and {right_flagged} of {sum(right)} right ones", flush=True)
-    for text, ref, ok, flag in zip(texts, refs, right, flags):
-        if flag:
-            print(f"  {'right' if ok else 'wrong'}: {ref['question'][:60]!r} -> {text[:70]!r} flags {flag}")
+    flagged = [bool(prompt.unsupported(text)) for prompt, text in zip(prompts, texts)]
+    lines = [prompt.figure_lines(text) for prompt, text in zip(prompts, texts)]
+    shows_other = [bool(found) and not any(states_facts(f["line"], ref) for f in found) for found, ref in zip(lines, refs)]
+    wrong = [i for i, ok in enumerate(right) if not ok]
+    good = [i for i, ok in enumerate(right) if ok]
+    print(f"{name}: {len(good)} of {len(refs)} right", flush=True)
+    print(f"  wrong {len(wrong)}: not in the sources {sum(flagged[i] for i in wrong)}, figure shown with a line "
+          f"about something else {sum(shows_other[i] and not flagged[i] for i in wrong)}, neither "
+          f"{sum(not flagged[i] and not shows_other[i] for i in wrong)}")
+    print(f"  right {len(good)}: flagged not in the sources {sum(flagged[i] for i in good)}, figure shown with "
+          f"the line stating it {sum(any(states_facts(f['line'], refs[i]) for f in lines[i]) for i in good)}")
+    for i in wrong:
+        if shows_other[i]:
+            print(f"  wrong: {refs[i]['question'][:60]!r} -> {texts[i][:50]!r}: {lines[i][0]['line'][:70]!r}")
+
 
 if __name__ == "__main__":
     main()

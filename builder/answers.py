@@ -10,6 +10,7 @@ open-book evaluation finds its passages the same way (``find_passages``)::
     prompt.note        # what to tell the user ("No documents: answering without them."), or None
     prompt.sources()           # [{document, heading, snippet, chunk_id, score}], snippets for the question
     prompt.unsupported(answer)  # ["£3.85"]: figures, dates, codes and names of the answer no source states
+    prompt.figure_lines(answer)  # [{fact, document, line}]: the answer's figures with the lines that state them
     prompt.for_conversation(other_messages)       # another conversation over the same passages
 
 Rules:
@@ -36,12 +37,13 @@ from .facts import KeyFact, fact_in_answer, key_facts
 from .project import Project
 from .rerank import CANDIDATES, Ranker, passage_ranker
 from .retrieve import (MAX_QUESTION_CHARS, NO_PASSAGES, Passage, excerpt, ground_messages, project_index,
-                       search_messages, terms, text_end, user_questions)
+                       search_messages, terms, text_end, text_units, user_questions)
 
 GROUNDED, NO_MATCH, NO_DOCUMENTS, OFF = "grounded", "no_match", "no_documents", "off"
 NOTES = {NO_MATCH: NO_PASSAGES, NO_DOCUMENTS: "No documents: answering without them.",
          OFF: "From memory: the documents were not looked up.", GROUNDED: None}
 SNIPPET_CHARS = 160
+FIGURE_KINDS = {"money", "percent", "duration", "measure", "time", "date", "phone", "code", "count", "frequency"}
 _SPACES = re.compile(r"\s+")
 _RULE_LINE = re.compile(r"^\s*\|?\s*(?::?-{3,}:?\s*\|?\s*)+$|^\s*([-*_])(?:\s*\1){2,}\s*$")  # |---|---| rows, ---
 _EMPHASIS = re.compile(r"(\*\*|\*)(?=\S)(.+?)(?<=\S)\1")
@@ -68,6 +70,13 @@ class GroundedPrompt:
         if self.status != GROUNDED:
             return []
         return unsupported_facts(answer, [p.text for p in self.passages] + [self.question])
+
+    def figure_lines(self, answer: str) -> list[dict]:
+        """The figures of ``answer`` with the lines of its sources that state them (empty when the
+        answer had no sources): see ``figure_lines``."""
+        if self.status != GROUNDED:
+            return []
+        return figure_lines(answer, self.question, self.passages)
 
     @property
     def note(self) -> str | None:
@@ -137,6 +146,30 @@ def unsupported_facts(answer: str, sources: Sequence[str]) -> list[str]:
     for fact in key_facts(answer):
         if checkable(fact) and fact.text not in found and not any(fact_in_answer(fact, text) for text in sources):
             found.append(fact.text)
+    return found
+
+
+def figure_lines(answer: str, question: str, passages: Sequence[Passage]) -> list[dict]:
+    """Each figure of ``answer`` (amounts, dates, times, durations, codes, phone numbers) that the
+    passages state, with the line stating it, as ``{fact, document, line}``: of several such
+    lines, the one sharing most of the question's words, shown from its start (what the line is
+    about) or, when the figure comes later, cut around it. A small model reading a list or a table
+    often copies the figure of a neighbouring line ("£3.85", the cleaning charge, asked for the
+    lift charge): the line shows the reader what the figure is. Figures the question gives are
+    left out, and so are those no line states (``unsupported_facts`` names them)."""
+    wanted = set(terms(question))
+    lines = [(passage, unit) for passage in passages for unit, _ in text_units(passage.text)]
+    found: list[dict] = []
+    for fact in key_facts(answer):
+        if (fact.kind not in FIGURE_KINDS or not any(ch.isdigit() for ch in fact.text)
+                or fact_in_answer(fact, question) or any(f["fact"] == fact.text for f in found)):
+            continue
+        stating = [(passage, unit) for passage, unit in lines if fact_in_answer(fact, unit)]
+        if stating:
+            passage, unit = max(stating, key=lambda row: len(wanted & set(terms(row[1]))))
+            start = snippet(unit)
+            line = start if fact_in_answer(fact, start) else snippet(unit, question=fact.text)
+            found.append({"fact": fact.text, "document": passage.document, "line": line})
     return found
 
 

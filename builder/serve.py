@@ -14,7 +14,9 @@ fields of the response (and of the last streamed chunk, the one with ``finish_re
 ``"sources"``, a list of ``{document, heading, snippet, chunk_id, score}``, and ``"grounding"``:
 ``grounded``, ``no_match`` (no passage matched: the model was asked to say the documents do not
 cover it), ``no_documents`` (the project has none) or ``off``; with them ``"unsupported"``, the
-answer's figures, dates, codes and names that no source states (``GroundedPrompt.unsupported``). A request switches retrieval off
+answer's figures, dates, codes and names that no source states (``GroundedPrompt.unsupported``), and
+``"figure_lines"``, its other figures with the line of the sources stating each, as
+``{fact, document, line}`` (``GroundedPrompt.figure_lines``). A request switches retrieval off
 with the extra body field ``"documents": false``, sets the number of passages with
 ``"passages_k"`` and re-ranking with ``"rerank"`` (``"on"``, ``"off"``, ``"auto"``: ``builder.rerank``)
 (OpenAI clients: ``extra_body={...}``); plain clients ignore them.
@@ -162,9 +164,10 @@ def request_messages(body: dict, defaults: ChatConfig,
 
 
 def grounding_fields(prompt: GroundedPrompt, answer: str) -> dict:
-    """The extra top-level fields that say what ``answer`` was grounded in, and what of it no
-    source states."""
-    return {"sources": prompt.sources(), "grounding": prompt.status, "unsupported": prompt.unsupported(answer)}
+    """The extra top-level fields that say what ``answer`` was grounded in, what of it no source
+    states, and the lines that state its other figures."""
+    return {"sources": prompt.sources(), "grounding": prompt.status, "unsupported": prompt.unsupported(answer),
+            "figure_lines": prompt.figure_lines(answer)}
 
 
 def completion(answer_id: str, model: str, text: str, finish: str, usage: dict, extra: dict) -> dict:

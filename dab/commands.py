@@ -314,12 +314,19 @@ def answer_with_sources(engine, project, history: list[dict], settings) -> str:
     print()
     if prompt.note:
         print(f"({prompt.note})")
-    if unsupported := prompt.unsupported(reply):
-        print(f"(Not in the sources, check them: {', '.join(unsupported)})")
+    for line in check_lines(prompt, reply):
+        print(line)
     if prompt.passages:
         print("Sources:\n" + "\n".join("  " + source_line(n, p, prompt.question)
                                         for n, p in enumerate(prompt.passages, 1)))
     return reply
+
+
+def check_lines(prompt, reply: str) -> list[str]:
+    """What to tell under an answer (a ``GroundedPrompt``'s checks): the figures no source states,
+    and the line of the sources that states each other figure."""
+    lines = [f"(Not in the sources, check them: {', '.join(found)})"] if (found := prompt.unsupported(reply)) else []
+    return lines + [f'(Where {f["fact"]} is: {f["document"]}, "{f["line"]}")' for f in prompt.figure_lines(reply)]
 
 
 def iter_prompts():

@@ -11,12 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from builder import retrieve
-from builder.answers import (GROUNDED, NO_DOCUMENTS, NO_MATCH, OFF, grounded_prompt, snippet, source_line,
-                             source_record, unsupported_facts)
+from builder.answers import (GROUNDED, NO_DOCUMENTS, NO_MATCH, OFF, GroundedPrompt, figure_lines, grounded_prompt,
+                             snippet, source_line, source_record, unsupported_facts)
 from builder.config import ChatConfig, ProjectConfig
 from builder.errors import ConfigError
 from builder.project import Project
-from builder.retrieve import ABSTAIN_ANSWER, MAX_QUESTION_CHARS, NO_PASSAGES, PASSAGES_INTRO
+from builder.retrieve import ABSTAIN_ANSWER, MAX_QUESTION_CHARS, NO_PASSAGES, PASSAGES_INTRO, Passage
 
 from .support import handbook_project
 
@@ -177,6 +177,40 @@ def test_an_answer_s_figures_that_no_source_states_are_named(project):
     assert asked.unsupported("A day pass costs 4.50 euro.") == []
     off = grounded_prompt(project, ASK, ChatConfig(grounded=False))
     assert off.unsupported("It costs 7.90 euro.") == []  # nothing to check against: the note says so
+
+
+CHARGES = Passage("c1", "rent.pdf", ("Service charges",), (
+    "Service charges are added to your rent. The charges are:\n"
+    "- communal cleaning of stairs and landings, charged to all flats: £3.85 a week;\n"
+    "- lift maintenance and the yearly inspection of the lifts, charged at Saltings Court only: £2.65 a week.\n"
+    "- grounds maintenance: £1.10 a week.\n\n"
+    "| Home | Weekly rent |\n|---|---|\n| Two-bedroom flat | £104.30 |\n| Three-bedroom house | £131.20 |"), 1.0)
+LIFT = "How much is the weekly lift charge at Saltings Court?"
+
+
+def test_each_figure_of_an_answer_comes_with_the_line_that_states_it(project):
+    cleaning = "- communal cleaning of stairs and landings, charged to all flats: £3.85 a week;"
+    assert figure_lines("£3.85 a week.", LIFT, [CHARGES]) == [{"fact": "£3.85", "document": "rent.pdf", "line": cleaning}]
+    assert [f["line"] for f in figure_lines("£2.65 a week, or £2.65.", LIFT, [CHARGES])] == [
+        "- lift maintenance and the yearly inspection of the lifts, charged at Saltings Court only: £2.65 a week."]
+    house = "What is the weekly rent on a three-bedroom house?"
+    assert [f["line"] for f in figure_lines("£131.20 a week, not £104.30.", house, [CHARGES])] == [
+        "Three-bedroom house · £131.20;", "Two-bedroom flat · £104.30;"]  # table rows, as read
+    twice = Passage("c2", "notice.md", (), "Lifts are serviced at Saltings Court for £3.85 a visit.", 2.0)
+    assert figure_lines("£3.85.", LIFT, [CHARGES, twice])[0]["document"] == "notice.md"  # the line nearer the question
+    assert figure_lines("£9.99 a week.", LIFT, [CHARGES]) == []  # no line states it: ``unsupported`` names it
+    assert figure_lines("£3.85 a week.", "Is it £3.85?", [CHARGES]) == []  # the question gives it
+    assert figure_lines("Two-bedroom flats, at Saltings Court.", LIFT, [CHARGES]) == []  # no figure
+    asked = grounded_prompt(project, ASK, ChatConfig(passages_k=1))
+    assert asked.figure_lines("A day pass costs 4.50 euro.") == [
+        {"fact": "4.50 euro", "document": "fees.md", "line": snippet(asked.passages[0].text.split("\n")[-1], question="4.50 euro")}]
+    from dab.commands import check_lines
+
+    lift = GroundedPrompt([], (CHARGES,), GROUNDED, question=LIFT)
+    assert check_lines(lift, "£3.85 a week, or £9.99.") == [
+        "(Not in the sources, check them: £9.99)", f'(Where £3.85 is: rent.pdf, "{cleaning}")']
+    assert check_lines(lift, "At Saltings Court.") == []
+    assert grounded_prompt(project, ASK, ChatConfig(grounded=False)).figure_lines("It costs 4.50 euro.") == []
 
 
 def test_snippet_is_one_short_line():

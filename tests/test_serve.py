@@ -235,8 +235,9 @@ def test_grounded_answer_carries_its_sources(grounded_url, tiny_engine):
     reply = httpx.post(f"{url}/v1/chat/completions", json=ask(DAY_PASS, passages_k=2), timeout=30).json()
     assert reply["grounding"] == "grounded" and 1 <= len(reply["sources"]) <= 2
     text = reply["choices"][0]["message"]["content"]
-    assert reply["unsupported"] == unsupported_facts(text, [DAY_PASS] + [
-        p.text for p in grounded_prompt(project, ask(DAY_PASS)["messages"], replace(DEFAULTS, passages_k=2)).passages])
+    asked = grounded_prompt(project, ask(DAY_PASS)["messages"], replace(DEFAULTS, passages_k=2))
+    assert reply["unsupported"] == unsupported_facts(text, [DAY_PASS] + [p.text for p in asked.passages])
+    assert reply["figure_lines"] == asked.figure_lines(text)
     first = reply["sources"][0]
     assert first["document"] == "fees.md" and first["heading"].endswith("Day passes")
     assert first["snippet"].startswith("A day pass costs 4.50 euro") and first["chunk_id"] and first["score"] > 0
@@ -259,7 +260,7 @@ def test_streamed_answer_carries_its_sources_in_the_last_chunk(grounded_url):
         chunks = [json.loads(e) for e in sse_events(response)[:-1]]
     assert [c["choices"][0]["finish_reason"] is not None for c in chunks].count(True) == 1
     assert chunks[-1]["grounding"] == "grounded" and chunks[-1]["sources"][0]["document"] == "fees.md"
-    assert isinstance(chunks[-1]["unsupported"], list)
+    assert isinstance(chunks[-1]["unsupported"], list) and isinstance(chunks[-1]["figure_lines"], list)
     assert not any("sources" in c for c in chunks[:-1])
 
 

@@ -38,7 +38,7 @@ def text_of(message: dict) -> str:
     return plain_text(message["content"])
 
 
-CHECK = "⚠ Not in the sources: "
+CHECKS = ("⚠ Not in the sources: ", "Where the figures are: ")
 
 
 def title(message: dict) -> str:
@@ -50,15 +50,22 @@ def titles(pane: list[dict]) -> list[str]:
     return [title(m) for m in without_checks(pane) if title(m)]
 
 
+def check_prefix(message: dict) -> str:
+    return next((prefix for prefix in CHECKS if title(message).startswith(prefix)), "")
+
+
 def without_checks(pane: list[dict]) -> list[dict]:
-    """The pane without its "Not in the sources" boxes, after checking that each sits right under
-    an answer and names only what that answer says (the tiny model's answers are random words)."""
+    """The pane without its check boxes, after checking that each sits right under an answer (or
+    its other check) and names only what that answer says (the tiny model's answers are random words)."""
     kept = []
     for i, message in enumerate(pane):
-        if title(message).startswith(CHECK):
-            answer = text_of(pane[i - 1])
-            assert pane[i - 1]["role"] == "assistant" and not title(pane[i - 1])
-            assert all(fact in answer for fact in title(message)[len(CHECK):].split(", ")), (answer, title(message))
+        if prefix := check_prefix(message):
+            above = next(j for j in range(i - 1, -1, -1) if not check_prefix(pane[j]))
+            answer = text_of(pane[above])
+            assert pane[above]["role"] == "assistant" and not title(pane[above])
+            named = title(message)[len(prefix):].split(", ")
+            facts = [item.rsplit(" (", 1)[0] for item in named] if prefix == CHECKS[1] else named  # "£3.85 (rent.pdf)"
+            assert all(fact in answer for fact in facts), (answer, title(message))
         else:
             kept.append(message)
     return kept

@@ -202,16 +202,19 @@ def test_a_question_shows_at_once_while_the_documents_are_looked_up(tmp_path):
 
 def test_a_figure_no_source_states_is_flagged_right_under_its_answer():
     from ui.steps import chat
-    from ui.sources import CHECK_DETAIL
+    from ui.sources import CHECK_DETAIL, check_message, figures_message
 
     earlier = {"role": "assistant", "content": "£10.40."}  # an identical earlier answer is not the one flagged
     reply = {"role": "assistant", "content": "£10.40."}
     source = {"role": "assistant", "content": "passage", "metadata": {"title": "Source 1: rent.pdf"}}
     pane = [{"role": "user", "content": "Rent?"}, earlier, {"role": "user", "content": "And now?"}, reply, source]
-    chat.flag_unsupported(pane, reply, [])
+    chat.flag_checks(pane, reply, [])
     assert len(pane) == 5
-    chat.flag_unsupported(pane, reply, ["£10.40", "15 April 2026"])
-    assert pane[3] is reply and pane[5] is source and pane[1] is earlier
+    other = figures_message([{"fact": "£3.85", "document": "rent.pdf", "line": "- cleaning: £3.85 a week;"}])
+    chat.flag_checks(pane, reply, [check_message(["£10.40", "15 April 2026"]), other])
+    assert pane[3] is reply and pane[6] is source and pane[1] is earlier
     assert pane[4] == {"role": "assistant", "content": CHECK_DETAIL,
                        "metadata": {"title": "⚠ Not in the sources: £10.40, 15 April 2026", "status": "done"}}
-    assert history_messages([reply, pane[4], source]) == [{"role": "assistant", "content": "£10.40."}]
+    assert pane[5]["metadata"]["title"] == "Where the figures are: £3.85 (rent.pdf)"
+    assert pane[5]["content"].endswith('\n- £3.85: rent.pdf, "- cleaning: £3.85 a week;"')
+    assert history_messages([reply, pane[4], pane[5], source]) == [{"role": "assistant", "content": "£10.40."}]

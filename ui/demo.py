@@ -43,7 +43,7 @@ from builder.storage import write_json  # noqa: E402
 from .engines import get_engine, history_messages  # noqa: E402
 from .guard import DEMO_REFUSED_PATHS, AllowedHosts, guard_kwargs  # noqa: E402
 from .ratelimit import ProxyTrust, RateLimiter, visitor_key  # noqa: E402
-from .sources import check_message, source_messages  # noqa: E402
+from .sources import check_messages, source_messages  # noqa: E402
 
 DEMO_USER = "demo"
 MAX_UPLOAD = "16kb"  # the demo takes no files; Gradio's upload route stays tiny
@@ -97,10 +97,9 @@ def build_demo(project: Project, run: Run, limiter: RateLimiter) -> gr.Blocks:
         for piece in engine.stream(prompt.messages, chat):
             text += piece
             yield [{"role": "assistant", "content": text}, *sources]
-        unsupported = prompt.unsupported(text)
-        if unsupported or not text:  # an empty answer still shows its sources
-            check = [check_message(unsupported)] if unsupported else []
-            yield [{"role": "assistant", "content": text}, *check, *sources]
+        checks = check_messages(prompt, text)
+        if checks or not text:  # an empty answer still shows its sources
+            yield [{"role": "assistant", "content": text}, *checks, *sources]
 
     title, description, examples = demo_page(project, run)
     demo = gr.ChatInterface(respond, title=title, description=description, examples=examples or None,

@@ -19,7 +19,7 @@ from builder.runs import chat_settings, newest_trained_run
 from .. import report
 from ..engines import get_engine, stop_current, history_messages
 from ..errors import friendly
-from ..sources import check_message, source_messages
+from ..sources import check_messages, source_messages
 
 
 def engine_for(root: str):
@@ -38,8 +38,9 @@ WAITING = "⏳ *Waiting for the model: it is finishing another task (an evaluati
 LOOKING = "🔎 *Looking up your documents…*"
 GROUNDED_HELP = ("Each question is asked over the passages of your documents that match it best; they are listed "
                  "under the answer. \"⚠ Not in the sources\" names figures, dates or names of an answer that no "
-                 "source states. A figure taken from the wrong line of a source is not caught: compare the answer "
-                 "with the snippet beside each source.")
+                 "source states; \"Where the figures are\" shows the line of the sources that states each other figure: "
+                 "a small model sometimes copies the figure of a neighbouring line, so check that the line is "
+                 "about what you asked.")
 
 
 def panes(message: str, tuned: list, base: list, root: str, chat, engine) -> tuple:
@@ -56,12 +57,11 @@ def panes(message: str, tuned: list, base: list, root: str, chat, engine) -> tup
     return prompt, result
 
 
-def flag_unsupported(pane: list, reply: dict, unsupported: list[str]) -> None:
-    """Put a ``check_message`` right under ``reply`` in ``pane`` when the answer states what no
-    source does."""
-    if unsupported:
+def flag_checks(pane: list, reply: dict, checks: list[dict]) -> None:
+    """Put the answer's ``check_messages`` right under ``reply`` in ``pane``."""
+    if checks:
         at = next(i for i, message in enumerate(pane) if message is reply)
-        pane.insert(at + 1, check_message(unsupported))
+        pane[at + 1:at + 1] = checks
 
 
 def rerank_help(device: str) -> str:
@@ -105,7 +105,7 @@ def on_send(message: str, tuned: list, base: list, root: str, grounded: bool = T
             reply["content"] = answer
             yield "", tuned_out, base_out
         reply["content"] = answer
-        flag_unsupported(pane, reply, prompt.unsupported(answer))
+        flag_checks(pane, reply, check_messages(prompt, answer))
     yield "", tuned_out, base_out
 
 
