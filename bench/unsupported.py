@@ -7,11 +7,13 @@ folder's documents; its newest run's tuned model, then the base model, answer th
 over the passages chat would quote (``answers.grounded_prompt`` with the project's chat settings),
 greedily, and each answer is scored with ``generation.states_facts`` (right or wrong) and checked:
 ``GroundedPrompt.unsupported`` ("⚠ Not in the sources": figures no source states) and
+``answers.claim_beside_decline`` ("⚠ Unsure": the answer also says the documents do not cover it) and
 ``GroundedPrompt.figure_lines`` ("Where the figures are": the line that states each other figure).
-Reported: wrong answers flagged as not in the sources, wrong answers whose figures are shown with
-the lines they come from (none of those lines states the reference's figure: the reader sees a
-line about something else), wrong answers with neither (they decline or state no figure); right
-answers flagged (false alarms), and right answers whose figure is shown with a line stating it.
+Reported: wrong answers flagged as not in the sources, wrong answers marked unsure (and not flagged),
+wrong answers whose figures are shown with the lines they come from (none of those lines states
+the reference's figure: the reader sees a line about something else), wrong answers with none of
+these (they decline or state no figure); right answers flagged or marked unsure (false alarms),
+and right answers whose figure is shown with a line stating it.
 """
 
 import argparse
@@ -21,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from builder import evaluate, torch_thread  # noqa: E402
-from builder.answers import engine_prompt  # noqa: E402
+from builder.answers import claim_beside_decline, engine_prompt  # noqa: E402
 from builder.generation import greedy_texts, states_facts  # noqa: E402
 from builder.project import Project  # noqa: E402
 from builder.runs import chat_settings, load_engine, newest_trained_run  # noqa: E402
@@ -54,14 +56,18 @@ def report(name: str, texts: list[str], refs: list[dict], prompts: list) -> None
     right = [bool(states_facts(text, ref)) for text, ref in zip(texts, refs)]
     flagged = [bool(prompt.unsupported(text)) for prompt, text in zip(prompts, texts)]
     lines = [prompt.figure_lines(text) for prompt, text in zip(prompts, texts)]
+    unsure = [bool(claim_beside_decline(text)) and not flag for text, flag in zip(texts, flagged)]
     shows_other = [bool(found) and not any(states_facts(f["line"], ref) for f in found) for found, ref in zip(lines, refs)]
     wrong = [i for i, ok in enumerate(right) if not ok]
     good = [i for i, ok in enumerate(right) if ok]
     print(f"{name}: {len(good)} of {len(refs)} right", flush=True)
-    print(f"  wrong {len(wrong)}: not in the sources {sum(flagged[i] for i in wrong)}, figure shown with a line "
-          f"about something else {sum(shows_other[i] and not flagged[i] for i in wrong)}, neither "
-          f"{sum(not flagged[i] and not shows_other[i] for i in wrong)}")
-    print(f"  right {len(good)}: flagged not in the sources {sum(flagged[i] for i in good)}, figure shown with "
+    other = [shows_other[i] and not flagged[i] and not unsure[i] for i in range(len(refs))]
+    print(f"  wrong {len(wrong)}: not in the sources {sum(flagged[i] for i in wrong)}, unsure "
+          f"{sum(unsure[i] for i in wrong)}, figure shown with a line about something else "
+          f"{sum(other[i] for i in wrong)}, none of these "
+          f"{sum(not (flagged[i] or unsure[i] or other[i]) for i in wrong)}")
+    print(f"  right {len(good)}: flagged not in the sources {sum(flagged[i] for i in good)}, unsure "
+          f"{sum(unsure[i] for i in good)}, figure shown with "
           f"the line stating it {sum(any(states_facts(f['line'], refs[i]) for f in lines[i]) for i in good)}")
     for i in wrong:
         if shows_other[i]:

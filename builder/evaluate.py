@@ -40,7 +40,7 @@ from collections import Counter
 from typing import Callable
 
 from . import torch_thread
-from .answers import find_passages
+from .answers import abstained, find_passages
 from .chat import ChatEngine
 from .config import ChatConfig, ProjectConfig
 from .conversation import IGNORE_INDEX, tokenize_conversation
@@ -51,7 +51,7 @@ from .generation import greedy_texts, states_facts
 from .durations import duration
 from .project import Project
 from .rerank import passage_ranker
-from .retrieve import ABSTAIN_ANSWER, Passage, ground_messages
+from .retrieve import Passage, ground_messages
 from .runs import Run, chat_settings
 from .train.data import collate_packed
 
@@ -59,8 +59,6 @@ MODELS = (("base", False), ("tuned", True))
 MODES = ("closed", "open")
 MAX_EVAL_NEW_TOKENS = 128
 UNANSWERABLE_NEW_TOKENS = 48
-ABSTAIN_PHRASES = (ABSTAIN_ANSWER.lower().rstrip("."), "do not cover", "don't cover", "does not cover",
-                   "not covered", "no information", "not mentioned", "do not say", "don't say", "do not mention")
 Progress = Callable[[float, str], None]
 
 
@@ -204,12 +202,6 @@ def retrieval_recall(passages: list[list[Passage]], refs: list[dict]) -> float |
     hits = [any(states_facts(p.text, ref) for p in found) for found, ref in zip(passages, refs)
             if states_facts(ref["answer"], ref) is not None]
     return round(sum(hits) / len(hits), 4) if hits else None
-
-
-def abstained(text: str) -> bool:
-    """Whether an answer says the documents do not answer the question."""
-    lowered = " ".join(text.lower().replace("’", "'").split())
-    return any(phrase in lowered for phrase in ABSTAIN_PHRASES)
 
 
 def describe(passage: Passage) -> dict:

@@ -53,7 +53,7 @@ import secrets
 import time
 import uuid
 
-from .answers import GroundedPrompt, engine_prompt
+from .answers import GroundedPrompt, claim_beside_decline, engine_prompt
 from .chat import ChatEngine, clean_messages
 from .config import MAX_PASSAGES_K, ChatConfig, ProjectConfig
 from .errors import BuilderError, ConfigError, GeneratorError
@@ -165,9 +165,10 @@ def request_messages(body: dict, defaults: ChatConfig,
 
 def grounding_fields(prompt: GroundedPrompt, answer: str) -> dict:
     """The extra top-level fields that say what ``answer`` was grounded in, what of it no source
-    states, and the lines that state its other figures."""
+    states, what it claims besides saying the documents do not cover the question (null when
+    nothing), and the lines that state its other figures."""
     return {"sources": prompt.sources(), "grounding": prompt.status, "unsupported": prompt.unsupported(answer),
-            "figure_lines": prompt.figure_lines(answer)}
+            "unsure_claim": claim_beside_decline(answer) or None, "figure_lines": prompt.figure_lines(answer)}
 
 
 def completion(answer_id: str, model: str, text: str, finish: str, usage: dict, extra: dict) -> dict:

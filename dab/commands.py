@@ -324,8 +324,14 @@ def answer_with_sources(engine, project, history: list[dict], settings) -> str:
 
 def check_lines(prompt, reply: str) -> list[str]:
     """What to tell under an answer (a ``GroundedPrompt``'s checks): the figures no source states,
-    and the line of the sources that states each other figure."""
+    whether it also says the documents do not cover the question, and the line of the sources
+    that states each other figure."""
+    from builder.answers import claim_beside_decline
+
     lines = [f"(Not in the sources, check them: {', '.join(found)})"] if (found := prompt.unsupported(reply)) else []
+    if claim_beside_decline(reply):
+        lines.append("(Unsure: the answer also says the documents do not cover this; take it as not found "
+                     "and read the sources)")
     return lines + [f'(Where {f["fact"]} is: {f["document"]}, "{f["line"]}")' for f in prompt.figure_lines(reply)]
 
 

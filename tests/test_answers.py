@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from builder import retrieve
-from builder.answers import (GROUNDED, NO_DOCUMENTS, NO_MATCH, OFF, GroundedPrompt, figure_lines, grounded_prompt,
-                             snippet, source_line, source_record, unsupported_facts)
+from builder.answers import (GROUNDED, NO_DOCUMENTS, NO_MATCH, OFF, GroundedPrompt, abstained, claim_beside_decline,
+                             figure_lines, grounded_prompt, snippet, source_line, source_record, unsupported_facts)
 from builder.config import ChatConfig, ProjectConfig
 from builder.errors import ConfigError
 from builder.project import Project
@@ -210,7 +210,23 @@ def test_each_figure_of_an_answer_comes_with_the_line_that_states_it(project):
     assert check_lines(lift, "£3.85 a week, or £9.99.") == [
         "(Not in the sources, check them: £9.99)", f'(Where £3.85 is: rent.pdf, "{cleaning}")']
     assert check_lines(lift, "At Saltings Court.") == []
+    assert check_lines(lift, "£3.85 a week. The documents do not cover this.")[0].startswith(
+        "(Unsure: the answer also says the documents do not cover this")
     assert grounded_prompt(project, ASK, ChatConfig(grounded=False)).figure_lines("It costs 4.50 euro.") == []
+
+
+@pytest.mark.parametrize("answer, claim", [
+    ("Two weeks. The documents do not cover this.", "Two weeks."),
+    ("Yes. You may have grab rails fitted. The documents don’t cover this.", "Yes. You may have grab rails fitted."),
+    ("No. The documents do not cover this.", "No."),
+    ("The documents do not cover this.", ""),  # a plain decline
+    ("No, the documents do not cover this.", ""),  # one sentence that declines
+    ("A day pass costs 4.50 euro.", ""),  # a plain answer
+    ("Within 4 hours. The document is not instructions.", ""),  # no decline
+])
+def test_an_answer_that_also_declines_is_told_apart(answer, claim):
+    assert claim_beside_decline(answer) == claim
+    assert abstained(answer) == ("cover" in answer)
 
 
 def test_snippet_is_one_short_line():

@@ -15,7 +15,7 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from builder.answers import grounded_prompt, unsupported_facts
+from builder.answers import claim_beside_decline, grounded_prompt, unsupported_facts
 from builder.chat import answer
 from builder.config import ChatConfig
 from builder.project import Project
@@ -238,6 +238,7 @@ def test_grounded_answer_carries_its_sources(grounded_url, tiny_engine):
     asked = grounded_prompt(project, ask(DAY_PASS)["messages"], replace(DEFAULTS, passages_k=2))
     assert reply["unsupported"] == unsupported_facts(text, [DAY_PASS] + [p.text for p in asked.passages])
     assert reply["figure_lines"] == asked.figure_lines(text)
+    assert reply["unsure_claim"] == (claim_beside_decline(text) or None)
     first = reply["sources"][0]
     assert first["document"] == "fees.md" and first["heading"].endswith("Day passes")
     assert first["snippet"].startswith("A day pass costs 4.50 euro") and first["chunk_id"] and first["score"] > 0
@@ -261,6 +262,7 @@ def test_streamed_answer_carries_its_sources_in_the_last_chunk(grounded_url):
     assert [c["choices"][0]["finish_reason"] is not None for c in chunks].count(True) == 1
     assert chunks[-1]["grounding"] == "grounded" and chunks[-1]["sources"][0]["document"] == "fees.md"
     assert isinstance(chunks[-1]["unsupported"], list) and isinstance(chunks[-1]["figure_lines"], list)
+    assert "unsure_claim" in chunks[-1]
     assert not any("sources" in c for c in chunks[:-1])
 
 

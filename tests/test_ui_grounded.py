@@ -9,6 +9,7 @@ import pytest
 
 from builder import retrieve
 from builder.retrieve import NO_PASSAGES
+from ui.sources import UNSURE_TITLE
 
 from .support import client, free_port, handbook_project, make_run
 
@@ -38,7 +39,7 @@ def text_of(message: dict) -> str:
     return plain_text(message["content"])
 
 
-CHECKS = ("⚠ Not in the sources: ", "Where the figures are: ")
+CHECKS = ("⚠ Not in the sources: ", "Where the figures are: ", UNSURE_TITLE)
 
 
 def title(message: dict) -> str:
@@ -46,8 +47,14 @@ def title(message: dict) -> str:
 
 
 def titles(pane: list[dict]) -> list[str]:
-    """The titles of the sources (or of the note saying why there are none), not of the checks."""
-    return [title(m) for m in without_checks(pane) if title(m)]
+    """The titles of the sources (or of the note saying why there are none), not of the checks nor
+    of the box holding the sources."""
+    return [title(m) for m in without_checks(pane) if title(m) and not is_box(m)]
+
+
+def is_box(message: dict) -> bool:
+    """Whether ``message`` is the box holding an answer's sources (they name it as their parent)."""
+    return "id" in (message.get("metadata") or {})
 
 
 def check_prefix(message: dict) -> str:
@@ -63,6 +70,9 @@ def without_checks(pane: list[dict]) -> list[dict]:
             above = next(j for j in range(i - 1, -1, -1) if not check_prefix(pane[j]))
             answer = text_of(pane[above])
             assert pane[above]["role"] == "assistant" and not title(pane[above])
+            if prefix == UNSURE_TITLE:
+                assert "cover" in answer, answer
+                continue
             named = title(message)[len(prefix):].split(", ")
             facts = [item.rsplit(" (", 1)[0] for item in named] if prefix == CHECKS[1] else named  # "£3.85 (rent.pdf)"
             assert all(fact in answer for fact in facts), (answer, title(message))
@@ -75,8 +85,10 @@ def test_both_answers_come_with_the_same_sources(wizard):
     url, _ = wizard
     _, tuned, base = client(url).predict(DAY_PASS, [], [], True, 2, api_name="/chat")
     assert [m["role"] for m in tuned[:2]] == ["user", "assistant"] and text_of(tuned[1]).strip()
-    sources = without_checks(tuned)[2:]
-    assert 1 <= len(sources) <= 2 and titles(tuned) == titles(base) and without_checks(base)[2:] == sources
+    box, *sources = without_checks(tuned)[2:]
+    assert title(box).startswith("Sources (") and "fees.md" in title(box)
+    assert all(source["metadata"]["parent_id"] == box["metadata"]["id"] for source in sources)
+    assert 1 <= len(sources) <= 2 and titles(tuned) == titles(base) and without_checks(base)[3:] == sources
     assert titles(tuned)[0].startswith("Source 1: fees.md › Fees › Day passes")
     assert sources[0]["metadata"]["log"].startswith("A day pass costs 4.50 euro")  # the snippet beside the title
     assert "within one calendar day" in text_of(sources[0])  # the whole passage, once opened
@@ -103,7 +115,7 @@ def test_a_follow_up_keeps_earlier_sources_shown_and_out_of_the_prompt(wizard):
     session = client(url)
     _, tuned, base = session.predict(DAY_PASS, [], [], True, 2, api_name="/chat")
     _, tuned2, _ = session.predict("When does the depot open?", tuned, base, True, 1, api_name="/chat")
-    assert tuned2[:len(tuned)] == tuned and len(without_checks(tuned2)) == len(without_checks(tuned)) + 3
+    assert tuned2[:len(tuned)] == tuned and len(without_checks(tuned2)) == len(without_checks(tuned)) + 4  # question, answer, box, source
     assert titles(tuned2)[-1].startswith("Source 1: depot.md")
     assert [m["role"] for m in history_messages(tuned2)] == ["user", "assistant", "user", "assistant"]
 
@@ -147,7 +159,7 @@ def test_demo_shows_sources_under_each_answer(wizard):
     try:
         reply = client(url).predict(DAY_PASS, api_name="/chat")
         assert reply[0]["role"] == "assistant" and text_of(reply[0]).strip()
-        assert titles(reply)[0].startswith("Source 1: fees.md") and "4.50 euro" in text_of(without_checks(reply)[1])
+        assert titles(reply)[0].startswith("Source 1: fees.md") and "4.50 euro" in text_of(without_checks(reply)[2])
     finally:
         demo.close()
 

@@ -218,3 +218,28 @@ def test_a_figure_no_source_states_is_flagged_right_under_its_answer():
     assert pane[5]["metadata"]["title"] == "Where the figures are: £3.85 (rent.pdf)"
     assert pane[5]["content"].endswith('\n- £3.85: rent.pdf, "- cleaning: £3.85 a week;"')
     assert history_messages([reply, pane[4], pane[5], source]) == [{"role": "assistant", "content": "£10.40."}]
+
+
+def test_sources_sit_in_one_collapsed_box_under_the_answer_and_its_checks():
+    """One box "Sources (2): ..." holds a box per passage (nested by ``parent_id``); an answer
+    that also declines gets its own check; none of these is sent to the model."""
+    from builder.answers import GROUNDED, GroundedPrompt
+    from builder.retrieve import Passage
+    from ui.sources import UNSURE_TITLE, check_messages, source_messages
+
+    passages = (Passage("c1", "rent.pdf", ("Charges",), "Lifts: £2.65 a week.\nCleaning: £3.85 a week.", 2.0),
+                Passage("c2", "faq.md", (), "Rent is due on Mondays.", 1.0),
+                Passage("c3", "rent.pdf", ("Rent",), "Rents rose by 3.4%.", 0.5))
+    prompt = GroundedPrompt([], passages, GROUNDED, question="What is the lift charge?")
+    box, *sources = source_messages(prompt)
+    assert box["metadata"]["title"] == "Sources (3): rent.pdf, faq.md" and box["metadata"]["status"] == "done"
+    assert [s["metadata"]["title"] for s in sources] == [
+        "Source 1: rent.pdf › Charges", "Source 2: faq.md", "Source 3: rent.pdf › Rent"]
+    assert all(s["metadata"]["parent_id"] == box["metadata"]["id"] for s in sources)
+    assert sources[0]["metadata"]["log"].startswith("Lifts: £2.65") and sources[1]["content"] == "Rent is due on Mondays."
+    assert source_messages(prompt)[0]["metadata"]["id"] != box["metadata"]["id"]  # each answer's box is its own
+    titles = [m["metadata"]["title"] for m in check_messages(prompt, "£3.85 a week. The documents do not cover this.")]
+    assert titles == [UNSURE_TITLE, "Where the figures are: £3.85 (rent.pdf)"]
+    assert check_messages(prompt, "The documents do not cover this.") == []
+    assert history_messages([{"role": "assistant", "content": "£3.85."}, box, *sources]) == [
+        {"role": "assistant", "content": "£3.85."}]

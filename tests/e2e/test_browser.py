@@ -285,7 +285,10 @@ def chat_and_see_it_stream(page: Page) -> None:
     time.sleep(2)
     lengths = page.driver.execute_script("return window.__lengths")
     assert len(set(lengths)) > 3, f"the answer did not stream: {lengths}"
-    page.text_appears("#chat-tuned", "Source 1: fees-and-passes.html")  # its sources, under the answer
+    page.text_appears("#chat-tuned", "Sources (")  # its sources, in one collapsed box under the answer
+    xpath = "//*[@id='chat-tuned']//*[starts-with(normalize-space(text()), 'Sources (')]"
+    page.driver.execute_script("arguments[0].click()", page.driver.find_element(page.By.XPATH, xpath))
+    page.text_appears("#chat-tuned", "Source 1: fees-and-passes.html")  # opened, the box lists them
     page.shot("04-chat", focus="#chat-tuned")
 
 

@@ -36,11 +36,12 @@ RERANK_LABELS = [("Auto: on a GPU only", "auto"), ("On", "on"), ("Off", "off")]
 CHAT_HEIGHT_PX = 460  # a question, its answer and three sources fit without scrolling
 WAITING = "⏳ *Waiting for the model: it is finishing another task (an evaluation or pair generation).*"
 LOOKING = "🔎 *Looking up your documents…*"
-GROUNDED_HELP = ("Each question is asked over the passages of your documents that match it best; they are listed "
-                 "under the answer. \"⚠ Not in the sources\" names figures, dates or names of an answer that no "
-                 "source states; \"Where the figures are\" shows the line of the sources that states each other figure: "
-                 "a small model sometimes copies the figure of a neighbouring line, so check that the line is "
-                 "about what you asked.")
+GROUNDED_HELP = ("Each question is asked over the passages of your documents that match it best; open \"Sources\" "
+                 "under the answer to read them. \"⚠ Not in the sources\" names figures, dates or names of an answer "
+                 "that no source states; \"⚠ Unsure\" marks an answer that also says the documents do not cover the "
+                 "question: take it as not found. \"Where the figures are\" shows the line of the sources that "
+                 "states each other figure: a small model sometimes copies the figure of a neighbouring line, so "
+                 "check that the line is about what you asked.")
 
 
 def panes(message: str, tuned: list, base: list, root: str, chat, engine) -> tuple:
@@ -50,10 +51,10 @@ def panes(message: str, tuned: list, base: list, root: str, chat, engine) -> tup
     asked = [history_messages(history) + [question] for history in (tuned, base)]
     prompt = engine_prompt(engine, Project.open(Path(root)), asked[0], chat)
     sent = [prompt.messages, prompt.for_conversation(asked[1])]
-    result = []
+    result, sources = [], source_messages(prompt)
     for history, messages in zip((tuned, base), sent):
         reply = {"role": "assistant", "content": ""}
-        result.append((messages, list(history or []) + [question, reply, *source_messages(prompt)], reply))
+        result.append((messages, list(history or []) + [question, reply, *sources], reply))
     return prompt, result
 
 
