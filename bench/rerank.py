@@ -1,13 +1,14 @@
-"""Does re-ranking with the model find the passage that answers? Prints a table and writes
-bench/results/rerank-cpu.json.
+"""Does search find the passage that answers: BM25, BM25 + embeddings, re-ranked by the model?
+Prints a table and writes bench/results/rerank-cpu.json.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/rerank.py
     HF_HUB_OFFLINE=1 .venv/bin/python bench/rerank.py --corpus bench/corpora/tallystack-support
 
 For the sample corpus (its 33 held-out questions) and each corpus folder with a ``questions.jsonl``
 (hand-written questions, written as users ask), the project is ingested and chunked as the wizard
-does, then every question is searched twice, in the same run: BM25 alone (``retrieve.search``,
-the baseline) and BM25's ``rerank.CANDIDATES`` re-ranked by the bundled model
+does, then every question is searched three ways, in the same run: BM25 alone (the index
+without its embeddings, the baseline), BM25 and embeddings fused (``retrieve.search``, what chat
+uses), and the fused search's ``rerank.CANDIDATES`` re-ranked by the bundled model
 (``answers.find_passages`` with ``rerank.passage_ranker``). Recall@1/3/5 is
 ``retrieve.recall_at_k`` (a passage of the question's source file that holds the reference
 answer's numbers and half of its other words); time is per question, median and p95.
@@ -18,6 +19,7 @@ DIR``): its times are real, its recall is not.
 """
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -63,12 +65,13 @@ def timed_search(find, questions: list[dict]) -> tuple[list[list], list[float]]:
 
 
 def measure(name: str, project, questions: list[dict], ranker) -> dict:
-    """Recall@k and time per question for BM25 alone and re-ranked."""
+    """Recall@k and time per question for BM25 alone, fused with embeddings, and re-ranked."""
     depth = max(KS)
-    plain = lambda q: retrieve.search(project, q, depth)  # noqa: E731
-    ranked = lambda q: find_passages(project, [{"role": "user", "content": q}], depth, ranker)  # noqa: E731
+    words = dataclasses.replace(retrieve.project_index(project), vectors=None)
+    finders = {"bm25": lambda q: words.search(q, depth), "hybrid": lambda q: retrieve.search(project, q, depth),
+               "reranked": lambda q: find_passages(project, [{"role": "user", "content": q}], depth, ranker)}
     row = {"corpus": name, "questions": len(questions)}
-    for label, find in (("bm25", plain), ("reranked", ranked)):
+    for label, find in finders.items():
         results, seconds = timed_search(find, questions)
         row[label] = {"recall": retrieve.recall_at_k(results, questions, KS),
                       "ms_p50": round(statistics.median(seconds) * 1000, 1),
@@ -99,7 +102,7 @@ def main() -> None:
 
 
 def print_row(row: dict) -> None:
-    for label in ("bm25", "reranked"):
+    for label in ("bm25", "hybrid", "reranked"):
         r = row[label]
         recall = " ".join(f"@{k} {r['recall'][k]:.2f}" for k in KS)
         print(f"{row['corpus']:20s} {label:9s} {recall}   {r['ms_p50']:7.1f} ms p50 {r['ms_p95']:7.1f} ms p95",

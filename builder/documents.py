@@ -6,6 +6,9 @@
 
 Adding documents ingests them (``ingest``: one report row per file, a bad file never stops the
 batch) and re-chunks the whole project with the tokenizer of its base model (``chunking``).
+Adding or removing documents also brings the search index up to date (``retrieve``: new chunks
+are embedded, a few per second on a 2-core CPU), here where the user expects the wait, not at
+the first question or the start of training.
 """
 
 from pathlib import Path
@@ -14,6 +17,7 @@ from .chunking import chunk_sources
 from .ingest import ingest_paths
 from .project import Project, new_project
 from .records import Chunk
+from .retrieve import project_index
 from .templates import sample_documents
 
 SAMPLE_DESCRIPTION = ("Questions about Brindlewick Cycle Commons, the member-owned bike share of Kelderport: "
@@ -23,7 +27,9 @@ SAMPLE_DESCRIPTION = ("Questions about Brindlewick Cycle Commons, the member-own
 def ingest_and_chunk(project: Project, paths: list[Path]) -> tuple[list[dict], list[Chunk]]:
     """Ingest documents, then re-chunk the project; returns (per-file reports, chunks)."""
     reports = ingest_paths(project, paths)
-    return reports, chunk_sources(project)
+    chunks = chunk_sources(project)
+    project_index(project)
+    return reports, chunks
 
 
 def remove_document(project: Project, source_id: str) -> None:
@@ -31,6 +37,7 @@ def remove_document(project: Project, source_id: str) -> None:
     project.remove_source(source_id)
     if project.sources():
         chunk_sources(project)
+    project_index(project)
 
 
 def create_sample_project(root: Path, base_model: str | None = None) -> Project:

@@ -1,4 +1,4 @@
-"""Find the passages of a project's documents that answer a question (BM25), and quote them in a prompt.
+"""Find the passages of a project's documents that answer a question (BM25 + embeddings), and quote them in a prompt.
 
     passages = search(project, "How much is a day pass?", k=3)       # best first
     passages = search_messages(project, messages)                     # a conversation
@@ -8,14 +8,21 @@
 
 The index is a ``bm25s`` BM25 index over ``chunks.jsonl``: each chunk is indexed with its
 document title and heading path, lower-cased, without English stopwords (bm25s' list and
-``QUESTION_WORDS``), stemmed (PyStemmer).
-It lives in ``<project>/index/`` (written into a temporary folder, then put in place whole)
+``QUESTION_WORDS``), stemmed (PyStemmer); and the same text's sentence embedding
+(``embed.embed_texts``, one vector per chunk). BM25 finds the passages that use the question's
+words; the embeddings find those that say the same in other words ("put my membership on hold"
+of a page about pausing it). Search ranks the passages both ways and fuses the two rankings
+(reciprocal rank fusion, ``RRF_K``: each ranking gives a passage 1 / (60 + its rank), BM25 only
+to the passages that share a term with the question), so neither scale has to be calibrated
+against the other. Without the embedder (not installed, offline), search is BM25 alone, and
+says so in the log.
+The index lives in ``<project>/index/`` (written into a temporary folder, then put in place whole)
 with a fingerprint of the chunk ids and document names: when documents are added or removed,
 the next search rebuilds it; otherwise it is loaded from disk once per process and kept in
 memory. Searches from several threads at once are safe (scoring only reads the index).
 
-A passage is returned only when it shares at least one non-stopword term with the question, so
-a question about something the documents never mention gets no passage at all. A question near
+Passages are returned only when the question shares at least one non-stopword term with some
+passage, so a question about something the documents never mention gets no passage at all. A question near
 the documents' subject ("How do I change a car tyre?" over a bike-share handbook) still gets the
 passages that share its words: deciding that they do not answer it is the model's job (it is
 trained to say ``ABSTAIN_ANSWER``); no score threshold separates the two (measured on the sample:
@@ -44,6 +51,8 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from .embed import embed_texts
+from .errors import ModelNotFound
 from .facts.statements import blocks, segments
 from .pairs.validate import ZERO_WIDTH_SPACE, neutralize_control_tokens
 from .project import Project
@@ -54,11 +63,14 @@ log = logging.getLogger(__name__)
 DEFAULT_K = 3
 ABSTAIN_ANSWER = "The documents do not cover this."
 INDEX_DIR = "index"
-INDEX_FORMAT = 1  # bump when the indexed text or the term rules change: old indexes are rebuilt
+VECTORS_FILE = "vectors.npy"
+INDEX_FORMAT = 2  # bump when the indexed text, the term rules or the embedder change: old indexes are rebuilt
+RRF_K = 60  # reciprocal rank fusion's constant (Cormack, Clarke and Buettcher, 2009)
 CONTEXT_WEIGHT = 0.5  # weight of earlier user turns against the last question
 CONTEXT_TURNS = 3
 MAX_QUESTION_CHARS = 2_000
 MAX_CONTEXT_CHARS = 1_000
+EMBEDDED_QUESTION_CHARS = 600  # a long question's end, well within the embedder's 256 tokens
 QUESTION_WORDS = ("much", "many", "would", "could")  # "how much ...?": not in bm25s' English list
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 _PASSAGE_TAG = re.compile(r"<(/?passage)", re.IGNORECASE)
@@ -129,12 +141,14 @@ def text_end(text: str, max_chars: int) -> str:
 # --- the index -------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class ProjectIndex:
-    """A loaded index: the passages (row order) and the bm25s retriever (None when there are none)."""
+    """A loaded index: the passages (row order), the bm25s retriever (None when there are none) and
+    the passages' embeddings (a numpy array, a row each; None without the embedder)."""
 
     passages: tuple[Passage, ...]
     retriever: object | None
     fingerprint: str
     stamp: tuple
+    vectors: object | None = None
 
     def scores(self, text: str):
         """BM25 score of every passage for ``text`` (a numpy array), or None when no term is known."""
@@ -153,7 +167,11 @@ class ProjectIndex:
         earlier = self.scores("\n".join(recent))
         if own is None:  # a question without content words ("Why?") leans on the earlier turns
             return [] if earlier is None else self.top(earlier, earlier, k)
-        return self.top(own if earlier is None else own + CONTEXT_WEIGHT * earlier, own, k)
+        words = own if earlier is None else own + CONTEXT_WEIGHT * earlier
+        if self.vectors is None:
+            return self.top(words, own, k)
+        fused = fuse_rankings(words, self.vectors @ embed_texts([text_end(question, EMBEDDED_QUESTION_CHARS)])[0])
+        return self.top(fused, fused, k)
 
     def top(self, total, gate, k: int) -> list[Passage]:
         """The ``k`` best-scoring passages among those whose ``gate`` score is positive."""
@@ -166,6 +184,19 @@ class ProjectIndex:
         best = np.argpartition(-total, k - 1)[:k]
         best = best[np.argsort(-total[best], kind="stable")]
         return [dataclasses.replace(self.passages[i], score=round(float(total[i]), 4)) for i in best]
+
+
+def fuse_rankings(words, meaning):
+    """Reciprocal rank fusion of BM25 scores (``words``: only passages with a positive score are
+    ranked) and embedding similarities (``meaning``: all are): 1 / (``RRF_K`` + rank) from each."""
+    import numpy as np
+
+    fused = np.zeros(len(meaning))
+    for scores, ranked in ((words, words > 0), (meaning, np.ones(len(meaning), dtype=bool))):
+        ranks = np.empty(len(scores))
+        ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
+        fused += np.where(ranked, 1.0 / (RRF_K + ranks), 0.0)
+    return fused
 
 
 def chunks_fingerprint(passages: Sequence[Passage]) -> str:
@@ -192,27 +223,74 @@ def build_bm25(passages: Sequence[Passage]):
     return retriever
 
 
-def save_bm25(retriever, folder: Path, fingerprint: str) -> None:
-    """Write the index and its fingerprint into a temporary folder, then put it in place whole."""
+def vector_key(passage: Passage) -> str:
+    """What a passage's embedding depends on: its chunk (its id is its content) and document name."""
+    return f"{passage.chunk_id}\t{passage.document}"
+
+
+def passage_vectors(passages: Sequence[Passage], known: dict | None = None):
+    """The embedding of each passage's indexed text, or None (logged) when the embedder cannot load;
+    ``known`` (``vector_key`` -> embedding, from the previous index) spares embedding the passages
+    that did not change, so adding a document embeds only its own chunks."""
+    import numpy as np
+
+    known = known or {}
+    missing = [p for p in passages if vector_key(p) not in known]
+    try:
+        fresh = dict(zip(map(vector_key, missing), embed_texts([indexed_text(p) for p in missing]))) if missing else {}
+    except ModelNotFound as error:
+        log.warning("searching by words only: %s", error)
+        return None
+    return np.stack([fresh.get(vector_key(p), known.get(vector_key(p))) for p in passages])
+
+
+def saved_vectors(folder: Path) -> dict:
+    """The embeddings of the index saved in ``folder`` by ``vector_key``; {} when there are none."""
+    import numpy as np
+
+    try:
+        meta = read_json(folder / "meta.json", default={})
+        keys = meta.get("vector_keys") or []
+        if meta.get("format") != INDEX_FORMAT or not keys:  # another format may mean another embedder
+            return {}
+        vectors = np.load(folder / VECTORS_FILE)
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return dict(zip(keys, vectors)) if len(keys) == len(vectors) else {}
+
+
+def save_index(retriever, vectors, passages: Sequence[Passage], folder: Path, fingerprint: str) -> None:
+    """Write the index (the passages' embeddings too, when there are any) and its fingerprint
+    into a temporary folder, then put it in place whole."""
+    import numpy as np
+
     tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")  # builds in one process take turns
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         retriever.save(str(tmp), show_progress=False)
-        write_json(tmp / "meta.json", {"format": INDEX_FORMAT, "fingerprint": fingerprint})
+        if vectors is not None:
+            np.save(tmp / VECTORS_FILE, vectors)
+        keys = [vector_key(p) for p in passages] if vectors is not None else []
+        write_json(tmp / "meta.json", {"format": INDEX_FORMAT, "fingerprint": fingerprint, "vector_keys": keys})
         replace_dir(tmp, folder)
     except OSError as error:  # e.g. another process put its own copy in place at the same moment
         log.warning("could not save the search index in %s (%s); it is kept in memory", folder, error)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def load_bm25(folder: Path, wanted: str):
-    """The saved retriever when its fingerprint matches ``wanted``, else None."""
+def load_index(folder: Path, wanted: str, rows: int) -> tuple | None:
+    """(retriever, vectors) saved for the fingerprint ``wanted`` with ``rows`` embeddings, else None
+    (an index saved without embeddings is built again: the embedder may load now)."""
     import bm25s
+    import numpy as np
 
     try:
         if read_json(folder / "meta.json", default={}).get("fingerprint") != wanted:
             return None
-        return bm25s.BM25.load(str(folder), mmap=False, show_progress=False)
+        vectors = np.load(folder / VECTORS_FILE)
+        if vectors.shape[0] != rows:
+            return None
+        return bm25s.BM25.load(str(folder), mmap=False, show_progress=False), vectors
     except (OSError, ValueError, KeyError) as error:
         log.warning("the search index in %s is unreadable (%s); rebuilding it", folder, error)
         return None
@@ -228,13 +306,13 @@ def open_index(project: Project, stamp: tuple, cached: ProjectIndex | None) -> P
     if not passages:
         shutil.rmtree(folder, ignore_errors=True)  # nothing of removed documents stays on disk
         return ProjectIndex((), None, wanted, stamp)
-    retriever = load_bm25(folder, wanted)
-    if retriever is None:
+    loaded = load_index(folder, wanted, len(passages))
+    if loaded is None:
         started_s = time.perf_counter()
-        retriever = build_bm25(passages)
-        save_bm25(retriever, folder, wanted)
+        loaded = build_bm25(passages), passage_vectors(passages, saved_vectors(folder))
+        save_index(*loaded, passages, folder, wanted)
         log.info("indexed %d passages in %.2f s", len(passages), time.perf_counter() - started_s)
-    return ProjectIndex(passages, retriever, wanted, stamp)
+    return ProjectIndex(passages, loaded[0], wanted, stamp, loaded[1])
 
 
 _indexes: dict[Path, ProjectIndex] = {}

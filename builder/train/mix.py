@@ -61,11 +61,14 @@ def training_conversations(project: Project, splits: Splits, run_cfg: ProjectCon
     rng = random.Random(tc.seed)
     for fact, pair in fact_leads(splits.train).items():
         share = bucket(f"mix:{fact}", tc.seed)
+        open_book, abstain = share < tc.open_book_fraction and pair.chunk_id in passages, share > 1 - tc.abstain_fraction
+        if not (open_book or abstain):
+            continue  # closed-book only: no search
         found = [p for p in search(project, pair.question, SEARCH_DEPTH) if p.chunk_id not in held_chunks]
-        if share < tc.open_book_fraction and pair.chunk_id in passages:
+        if open_book:
             chosen = with_own_passage(found[:k], passages[pair.chunk_id])
             mix.open_book.append(grounded(system, pair.question, pair.answer, shuffled(chosen, rng)))
-        elif share > 1 - tc.abstain_fraction:
+        else:
             others = [p for p in found if p.chunk_id != pair.chunk_id and not states_answer(p, pair)][:k]
             mix.abstain.append(grounded(system, pair.question, ABSTAIN_ANSWER, others))
     return mix
