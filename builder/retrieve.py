@@ -51,7 +51,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from .embed import embed_texts
+from .embed import embed_texts, similarities
 from .errors import ModelNotFound
 from .facts.statements import blocks, segments
 from .pairs.validate import ZERO_WIDTH_SPACE, neutralize_control_tokens
@@ -170,7 +170,7 @@ class ProjectIndex:
         words = own if earlier is None else own + CONTEXT_WEIGHT * earlier
         if self.vectors is None:
             return self.top(words, own, k)
-        fused = fuse_rankings(words, self.vectors @ embed_texts([text_end(question, EMBEDDED_QUESTION_CHARS)])[0])
+        fused = fuse_rankings(words, similarities(self.vectors, text_end(question, EMBEDDED_QUESTION_CHARS)))
         return self.top(fused, fused, k)
 
     def top(self, total, gate, k: int) -> list[Passage]:
