@@ -285,7 +285,8 @@ def load_index(folder: Path, wanted: str, rows: int) -> tuple | None:
     import numpy as np
 
     try:
-        if read_json(folder / "meta.json", default={}).get("fingerprint") != wanted:
+        if (read_json(folder / "meta.json", default={}).get("fingerprint") != wanted
+                or not (folder / VECTORS_FILE).exists()):
             return None
         vectors = np.load(folder / VECTORS_FILE)
         if vectors.shape[0] != rows:
