@@ -69,9 +69,9 @@ def rerank_help(device: str) -> str:
     """What re-ranking does, what it costs, and what "Auto" does on this computer."""
     here = ("This computer has a GPU: Auto re-ranks." if device == "cuda" else
             "This computer has no GPU: Auto leaves it off.")
-    return (f"Search finds the {CANDIDATES} passages sharing most words with your question; the model then reads "
-            "them and picks those that fit your question best. It finds the right passage more often, but "
-            f"without a GPU each question waits 2–4 s longer. {here}")
+    return (f"Search finds the {CANDIDATES} passages closest to your question, by its words and their meaning; "
+            "the model then reads them and picks those that fit your question best. It finds the right passage "
+            f"a little more often, but without a GPU each question waits 1–2 s longer. {here}")
 
 
 def asked_panes(message: str, tuned: list, base: list, grounded: bool) -> list[list]:
