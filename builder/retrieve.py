@@ -157,9 +157,21 @@ class ProjectIndex:
 
     def search(self, question: str, k: int = DEFAULT_K, context: Sequence[str] = ()) -> list[Passage]:
         """Top ``k`` passages for ``question``, with ``context`` (earlier user turns) counting half."""
+        return self.search_all([question], k, context)[0]
+
+    def search_all(self, questions: Sequence[str], k: int = DEFAULT_K, context: Sequence[str] = ()) -> list[list[Passage]]:
+        """``search`` for each of ``questions``, their embeddings computed in batches: many short
+        model calls are slow on a busy CPU (each waits for its threads), a few batches are not."""
         if self.retriever is None or k <= 0:
-            return []
-        question = text_end(question, MAX_QUESTION_CHARS)
+            return [[] for _ in questions]
+        questions = [text_end(question, MAX_QUESTION_CHARS) for question in questions]
+        meanings = (similarities(self.vectors, [text_end(q, EMBEDDED_QUESTION_CHARS) for q in questions])
+                    if self.vectors is not None and questions else [None] * len(questions))
+        return [self.best(question, k, context, meaning) for question, meaning in zip(questions, meanings)]
+
+    def best(self, question: str, k: int, context: Sequence[str], meaning) -> list[Passage]:
+        """The ``k`` passages for ``question``: BM25 (with earlier turns), fused with ``meaning``
+        (the passages' similarity to the question; None: BM25 alone)."""
         own = self.scores(question)
         if own is None and terms(question):
             return []  # the question's words are nowhere in the documents
@@ -168,9 +180,9 @@ class ProjectIndex:
         if own is None:  # a question without content words ("Why?") leans on the earlier turns
             return [] if earlier is None else self.top(earlier, earlier, k)
         words = own if earlier is None else own + CONTEXT_WEIGHT * earlier
-        if self.vectors is None:
+        if meaning is None:
             return self.top(words, own, k)
-        fused = fuse_rankings(words, similarities(self.vectors, text_end(question, EMBEDDED_QUESTION_CHARS)))
+        fused = fuse_rankings(words, meaning)
         return self.top(fused, fused, k)
 
     def top(self, total, gate, k: int) -> list[Passage]:
@@ -341,6 +353,11 @@ def forget_indexes() -> None:
 def search(project: Project, question: str, k: int = DEFAULT_K, context: Sequence[str] = ()) -> list[Passage]:
     """The ``k`` passages that best answer ``question`` (best first); [] when none matches."""
     return project_index(project).search(question, k, context)
+
+
+def search_all(project: Project, questions: Sequence[str], k: int = DEFAULT_K) -> list[list[Passage]]:
+    """``search`` for many questions at once (the training mix, evaluation): one batch of embeddings."""
+    return project_index(project).search_all(questions, k)
 
 
 def search_messages(project: Project, messages: Sequence[dict], k: int = DEFAULT_K) -> list[Passage]:

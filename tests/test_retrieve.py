@@ -56,6 +56,14 @@ def test_sample_questions_find_the_passage_that_answers_them(sample, question, d
     assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
 
 
+def test_many_questions_at_once_find_what_each_finds_alone(sample):
+    questions = [item["question"] for item in sample_heldout()] + ["Quantum chromodynamics of zebras?"]
+    together = retrieve.search_all(sample, questions, 3)
+    assert [[p.chunk_id for p in found] for found in together] == [
+        [p.chunk_id for p in search(sample, question, 3)] for question in questions]
+    assert together[-1] == [] and retrieve.search_all(sample, [], 3) == []
+
+
 def test_passages_carry_their_chunk_document_and_heading(sample):
     passages = search(sample, "Cancelling a cargo bike booking late", k=4)
     chunks = {row.id: row for row in sample.chunks()}

@@ -29,7 +29,7 @@ from ..dataset import pair_messages
 from ..facts import answer_key_facts, fact_in_answer
 from ..project import Project
 from ..records import Pair
-from ..retrieve import ABSTAIN_ANSWER, Passage, ground_messages, project_passages, search
+from ..retrieve import ABSTAIN_ANSWER, Passage, ground_messages, project_passages, search_all
 from ..splits import Splits, bucket
 
 SEARCH_DEPTH = 8  # passages searched per question, to have k left after removing the answer's own
@@ -59,12 +59,15 @@ def training_conversations(project: Project, splits: Splits, run_cfg: ProjectCon
     held_chunks = {p.chunk_id for p in splits.unseen}
     passages = {p.chunk_id: p for p in project_passages(project)}
     rng = random.Random(tc.seed)
+    picked = []  # (pair, open-book?) of the facts that get a grounded example; the rest stay closed-book
     for fact, pair in fact_leads(splits.train).items():
         share = bucket(f"mix:{fact}", tc.seed)
-        open_book, abstain = share < tc.open_book_fraction and pair.chunk_id in passages, share > 1 - tc.abstain_fraction
-        if not (open_book or abstain):
-            continue  # closed-book only: no search
-        found = [p for p in search(project, pair.question, SEARCH_DEPTH) if p.chunk_id not in held_chunks]
+        if share < tc.open_book_fraction and pair.chunk_id in passages:
+            picked.append((pair, True))
+        elif share > 1 - tc.abstain_fraction:
+            picked.append((pair, False))
+    for (pair, open_book), found in zip(picked, search_all(project, [pair.question for pair, _ in picked], SEARCH_DEPTH)):
+        found = [p for p in found if p.chunk_id not in held_chunks]
         if open_book:
             chosen = with_own_passage(found[:k], passages[pair.chunk_id])
             mix.open_book.append(grounded(system, pair.question, pair.answer, shuffled(chosen, rng)))
