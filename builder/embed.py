@@ -2,7 +2,7 @@
 
     vectors = embed_texts(["Can I put my membership on hold?", ...])   # (n, 384) float32, unit length
     similarity = similarities(vectors, ["How do I pause my plan?"])     # (1, n) cosine similarity
-    HUB_ID                     # "sentence-transformers/all-MiniLM-L6-v2": a saved index records it
+    HUB_ID                     # "sentence-transformers/all-MiniLM-L6-v2" (another one: bump retrieve.INDEX_FORMAT)
 
 BM25 matches words, and users ask in their own ("put my membership on hold" of a page about
 pausing it). all-MiniLM-L6-v2 (22M parameters, 384 dimensions, trained on a billion
