@@ -356,7 +356,7 @@ def search(project: Project, question: str, k: int = DEFAULT_K, context: Sequenc
 
 
 def search_all(project: Project, questions: Sequence[str], k: int = DEFAULT_K) -> list[list[Passage]]:
-    """``search`` for many questions at once (the training mix, evaluation): one batch of embeddings."""
+    """``search`` for many questions at once (the training mix): one batch of embeddings."""
     return project_index(project).search_all(questions, k)
 
 

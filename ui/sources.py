@@ -34,12 +34,13 @@ FIGURES_DETAIL = ("Each figure of the answer with the line of the sources that s
                   "copies the figure of a neighbouring line: check that each line is about what you asked.")
 
 
-def source_message(number: int, passage: Passage, question: str = "", group: str = "") -> dict:
-    """One passage as a collapsed box (inside the box ``group`` when given): document > heading, a
-    snippet for ``question`` beside it, the passage inside."""
+def source_message(number: int, passage: Passage, question: str, group: str) -> dict:
+    """One passage as a collapsed box inside the box ``group``: document > heading, a snippet for
+    ``question`` beside it, the passage inside."""
     where = " › ".join(filter(None, [passage.document, heading(passage).replace(" > ", " › ")]))
-    metadata = {"title": f"Source {number}: {where}", "log": snippet(passage.text, question=question), "status": "done"}
-    return {"role": "assistant", "content": passage.text, "metadata": {**metadata, **({"parent_id": group} if group else {})}}
+    return {"role": "assistant", "content": passage.text,
+            "metadata": {"title": f"Source {number}: {where}", "log": snippet(passage.text, question=question),
+                         "status": "done", "parent_id": group}}
 
 
 def sources_box(passages: tuple[Passage, ...], group: str) -> dict:
