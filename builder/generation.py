@@ -23,9 +23,10 @@ from .facts import answer_key_facts, fact_in_answer, key_facts
 
 
 def greedy_texts(model, tokenizer, prompts: list[list[int]], max_new_tokens: list[int], batch_size: int = 8,
-                 on_batch: Callable[[int], None] | None = None) -> list[str]:
+                 on_batch: Callable[[int], None] | None = None, synced: bool = False) -> list[str]:
     """The greedy continuation of each prompt, at most ``max_new_tokens[i]`` tokens, as text;
-    ``on_batch(n)`` is called after each batch with the number of prompts it answered."""
+    ``on_batch(n)`` is called after each batch with the number of prompts it answered. ``synced``:
+    a sharded (FSDP) model, whose ranks must run every decoding step together (``synced_gpus``)."""
     import torch
 
     order = sorted(range(len(prompts)), key=lambda i: (max_new_tokens[i], len(prompts[i])))
@@ -39,7 +40,7 @@ def greedy_texts(model, tokenizer, prompts: list[list[int]], max_new_tokens: lis
             mask = torch.tensor([[0] * (width - len(prompts[i])) + [1] * len(prompts[i]) for i in batch])
             out = model.generate(input_ids=ids.to(model.device), attention_mask=mask.to(model.device),
                                  max_new_tokens=max(max_new_tokens[i] for i in batch), do_sample=False,
-                                 pad_token_id=pad, temperature=None, top_p=None, top_k=None)
+                                 pad_token_id=pad, temperature=None, top_p=None, top_k=None, synced_gpus=synced)
             for row, i in enumerate(batch):
                 texts[i] = tokenizer.decode(out[row, width:width + max_new_tokens[i]], skip_special_tokens=True).strip()
             if on_batch:

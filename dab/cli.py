@@ -187,7 +187,8 @@ def add_model_commands(sub) -> None:
     add_train_arguments(p)
     p.add_argument("--stop", action="store_true", help="ask the project's running training to stop and save")
     p.add_argument("--accelerate-config", type=Path, metavar="FILE",
-                   help="train on several processes: accelerate launch --config_file FILE (data parallel)")
+                   help="train on several processes: accelerate launch --config_file FILE (data parallel; "
+                        "distributed_type: FSDP shards the model)")
     p.set_defaults(func=commands.cmd_train)
 
     p = sub.add_parser("chat", help="chat with the tuned model (streams to the terminal)")

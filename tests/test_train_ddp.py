@@ -1,6 +1,7 @@
 """Data-parallel training under accelerate: ``dab train --accelerate-config FILE`` checks the config
 against the machine, then runs ``accelerate launch``; on CPU, 2 processes (gloo) train in step and
-save one adapter; a rank that dies ends the others and leaves the last complete checkpoint usable.
+save one adapter, copying the model (DDP) or sharding it (FSDP, 4-bit); a rank that dies ends the
+others and leaves the last complete checkpoint usable.
 
     .venv/bin/python -m pytest tests/test_train_ddp.py -q
 """
@@ -14,21 +15,22 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from builder.errors import ConfigError
-from builder.storage import read_json
-from builder.train.checkpoint import load_latest_checkpoint
+from builder.storage import read_json, read_jsonl
+from builder.train.checkpoint import load_checkpoint, load_latest_checkpoint
 from builder.train.distributed import accelerate_command, check_accelerate_config, read_accelerate_config
 from dab.cli import main
 
-from .support import build_template, copy_project, free_port
+from .support import adapter_tensors, build_template, copy_project, free_port
 
 ENV = {"OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(Path.cwd())}
 
 
-def ddp_config(folder: Path, processes: int = 2, **extra) -> Path:
+def ddp_config(folder: Path, processes: int = 2, kind: str = "MULTI_GPU", **extra) -> Path:
     """An ``accelerate config`` file for ``processes`` data-parallel processes on this machine."""
-    lines = ["compute_environment: LOCAL_MACHINE", "distributed_type: MULTI_GPU", f"num_processes: {processes}",
+    lines = ["compute_environment: LOCAL_MACHINE", f"distributed_type: {kind}", f"num_processes: {processes}",
              "num_machines: 1", "machine_rank: 0", "mixed_precision: 'no'", "dynamo_config: {}",
              f"main_process_port: {free_port()}", *(f"{k}: {v}" for k, v in extra.items())]
     path = folder / "ddp.yaml"
@@ -41,6 +43,7 @@ def ddp_config(folder: Path, processes: int = 2, **extra) -> Path:
     ({"distributed_type": "MULTI_GPU", "num_processes": 16, "num_machines": 2}, 8, 2, 8),
     ({"distributed_type": "MULTI_GPU", "num_processes": 2}, 0, 2, 2),  # CPU processes, gloo
     ({"distributed_type": "NO"}, 1, 2, 1),
+    ({"distributed_type": "FSDP", "num_processes": 2}, 0, 2, 2),
 ])
 def test_configs_that_fit_the_machine(config, gpus, cores, processes):
     assert check_accelerate_config(config, gpus, cores) == processes
@@ -51,8 +54,8 @@ def test_configs_that_fit_the_machine(config, gpus, cores, processes):
     ({"distributed_type": "MULTI_GPU", "num_processes": 4, "gpu_ids": "0,1"}, 8, 64, "it has 2 usable GPU(s)"),
     ({"distributed_type": "MULTI_GPU", "num_processes": 3}, 0, 2, "asks for 3 processes on this machine, but it has 2 CPU cores"),
     ({"distributed_type": "MULTI_GPU", "num_processes": 4, "use_cpu": True}, 8, 2, "2 CPU cores"),
-    ({"distributed_type": "FSDP", "num_processes": 2}, 2, 8, "not FSDP: FSDP and DeepSpeed are not supported"),
-    ({"distributed_type": "DEEPSPEED"}, 2, 8, "not DEEPSPEED"),
+    ({"distributed_type": "FSDP", "num_processes": 4}, 2, 64, "asks for 4 processes on this machine, but it has 2 usab"),
+    ({"distributed_type": "DEEPSPEED"}, 2, 8, "not DEEPSPEED: DeepSpeed is not supported"),
     ({"num_processes": 0}, 2, 8, "num_processes must be a whole number from 1, not 0"),
     ({"num_processes": "two"}, 2, 8, "num_processes must be a whole number"),
 ])
@@ -94,6 +97,36 @@ def test_two_cpu_ranks_train_in_sync_and_save_one_adapter(tmp_path, tiny_model_d
     status = read_json(runs[0] / "status.json")
     assert status["state"] == "completed" and status["step"] == 4
     assert read_json(runs[0] / "data.json")["train_pairs"] > 50
+
+
+@pytest.mark.slow
+def test_two_cpu_ranks_shard_a_4bit_model_and_save_the_best_adapter_whole(tmp_path, tiny_model_dir, monkeypatch, capfd):
+    template = build_template(tmp_path / "template", tiny_model_dir)
+    project = copy_project(template, tmp_path / "p", quantize="4bit", max_steps=4, eval_every_steps=2)
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    config = ddp_config(tmp_path, kind="FSDP", fsdp_config="{fsdp_version: 2}")
+    code = main(["train", "--project", str(project.root), "--accelerate-config", str(config)])
+    output = "".join(capfd.readouterr())
+    assert code == 0, output[-3000:]
+
+    shards = re.findall(r"rank (\d)/2 holds (\d+) of (\d+) weight values", output)
+    assert {rank for rank, _, _ in shards} == {"0", "1"}, output[-3000:]
+    for _, held, total in shards:
+        assert int(held) < 0.6 * int(total), "each rank holds about half of the model, not a copy"
+    ranks = dict(re.findall(r"rank (\d)/2: trained to step 4, \d+ tokens, LoRA checksum ([\d.]+)", output))
+    assert set(ranks) == {"0", "1"} and ranks["0"] == ranks["1"], output[-3000:]
+    run = next(project.runs_dir.iterdir())
+    status = read_json(run / "status.json")
+    assert status["state"] == "completed" and status["step"] == 4
+    assert read_json(run / "data.json")["quantized_linear_layers"] > 0
+    metrics = [row for row in read_jsonl(run / "metrics.jsonl") if "eval_loss" in row]
+    assert [row["step"] for row in metrics] == [2, 4] and all(row["recall"] is not None for row in metrics)
+
+    best = load_checkpoint(run / "checkpoints" / f"step-{status['adapter_step']:06d}")
+    adapter = adapter_tensors(run / "adapter")
+    assert set(adapter) == set(best.weights) and len(adapter) == 2 * 7 * 2, "A and B of 7 linear layers a block, 2 blocks"
+    assert all(torch.equal(adapter[name], best.weights[name]) for name in adapter), "the kept step's weights, whole"
 
 
 def worker_of_rank(launcher: int, rank: int) -> int | None:

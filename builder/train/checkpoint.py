@@ -1,6 +1,7 @@
 """Atomic training checkpoints: save every N steps, resume from the last complete one.
 
-    save_checkpoint(run_dir, step, model, optimizer, scheduler, {"best_step": 4, ...})
+    weights, moments = lora_weights(model), whole_optimizer_state(optimizer)   # on every rank
+    save_checkpoint(run_dir, step, weights, moments, scheduler, {"best_step": 4, ...})
     checkpoint = load_latest_checkpoint(run_dir)   # None when there is nothing usable
     restore_checkpoint(checkpoint, model, optimizer, scheduler)
 
@@ -10,6 +11,7 @@ A checkpoint is ``<run>/checkpoints/step-000012/`` holding the LoRA weights
 written into a hidden ``.tmp-step-*`` folder first, flushed to disk, and renamed into place, so
 a ``kill -9`` or a full disk mid-save leaves the previous checkpoint untouched. Folders without
 the marker, or whose files fail to load, are skipped (with a note) in favour of an older one.
+Weights and optimizer state are saved whole, also from a sharded (FSDP) run (``sharding``).
 """
 
 import os
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..storage import read_json, replace_dir, write_json
+from .sharding import load_optimizer_state, load_trainable_state, unwrapped, whole_trainable_state
 
 CHECKPOINTS_DIR = "checkpoints"
 CHECKPOINT_MARKER = "CHECKPOINT_COMPLETE"
@@ -39,8 +42,9 @@ def checkpoint_name(step: int) -> str:
     return f"step-{step:06d}"
 
 
-def save_checkpoint(run_dir: Path, step: int, model, optimizer, scheduler, state: dict) -> Path:
-    """Write a complete checkpoint for ``step`` atomically; return its folder."""
+def save_checkpoint(run_dir: Path, step: int, weights: dict, optimizer_state: dict, scheduler, state: dict) -> Path:
+    """Write a complete checkpoint for ``step`` atomically (``weights``: ``lora_weights``;
+    ``optimizer_state``: ``sharding.whole_optimizer_state``); return its folder."""
     import torch
     from safetensors.torch import save_file
 
@@ -49,8 +53,8 @@ def save_checkpoint(run_dir: Path, step: int, model, optimizer, scheduler, state
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        save_file(lora_weights(model), str(tmp / WEIGHTS_FILE))
-        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+        save_file(weights, str(tmp / WEIGHTS_FILE))
+        torch.save({"optimizer": optimizer_state, "scheduler": scheduler.state_dict(),
                     "rng": torch.get_rng_state()}, tmp / OPTIMIZER_FILE)
         write_json(tmp / STATE_FILE, {"step": step, **state})
         (tmp / CHECKPOINT_MARKER).write_text(f"{step}\n")
@@ -64,11 +68,25 @@ def save_checkpoint(run_dir: Path, step: int, model, optimizer, scheduler, state
 
 
 def lora_weights(model) -> dict:
-    """The trainable LoRA tensors of a (possibly DDP-wrapped) PEFT model, on CPU."""
+    """The trainable LoRA tensors of a (DDP-wrapped, sharded or plain) PEFT model, whole and on
+    CPU, named as PEFT saves them (gathered under FSDP: every rank must call it)."""
     from peft import get_peft_model_state_dict
 
-    model = getattr(model, "module", model)
-    return {name: tensor.detach().contiguous().cpu() for name, tensor in get_peft_model_state_dict(model).items()}
+    return get_peft_model_state_dict(unwrapped(model), state_dict=whole_trainable_state(model))
+
+
+def by_parameter_name(model, weights: dict) -> dict:
+    """Saved LoRA tensors (PEFT's names) keyed by the model's parameter names; ValueError when
+    they are not exactly the model's trainable tensors. PEFT's own naming decides the match: it
+    renames the parameters' names to the names it saves."""
+    import torch
+    from peft import get_peft_model_state_dict
+
+    names = [name for name, param in unwrapped(model).named_parameters() if param.requires_grad]
+    saved_as = get_peft_model_state_dict(unwrapped(model), state_dict={n: torch.tensor(i) for i, n in enumerate(names)})
+    if set(saved_as) != set(weights):
+        raise ValueError(f"checkpoint does not match this model ({len(set(saved_as) ^ set(weights))} tensors differ)")
+    return {names[int(index)]: weights[key] for key, index in saved_as.items()}
 
 
 def fsync_folder(folder: Path) -> None:
@@ -122,18 +140,14 @@ def restore_checkpoint(checkpoint: Checkpoint, model, optimizer, scheduler) -> N
     import torch
 
     restore_weights(model, checkpoint.weights)
-    optimizer.load_state_dict(checkpoint.optimizer["optimizer"])
+    load_optimizer_state(optimizer, checkpoint.optimizer["optimizer"])
     scheduler.load_state_dict(checkpoint.optimizer["scheduler"])
     torch.set_rng_state(checkpoint.optimizer["rng"])
 
 
 def restore_weights(model, weights: dict) -> None:
-    """Put saved LoRA tensors back into a (possibly DDP-wrapped) PEFT model."""
-    from peft import set_peft_model_state_dict
-
-    result = set_peft_model_state_dict(getattr(model, "module", model), weights)
-    if result.unexpected_keys:
-        raise ValueError(f"checkpoint does not match this model ({len(result.unexpected_keys)} unexpected tensors)")
+    """Put saved LoRA tensors back into a (DDP-wrapped, sharded or plain) PEFT model."""
+    load_trainable_state(model, by_parameter_name(model, weights))
 
 
 def prune_checkpoints(run_dir: Path, keep_steps: set[int]) -> None:

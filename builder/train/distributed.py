@@ -1,14 +1,16 @@
-"""Data-parallel training (DDP) when started by ``accelerate launch`` or ``torchrun``.
+"""Data-parallel training (DDP, or FSDP) when started by ``accelerate launch`` or ``torchrun``.
 
     dab train --project P --accelerate-config ddp.yaml       # checks the config, then runs the line below
     accelerate launch --config_file ddp.yaml -m builder.train --project P
     accelerate launch --multi_gpu --num_processes 2 -m builder.train --project P
+    accelerate launch --config_file fsdp.yaml -m builder.train --project P   # sharded (``sharding``)
 
 The launcher sets ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_ADDR``/``MASTER_PORT``;
 accelerate's ``PartialState`` joins the process group from them and ``Accelerator.prepare_model``
 wraps the model for data parallel. Each process trains on its own share of the packed rows and
 the LoRA gradients are averaged (NCCL on GPUs, gloo on CPU). Rank 0 alone writes metrics,
-status, checkpoints and the adapter. A single process (no launcher) runs with ``world == 1`` and
+status, checkpoints and the adapter. With ``distributed_type: FSDP`` the model is sharded
+instead of copied (``sharding.shard_model``). A single process (no launcher) runs with ``world == 1`` and
 every helper here is a no-op. When a rank dies, the launcher (torchrun's agent) ends the others
 and exits non-zero; the run keeps its last complete checkpoint (``--resume`` continues from it).
 
@@ -17,8 +19,8 @@ Multi-node: the same config on every machine with ``num_machines``, ``machine_ra
 
 ``check_accelerate_config`` refuses, before anything starts, a config asking for more processes
 per machine than the machine has devices (GPUs; CPU cores without GPUs or with ``use_cpu``) and
-the distributed types training does not run under: FSDP and DeepSpeed are not wired in (LoRA on
-a 4-bit base fits one GPU up to ~70B parameters, which covers what this product targets).
+the distributed types training does not run under (DeepSpeed is not wired in: FSDP shards the
+same way ZeRO-3 does).
 """
 
 import math
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-DATA_PARALLEL_TYPES = {"NO", "MULTI_GPU", "MULTI_CPU"}
+DISTRIBUTED_TYPES = {"NO", "MULTI_GPU", "MULTI_CPU", "FSDP"}
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Dist:
     rank: int = 0
     world: int = 1
     local_rank: int = 0
+    sharded: bool = False  # FSDP: each rank holds a shard of the model, not a copy
 
     @property
     def main(self) -> bool:
@@ -51,8 +54,10 @@ def setup_distributed() -> Dist:
     import torch
     from accelerate import PartialState
 
+    from .sharding import sharding_requested
+
     state = PartialState(cpu=not torch.cuda.is_available())
-    return Dist(state.process_index, state.num_processes, state.local_process_index)
+    return Dist(state.process_index, state.num_processes, state.local_process_index, sharding_requested())
 
 
 def teardown_distributed(dist: Dist) -> None:
@@ -70,10 +75,15 @@ def device_for(dist: Dist) -> str:
 
 def wrap_model(model, dist: Dist):
     """The model as ``Accelerator.prepare_model`` wraps it for data parallel (DistributedDataParallel
-    over the trainable LoRA weights); unchanged for one process. The model is already on its
-    device, and the recipe chose its dtypes: no mixed-precision autocast from the launcher's config."""
+    over the trainable LoRA weights), sharded in place under FSDP; unchanged for one process. The
+    model is already on its device, and the recipe chose its dtypes: no mixed-precision autocast
+    from the launcher's config. The optimizer is built afterwards, over the parameters as wrapped."""
     if dist.world <= 1:
         return model
+    if dist.sharded:
+        from .sharding import shard_model
+
+        return shard_model(model)
     from accelerate import Accelerator
 
     accelerator = Accelerator(cpu=device_for(dist) == "cpu", mixed_precision="no")
@@ -138,9 +148,9 @@ def check_accelerate_config(config: dict, gpus: int, cpu_cores: int) -> int:
     """Processes per machine that ``config`` starts, after checking them against this machine's
     ``gpus`` (or ``cpu_cores`` without GPUs or with ``use_cpu``) and the distributed type."""
     kind = str(config.get("distributed_type", "NO")).upper()
-    if kind not in DATA_PARALLEL_TYPES:
-        raise ConfigError(f"training runs data parallel (distributed_type MULTI_GPU, or NO), not {kind}: "
-                          "FSDP and DeepSpeed are not supported; LoRA on a 4-bit base fits one GPU")
+    if kind not in DISTRIBUTED_TYPES:
+        raise ConfigError(f"training runs data parallel or sharded (distributed_type MULTI_GPU, FSDP or NO), "
+                          f"not {kind}: DeepSpeed is not supported; FSDP shards the model the same way")
     per_machine = math.ceil(whole_number(config, "num_processes", 1) / whole_number(config, "num_machines", 1))
     on_cpu = gpus == 0 or bool(config.get("use_cpu"))
     ids = str(config.get("gpu_ids", "all")).strip()

@@ -43,6 +43,7 @@ from ..runs import Run
 from ..storage import append_jsonl, replace_dir, write_jsonl
 from ..torch_thread import fit_waits
 from . import checkpoint as ckpt
+from .sharding import weight_values_held, whole_optimizer_state, whole_trainable_state
 from .data import collate_packed, label_tokens, real_tokens, rows_for_step
 from .eta import RunClock, evaluation_steps
 from .distributed import Dist, any_rank, barrier, broadcast_text, setup_distributed, sum_across, teardown_distributed, wrap_model
@@ -130,12 +131,16 @@ def train_run(project: Project, run: Run, project_cfg: ProjectConfig | None, res
     barrier(dist)
     prep = prepare(project, run, project_cfg, resume, dist)
     tc = prep.run_cfg.train
+    model = wrap_model(prep.model, dist)
+    if dist.sharded:
+        held, whole = weight_values_held(model)
+        log(f"FSDP: rank {dist.rank}/{dist.world} holds {held} of {whole} weight values")
     params = [p for p in prep.model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=tc.learning_rate, weight_decay=0.0)
     from transformers import get_cosine_schedule_with_warmup
 
     scheduler = get_cosine_schedule_with_warmup(optimizer, int(tc.warmup_fraction * prep.total_steps), prep.total_steps)
-    session = Session(project, prep, wrap_model(prep.model, dist), optimizer, scheduler, params, dist, run)
+    session = Session(project, prep, model, optimizer, scheduler, params, dist, run)
     progress = session.restore() if resume else TrainingProgress()
     session.write_status(progress.step, "first training step: the time left is measured from it")
     session.train(progress, stop)
@@ -198,7 +203,8 @@ class Session:
                 self.optimizer.zero_grad(set_to_none=True)
                 return None
             batch = {k: v.to(self.prep.device) for k, v in collate_packed(row, self.prep.pad_to).items()}
-            syncing = self.dist.world == 1 or i == len(rows) - 1
+            # DDP reduces gradients once per step; FSDP at every micro-batch, so they stay sharded
+            syncing = self.dist.world == 1 or self.dist.sharded or i == len(rows) - 1
             with nullcontext() if syncing else self.model.no_sync():
                 loss = next_token_loss(self.model, batch, self.prep.fused_loss) / len(rows)
                 loss.backward()
@@ -269,7 +275,8 @@ class Session:
         prompts = [encode_chat(tokenizer, messages) for messages in asked]
         batch = max(1, min(RECALL_BATCH, RECALL_BATCH_TOKENS // max(map(len, prompts), default=1)))
         self.prep.model.eval()
-        texts = greedy_texts(self.prep.model, tokenizer, prompts, [new_tokens] * len(prompts), batch_size=batch)
+        texts = greedy_texts(self.prep.model, tokenizer, prompts, [new_tokens] * len(prompts), batch_size=batch,
+                             synced=self.dist.sharded)
         self.model.train()
         return texts
 
@@ -304,8 +311,8 @@ class Session:
         self.model.eval()
         loss_sum, count = 0.0, 0
         with torch.no_grad():
-            for row in (self.eval_rows if rows is None else rows)[self.dist.rank::self.dist.world]:
-                n = label_tokens(row)
+            for row, counted in rank_share(self.eval_rows if rows is None else rows, self.dist):
+                n = label_tokens(row) if counted else 0
                 batch = {k: v.to(self.prep.device) for k, v in collate_packed(row, self.prep.pad_to).items()}
                 loss_sum += next_token_loss(self.prep.model, batch, self.prep.fused_loss).item() * n
                 count += n
@@ -314,9 +321,11 @@ class Session:
         return loss_sum / max(count, 1)
 
     def save_checkpoint(self, progress: TrainingProgress) -> None:
+        """Rank 0 writes the checkpoint; under FSDP every rank first helps gather it whole."""
+        if self.dist.main or self.dist.sharded:
+            weights, moments = ckpt.lora_weights(self.model), whole_optimizer_state(self.optimizer)
         if self.dist.main:
-            ckpt.save_checkpoint(self.run.folder, progress.step, self.model, self.optimizer, self.scheduler,
-                                 asdict(progress))
+            ckpt.save_checkpoint(self.run.folder, progress.step, weights, moments, self.scheduler, asdict(progress))
             ckpt.prune_checkpoints(self.run.folder, {progress.step, progress.best_step})
         barrier(self.dist)
 
@@ -328,8 +337,9 @@ class Session:
             return self.run.write_status("stopped", step=0, total_steps=total, message=message) if self.dist.main else {}
         if not (self.run.folder / ckpt.CHECKPOINTS_DIR / ckpt.checkpoint_name(progress.step)).is_dir():
             self.evaluate_and_checkpoint(progress, final=True, stopping=progress.step < total and not progress.early_stopped)
+        trained = whole_trainable_state(self.model)
         log(f"rank {self.dist.rank}/{self.dist.world}: trained to step {progress.step}, "
-            f"{self.tokens_seen} tokens, LoRA checksum {lora_checksum(self.params):.6f}")
+            f"{self.tokens_seen} tokens, LoRA checksum {lora_checksum(trained.values()):.6f}")
         adapter_step = progress.best_step or progress.step
         state = "completed" if progress.step >= total or progress.early_stopped else "stopped"
         self.eta_s = None
@@ -337,8 +347,8 @@ class Session:
         if self.dist.main:
             if adapter_step != progress.step:
                 best = ckpt.load_checkpoint(self.run.folder / ckpt.CHECKPOINTS_DIR / ckpt.checkpoint_name(adapter_step))
-                ckpt.restore_weights(self.prep.model, best.weights)
-            save_adapter(self.prep.model, self.prep.tokenizer, self.run)
+                trained = ckpt.by_parameter_name(self.prep.model, best.weights)
+            save_adapter(self.prep.model, self.prep.tokenizer, self.run, trained)
             self.run.marker_path.write_text(state + "\n")
         barrier(self.dist)
         stop_note = {"message": "early stopping: recall and eval loss stopped improving"} if progress.early_stopped else {}
@@ -358,13 +368,14 @@ def better(recall: float | None, eval_loss: float, progress: TrainingProgress) -
     return eval_loss < progress.best_eval_loss
 
 
-def save_adapter(model, tokenizer, run: Run) -> Path:
-    """Save the LoRA adapter (safetensors) and tokenizer; a folder rename makes it atomic."""
+def save_adapter(model, tokenizer, run: Run, weights: dict) -> Path:
+    """Save the LoRA adapter (safetensors) with ``weights`` (whole tensors by parameter name) and
+    the tokenizer; a folder rename makes it atomic."""
     import shutil
 
     tmp = run.folder / ".adapter.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp, safe_serialization=True)
+    model.save_pretrained(tmp, safe_serialization=True, state_dict=weights)
     tokenizer.save_pretrained(tmp)
     return replace_dir(tmp, run.adapter_dir)
 
@@ -376,9 +387,18 @@ def timed(fn, *args) -> float:
     return time.monotonic() - started
 
 
-def lora_checksum(params) -> float:
+def lora_checksum(tensors) -> float:
     """Sum of absolute LoRA weights: equal on all data-parallel ranks when they stay in sync."""
-    return float(sum(p.detach().abs().sum().item() for p in params))
+    return float(sum(t.abs().sum().item() for t in tensors))
+
+
+def rank_share(rows: list, dist: Dist) -> list[tuple[list, bool]]:
+    """This rank's rows of ``rows``, each with whether it counts. Under FSDP every forward is a
+    collective, so each rank gets as many rows: the short ones repeat a row that does not count."""
+    share = [(row, True) for row in rows[dist.rank::dist.world]]
+    if dist.sharded and rows:
+        share += [(rows[0], False)] * (math.ceil(len(rows) / dist.world) - len(share))
+    return share
 
 
 def peak_memory_bytes(device: str) -> int:
