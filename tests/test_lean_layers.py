@@ -123,3 +123,27 @@ def test_the_training_model_recomputes_layers_from_its_first_step_when_checkpoin
     model.get_base_model().model.layers[0].self_attn.register_forward_hook(lambda *_: calls.append(1))
     next_token_loss(model, packed_batch()).backward()
     assert len(calls) == (2 if checkpointing else 1)
+
+
+def test_a_4bit_model_trains_with_its_whole_gradient_after_an_evaluation(tiny_model_dir):
+    """bitsandbytes repacks a 4-bit weight for CPU inference at its first eval-mode forward (on
+    CPUs with AVX512-BF16, like this one); training after that ran an inference kernel without a
+    backward and lost most of the gradient. The training model keeps its layout: the LoRA
+    gradients after an evaluation are the ones without it."""
+    from builder.config import TrainConfig
+    from builder.train.recipe import build_lora_model, next_token_loss
+
+    def lora_gradients(evaluate_first: bool) -> list:
+        torch.manual_seed(0)
+        model = build_lora_model(TrainConfig(base_model=str(tiny_model_dir), quantize="4bit", lora_dropout=0.0), "cpu", False)
+        if evaluate_first:
+            model.eval()
+            with torch.no_grad():
+                next_token_loss(model, packed_batch())
+            model.train()
+        next_token_loss(model, packed_batch()).backward()
+        return [p.grad.clone() for p in model.parameters() if p.requires_grad]
+
+    plain, after_eval = lora_gradients(False), lora_gradients(True)
+    assert len(plain) == len(after_eval) > 0
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(plain, after_eval))

@@ -55,6 +55,7 @@ def build_lora_model(tc: TrainConfig, device: str, checkpointing: bool):
     else:
         fuse_swiglu(model)
         fuse_rmsnorm(model)
+        keep_4bit_layout(model)
     if checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     lora = LoraConfig(r=tc.lora_rank, lora_alpha=tc.lora_alpha, lora_dropout=tc.lora_dropout,
@@ -62,6 +63,21 @@ def build_lora_model(tc: TrainConfig, device: str, checkpointing: bool):
     model = get_peft_model(model, lora)
     model.train()
     return model
+
+
+def keep_4bit_layout(model) -> int:
+    """Stop bitsandbytes from repacking 4-bit weights for CPU inference; returns the layers changed.
+
+    On CPUs with AVX512-BF16, a 4-bit layer's first forward in eval mode repacks its weight in
+    place into a layout only an inference kernel (``gemv_4bit``) reads. Training forwards after an
+    evaluation then run that kernel, which has no backward: the gradient through the frozen
+    weight is silently lost (torch warns "an autograd kernel was not registered"). Under FSDP the
+    repacked layout also disagrees with the shards gathered for the next forward (the loss jumped
+    from 2.6 to 26). Training evaluates between steps, so its model keeps the trainable layout."""
+    layers = [m for m in model.modules() if getattr(m, "support_avx512bf16_for_cpu", False)]
+    for layer in layers:
+        layer.support_avx512bf16_for_cpu = False
+    return len(layers)
 
 
 def liger_available() -> bool:
