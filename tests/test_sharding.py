@@ -1,6 +1,7 @@
 """FSDP's whole-tensor views (``builder.train.sharding``): two gloo processes shard a 4-bit model
-with LoRA, and a run resumed from the gathered weights and optimizer state takes exactly the
-step the uninterrupted run takes; evaluation rows are shared out evenly under FSDP.
+with LoRA; its loss, also after an evaluation, is the unsharded model's, and a run resumed from the
+gathered weights and optimizer state takes exactly the step the uninterrupted run takes;
+evaluation rows are shared out evenly under FSDP.
 
     .venv/bin/python -m pytest tests/test_sharding.py -q
 """
@@ -29,19 +30,28 @@ def test_every_rank_runs_as_many_evaluation_rows_under_fsdp_and_each_row_counts_
     assert rank_share([], Dist(1, 2, sharded=True)) == []
 
 
-def sharded_model(model_dir: str):
+def sharded_model(model_dir: str, shard: bool = True):
     from builder.train.recipe import build_lora_model
     from builder.train.sharding import shard_model
 
     torch.manual_seed(0)
-    model = shard_model(build_lora_model(TrainConfig(base_model=model_dir, quantize="4bit", lora_rank=4, lora_dropout=0.0), "cpu", False))
+    model = build_lora_model(TrainConfig(base_model=model_dir, quantize="4bit", lora_rank=4, lora_dropout=0.0), "cpu", False)
+    model = shard_model(model) if shard else model
     params = [p for p in model.parameters() if p.requires_grad]
     return model, params, torch.optim.AdamW(params, lr=1e-2)
 
 
+def rank_batch(rank: int) -> torch.Tensor:
+    return torch.randint(3, 200, (1, 24), generator=torch.Generator().manual_seed(rank))
+
+
+def batch_loss(model, rank: int) -> float:
+    with torch.no_grad():
+        return model(input_ids=rank_batch(rank), labels=rank_batch(rank)).loss.item()
+
+
 def train_step(model, optimizer, rank: int) -> None:
-    ids = torch.randint(3, 200, (1, 24), generator=torch.Generator().manual_seed(rank))
-    model(input_ids=ids, labels=ids).loss.backward()
+    model(input_ids=rank_batch(rank), labels=rank_batch(rank)).loss.backward()
     optimizer.step()
     optimizer.zero_grad()
 
@@ -56,6 +66,11 @@ def resume_worker(rank: int, model_dir: str, port: int, results) -> None:
     dist.init_process_group("gloo", rank=rank, world_size=2)
     try:
         model, _, optimizer = sharded_model(model_dir)
+        unsharded_loss = batch_loss(sharded_model(model_dir, shard=False)[0], rank)
+        model.eval()
+        evaluated = batch_loss(model, rank)  # an evaluation between steps, as training does
+        model.train()
+        same_loss = abs(batch_loss(model, rank) - unsharded_loss) < 1e-3 and abs(evaluated - unsharded_loss) < 1e-3
         train_step(model, optimizer, rank)
         weights, moments = copy.deepcopy((whole_trainable_state(model), whole_optimizer_state(optimizer)))
         train_step(model, optimizer, rank)
@@ -66,7 +81,7 @@ def resume_worker(rank: int, model_dir: str, port: int, results) -> None:
         load_optimizer_state(fresh_optimizer, moments)
         train_step(resumed, fresh_optimizer, rank)
         again = whole_trainable_state(resumed)
-        results[rank] = {"held": weight_values_held(resumed), "same": all(torch.equal(uninterrupted[n], again[n]) for n in again),
+        results[rank] = {"held": weight_values_held(resumed), "same_loss": same_loss, "same": all(torch.equal(uninterrupted[n], again[n]) for n in again),
                          "moved": any(not torch.equal(weights[n], again[n]) for n in again),
                          "whole": all(moments["state"][0]["exp_avg"].shape == weights[n].shape
                                       for n in list(weights)[:1])}
@@ -85,6 +100,7 @@ def test_a_sharded_run_resumed_from_its_whole_state_takes_the_same_step(tiny_mod
     assert set(results) == {0, 1}
     for held, total in (r["held"] for r in results.values()):
         assert held < 0.6 * total, "each rank holds a shard of the 4-bit model"
+    assert all(r["same_loss"] for r in results.values()), "sharded, and after an evaluation, the loss is the unsharded one"
     assert all(r["whole"] for r in results.values()), "the optimizer's moments are saved whole"
     assert all(r["moved"] for r in results.values())
     assert all(r["same"] for r in results.values()), "the resumed step equals the uninterrupted one on every rank"
