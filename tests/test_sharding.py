@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from builder.config import TrainConfig
+from builder.errors import TrainingError
 from builder.train.distributed import Dist
 from builder.train.loop import rank_share
 
@@ -28,6 +29,32 @@ def test_every_rank_runs_as_many_evaluation_rows_under_fsdp_and_each_row_counts_
     counted = sorted(row[0] for share in fsdp for row, counts in share if counts)
     assert counted == [0, 1, 2, 3, 4]
     assert rank_share([], Dist(1, 2, sharded=True)) == []
+
+
+@pytest.mark.parametrize("settings, reshard", [
+    ({}, True),
+    ({"FSDP_RESHARD_AFTER_FORWARD": "true", "FSDP_SHARDING_STRATEGY": "FULL_SHARD"}, True),
+    ({"FSDP_RESHARD_AFTER_FORWARD": "false", "FSDP_SHARDING_STRATEGY": "FULL_SHARD"}, False),
+    ({"FSDP_SHARDING_STRATEGY": "SHARD_GRAD_OP"}, False),
+])
+def test_layers_are_freed_after_forward_unless_the_config_keeps_them(monkeypatch, settings, reshard):
+    from builder.train.sharding import reshard_after_forward
+
+    for key in ("FSDP_RESHARD_AFTER_FORWARD", "FSDP_SHARDING_STRATEGY"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    assert reshard_after_forward() is reshard
+
+
+def test_a_model_without_named_decoder_layers_is_refused_rather_than_gathered_whole(tiny_model_dir):
+    from builder.train.recipe import build_lora_model
+    from builder.train.sharding import shard_model
+
+    model = build_lora_model(TrainConfig(base_model=str(tiny_model_dir), quantize="none", lora_rank=4), "cpu", False)
+    model.get_base_model()._no_split_modules = None
+    with pytest.raises(TrainingError, match="names none"):
+        shard_model(model)
 
 
 def sharded_model(model_dir: str, shard: bool = True):

@@ -56,6 +56,7 @@ def test_configs_that_fit_the_machine(config, gpus, cores, processes):
     ({"distributed_type": "MULTI_GPU", "num_processes": 4, "use_cpu": True}, 8, 2, "2 CPU cores"),
     ({"distributed_type": "FSDP", "num_processes": 4}, 2, 64, "asks for 4 processes on this machine, but it has 2 usab"),
     ({"distributed_type": "DEEPSPEED"}, 2, 8, "not DEEPSPEED: DeepSpeed is not supported"),
+    ({"distributed_type": "FSDP", "fsdp_config": {"fsdp_offload_params": True}}, 2, 8, "fsdp_offload_params is not supported"),
     ({"num_processes": 0}, 2, 8, "num_processes must be a whole number from 1, not 0"),
     ({"num_processes": "two"}, 2, 8, "num_processes must be a whole number"),
 ])

@@ -84,7 +84,7 @@ def by_parameter_name(model, weights: dict) -> dict:
 
     names = [name for name, param in unwrapped(model).named_parameters() if param.requires_grad]
     saved_as = get_peft_model_state_dict(unwrapped(model), state_dict={n: torch.tensor(i) for i, n in enumerate(names)})
-    if set(saved_as) != set(weights):
+    if set(saved_as) != set(weights) or len(saved_as) != len(names):
         raise ValueError(f"checkpoint does not match this model ({len(set(saved_as) ^ set(weights))} tensors differ)")
     return {names[int(index)]: weights[key] for key, index in saved_as.items()}
 

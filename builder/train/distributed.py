@@ -105,13 +105,13 @@ def any_rank(flag: bool, dist: Dist) -> bool:
     return sum_across([float(flag)], dist)[0] > 0
 
 
-def broadcast_text(text: str, dist: Dist) -> str:
-    """Rank 0's ``text`` on every rank."""
+def from_rank0(value, dist: Dist):
+    """Rank 0's ``value`` (any picklable object) on every rank."""
     if dist.world <= 1:
-        return text
+        return value
     from accelerate.utils import broadcast_object_list
 
-    return broadcast_object_list([text], from_process=0)[0]
+    return broadcast_object_list([value], from_process=0)[0]
 
 
 def barrier(dist: Dist) -> None:
@@ -148,6 +148,9 @@ def check_accelerate_config(config: dict, gpus: int, cpu_cores: int) -> int:
     """Processes per machine that ``config`` starts, after checking them against this machine's
     ``gpus`` (or ``cpu_cores`` without GPUs or with ``use_cpu``) and the distributed type."""
     kind = str(config.get("distributed_type", "NO")).upper()
+    if kind == "FSDP" and str((config.get("fsdp_config") or {}).get("fsdp_offload_params", False)).lower() == "true":
+        raise ConfigError("fsdp_offload_params is not supported: the 4-bit weights are already small; "
+                          "add processes (GPUs) instead, or leave it false")
     if kind not in DISTRIBUTED_TYPES:
         raise ConfigError(f"training runs data parallel or sharded (distributed_type MULTI_GPU, FSDP or NO), "
                           f"not {kind}: DeepSpeed is not supported; FSDP shards the model the same way")

@@ -46,7 +46,7 @@ from . import checkpoint as ckpt
 from .sharding import weight_values_held, whole_optimizer_state, whole_trainable_state
 from .data import collate_packed, label_tokens, real_tokens, rows_for_step
 from .eta import RunClock, evaluation_steps
-from .distributed import Dist, any_rank, barrier, broadcast_text, setup_distributed, sum_across, teardown_distributed, wrap_model
+from .distributed import Dist, any_rank, barrier, from_rank0, setup_distributed, sum_across, teardown_distributed, wrap_model
 from .lock import handed_over_token, release_lock
 from .presets import auto_interval
 from .recipe import next_token_loss
@@ -99,7 +99,7 @@ def run_training(project: Project, run_dir: Path | None = None, project_cfg: Pro
     dist = setup_distributed()
     try:
         claimed = claim_run(project, run_dir, resume, handed_over_token())[0].folder if dist.main else ""
-        run = Run(broadcast_text(str(claimed), dist))
+        run = Run(from_rank0(str(claimed), dist))
         if dist.main:
             log(f"training run: {run.folder}")
         stop = StopSignal(run)
@@ -158,6 +158,7 @@ class Session:
         self.eval_every = auto_interval(self.tc.eval_every_steps, prep.total_steps, EVALUATIONS_PER_RUN)
         self.checkpoint_every = auto_interval(self.tc.checkpoint_every_steps, prep.total_steps)
         self.started, self.tokens_seen, self.first_step = time.monotonic(), 0, 0
+        self.saved_step = None  # the step of the last checkpoint written or restored (the same on every rank)
         eval_steps = evaluation_steps(prep.total_steps, self.eval_every) if self.eval_rows else set()
         self.clock, self.eta_s, self.status_at = RunClock(prep.total_steps, eval_steps), None, 0.0
 
@@ -172,7 +173,7 @@ class Session:
         if self.dist.main:
             write_jsonl(self.run.metrics_path, [row for row in self.run.metrics() if row.get("step", 0) <= progress.step])
         log(f"resumed from {found.path.name}")
-        self.first_step = progress.step
+        self.first_step = self.saved_step = progress.step
         return progress
 
     def train(self, progress: TrainingProgress, stop: StopSignal) -> None:
@@ -247,8 +248,8 @@ class Session:
             done, what = len(self.clock.eval_s), "eval loss and recall check" if self.recall_questions() else "eval loss"
             self.write_status(progress.step, f"evaluating: {what} "
                                              f"({done + 1} of {done + self.clock.evaluations_left(progress.step)})")
-            with self.clock.evaluating():
-                eval_loss, recall = self.evaluate(), self.recall_accuracy()
+            with self.clock.evaluating():  # rank 0's recall decides for all: their checkpoints must agree
+                eval_loss, recall = self.evaluate(), from_rank0(self.recall_accuracy(), self.dist)
             improved = better(recall, eval_loss, progress)
             if improved:
                 progress.best_eval_loss, progress.best_recall = eval_loss, recall
@@ -312,10 +313,11 @@ class Session:
         loss_sum, count = 0.0, 0
         with torch.no_grad():
             for row, counted in rank_share(self.eval_rows if rows is None else rows, self.dist):
-                n = label_tokens(row) if counted else 0
+                n = label_tokens(row)
                 batch = {k: v.to(self.prep.device) for k, v in collate_packed(row, self.prep.pad_to).items()}
-                loss_sum += next_token_loss(self.prep.model, batch, self.prep.fused_loss).item() * n
-                count += n
+                loss = next_token_loss(self.prep.model, batch, self.prep.fused_loss)
+                if counted:
+                    loss_sum, count = loss_sum + loss.item() * n, count + n
         self.model.train()
         loss_sum, count = sum_across([loss_sum, count], self.dist)
         return loss_sum / max(count, 1)
@@ -327,6 +329,7 @@ class Session:
         if self.dist.main:
             ckpt.save_checkpoint(self.run.folder, progress.step, weights, moments, self.scheduler, asdict(progress))
             ckpt.prune_checkpoints(self.run.folder, {progress.step, progress.best_step})
+        self.saved_step = progress.step
         barrier(self.dist)
 
     def finish(self, progress: TrainingProgress, stop: StopSignal) -> dict:
@@ -335,7 +338,7 @@ class Session:
         if progress.step == 0:
             message = "stopped before the first step finished: nothing to save"
             return self.run.write_status("stopped", step=0, total_steps=total, message=message) if self.dist.main else {}
-        if not (self.run.folder / ckpt.CHECKPOINTS_DIR / ckpt.checkpoint_name(progress.step)).is_dir():
+        if self.saved_step != progress.step:
             self.evaluate_and_checkpoint(progress, final=True, stopping=progress.step < total and not progress.early_stopped)
         trained = whole_trainable_state(self.model)
         log(f"rank {self.dist.rank}/{self.dist.world}: trained to step {progress.step}, "

@@ -4,12 +4,16 @@ whole-tensor views of trainable weights and optimizer state that checkpoints are
     accelerate launch --config_file fsdp.yaml -m builder.train --project P   # distributed_type: FSDP
 
 With ``distributed_type: FSDP`` accelerate's launcher starts the processes and sets
-``ACCELERATE_USE_FSDP``; ``shard_model`` then shards the model with torch's ``fully_shard`` (the
-FSDP2 API that accelerate applies on GPUs): every decoder layer is one unit and the rest of the
-model (embeddings, final norm, output layer) the root unit. Each rank keeps 1/N of every weight:
+``ACCELERATE_USE_FSDP``; ``shard_model`` then shards the model itself with torch's ``fully_shard``
+(FSDP2, whatever ``fsdp_version`` says): every decoder layer is one unit and the rest of the
+model (embeddings, final norm, output layer) the root unit. Of the config's ``fsdp_*`` settings
+only the resharding after forward is read (``fsdp_reshard_after_forward``, or a
+``fsdp_sharding_strategy`` of ``SHARD_GRAD_OP``/``NO_SHARD`` to keep layers gathered); the recipe
+picks dtypes and gradient checkpointing, and ``distributed.check_accelerate_config`` refuses CPU
+offload. Each rank keeps 1/N of every weight:
 the frozen 4-bit ones (stored in the compute dtype, ``bnb_4bit_quant_storage``, so they shard
 like any tensor), the LoRA ones, and the LoRA weights' optimizer state. A unit's weights are
-gathered for its forward and backward and freed after. accelerate turns FSDP on only for GPU
+gathered for its forward and backward and freed after. accelerate's own FSDP plugin acts only on GPU
 launches; calling ``fully_shard`` here runs the same code with gloo on CPU, which is how it is
 tested.
 
@@ -26,6 +30,10 @@ start-up; sharding then frees N-1 parts of it for the activations and optimizer 
 
 import os
 
+from ..errors import TrainingError
+
+KEEP_GATHERED = {"false", "0", "no", "shard_grad_op", "no_shard", "hybrid_shard_zero2"}  # accelerate's ways to say "do not reshard"
+
 
 def sharding_requested() -> bool:
     """Whether the launcher asked for FSDP (``accelerate launch`` with ``distributed_type: FSDP``)."""
@@ -41,12 +49,23 @@ def shard_model(model):
 
     base = model.get_base_model()
     layer_classes = set(getattr(base, "_no_split_modules", None) or [])
-    reshard = os.environ.get("FSDP_RESHARD_AFTER_FORWARD", "true").lower() == "true"
-    for module in base.modules():
-        if type(module).__name__ in layer_classes:
-            fully_shard(module, reshard_after_forward=reshard)
+    reshard = reshard_after_forward()
+    layers = [module for module in base.modules() if type(module).__name__ in layer_classes]
+    if not layers:
+        raise TrainingError(f"FSDP needs the model's decoder layers, and {type(base).__name__} names none "
+                            "(_no_split_modules): train it data parallel (distributed_type MULTI_GPU) instead")
+    for layer in layers:
+        fully_shard(layer, reshard_after_forward=reshard)
     fully_shard(base, reshard_after_forward=reshard)
     return model
+
+
+def reshard_after_forward() -> bool:
+    """Whether each unit frees its gathered weights after its forward (less memory, one more
+    gather in backward): the launcher's ``FSDP_RESHARD_AFTER_FORWARD`` (FSDP2 configs) or
+    ``FSDP_SHARDING_STRATEGY`` (FSDP1 configs); yes unless one of them says otherwise."""
+    settings = (os.environ.get("FSDP_RESHARD_AFTER_FORWARD", ""), os.environ.get("FSDP_SHARDING_STRATEGY", ""))
+    return not any(value.strip().lower() in KEEP_GATHERED for value in settings)
 
 
 def weight_values_held(model) -> tuple[int, int]:
