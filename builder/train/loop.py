@@ -282,9 +282,11 @@ class Session:
         return texts
 
     def recall_accuracy(self) -> float | None:
-        """Share of the recall questions answered with their key facts (``fact_accuracy``); None without any."""
+        """Share of the recall questions answered with their key facts (``fact_accuracy``); None without
+        any, and on data-parallel ranks other than 0, whose answer would only repeat rank 0's (which
+        every rank is then given; under FSDP every rank must generate, in step)."""
         refs = self.recall_questions()
-        if not refs:
+        if not refs or not (self.dist.main or self.dist.sharded):
             return None
         texts = self.recall_answers(refs, MAX_RECALL_NEW_TOKENS)
         accuracy, _ = fact_accuracy(texts, [reference(p) for p in refs])
