@@ -65,8 +65,8 @@ def build_lora_model(tc: TrainConfig, device: str, checkpointing: bool):
     return model
 
 
-def keep_4bit_layout(model) -> int:
-    """Stop bitsandbytes from repacking 4-bit weights for CPU inference; returns the layers changed.
+def keep_4bit_layout(model) -> None:
+    """Stop bitsandbytes from repacking 4-bit weights for CPU inference.
 
     On CPUs with AVX512-BF16, a 4-bit layer's first forward in eval mode repacks its weight in
     place into a layout only an inference kernel (``gemv_4bit``) reads. Training forwards after an
@@ -74,10 +74,9 @@ def keep_4bit_layout(model) -> int:
     weight is silently lost (torch warns "an autograd kernel was not registered"). Under FSDP the
     repacked layout also disagrees with the shards gathered for the next forward (the loss jumped
     from 2.6 to 26). Training evaluates between steps, so its model keeps the trainable layout."""
-    layers = [m for m in model.modules() if getattr(m, "support_avx512bf16_for_cpu", False)]
-    for layer in layers:
-        layer.support_avx512bf16_for_cpu = False
-    return len(layers)
+    for layer in model.modules():
+        if getattr(layer, "support_avx512bf16_for_cpu", False):
+            layer.support_avx512bf16_for_cpu = False
 
 
 def liger_available() -> bool:

@@ -10,12 +10,13 @@ model (embeddings, final norm, output layer) the root unit. Of the config's ``fs
 only the resharding after forward is read (``fsdp_reshard_after_forward``, or a
 ``fsdp_sharding_strategy`` of ``SHARD_GRAD_OP``/``NO_SHARD`` to keep layers gathered); the recipe
 picks dtypes and gradient checkpointing, and ``distributed.check_accelerate_config`` refuses CPU
-offload. Each rank keeps 1/N of every weight:
-the frozen 4-bit ones (stored in the compute dtype, ``bnb_4bit_quant_storage``, so they shard
-like any tensor), the LoRA ones, and the LoRA weights' optimizer state. A unit's weights are
-gathered for its forward and backward and freed after. accelerate's own FSDP plugin acts only on GPU
-launches; calling ``fully_shard`` here runs the same code with gloo on CPU, which is how it is
-tested.
+offload.
+
+Each rank keeps 1/N of every weight: the frozen 4-bit ones (stored in the compute dtype,
+``bnb_4bit_quant_storage``, so they shard like any tensor), the LoRA ones, and the LoRA weights'
+optimizer state. A unit's weights are gathered for its forward and backward and freed after.
+accelerate's own FSDP plugin acts only on GPU launches; calling ``fully_shard`` here runs the
+same code with gloo on CPU, which is how it is tested.
 
 Under sharding every forward is a collective, so the loop keeps the ranks in step: gradients are
 reduced at every micro-batch, evaluation gives each rank as many rows, and generation runs with
