@@ -77,6 +77,8 @@ def test_faq_answers_keep_the_authors_question():
     ("Ask Priya Ashdown-Mbeki at Saltmarket Depot.", [("name", "Priya Ashdown-Mbeki"), ("name", "Saltmarket Depot")]),
     ("Call 0404 118 2290 or write to help@example.org.", [("phone", "0404 118 2290"), ("email", "help@example.org")]),
     ("Tyres are inflated to 55 psi below −3 °C.", [("measure", "55 psi"), ("measure", "−3 °C")]),
+    ("Claim 45p per mile, 99¢ or 85 pence.", [("money", "45p"), ("money", "99¢"), ("money", "85 pence")]),
+    ("Applications to the 2025/26 fund close in 2026.", [("year", "2025/26"), ("year", "2026")]),
 ])
 def test_key_facts_of_each_kind(text, expected):
     assert facts(text) == expected
@@ -93,6 +95,7 @@ def test_ordinary_words_are_not_facts():
     ("Priya Ashdown-Mbeki", "ask priya ashdown mbeki"), ("ICD-10 J45.909", "icd10 j45.909"), ("4,812", "4812 members"),
     ("5 working days", "within five days"), ("70%", "70 percent"), ("0404 118 2290", "ring 0404-118-2290"),
     ("Wednesday", "Recycling is collected every Wednesday."), ("Wednesday", "We are closed on Wednesdays."),
+    ("45p", "£0.45 per mile"),
 ])
 def test_fact_matching_tolerates_harmless_variation(fact, answer):
     assert fact_in_answer(key_facts(fact)[0], answer)
@@ -102,7 +105,7 @@ def test_fact_matching_tolerates_harmless_variation(fact, answer):
     ("€96.00", "It is €97."), ("€96.00", "£96"), ("7 days", "7 weeks"), ("19:00", "at 7 am"),
     ("15 January 2024", "16 January 2024"), ("15 January 2024", "15 January 2023"), ("Form HR-7", "Form HR-8"),
     ("30 minutes", "half an hour"), ("4,812", "4,821"), ("Priya Ashdown-Mbeki", "Priya"),
-    ("Wednesday", "Recycling is collected every Tuesday."),
+    ("Wednesday", "Recycling is collected every Tuesday."), ("45p", "£45"),
 ])
 def test_a_wrong_or_missing_fact_does_not_match(fact, answer):
     assert not fact_in_answer(key_facts(fact)[0], answer)

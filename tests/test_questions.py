@@ -1,4 +1,4 @@
-"""The rules generator's questions: several per fact, self-contained, grounded, on two corpora
+"""The rules generator's questions: several per fact, self-contained, grounded, on three corpora
 written in different styles; and the bad inputs (no facts, one big table, headings only, 200 pages,
 another language, pronouns)."""
 
@@ -22,6 +22,7 @@ from builder.records import Chunk
 from builder.templates import sample_documents
 
 CLINIC = Path(__file__).parent / "corpora" / "larchfield-clinic"
+EXPENSES = Path(__file__).parent / "corpora" / "brightwater-expenses"  # numbered clauses, a rates table, terse prose
 DANGLING = re.compile(r"^\w+(?: \w+)? (?:it|they|he|she)\b", re.IGNORECASE)  # 'When is it open?', 'Do they ...?' 
 
 
@@ -45,9 +46,10 @@ def asked(text: str, heading: list[str] | None = None) -> dict[str, str]:
     return {c.question: c.answer for c in generate_rules(chunk(text, heading), PairsConfig())}
 
 
-@pytest.fixture(scope="module", params=["sample", "clinic"])
+@pytest.fixture(scope="module", params=["sample", "clinic", "expenses"])
 def generated(request) -> tuple[list[dict], list]:
-    paths = sample_documents() if request.param == "sample" else sorted(CLINIC.glob("*.[mth]*"))
+    corpus = {"clinic": CLINIC, "expenses": EXPENSES}.get(request.param)
+    paths = sorted(corpus.glob("*.[mth]*")) if corpus else sample_documents()
     chunks = corpus_chunks([p for p in paths if p.suffix != ".jsonl"])
     return chunks, GENERATORS["rules"](chunks, PairsConfig(), None)
 
@@ -145,6 +147,39 @@ def test_house_numbers_and_facts_in_the_object_make_no_broken_questions():
     assert not [q for q in decided if re.search(r"(?i)within\?", q)]  # nor a phrase cut before its object
     table = "| Priority | Our target |\n|---|---|\n| Emergency | attend within 4 hours |"
     assert "What is the target for Emergency (Repairs)?" in asked(table, ["Repairs"])
+
+def test_listed_values_nouns_that_look_like_verbs_and_relative_clauses_make_whole_questions():
+    meals = asked("The daily meal allowance is £45 within the UK and £60 abroad.")
+    assert meals["How much is the daily meal allowance within the UK?"].startswith("£45. ")
+    assert meals["How much is the daily meal allowance abroad?"].startswith("£60. ")
+    assert not [q for q in meals if "£" in q]  # no value left inside a question about another one
+    prices = asked("Members pay €5 on weekdays, €8 at weekends and €3 for children.")
+    assert [prices[f"How much do members pay {when}?"][:3] for when in ("on weekdays", "at weekends", "for children")] \
+        == ["€5.", "€8.", "€3."]
+    rate = asked("The rate is 45p per mile for the first 10,000 business miles in a tax year and 25p per mile after "
+                 "that.", ["Mileage"])
+    assert rate["How much is the rate for the first 10,000 business miles in a tax year?"].startswith("45p per mile.")
+    assert not [q for q in rate if re.search(r"(?i)after that|how many business|rating", q)]
+    repaid = asked("Personal purchases on the corporate card must be repaid within 7 days.", ["Cards"])
+    assert "How soon must personal purchases on the corporate card be repaid?" in repaid
+    assert "Do personal purchases on the corporate card have to be repaid within 7 days?" in repaid
+    business = asked("Business class requires approval from a director and is only allowed for flights longer than "
+                     "10 hours.")
+    assert "What does business class require from a director?" in business
+    passengers = asked("Passengers who are also employees add 5p per mile each.")
+    assert passengers["How much do passengers who are also employees add?"].startswith("5p per mile each.")
+    assert not [q for q in passengers if re.search(r"(?i)who\?$", q)]
+    fund = asked("Applications to the 2025/26 fund close on Friday 27 February 2026.", ["Hardship Fund"])
+    assert fund["When do applications to the 2025/26 fund close?"].startswith("On Friday 27 February 2026.")
+    assert not [q for q in fund if re.search(r"(?i)how many|^when .*on friday\?", q)]
+
+
+def test_a_pronoun_after_an_instruction_names_its_object_not_a_condition_heading():
+    replaced = asked("Order a replacement online. It arrives within 5 working days.",
+                     ["Company cards", "If your card is lost or stolen"])
+    assert [q for q in replaced if q.startswith("How soon does the replacement arrive")]
+    assert not [q for q in replaced if re.search(r"(?i)the if\b", q)]
+
 
 def test_table_rows_are_never_dropped_and_name_their_table():
     slots = list(zip("ABCDE", range(7, 22, 3)))

@@ -52,6 +52,7 @@ _CURRENCY = {"€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "£": "G
              "pounds": "GBP", "$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "us$": "USD",
              "¥": "JPY", "jpy": "JPY", "yen": "JPY", "₹": "INR", "inr": "INR", "rupees": "INR", "chf": "CHF",
              "francs": "CHF", "aud": "AUD", "cad": "CAD", "nzd": "NZD", "sek": "SEK", "nok": "NOK", "dkk": "DKK"}
+_SUBUNITS = {"p": "GBP", "pence": "GBP", "cent": "", "cents": "", "¢": ""}  # a hundredth of the currency
 _SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9}
 
 _CODE_PREFIX = r"(?:\b(?:[Ff]orm|[Cc]ode|[Rr]ef(?:erence)?|[Nn]o\.)\s+)"
@@ -63,7 +64,8 @@ _PATTERNS = [
     ("money", rf"(?:US\$|[€£$¥₹]|\b(?:EUR|USD|GBP|CHF|AUD|CAD|JPY|INR|NZD|SEK|NOK|DKK)\s?){_NUM}"
               r"(?:\s?(?:million|billion|thousand|bn|m|k)\b)?"
               rf"|{_NUM}(?:\s?(?:million|billion|thousand))?\s?"
-              r"(?:EUR|USD|GBP|CHF|euros?|dollars?|pounds|pence|cents?|francs|rupees|yen)\b"),
+              r"(?:EUR|USD|GBP|CHF|euros?|dollars?|pounds|pence|cents?|francs|rupees|yen)\b"
+              r"|\b\d+(?:\.\d+)?(?:p|¢)(?!\w)"),  # '45p per mile', '99¢'
     ("percent", rf"{_NUM}\s?(?:%|per ?cent\b)"),
     ("date", rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?(?!\w)"
              rf"|\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}}\b)?|\b{_MONTH}\s+\d{{4}}\b"
@@ -81,7 +83,7 @@ _PATTERNS = [
              rf"|{_CODE_PREFIX}[A-Z0-9][A-Z0-9.\-/]*\d[A-Z0-9.\-/]*\b|\b[A-Z]\d+[A-Z]\d*\b"
              rf"|\b(?!(?:{'|'.join(_DAYS + _MONTHS)})\b)[A-Z][a-z]+ \d+(?:\.\d+)?\b(?![:.,]?\d)"),
     ("day", rf"\b{_DAY}\b"),
-    ("year", r"\b(?:19|20)\d{2}\b"),
+    ("year", r"\b(?:19|20)\d{2}(?:[/–-]\d{2}(?!\d))?\b"),  # '2024', the financial year '2025/26'
     ("count", rf"(?:(?<![\w.,]){_NUM}(?!\w|-[A-Z])|\b(?i:{_WORDNUM})\b)"
               r"(?:\s(?:[a-z][\w-]*|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?))?"),
 ]
@@ -268,7 +270,9 @@ def money_value(span: str) -> tuple:
         return ()
     value = parse_number(number.group(0))
     rest = (span[:number.start()] + " " + span[number.end():]).lower()
-    words = set(re.findall(r"[a-z$€£¥₹]+", rest))
+    words = set(re.findall(r"[a-z$€£¥₹¢]+", rest))
+    if words & _SUBUNITS.keys():  # '45p' is £0.45
+        return ("money", _SUBUNITS[min(words & _SUBUNITS.keys())], round(value / 100, 4))
     scale = next((v for k, v in _SCALE.items() if k in words), 1.0)
     currency = next((c for k, c in _CURRENCY.items() if k in words or not k.isalpha() and k in rest), "")
     return ("money", currency, round(value * scale, 4))

@@ -52,6 +52,14 @@ def is_noun(word: str) -> bool:
     return "NOUN" in lemmas(word)
 
 
+def is_plural_noun(word: str) -> bool:
+    """'passengers', 'mechanics' (a singular lemma besides the word), not 'business' or 'news';
+    words not in the lexicon by their final 's'."""
+    lower = word.lower()
+    nouns = lemmas(lower).get("NOUN")
+    return any(lemma != lower for lemma in nouns) if nouns else lower.endswith("s") and not lower.endswith("ss")
+
+
 def is_adjective(word: str) -> bool:
     return "ADJ" in lemmas(word)
 

@@ -16,7 +16,8 @@ way (what time <-> when, how long -> how many hours, how much -> what does it co
 import re
 
 from ..facts import KeyFact, key_facts
-from ..facts.words import FUNCTION_WORDS, is_dictionary_word, is_noun, lower_first, upper_first, verb_forms
+from ..facts.words import (AUXILIARIES, FUNCTION_WORDS, is_dictionary_word, is_noun, is_plural_noun, lower_first,
+                           upper_first, verb_forms)
 from .clauses import CLAUSE_BREAK, Clause, ask, ask_subject, finish
 
 MAX_FACT_QUESTIONS = 3
@@ -28,10 +29,15 @@ _PREPOSITION = (r"(?:at least|at most|no more than|no less than|more than|less t
                 r"about|around|only|to)")
 _LEFT = re.compile(rf"(?:\b{_PREPOSITION}\s+){{1,2}}(?:the (?:following|next|same|first|last) )?$", re.IGNORECASE)
 _JOIN = re.compile(r"^\s*(?:\([^)]*\)\s*)?(?:,\s*)?(?:and|or|to|until|through|[-–—&])?\s*(?:and\s|or\s)?\s*$")
-_UNIT_TAIL = re.compile(r"^\s*(?:per|a|an|each|every)\s+(?:[\w-]+\s)?[\w-]+")
+_UNIT_TAIL = re.compile(r"^\s*(?:per|a|an|each|every)\s+(?:[\w-]+\s(?!(?:for|and|or|in|on|at|to|of|after|before|with|"
+                        r"from|by|until|than|if|when|within)\b))?[\w-]+")
 _PRICE_TAIL = re.compile(r"^\s*for\s+(?:a|an|one|\d+|[a-z]+)[\s-](?:[a-z]+\s)?(?:hours?|days?|weeks?|months?|years?|"
                          r"nights?|minutes?|items?|people|persons?)\b")
 _RELATIVE_TAIL = re.compile(r"^\s*(?:before|after|ahead|in advance|beforehand|earlier|later|ago|of)\b[^,;:()]*")
+_PHRASE = r"(?:[^,;:.()]|(?<=\d)[,.](?=\d))*"  # up to a comma or stop that is not inside a number ('10,000')
+_MEMBER_GAP = re.compile(rf"\s*({_PHRASE}?)\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or)\s+)")
+_OR_MORE = re.compile(r"\s+(?:or|and)\s+(?:longer|shorter|more|less|fewer|over|under|above|below|higher|lower|"
+                      r"greater)\b")
 _NUMERIC = {"count", "number", "percent", "money", "measure", "duration"}
 _AGE_BEFORE = re.compile(r"\b(?:aged|(?:(?:under|over|above|below)\s+)?the age of)\s*$", re.IGNORECASE)
 _AGE_SPAN = re.compile(r"^(?:aged|(?:\w+\s+)?the age of)\b|\bold(?:\s+(?:or|and)\s+\w+)?$", re.IGNORECASE)
@@ -53,12 +59,67 @@ def fact_questions(clause: Clause) -> list[tuple[str, str]]:
         start, end = fact_phrase(clause.text, fact, facts)
         if any(s <= fact.start < e for s, e in covered):
             continue
+        members = enumeration(clause, fact, facts)
+        if members:
+            asked.extend(member_questions(clause, members, facts))
+            covered.append((members[0][0][0], members[-1][1][1]))
+            continue
         question = wh_question(clause, fact, facts)
         if question:
             asked.append(question)
             covered.append((start, end))
     asked = asked[:MAX_FACT_QUESTIONS]
-    return asked[:1] + [q for q in [alternative(clause, ranked, facts)] if q] + asked[1:]
+    return asked[:1] + [q for q in [alternative(clause, ranked, facts)] if q and q not in asked] + asked[1:]
+
+
+def enumeration(clause: Clause, fact: KeyFact, facts: list[KeyFact]) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """The values of one kind listed with what each applies to, as (value span, qualifier span)
+    pairs: 'is £45 within the UK and £60 abroad' -> [(£45, within the UK), (£60, abroad)]. Empty
+    when ``fact`` is not the first of two or more such values after the verb."""
+    text = clause.text
+    span = fact_phrase(text, fact, facts)
+    if span[0] < clause.body_start:
+        return []
+    members = []
+    for other in sorted((f for f in facts if f.start >= span[1] and f.kind == fact.kind), key=lambda f: f.start):
+        other_span = fact_phrase(text, other, facts)
+        gap = _MEMBER_GAP.fullmatch(text[span[1]:other_span[0]])
+        if not gap or not _short_qualifier(gap.group(1)):
+            break
+        members.append((span, (span[1] + gap.start(1), span[1] + gap.end(1))))
+        span = other_span
+    last = re.match(_PHRASE, text[span[1]:])
+    if not members or not _short_qualifier(last.group(0)):
+        return []
+    qualifier_end = span[1] + len(last.group(0).rstrip())
+    return members + [(span, (span[1] + len(last.group(0)) - len(last.group(0).lstrip()), qualifier_end))]
+
+
+def member_questions(clause: Clause, members: list, facts: list[KeyFact],
+                     second: bool = False) -> list[tuple[str, str]]:
+    """One question per listed value, naming only its own qualifier: 'How much is the daily meal
+    allowance abroad?' (with ``second``, the first value asked the second way only). A qualifier
+    that points elsewhere ('after that') is not asked."""
+    questions = []
+    whole = (members[0][0][0], members[-1][1][1])
+    for (value, qualifier) in members[:1] if second else members:
+        fact = next(f for f in facts if value[0] <= f.start < value[1])
+        phrase = clause.text[value[0]:value[1]]
+        wh = wh_word(fact, phrase, False)
+        wh = second_wh(wh, fact, clause) if second else wh
+        if wh is None or re.search(r"\b(?:that|this|it|these|those|them)\b", clause.text[qualifier[0]:qualifier[1]]):
+            continue
+        removals = [(whole[0], qualifier[0]), (qualifier[1], whole[1])]
+        value_only = re.sub(rf"^\(?{_PREPOSITION}\s+", "", phrase, flags=re.IGNORECASE)
+        questions.append((ask(clause, wh, removals), value_only))
+    return questions
+
+
+def _short_qualifier(text: str) -> bool:
+    """What a listed value applies to: a few words, not another clause ('within the UK', 'abroad')."""
+    words = text.split()
+    return 0 < len(words) <= 10 and not CLAUSE_BREAK.search(text) and not any(
+        w.lower() in AUXILIARIES or verb_forms(w) & {"VBZ", "VBD", "VBP"} and not is_noun(w) for w in words)
 
 
 def askable(clause: Clause, fact: KeyFact) -> bool:
@@ -88,7 +149,7 @@ def fact_phrase(text: str, fact: KeyFact, facts: list[KeyFact]) -> tuple[int, in
         gap = text[end:other.start]
         alternatives = {other.kind, fact.kind} <= _NUMERIC and re.fullmatch(r"\s+or\s+", gap)
         same = other.kind == fact.kind or {other.kind, fact.kind} <= {"count", "number"} \
-            or {other.kind, fact.kind} == {"day", "date"} and not gap.strip()
+            or {other.kind, fact.kind} == {"day", "date"} and (not gap.strip() or _JOIN.match(gap))
         if not (same and _JOIN.match(gap) or alternatives):
             break
         end = other.end
@@ -100,6 +161,12 @@ def fact_phrase(text: str, fact: KeyFact, facts: list[KeyFact]) -> tuple[int, in
                 break  # '£32.05 for three months or £114.50 for twelve months'
             tail = _UNIT_TAIL.match(text[other.end:]) or _PRICE_TAIL.match(text[other.end:])
             end = other.end + (tail.end() if tail else 0)
+    if fact.kind in _NUMERIC:  # '6 hours or longer', '£25 or more'
+        more = _OR_MORE.match(text[end:])
+        end += more.end() if more else 0
+    if fact.kind == "date":  # 'on Friday 27 February 2026': the day goes with its date
+        start = next((f.start for f in facts if f.kind == "day" and f.end <= start
+                      and not text[f.end:start].strip(" ,")), start)
     if fact.kind in {"duration", "time", "date"}:
         tail = _RELATIVE_TAIL.match(text[end:])
         end += tail.end() if tail else 0
@@ -176,7 +243,7 @@ def count_noun(text: str, fact: KeyFact) -> tuple[str, str]:
         if bare.lower() in FUNCTION_WORDS or bare[:1].isdigit():
             break
         if is_noun(bare) and not (i + 1 < len(words) and is_noun(words[i + 1].strip()) and bare.islower()
-                                  and not bare.endswith("s")) or bare[:1].isupper():
+                                  and not is_plural_noun(bare)) or bare[:1].isupper():
             name = "".join(words[:i + 1])
             while i + 1 < len(words) and words[i + 1].strip()[:1].isupper() and bare[:1].isupper():
                 i += 1
@@ -277,6 +344,9 @@ def alternative(clause: Clause, ranked: list[KeyFact], facts: list[KeyFact]) -> 
         start, end = fact_phrase(clause.text, fact, facts)
         if end <= clause.main_start or clause.subject_start <= start < clause.verb_start and not clause.imperative:
             continue
+        members = enumeration(clause, fact, facts)
+        if members:
+            return next(iter(member_questions(clause, members, facts, second=True)), None)
         phrase = clause.text[start:end]
         first = wh_word(fact, phrase, False)
         wh = second_wh(first, fact, clause)

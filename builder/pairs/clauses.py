@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from ..facts.keyfacts import NUMBER_WORDS
 from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, MODALS, NEGATIONS, PREPOSITIONS, PRONOUNS,
-                           SUBORDINATORS, base_verb, is_adjective, is_base_verb, is_noun, lower_first, upper_first,
-                           verb_forms)
+                           SUBORDINATORS, base_verb, is_adjective, is_base_verb, is_noun, is_plural_noun, lower_first,
+                           upper_first, verb_forms)
 
 BE = frozenset("is are was were am".split())
 _CONDITIONS = frozenset("if when whenever unless once where".split())
@@ -29,6 +29,8 @@ CLAUSE_BREAK = re.compile(r";|:(?=\s|$)|\s[—–]\s|, (?:of )?which\b|, so\b|, 
                   r"|, (?:and|or) (?=(?:the|a|an|its|their|your|it|they|you|we|he|she|this|these|no|all|every|each)\b)")
 _LEAD_WORDS = SUBORDINATORS | PREPOSITIONS | {"to", "unlike", "like", "despite", "besides", "following", "regarding",
                                                "throughout", "upon", "towards", "toward", "outside", "inside"}
+_RELATIVES = frozenset("who which that".split())
+_CLAUSE_STOPS = SUBORDINATORS | _RELATIVES | PRONOUNS | {"whose", "and", "or", "but", "nor"}
 _REPLY = re.compile(r"^(?:yes|no)[.,!]\s+", re.IGNORECASE)
 _MAX_SUBJECT_WORDS = 14
 
@@ -191,26 +193,41 @@ def declarative(clause: Clause, words: list[tuple[str, int, int]]) -> Clause | N
 
 
 def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
-    """Index of the first verb of the main clause, or None (no subject, or too long a subject)."""
+    """Index of the first verb of the main clause, or None (no subject, or too long a subject).
+
+    A relative clause in the subject is passed over: in 'Passengers who are also employees add 5p'
+    the verb is 'add', agreeing with 'Passengers'."""
+    head = ""  # the noun a relative clause describes, once its verb has been passed
+    relative = False
     for i, (word, start, _) in enumerate(words[:_MAX_SUBJECT_WORDS + 1]):
         if i == 0:
             continue
         lower = word.lower()
-        if lower in SUBORDINATORS | {"which", "who", "that"} and text and "," in text[words[i - 1][2]:start]:
+        if lower in SUBORDINATORS | _RELATIVES and text and "," in text[words[i - 1][2]:start]:
             return None  # 'Ring for results after 2 pm, when the lines are quiet': no subject before the comma
         original = next((w for w, _, _ in reversed(words[:i]) if w.lower() not in ADVERBS), "")
         previous = original.lower()
+        if lower in _RELATIVES and not head and previous[:1].isalpha() \
+                and previous not in DETERMINERS | PREPOSITIONS | AUXILIARIES | PRONOUNS:
+            relative, head = True, previous
+            continue
+        if relative:
+            relative = not (lower in AUXILIARIES or verb_forms(word) & {"VBZ", "VBD", "VBP"})
+            continue
         if word == "May" and (previous[:1].isdigit() or words[i + 1:i + 2] and words[i + 1][0][:1].isdigit()):
             continue  # the month: 'Updated 20 May 2025'
         if lower in AUXILIARIES - {"need", "needs", "do", "does", "did", "have", "has", "had"} \
                 or lower in {"do", "does", "did", "have", "has", "had"} and previous not in DETERMINERS:
             return i
-        if not word.islower() or lower.endswith("ing") or previous in DETERMINERS | PREPOSITIONS | {"to", "and", "or"} \
+        if not word.islower() or lower.endswith("ing") or lower in PREPOSITIONS \
+                or previous in DETERMINERS | PREPOSITIONS | {"to", "and", "or"} \
                 or previous in NUMBER_WORDS \
                 or previous[:1].isdigit() or previous[:1] in "€£$":
             continue
         following = next((w for w, _, _ in words[i + 1:] if w.lower() not in ADVERBS), "")
-        if is_finite_verb(word, previous) and not reduced_relative(words, i, text) \
+        if is_finite_verb(word, previous, head or head_word([w for w, _, _ in words[:i]], previous)) \
+                and not reduced_relative(words, i, text) \
+                and not (is_noun(word) and (auxiliary_follows(words, i, text) or list_item(words, i, text))) \
                 and not (lower.endswith("s") and is_noun(word) and (original.islower() or i == 1)
                          and is_verb_word(following)
                          and not following.endswith("s")):
@@ -218,12 +235,38 @@ def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
     return None
 
 
-def is_finite_verb(word: str, previous: str) -> bool:
-    """'costs' after 'booking', 'run' after 'Sessions'; not 'load' after 'maximum', 'gate' after 'bay'."""
+def list_item(words: list[tuple[str, int, int]], i: int, text: str) -> bool:
+    """A word between commas is an item of a list ('natural disasters, war, and failures')."""
+    return bool(text) and "," in text[words[i - 1][2]:words[i][1]] and text[words[i][2]:words[i][2] + 1] == ","
+
+
+def head_word(words: list[str], default: str) -> str:
+    """The noun a verb agrees with, before the first preposition ('Questions' in 'Questions about
+    data go'); ``default`` when no preposition follows the first word."""
+    at = next((i for i, word in enumerate(words[1:], start=1) if word.lower() in PREPOSITIONS), None)
+    return words[at - 1].lower() if at else default
+
+
+def auxiliary_follows(words: list[tuple[str, int, int]], i: int, text: str) -> bool:
+    """Whether a modal or 'is'/'are' comes a few words after ``words[i]`` in the same clause: then a
+    word that can be a noun or a verb is the noun ('Personal purchases on the card must be repaid')."""
+    for word, _, end in words[i + 1:i + 8]:
+        if word.lower() in _CLAUSE_STOPS:
+            return False
+        if word.lower() in MODALS | BE:
+            return True
+        if text[end:end + 1] in {",", ";", ":"}:
+            return False
+    return False
+
+
+def is_finite_verb(word: str, previous: str, head: str) -> bool:
+    """'costs' after 'booking', 'run' after 'Sessions'; not 'load' after 'maximum', 'gate' after 'bay'.
+    ``head`` is the noun the verb would agree with ('Questions' in 'Questions about data go')."""
     tags = verb_forms(word)
     if not tags & {"VBZ", "VBD", "VBP"} or is_adjective(previous) and not is_noun(previous):
         return False
-    singular_before = not previous.endswith("s") and previous not in PRONOUNS
+    singular_before = not (head.endswith("s") and is_plural_noun(head)) and head not in PRONOUNS
     return not (tags & {"VBZ", "VBD"} == set() and singular_before and is_noun(word))
 
 
@@ -326,9 +369,10 @@ def ask_yes_no(clause: Clause, removals: list[tuple[int, int]] = ()) -> str:
 
 
 def plural(noun_phrase: str) -> bool:
-    words = noun_phrase.split()
-    head = words[-1].lower() if words else ""
-    return " and " in f" {noun_phrase} " or head.endswith("s") and not head.endswith("ss") and is_noun(head[:-1])
+    """'Monthly Passes', 'cats and dogs', 'purchases on the card' (the head noun comes before a preposition)."""
+    words = re.split(r"\s+(?:who|which|that)\s", noun_phrase)[0].split()
+    head = head_word(words, words[-1] if words else "").strip(",")
+    return " and " in f" {noun_phrase} " or is_plural_noun(head) and (is_noun(head) or is_noun(head[:-1]))
 
 
 def finish(question: str) -> str:

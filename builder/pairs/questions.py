@@ -35,6 +35,8 @@ MIN_QUESTIONS = 3
 MAX_QUESTIONS = 6
 MAX_QUESTION_WORDS = 30
 _TALLY = re.compile(r"\b([A-Z][\w’'-]*(?: [\w’'-]+){0,2}):\s+(\d[\d,.]*)")
+_NOT_A_NAME = re.compile(r"(?i)(?:if|when|whenever|unless|once|where|what|how|why|who|which|can|do|does|is|are)\b"
+                         r"|.*\?$")  # a heading that is a condition or a question names nothing a pronoun stands for
 PRONOUN_SUBJECTS = frozenset({"it", "they", "this", "these", "he", "she", "that", "those"})
 _NOT_TOPICS = PRONOUN_SUBJECTS | {"there", "you", "i", "we", "me"}
 _CLAUSE_SUBJECTS = frozenset({"they", "he", "she", "we", "i"})  # start a clause: 'realise they can be heard'
@@ -61,9 +63,13 @@ def statement_questions(statement: Statement, topic: Topic, antecedent: str = ""
     return finalize(raw, statement, topic)
 
 
-def key_phrase(statement: Statement) -> str:
-    """The statement's first content words, as a phrase: 'You must be 16 to ride a Lark' -> 'riding a Lark'."""
-    words = re.findall(r"[\w’'-]+", re.split(r"[,;:(]", statement.text)[0].replace("”", "").replace('"', ""))
+def key_phrase(statement: Statement, clause: Clause | None = None) -> str:
+    """The statement's first content words, as a phrase: 'You must be 16 to ride a Lark' -> 'riding a Lark'.
+    Never past the verb of a statement read as subject + verb ('Members pay ...' -> 'members')."""
+    named = clause and not clause.imperative and clause.verb_start \
+        and clause.subject.lower() not in PRONOUN_SUBJECTS | {"you", "we", "i", "there"}
+    text = clause.text[clause.subject_start:clause.verb_start] if named else statement.text
+    words = re.findall(r"[\w’'-]+", re.split(r"[,;:(]", text)[0].replace("”", "").replace('"', ""))
     while words and (words[0].lower() in FUNCTION_WORDS | PRONOUN_SUBJECTS | {"be", "been"} or words[0][:1].isdigit()):
         words = words[1:]
     words = words[:5]
@@ -75,7 +81,8 @@ def key_phrase(statement: Statement) -> str:
         return ""
     if len(words) > 1 and verb_forms(words[1]) & {"VBZ", "VBD"}:
         return user_voice(lower_first(words[0]))  # 'Noise carries at night' -> 'noise', not 'noising carries'
-    if is_base_verb(words[0]) and words[0].islower() and words[0] not in ADVERBS:  # not 'stilling unhappy'
+    if not named and is_base_verb(words[0]) and words[0].islower() \
+            and words[0] not in ADVERBS:  # not 'stilling unhappy'
         words[0] = inflect_verb(words[0], "VBG")
     return user_voice(lower_first(" ".join(words)))
 
@@ -139,7 +146,8 @@ def read_clause(statement: Statement, topic: Topic, antecedent: str) -> Clause |
     fragment = fragment_clause(statement.text, f"the {lower_first(topic.document)}") if topic.document.strip() else None
     clause = fragment or parse_clause(statement.text, instruction=statement.kind in {"step", "item"})
     if clause and clause.subject.lower() in PRONOUN_SUBJECTS:
-        named = antecedent or (f"the {lower_first(topic.path[-1])}" if topic.path else topic.org)
+        heading = topic.path[-1] if topic.path and not _NOT_A_NAME.match(topic.path[-1]) else ""
+        named = antecedent or (f"the {lower_first(heading)}" if heading else topic.org)
         if not named:
             return None  # a question about 'it' would not say what it is about
         clause.subject = named
@@ -244,7 +252,7 @@ def gerund(phrase: str) -> str:
 def fallback_questions(statement: Statement, clause: Clause | None, topic: Topic) -> list[tuple[str, str]]:
     """Plain questions about what the statement is about, so every fact has several phrasings."""
     label = label_value(statement)
-    doing = gerund(verb_phrase(clause) or key_phrase(statement))
+    doing = gerund(verb_phrase(clause) or key_phrase(statement, clause))
     heading = lower_first(topic.path[-1]) if topic.path else ""
     phrases = [label[0] if label else subject_phrase(statement, clause, topic), doing, heading, topic.document]
     np = next((phrase for phrase in phrases if is_topic(phrase)), "")

@@ -40,6 +40,8 @@ _COUNT = re.compile(r"^There (are|were|is) ([\d,.]+|two|three|four|five|six|seve
                     r"([\w’'\- ]{2,40}?)((?: (?:in|on|at|across|per|for|during|over) [\w’'\- ]{2,40}?)?)(?:[,;:.]| who| that| which)")
 _NOUN_PHRASE = re.compile(r"^(?:a|an|the|one|two|three|four|five|six|seven|eight|nine|ten|\d[\d.,]*\s|[A-Z])")
 _NUMBERED = re.compile(r"^\s*\d+[.)]\s+\S")
+_OBJECT = re.compile(r"\s+(?:a|an|the|your)\s+([a-z][\w'-]*(?: [a-z][\w'-]*){0,2}?)"
+                     r"(?=\s+(?:in|on|at|to|for|from|with|by|within|online)\b|\s*[.,;]|\s*$)")
 _NOT_SUBJECTS = {"there", "it", "this", "that", "these", "those", "they", "he", "she", "we", "you", "i", "here",
                  "what", "which", "who", "each", "every", "all", "some", "no", "one", "its", "his", "her",
                  "our", "your", "their", "such", "if", "when", "where", "why", "how", "yes", "anyone", "after", "before",
@@ -83,9 +85,10 @@ def generate_rules(chunk: Chunk, pairs_cfg: PairsConfig | None = None, topic: To
     facts = informative_statements(statements)
     grouped = group_by_fact(structure_candidates(chunk, [s.text for s in statements], topic), facts)
     out, seen, antecedent = [], set(), ""
-    for statement in facts:
+    for statement in statements:  # every statement, so a pronoun finds what it stands for
         kept = 0
-        for candidate in grouped.pop(statement.text, []) + statement_questions(statement, topic, antecedent):
+        asked = statement_questions(statement, topic, antecedent) if statement in facts else []
+        for candidate in grouped.pop(statement.text, []) + asked:
             if words_key(candidate.question) not in seen and kept < MAX_QUESTIONS:
                 seen.add(words_key(candidate.question))
                 out.append(candidate)
@@ -96,9 +99,13 @@ def generate_rules(chunk: Chunk, pairs_cfg: PairsConfig | None = None, topic: To
 
 
 def subject_of(statement: Statement) -> str:
-    """The statement's subject, for a pronoun in the next one ('It has a front box' -> 'the Barrow')."""
-    clause = parse_clause(statement.text) if statement.kind not in {"row", "step"} else None
-    if clause is None or clause.imperative or clause.subject.lower() in PRONOUN_SUBJECTS | {"there", "you", "we"}:
+    """The statement's subject, for a pronoun in the next one ('It has a front box' -> 'the Barrow');
+    an instruction's object ('Order a replacement in Ledgerly. It arrives ...' -> 'the replacement')."""
+    clause = parse_clause(statement.text, instruction=statement.kind == "step") if statement.kind != "row" else None
+    if clause is not None and clause.imperative:
+        thing = _OBJECT.match(clause.text[clause.lemma_end:])
+        return f"the {thing.group(1)}" if thing and not clause.negation else ""
+    if clause is None or clause.subject.lower() in PRONOUN_SUBJECTS | {"there", "you", "we"}:
         return ""
     subject = re.split(r"\s(?:at|in|of|on|for|from|with)\s", clause.subject)[0]
     return lower_first(subject) if len(subject.split()) <= 6 else ""
@@ -146,8 +153,9 @@ def definition_pairs(sentences: list[str]) -> list[Candidate]:
     out = []
     for sentence in sentences:
         match = _DEFINITION.match(sentence)
-        if not match or match.group(2).split()[0].lower() in _NOT_SUBJECTS or len(match.group(2)) < 3:
-            continue
+        if not match or match.group(2).split()[0].lower() in _NOT_SUBJECTS or len(match.group(2)) < 3 \
+                or re.search(r"\b(?:who|which|that|whose)$", match.group(2), re.IGNORECASE):
+            continue  # 'Passengers who are also employees add ...': a relative clause, not a definition
         article, term, verb = match.group(1), plain(match.group(2)), match.group(3)
         if verb in {"is", "are"} and not _NOUN_PHRASE.match(match.group(4)) or " the " in f" {term.lower()} ":
             continue
