@@ -174,6 +174,19 @@ def test_listed_values_nouns_that_look_like_verbs_and_relative_clauses_make_whol
     assert not [q for q in fund if re.search(r"(?i)how many|^when .*on friday\?", q)]
 
 
+def test_a_fact_that_describes_the_subject_asks_which():
+    claims = asked("Claims submitted after 90 days are rejected.")
+    assert claims["Which claims are rejected?"].startswith("Claims submitted after 90 days. ")
+    card = asked("Employees who travel more than four times a year can apply for a corporate card.")
+    assert card["Which employees can apply for a corporate card?"].startswith("Employees who travel more than four")
+    fee = asked("After that, a late-cancellation fee of €3.00 is charged and the slot price is not refunded.")
+    assert "Which late-cancellation fee is charged?" in fee  # the second clause is not part of the question
+    fragments = [*asked("Up to two children under the age of 6 may ride in the box."),
+                 *asked("The charges for 2025/26 are: rent £98.20 a week."),
+                 *asked("Hollin Vale Housing Association - Rent and Service Charges 2025/26 that is paid is refunded.")]
+    assert not [q for q in fragments if re.search(r"(?i)^which (?:up|charges are|hollin)", q)]
+
+
 def test_a_pronoun_after_an_instruction_names_its_object_not_a_condition_heading():
     replaced = asked("Order a replacement online. It arrives within 5 working days.",
                      ["Company cards", "If your card is lost or stolen"])

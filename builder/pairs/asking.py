@@ -16,7 +16,7 @@ way (what time <-> when, how long -> how many hours, how much -> what does it co
 import re
 
 from ..facts import KeyFact, key_facts
-from ..facts.words import (AUXILIARIES, FUNCTION_WORDS, is_dictionary_word, is_noun, is_plural_noun, lower_first,
+from ..facts.words import (AUXILIARIES, DETERMINERS, FUNCTION_WORDS, PREPOSITIONS, is_dictionary_word, is_noun, is_plural_noun, lower_first,
                            upper_first, verb_forms)
 from .clauses import CLAUSE_BREAK, Clause, ask, ask_subject, finish
 
@@ -135,7 +135,9 @@ def askable(clause: Clause, fact: KeyFact) -> bool:
         return False  # 'gave 3,460 hours and carried out 2,930 checks': a second verb phrase
     if CLAUSE_BREAK.search(before):
         return False
-    return not re.search(r";|:\s|\b(?:that|which|who|whose)\b|, (?:\w+ ){0,3}\w+ing\b"
+    # a relative clause after the verb trails off; one in the subject is asked by ``described_head``
+    relative = r"|\b(?:that|which|who|whose)\b" if fact.start >= clause.verb_start else ""
+    return not re.search(rf";|:\s{relative}|, (?:\w+ ){0,3}\w+ing\b"
                          r"|, (?:which|who|whose|whichever|so|but|because|while|whereas|with|without|including)\b", before)
 
 
@@ -325,6 +327,9 @@ def subject_question(clause: Clause, fact: KeyFact, wh: str, span: tuple[int, in
     """'Only Level 3 mechanics may open ...' -> 'Which mechanics may open ...'; 'a fee of €20 may be
     charged' -> 'How much is the fee?'."""
     start, end = span
+    if re.search(r"\b(?:who|which|that|whose)\b", clause.text[clause.subject_start:start]):
+        head = described_head(clause, start)  # 'Employees who travel more than four times a year can ...'
+        return which_question(clause, head) if head else None
     if fact.kind in {"count", "name"}:
         return ask_subject(clause, wh), clause.subject
     before = clause.text[clause.subject_start:start].strip()
@@ -335,7 +340,36 @@ def subject_question(clause: Clause, fact: KeyFact, wh: str, span: tuple[int, in
     if fact.kind == "code":
         noun = clause.text[end:clause.verb_start].strip().split(" ")[0] if end < clause.verb_start else ""
         return (ask_subject(clause, f"Which {noun}"), clause.subject) if noun.islower() and noun else None
-    return None
+    head = described_head(clause, start)
+    return which_question(clause, head) if head else None
+
+
+def described_head(clause: Clause, fact_start: int) -> str:
+    """The noun a subject's description is about, when the fact is in that description: 'Claims
+    submitted after 90 days' -> 'claims' ('Which claims are rejected?'); '' otherwise, and for a
+    subject that is a name, a list or a fragment ('Up to two children', 'For example ...')."""
+    words = clause.subject.split()
+    if "," in clause.subject:
+        return ""
+    for i, word in enumerate(words[1:], start=1):
+        modifier = word.lower() in PREPOSITIONS | {"who", "which", "that", "whose"} \
+            or "VBN" in verb_forms(word) and not is_noun(word) or word.endswith("ing")
+        if modifier:
+            head = [w for w in words[:i] if w.lower() not in DETERMINERS]
+            common = head and all(w[1:].islower() and w.lower() not in FUNCTION_WORDS | PREPOSITIONS | {"up"}
+                                  and not w.endswith("ing") for w in head) and is_noun(head[-1])
+            described = clause.subject_start + len(" ".join(words[:i])) <= fact_start
+            return lower_first(" ".join(head)) if described and common else ""
+    return ""
+
+
+def which_question(clause: Clause, head: str) -> tuple[str, str] | None:
+    """'Which claims are rejected?' (the predicate up to a second clause joined by 'and'), answered
+    by the subject; None when nothing follows the verb ('The charges for 2025/26 are:')."""
+    question = ask_subject(clause, f"Which {head}").rstrip("?")
+    question = re.split(r"\s(?:and|or)\s+(?=(?:the|a|an|my|your|its|their|it|they|I|you|we)\b)", question)[0]
+    predicate = question[len(f"Which {head}"):].split()
+    return (finish(question), clause.subject) if len(predicate) >= 2 else None
 
 
 def alternative(clause: Clause, ranked: list[KeyFact], facts: list[KeyFact]) -> tuple[str, str] | None:
