@@ -16,8 +16,8 @@ way (what time <-> when, how long -> how many hours, how much -> what does it co
 import re
 
 from ..facts import KeyFact, key_facts
-from ..facts.words import (AUXILIARIES, DETERMINERS, FUNCTION_WORDS, PREPOSITIONS, is_dictionary_word, is_noun, is_plural_noun, lower_first,
-                           upper_first, verb_forms)
+from ..facts.words import (AUXILIARIES, DETERMINERS, FUNCTION_WORDS, PREPOSITIONS, is_dictionary_word, is_noun,
+                           is_plural_noun, lower_first, upper_first, verb_forms)
 from .clauses import CLAUSE_BREAK, Clause, ask, ask_subject, finish
 
 MAX_FACT_QUESTIONS = 3
