@@ -79,6 +79,7 @@ def test_faq_answers_keep_the_authors_question():
     ("Tyres are inflated to 55 psi below −3 °C.", [("measure", "55 psi"), ("measure", "−3 °C")]),
     ("Claim 45p per mile, 99¢ or 85 pence.", [("money", "45p"), ("money", "99¢"), ("money", "85 pence")]),
     ("Applications to the 2025/26 fund close in 2026.", [("year", "2025/26"), ("year", "2026")]),
+    ("Send it once a year, once you are registered.", [("frequency", "once a year")]),
 ])
 def test_key_facts_of_each_kind(text, expected):
     assert facts(text) == expected

@@ -174,6 +174,24 @@ def test_listed_values_nouns_that_look_like_verbs_and_relative_clauses_make_whol
     assert not [q for q in fund if re.search(r"(?i)how many|^when .*on friday\?", q)]
 
 
+def test_two_verb_phrases_are_asked_one_at_a_time():
+    office = asked("The office opens at 9:00 and closes at 17:00.")
+    assert office["What time does the office open?"].startswith("At 9:00. ")
+    assert office["What time does the office close?"].startswith("At 17:00. ")
+    archive = asked("Archive Mode costs $5 per month and keeps the workspace read-only for up to 2 years.")
+    assert archive["How much does Archive Mode cost?"].startswith("$5 per month. ")
+    assert archive["How long does Archive Mode keep the workspace read-only?"].startswith("For up to 2 years. ")
+    flights = asked("Business class requires approval from a director and is only allowed for flights longer than "
+                    "10 hours.")
+    assert flights["How long is business class only allowed for flights?"].startswith("Longer than 10 hours. ")
+    covers = asked("The fee covers insurance and repairs to the bike for 12 months.")  # one verb, two objects
+    assert not [q for q in covers if re.search(r"(?i)the fee repairs|does the fee repair", q)]
+    cash = asked("Cash is no longer accepted at the office, and has not been since 1 October 2023.")
+    assert not [q for q in cash if re.search(r"(?i)not been\?", q)]
+    call = asked("You can ask for a manager to call you back within 2 hours.")
+    assert "How soon can I ask for a manager to call me back?" in call  # 'you' after 'call' is the asker: 'me'
+
+
 def test_a_fact_that_describes_the_subject_asks_which():
     claims = asked("Claims submitted after 90 days are rejected.")
     assert claims["Which claims are rejected?"].startswith("Claims submitted after 90 days. ")

@@ -74,7 +74,8 @@ _PATTERNS = [
              r"|\b(?:1[0-2]|0?[1-9])(?:\.[0-5]\d)?\s?(?:[ap]\.m\.|[ap]m\b)|\b(?:noon|midday|midnight)\b"),
     ("measure", rf"{_QUANT}\s?{_MEASURE_UNIT}(?![\w])"),
     ("duration", rf"{_QUANT}(?:\s|-)(?:{_QUALIFIER}\s)?{_DURATION_UNIT}\b"),
-    ("frequency", rf"(?<!\bat )\b(?:once|twice|{_QUANT} times)\b(?:\s(?:a|an|per|each|every|in each)\s[a-z]+)?"
+    ("frequency", rf"(?<!\bat )\b(?:once(?!\s+(?:you|we|they|it|he|she|I|the|your|our|their|this|that)\b)"
+                  rf"|twice|{_QUANT} times)\b(?:\s(?:a|an|per|each|every|in each)\s[a-z]+)?"
                   r"|\b(?:daily|weekly|fortnightly|monthly|quarterly|annually|yearly|hourly)\b"
                   rf"|\bevery (?:other )?(?:day|week|month|year|morning|evening|night|weekday|{_DAY})\b"
                   r"(?: (?:morning|afternoon|evening|night))?"),

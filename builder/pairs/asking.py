@@ -18,13 +18,13 @@ import re
 from ..facts import KeyFact, key_facts
 from ..facts.words import (AUXILIARIES, DETERMINERS, FUNCTION_WORDS, PREPOSITIONS, is_dictionary_word, is_noun,
                            is_plural_noun, lower_first, upper_first, verb_forms)
-from .clauses import CLAUSE_BREAK, Clause, ask, ask_subject, finish
+from .clauses import CLAUSE_BREAK, Clause, ask, ask_subject, finish, parse_clause
 
 MAX_FACT_QUESTIONS = 3
 _PRIORITY = ["money", "duration", "time", "date", "count", "measure", "percent", "phone", "email", "code",
              "frequency", "day", "number", "year", "url", "name"]
 _TEMPORAL = {"time", "date", "day", "year", "duration"}
-_PREPOSITION = (r"(?:at least|at most|no more than|no less than|more than|less than|fewer than|up to|within|after|"
+_PREPOSITION = (r"(?:at least|at most|(?:no )?more than|no less than|less than|(?:no )?\w+er than|up to|within|after|"
                 r"before|until|from|between|during|since|through|at|on|in|by|for|of|every|each|per|over|under|"
                 r"about|around|only|to)")
 _LEFT = re.compile(rf"(?:\b{_PREPOSITION}\s+){{1,2}}(?:the (?:following|next|same|first|last) )?$", re.IGNORECASE)
@@ -38,6 +38,7 @@ _PHRASE = r"(?:[^,;:.()]|(?<=\d)[,.](?=\d))*"  # up to a comma or stop that is n
 _MEMBER_GAP = re.compile(rf"\s*({_PHRASE}?)\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or)\s+)")
 _OR_MORE = re.compile(r"\s+(?:or|and)\s+(?:longer|shorter|more|less|fewer|over|under|above|below|higher|lower|"
                       r"greater)\b")
+_SECOND_VERB = re.compile(r",?\s(?:and|but)\s+(?:(?:also|then|only|usually)\s+)?([a-z]+)\s+([^\s]+)")
 _NUMERIC = {"count", "number", "percent", "money", "measure", "duration"}
 _AGE_BEFORE = re.compile(r"\b(?:aged|(?:(?:under|over|above|below)\s+)?the age of)\s*$", re.IGNORECASE)
 _AGE_SPAN = re.compile(r"^(?:aged|(?:\w+\s+)?the age of)\b|\bold(?:\s+(?:or|and)\s+\w+)?$", re.IGNORECASE)
@@ -50,7 +51,11 @@ _UNIT_WH = [(r"km/h|kph|mph", "How fast", "At what speed"), (r"kg|lbs?|oz|\bg\b|
 
 
 def fact_questions(clause: Clause) -> list[tuple[str, str]]:
-    """Up to ``MAX_FACT_QUESTIONS`` wh-questions, one per fact, the first also asked a second way."""
+    """Up to ``MAX_FACT_QUESTIONS`` wh-questions, one per fact, the first also asked a second way;
+    a statement with two verb phrases ('opens at 9:00 and closes at 17:00') is asked as two."""
+    parts = verb_phrases(clause)
+    if len(parts) > 1:
+        return [question for part in parts for question in fact_questions(part)]
     facts = key_facts(clause.text)
     ranked = [f for f in sorted(facts, key=lambda f: _PRIORITY.index(f.kind) if f.kind in _PRIORITY else 99)
               if askable(clause, f) and not f.text.lower().startswith("one ")]
@@ -65,11 +70,35 @@ def fact_questions(clause: Clause) -> list[tuple[str, str]]:
             covered.append((members[0][0][0], members[-1][1][1]))
             continue
         question = wh_question(clause, fact, facts)
-        if question:
+        if question and question[0]:
             asked.append(question)
             covered.append((start, end))
-    asked = asked[:MAX_FACT_QUESTIONS]
-    return asked[:1] + [q for q in [alternative(clause, ranked, facts)] if q and q not in asked] + asked[1:]
+    asked = [q for q in asked if q[0]][:MAX_FACT_QUESTIONS]
+    return asked[:1] + [q for q in [alternative(clause, ranked, facts)] if q and q[0] and q not in asked] + asked[1:]
+
+
+def verb_phrases(clause: Clause) -> list[Clause]:
+    """'The office opens at 9:00 and closes at 17:00' -> the office opens at 9:00 / the office closes
+    at 17:00. Split where 'and' is followed by an auxiliary ('and is only allowed'), or by a verb of
+    the main verb's form just after a fact ('covers insurance and repairs to bikes' stays whole)."""
+    if clause.imperative or clause.lead and clause.condition:
+        return [clause]
+    text, main = clause.text, verb_forms(clause.text[clause.verb_start:].split(" ")[0]) & {"VBZ", "VBD", "VBP"}
+    facts = key_facts(text)
+    for match in _SECOND_VERB.finditer(text, clause.body_start):
+        word, following = match.group(1), match.group(2)
+        fact_before = any(0 <= match.start() - f.end <= 25 and f.start >= clause.body_start for f in facts)
+        auxiliary = word in AUXILIARIES - {"need", "needs", "do", "does", "did"}
+        verb = fact_before and verb_forms(word) & main and (
+            not is_noun(word) or following.lower() in PREPOSITIONS | DETERMINERS or following[:1].isdigit()
+            or following[:1] in "€£$")
+        if auxiliary or verb:
+            lead = text[:clause.subject_start]
+            first = parse_clause(f"{lead}{clause.subject} {text[clause.verb_start:match.start()].strip(' ,')}.")
+            second = parse_clause(f"{lead}{clause.subject} {text[match.start(1):]}")
+            if first and second:
+                return [first, second]
+    return [clause]
 
 
 def enumeration(clause: Clause, fact: KeyFact, facts: list[KeyFact]) -> list[tuple[tuple[int, int], tuple[int, int]]]:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from ..facts.keyfacts import NUMBER_WORDS
-from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, MODALS, NEGATIONS, PREPOSITIONS, PRONOUNS,
+from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, NEGATIONS, PREPOSITIONS, PRONOUNS,
                            SUBORDINATORS, base_verb, is_adjective, is_base_verb, is_noun, is_plural_noun, lower_first,
                            upper_first, verb_forms)
 
@@ -31,6 +31,9 @@ _LEAD_WORDS = SUBORDINATORS | PREPOSITIONS | {"to", "unlike", "like", "despite",
                                                "throughout", "upon", "towards", "toward", "outside", "inside"}
 _RELATIVES = frozenset("who which that".split())
 _CLAUSE_STOPS = SUBORDINATORS | _RELATIVES | PRONOUNS | {"whose", "and", "or", "but", "nor"}
+_EXAMPLES = re.compile(r"\b(?:such as|including|like|e\.g\.|for example)\s", re.IGNORECASE)
+_OBJECT_VERBS = frozenset("let allow help make ask tell remind require expect want invite encourage advise permit "
+                          "enable contact send give show charge email call".split())  # '<verb> you <verb>': you is the object
 _REPLY = re.compile(r"^(?:yes|no)[.,!]\s+", re.IGNORECASE)
 _MAX_SUBJECT_WORDS = 14
 
@@ -224,8 +227,12 @@ def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
                 or previous in NUMBER_WORDS \
                 or previous[:1].isdigit() or previous[:1] in "€£$":
             continue
+        if text and _EXAMPLES.search(text[:start].rsplit(",", 1)[-1]):
+            continue  # 'Small adaptations, such as grab rails, ...': an example, not the verb
         following = next((w for w, _, _ in words[i + 1:] if w.lower() not in ADVERBS), "")
-        if is_finite_verb(word, previous, head or head_word([w for w, _, _ in words[:i]], previous)) \
+        name_before = original[:1].isupper() and i > 1  # 'Cairnhold Mutual lets': not the adjective 'mutual'
+        if is_finite_verb(word, "" if name_before else previous,
+                          head or head_word([w for w, _, _ in words[:i]], previous)) \
                 and not reduced_relative(words, i, text) \
                 and not (is_noun(word) and (auxiliary_follows(words, i, text) or list_item(words, i, text))) \
                 and not (lower.endswith("s") and is_noun(word) and (original.islower() or i == 1)
@@ -343,6 +350,9 @@ def ask(clause: Clause, wh: str, removals: list[tuple[int, int]]) -> str:
     aux = "do" if clause.imperative and wh.lower().startswith(("how do", "what do")) else clause.aux
     subject = lower_first(clause.subject)
     rest = body(clause, removals)
+    words = [word.lower().strip(",.") for word in rest.split()]
+    if set(words) & NEGATIONS and all(word in FUNCTION_WORDS for word in words):
+        return ""  # 'When has cash not been?': the predicate went with the fact
     lead = "" if any(s < clause.main_start for s, _ in removals) else clause.lead
     question = " ".join(p for p in (wh, aux, subject, rest, lower_first(lead) if lead else "") if p)
     return finish(question)
@@ -401,6 +411,8 @@ def user_voice(text: str) -> str:
         if lower == "you":
             subject = following in AUXILIARIES | ADVERBS or bool(verb_forms(following) & {"VBP", "VB", "VBD", "VBZ"}) \
                 or previous in AUXILIARIES and previous != "to"
+            if base_verb(previous) in _OBJECT_VERBS and following not in AUXILIARIES:
+                subject = False  # 'lets you pay' -> 'let me pay'; not 'the charges you may meet'
             bare = "I" if subject else "me"
         elif lower in {"your", "yours", "yourself", "we", "our", "us", "ours"}:
             bare = {"your": "my", "yours": "mine", "yourself": "myself", "we": "you", "our": "your", "us": "you",
