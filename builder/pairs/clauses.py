@@ -33,7 +33,7 @@ _RELATIVES = frozenset("who which that".split())
 _CLAUSE_STOPS = SUBORDINATORS | _RELATIVES | PRONOUNS | {"whose", "and", "or", "but", "nor"}
 _EXAMPLES = re.compile(r"\b(?:such as|including|like|e\.g\.|for example)\s", re.IGNORECASE)
 _OBJECT_VERBS = frozenset("let allow help make ask tell remind require expect want invite encourage advise permit "
-                          "enable contact send give show charge email call".split())  # '<verb> you <verb>': you is the object
+                          "enable contact send give show charge email call".split())  # 'lets you pay': you is the object
 _REPLY = re.compile(r"^(?:yes|no)[.,!]\s+", re.IGNORECASE)
 _MAX_SUBJECT_WORDS = 14
 
