@@ -32,8 +32,9 @@ _LEAD_WORDS = SUBORDINATORS | PREPOSITIONS | {"to", "unlike", "like", "despite",
 _RELATIVES = frozenset("who which that".split())
 _CLAUSE_STOPS = SUBORDINATORS | _RELATIVES | PRONOUNS | {"whose", "and", "or", "but", "nor"}
 _EXAMPLES = re.compile(r"\b(?:such as|including|like|e\.g\.|for example)\s", re.IGNORECASE)
+# a verb whose object 'you' is the asker: 'lets you pay' -> 'let me pay'
 _OBJECT_VERBS = frozenset("let allow help make ask tell remind require expect want invite encourage advise permit "
-                          "enable contact send give show charge email call".split())  # 'lets you pay': you is the object
+                          "enable contact send give show charge email call".split())
 _REPLY = re.compile(r"^(?:yes|no)[.,!]\s+", re.IGNORECASE)
 _MAX_SUBJECT_WORDS = 14
 
