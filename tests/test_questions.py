@@ -192,6 +192,16 @@ def test_two_verb_phrases_are_asked_one_at_a_time():
     assert "How soon can I ask for a manager to call me back?" in call  # 'you' after 'call' is the asker: 'me'
 
 
+def test_a_participle_column_and_a_person_label_read_as_written():
+    table = "| Item | Repaired by the Association | Repaired by the tenant |\n|---|---|---|\n" \
+            "| Electrics | Wiring, sockets, light fittings | Fuses, bulbs |"
+    repairs = asked(table, ["Repairs"])
+    assert repairs["What is repaired by the tenant for Electrics?"].startswith("Fuses, bulbs")
+    assert not [q for q in repairs if "the repaired" in q or "What repaired" in q]
+    caretaker = asked("Dougie Fairweather – Brackenfold estate – 07700 900 314.", ["Caretakers"])
+    assert "What is the phone number of Dougie Fairweather?" in caretaker
+
+
 def test_a_fact_that_describes_the_subject_asks_which():
     claims = asked("Claims submitted after 90 days are rejected.")
     assert claims["Which claims are rejected?"].startswith("Claims submitted after 90 days. ")

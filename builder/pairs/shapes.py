@@ -16,9 +16,8 @@
 import re
 
 from ..facts import Statement, key_facts
-from ..facts.words import (AUXILIARIES, PREPOSITIONS, base_verb, inflect_verb, is_dictionary_word, lower_first,
-                           upper_first)
-from ..facts.words import verb_forms
+from ..facts.words import (AUXILIARIES, PREPOSITIONS, base_verb, inflect_verb, is_dictionary_word, is_noun,
+                           lower_first, upper_first, verb_forms)
 from .asking import person_like
 from .clauses import Clause, ask_yes_no, cut_tail, finish, user_voice
 
@@ -141,7 +140,8 @@ def label_value(statement: Statement) -> tuple[str, str, Statement] | None:
 
 def label_questions(label: str, value: str, statement: Statement) -> list[tuple[str, str]]:
     kinds = {f.kind for f in key_facts(value)}
-    noun = label if label.split()[0].lower() in {"the", "a", "an"} else f"the {lower_first(label)}"
+    named = label.split()[0].lower() in {"the", "a", "an"} or person_like(label)  # no 'the' before a person
+    noun = label if named else f"the {lower_first(label)}"
     if "phone" in kinds:
         questions = [f"What is the phone number of {noun}?", f"Which number do I call for {noun}?"]
     elif "email" in kinds:
@@ -182,6 +182,9 @@ def cell_questions(key: str, column: str, value: str) -> list[tuple[str, str]]:
     kinds = {f.kind for f in key_facts(value)}
     if column.split() and column.split()[0].lower() in _CLAUSE_HEADERS:
         return []  # 'When it applies': not a noun to ask for; the row's answer still states it
+    words = col.split()
+    if len(words) > 1 and "VBN" in verb_forms(words[0]) and not is_noun(words[0]) and words[1] in PREPOSITIONS:
+        return [(f"What is {col} for {key}?", value)]  # 'Repaired by the Association': not a noun either
     if "money" in kinds:
         questions = [f"How much is the {key}?" if len(col.split()) == 1 else f"How much is the {col} for {key}?",
                      f"What is the {col} for {key}?", f"What does {key} cost?"]
