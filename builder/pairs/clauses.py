@@ -412,8 +412,9 @@ def user_voice(text: str) -> str:
         if lower == "you":
             subject = following in AUXILIARIES | ADVERBS or bool(verb_forms(following) & {"VBP", "VB", "VBD", "VBZ"}) \
                 or previous in AUXILIARIES and previous != "to"
-            if base_verb(previous) in _OBJECT_VERBS and following not in AUXILIARIES:
-                subject = False  # 'lets you pay' -> 'let me pay'; not 'the charges you may meet'
+            before = out[-2].lower() if len(out) > 1 else ""  # 'the other charges you': 'charges' is a noun
+            if base_verb(previous) in _OBJECT_VERBS and following not in AUXILIARIES and before not in DETERMINERS:
+                subject = False  # 'lets you pay' -> 'let me pay'
             bare = "I" if subject else "me"
         elif lower in {"your", "yours", "yourself", "we", "our", "us", "ours"}:
             bare = {"your": "my", "yours": "mine", "yourself": "myself", "we": "you", "our": "your", "us": "you",
