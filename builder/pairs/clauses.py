@@ -306,7 +306,9 @@ def set_verb_group(clause: Clause, words: list[tuple[str, int, int]], index: int
     if takes_aux:
         clause.aux, clause.body_start = lower, end
         if following[0].lower() in NEGATIONS:
-            clause.negation = (following[1], following[2])
+            after = words[index + 2] if index + 2 < len(words) else ("", 0, 0)
+            longer = following[0].lower() == "no" and after[0].lower() in {"longer", "more"}  # 'is no longer accepted'
+            clause.negation = (following[1], after[2] if longer else following[2])
         return
     tags = verb_forms(word)
     clause.aux = "did" if "VBD" in tags and not tags & {"VBZ", "VBP"} else "does" if "VBZ" in tags else "do"

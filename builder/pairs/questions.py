@@ -23,7 +23,8 @@ import re
 from ..facts import Statement, key_facts, plain
 from ..facts.keyfacts import fold
 from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, PREPOSITIONS, SUBORDINATORS,
-                           base_verb, inflect_verb, is_base_verb, lower_first, upper_first, verb_forms)
+                           base_verb, inflect_verb, is_base_verb, is_noun, is_plural_noun, lower_first, upper_first,
+                           verb_forms)
 from .asking import fact_questions
 from .base import Candidate
 from .clauses import Clause, condition_phrase, cut_tail, parse_clause, plural, user_voice
@@ -216,6 +217,14 @@ def procedure_name(heading: str) -> str:
     return body if body.split()[0].lower() in FUNCTION_WORDS else f"the {body}"
 
 
+def with_article(phrase: str, text: str) -> str:
+    """'shift' -> 'the shift' when ``text`` counts it ('Every shift of 6 hours'): a bare singular
+    noun reads as a fragment after 'What should I know about'; one used bare ('Cash is') stays."""
+    bare = re.fullmatch(r"[a-z][a-z-]+", phrase) and is_noun(phrase) and not is_plural_noun(phrase)
+    counted = bare and re.search(rf"(?i)\b(?:a|an|the|every|each|any|this|that)\s+{phrase}\b", text)
+    return f"the {phrase}" if counted else phrase
+
+
 def is_topic(phrase: str) -> bool:
     """Whether a phrase can follow "What should I know about": a whole noun phrase, not a clause
     cut short ('a tenant who', 'repairs that', "the Association's", 'which for this purpose'), a
@@ -255,10 +264,11 @@ def fallback_questions(statement: Statement, clause: Clause | None, topic: Topic
     doing = gerund(verb_phrase(clause) or key_phrase(statement, clause))
     heading = lower_first(topic.path[-1]) if topic.path else ""
     phrases = [label[0] if label else subject_phrase(statement, clause, topic), doing, heading, topic.document]
-    np = next((phrase for phrase in phrases if is_topic(phrase)), "")
+    np = with_article(next((phrase for phrase in phrases if is_topic(phrase)), ""), statement.text)
     if not np:
         return []
-    doing = "" if doing.lower() == np.lower() or not is_topic(doing) else doing
+    doing = "" if not is_topic(doing) else with_article(doing, statement.text)
+    doing = "" if doing.lower() == np.lower() else doing
     out = [f"What should I know about {np}?"] + ([f"What should I know about {doing}?"] if doing else [])
     document = topic.document
     if names_a_document(document) and not document.lower().startswith(("how ", "what ", "who ", "when ", "why ")) \
