@@ -11,6 +11,11 @@ how much; a duration after "within" -> how soon, before "before" -> how far in a
 long; a count -> how many <noun>; a time -> what time / when; a name after "at" -> where; a
 form code -> which form; a phone number -> which number. The first fact is also asked a second
 way (what time <-> when, how long -> how many hours, how much -> what does it cost).
+
+Three shapes are asked differently: values listed with what each applies to get one question
+each ("£45 within the UK and £60 abroad"), two verb phrases are asked one at a time ("opens at
+9:00 and closes at 17:00"), and a fact that describes the subject is asked with "which"
+("Claims submitted after 90 days are rejected" -> "Which claims are rejected?").
 """
 
 import re
