@@ -196,6 +196,16 @@ def test_two_verb_phrases_are_asked_one_at_a_time():
     assert "How soon can I ask for a manager to call me back?" in call  # 'you' after 'call' is the asker: 'me'
 
 
+def test_rules_without_a_figure_are_informative_and_asked():
+    parking = asked("Parking charges and tolls are reimbursed in full with a receipt.")
+    assert parking["Are parking charges and tolls reimbursed in full with a receipt?"].startswith("Yes.")
+    breakfast = asked("Breakfast is included in the nightly limit.")
+    assert breakfast["Is breakfast included in the nightly limit?"].startswith("Yes.")
+    assert asked("Interns need their line manager's written approval before booking any travel.")
+    assert asked("Repeated personal use leads to the card being withdrawn.")
+    assert not asked("Thank you for reading.")
+
+
 def test_a_participle_column_and_a_person_label_read_as_written():
     table = "| Item | Repaired by the Association | Repaired by the tenant |\n|---|---|---|\n" \
             "| Electrics | Wiring, sockets, light fittings | Fuses, bulbs |"

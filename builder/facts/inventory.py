@@ -36,7 +36,10 @@ MIN_FUNCTION_SHARE = 0.12
 MIN_DICTIONARY_SHARE = 0.6
 _RULE = re.compile(r"\b(?:must|may|might|can|cannot|can't|could|should|shall|only|unless|if|never|except|"
                    r"required|compulsory|mandatory|prohibited|forbidden|allowed|permitted|entitled|eligible|"
-                   r"need(?:s|ed)? to|not|no one|nobody|at least|no more than|up to|whichever)\b", re.IGNORECASE)
+                   r"need(?:s|ed)?|requires?|leads? to|results? in|not|no one|nobody|at least|no more than|up to|"
+                   r"whichever|in full|free of charge"
+                   r"|(?:is|are|will be|was|were)\s+(?:\w+ly\s+|also\s+|still\s+)?"  # a passive: 'is included'
+                   r"(?:\w+ed|\w+en|paid|kept|sent|held|met))\b", re.IGNORECASE)
 _DEFINITION = re.compile(r"^(?:[\"“]?[A-Z][\w’'\- ]{1,60}[\"”]? (?:means|refers to|is called|stands for)\b"
                          r"|(?:An?|The) [\w’'\- ]{2,40} (?:is|are) (?:an?|the) )")
 _LABEL = re.compile(r"(?i)(?:stage|step|part|section|chapter|phase|level|tier|appendix|schedule|option)\s+\w{1,4}[.:]?")

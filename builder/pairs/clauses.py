@@ -258,8 +258,10 @@ def head_word(words: list[str], default: str) -> str:
 def auxiliary_follows(words: list[tuple[str, int, int]], i: int, text: str) -> bool:
     """Whether a modal or 'is'/'are' comes a few words after ``words[i]`` in the same clause: then a
     word that can be a noun or a verb is the noun ('Personal purchases on the card must be repaid')."""
-    for word, _, end in words[i + 1:i + 8]:
-        if word.lower() in _CLAUSE_STOPS:
+    for j, (word, _, end) in enumerate(words[i + 1:i + 8], start=i + 1):
+        coordinated_noun = word.lower() in {"and", "or"} and j + 1 < len(words) and is_noun(words[j + 1][0]) \
+            and words[j + 1][0].lower() not in AUXILIARIES  # 'Parking charges and tolls are ...'
+        if word.lower() in _CLAUSE_STOPS and not coordinated_noun:
             return False
         if word.lower() in MODALS | BE:
             return True

@@ -99,7 +99,9 @@ def rule_questions(clause: Clause) -> list[tuple[str, str]]:
     """Yes/no for rules ('Can Monthly Passes be paused?' -> 'No.'), 'What happens if ...?' for conditions."""
     out = []
     obliged = re.match(r"\s*(?:need|have|are required|is required) to\b", clause.text[clause.body_start:])
-    rule = clause.aux in RULE_MODALS or clause.negation or clause.imperative or obliged
+    participle = (clause.text[clause.body_start:].split() or [""])[0].strip(",.")
+    passive = clause.copula and "VBN" in verb_forms(participle) and not is_noun(participle)  # 'is included'
+    rule = clause.aux in RULE_MODALS or clause.negation or clause.imperative or obliged or passive
     if rule:
         tail = re.search(r"\b(only|unless|except)\b[^,;]*", clause.text[clause.body_start:])
         removal = [(clause.body_start + tail.start(), clause.body_start + tail.end())] if tail else []
