@@ -73,7 +73,8 @@ def make(baseline: str, seed: int) -> None:
         old, new = questions(old_root, corpus), questions(ROOT, corpus)
         only_old = [("baseline", q, old[q]) for q in old if q not in new]
         only_new = [("current", q, new[q]) for q in new if q not in old]
-        print(f"{corpus.name}: {len(old)} questions before, {len(new)} now; {len(only_old)} replaced by {len(only_new)}")
+        print(f"{corpus.name}: {len(old)} questions before, {len(new)} now; "
+              f"{len(only_old)} replaced by {len(only_new)}")
         rows += [(corpus.name, *row) for row in only_old + only_new]
     random.Random(seed).shuffle(rows)
     RESULTS.mkdir(exist_ok=True)
