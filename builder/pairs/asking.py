@@ -58,10 +58,10 @@ _UNIT_WH = [(r"km/h|kph|mph", "How fast", "At what speed"), (r"kg|lbs?|oz|\bg\b|
 def fact_questions(clause: Clause) -> list[tuple[str, str]]:
     """Up to ``MAX_FACT_QUESTIONS`` wh-questions, one per fact, the first also asked a second way;
     a statement with two verb phrases ('opens at 9:00 and closes at 17:00') is asked as two."""
-    parts = verb_phrases(clause)
+    facts = key_facts(clause.text)
+    parts = verb_phrases(clause, facts)
     if len(parts) > 1:
         return [question for part in parts for question in fact_questions(part)]
-    facts = key_facts(clause.text)
     ranked = [f for f in sorted(facts, key=lambda f: _PRIORITY.index(f.kind) if f.kind in _PRIORITY else 99)
               if askable(clause, f) and not f.text.lower().startswith("one ")]
     asked, covered = [], []
@@ -82,14 +82,13 @@ def fact_questions(clause: Clause) -> list[tuple[str, str]]:
     return asked[:1] + [q for q in [alternative(clause, ranked, facts)] if q and q[0] and q not in asked] + asked[1:]
 
 
-def verb_phrases(clause: Clause) -> list[Clause]:
+def verb_phrases(clause: Clause, facts: list[KeyFact]) -> list[Clause]:
     """'The office opens at 9:00 and closes at 17:00' -> the office opens at 9:00 / the office closes
     at 17:00. Split where 'and' is followed by an auxiliary ('and is only allowed'), or by a verb of
     the main verb's form just after a fact ('covers insurance and repairs to bikes' stays whole)."""
     if clause.imperative or clause.lead and clause.condition:
         return [clause]
     text, main = clause.text, verb_forms(clause.text[clause.verb_start:].split(" ")[0]) & {"VBZ", "VBD", "VBP"}
-    facts = key_facts(text)
     for match in _SECOND_VERB.finditer(text, clause.body_start):
         word, following = match.group(1), match.group(2)
         fact_before = any(0 <= match.start() - f.end <= 25 and f.start >= clause.body_start for f in facts)

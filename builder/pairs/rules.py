@@ -85,9 +85,10 @@ def generate_rules(chunk: Chunk, pairs_cfg: PairsConfig | None = None, topic: To
     facts = informative_statements(statements)
     grouped = group_by_fact(structure_candidates(chunk, [s.text for s in statements], topic), facts)
     out, seen, antecedent = [], set(), ""
+    informative = {id(statement) for statement in facts}
     for statement in statements:  # every statement, so a pronoun finds what it stands for
         kept = 0
-        asked = statement_questions(statement, topic, antecedent) if statement in facts else []
+        asked = statement_questions(statement, topic, antecedent) if id(statement) in informative else []
         for candidate in grouped.pop(statement.text, []) + asked:
             if words_key(candidate.question) not in seen and kept < MAX_QUESTIONS:
                 seen.add(words_key(candidate.question))
