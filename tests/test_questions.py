@@ -229,6 +229,41 @@ def test_a_fact_that_describes_the_subject_asks_which():
     assert not [q for q in fragments if re.search(r"(?i)^which (?:up|charges are|hollin)", q)]
 
 
+def test_verbs_after_nouns_that_look_like_verbs_and_clauses_inside_the_subject():
+    booking = asked("A booking covers up to five items and costs £35.")
+    assert booking["How much does a booking cost?"].startswith("£35. ")
+    assert booking["How many items does a booking cover?"].startswith("Up to five items. ")
+    bins = asked("The blue bin takes paper, card and cans; it is also emptied every two weeks.")
+    assert bins["How often is the blue bin also emptied?"].startswith("Every two weeks. ")  # 'takes' is the verb
+    subscriptions = asked("Subscriptions run from 1 April to 31 March and are not refunded if you move house.")
+    assert subscriptions["When do subscriptions run?"].startswith("From 1 April to 31 March. ")
+    fridges = asked("Fridges and freezers count as two items because the gases inside them must be removed safely.")
+    assert "how many items do fridges and freezers count as?" in {q.lower() for q in fridges}  # not '... because'
+    letter = asked("An occupational therapist's letter speeds up the decision.")
+    assert not [q for q in letter if re.search(r"(?i)lettering|what do an", q)]  # a possessive is no subject
+    residents = asked("Residents who cannot move their bins to the kerb may apply for an assisted collection.")
+    assert not [q for q in residents if re.search(r"(?i)what do residents who cannot move", q)]
+    bike = asked("A bike that has not been returned 24 hours after it was taken is charged a recovery fee of EUR 35.")
+    assert bike["Which bike is charged a recovery fee of EUR 35?"].startswith("A bike that has not been returned")
+    complaints = asked("Complaints are acknowledged within 5 working days.")
+    assert "What are complaints?" not in complaints  # a passive is not a definition
+
+
+def test_a_which_clause_is_asked_of_what_it_describes_and_is_what_it_then_stands_for():
+    centre = asked("Rubble and tyres are not collected.\n\n- Car parts, tyres and batteries\n\nThese can be taken "
+                   "to Hatherley Lane Recycling Centre, which is open 8am to 6pm from April to September. It is "
+                   "closed on 25 and 26 December.", ["Items we cannot take"])
+    assert centre["When is Hatherley Lane Recycling Centre open from April to September?"].startswith("8am to 6pm. ")
+    assert "Is Hatherley Lane Recycling Centre closed on 25 and 26 December?" in centre
+    assert not [q for q in centre if re.search(r"(?i)\bcar\b", q)]  # a list item without a verb is no subject
+    decision = asked("An occupational therapist's letter speeds up the decision, which normally takes 15 working days.")
+    assert decision["How long does the decision normally take?"].startswith("15 working days. ")
+    payroll = asked("Approved claims are paid with the next payroll, which runs on the 25th of each month.")
+    assert payroll["When does the next payroll run?"].startswith("On the 25th of each month. ")
+    rebate = asked("The Board proposes a rebate of €3 per Member, which will be credited on 1 May 2024.")
+    assert not [q for q in rebate if re.search(r"(?i)will member", q)]  # it describes the rebate, not the Member
+
+
 def test_a_pronoun_after_an_instruction_names_its_object_not_a_condition_heading():
     replaced = asked("Order a replacement online. It arrives within 5 working days.",
                      ["Company cards", "If your card is lost or stolen"])

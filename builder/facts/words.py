@@ -21,6 +21,7 @@ DETERMINERS = frozenset("a an the this that these those each every any all some 
 PREPOSITIONS = frozenset("in on at for from by with under during after before until since over through into onto "
                          "within without between among about against across along around behind below above "
                          "beyond near per via to of than except including".split())
+PARTICLES = frozenset("up out off down back away".split())  # 'covers up to', 'fill out', 'pay back'
 SUBORDINATORS = frozenset("if when whenever unless once while where although though because as whether so "
                           "after before until since".split())
 PRONOUNS = frozenset("it they this these those he she we you i them him her us me there here".split())
@@ -117,7 +118,8 @@ def lower_first(text: str) -> str:
         return text[:1].lower() + text[1:]
     if not first or first == "I" or len(first) > 1 and (first.isupper() or first[1:] != first[1:].lower()):
         return text
-    if first[:1].isupper() and not all(lemmas(part) for part in first.strip("“”\"'’(),.:;").split("-") if part):
+    if first[:1].isupper() and not all(is_dictionary_word(part) for part in first.strip("“”\"'’(),.:;").split("-")
+                                       if part):
         return text  # a name: not an English dictionary word
     return text[:1].lower() + text[1:]
 

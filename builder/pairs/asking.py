@@ -33,6 +33,7 @@ _PREPOSITION = (r"(?:at least|at most|(?:no )?more than|no less than|less than|(
                 r"before|until|from|between|during|since|through|at|on|in|by|for|of|every|each|per|over|under|"
                 r"about|around|only|to)")
 _LEFT = re.compile(rf"(?:\b{_PREPOSITION}\s+){{1,2}}(?:the (?:following|next|same|first|last) )?$", re.IGNORECASE)
+_ORDINAL_DATE = re.compile(r"\b(?:on|by|from|until|before|after) the $", re.IGNORECASE)  # 'on the 25th', 'on the Friday'
 _JOIN = re.compile(r"^\s*(?:\([^)]*\)\s*)?(?:,\s*)?(?:and|or|to|until|through|[-–—&])?\s*(?:and\s|or\s)?\s*$")
 _UNIT_TAIL = re.compile(r"^\s*(?:per|a|an|each|every)\s+(?:[\w-]+\s(?!(?:for|and|or|in|on|at|to|of|after|before|with|"
                         r"from|by|until|than|if|when|within)\b))?[\w-]+")
@@ -44,6 +45,9 @@ _MEMBER_GAP = re.compile(rf"\s*({_PHRASE}?)\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|
 _OR_MORE = re.compile(r"\s+(?:or|and)\s+(?:longer|shorter|more|less|fewer|over|under|above|below|higher|lower|"
                       r"greater)\b")
 _SECOND_VERB = re.compile(r",?\s(?:and|but)\s+(?:(?:also|then|only|usually)\s+)?([a-z]+)\s+([^\s]+)")
+_WHICH = re.compile(r",\s+which\s+(?=[a-z])")
+_DESCRIBED = re.compile(r"(?:\b(?:the|a|an|this|that|your|our|its|their)\s+(?:[\w’'-]+\s+){0,3}?[\w’'-]+"
+                        r"|(?:[A-Z][\w’'-]*\s+){1,4}[A-Z][\w’'-]*)$")  # a noun phrase or a name, last in the text
 _NUMERIC = {"count", "number", "percent", "money", "measure", "duration"}
 _AGE_BEFORE = re.compile(r"\b(?:aged|(?:(?:under|over|above|below)\s+)?the age of)\s*$", re.IGNORECASE)
 _AGE_SPAN = re.compile(r"^(?:aged|(?:\w+\s+)?the age of)\b|\bold(?:\s+(?:or|and)\s+\w+)?$", re.IGNORECASE)
@@ -80,6 +84,31 @@ def fact_questions(clause: Clause) -> list[tuple[str, str]]:
             covered.append((start, end))
     asked = [q for q in asked if q[0]][:MAX_FACT_QUESTIONS]
     return asked[:1] + [q for q in [alternative(clause, ranked, facts)] if q and q[0] and q not in asked] + asked[1:]
+
+
+def trailing_relative(text: str) -> tuple[str, Clause] | None:
+    """A clause after ', which' with the noun phrase it describes as its subject: '... to Hatherley Lane
+    Recycling Centre, which is open 8am to 6pm' -> ('Hatherley Lane Recycling Centre', 'Hatherley Lane
+    Recycling Centre is open 8am to 6pm'); '... speeds up the decision, which normally takes 15 working
+    days' -> ('the decision', ...). None without one, or when the noun phrase is not clear."""
+    match = _WHICH.search(text)
+    if not match:
+        return None
+    described = _DESCRIBED.search(text[:match.start()])
+    before = text[:described.start()].split()[-1:] if described else []
+    if not described or described.group().split()[0].lower() in PREPOSITIONS \
+            or before and (before[0].lower() in {"of", "per", "each", "every"} or before[0][:1].isdigit()):
+        return None  # 'a rebate of €3 per Member, which ...' describes the rebate, not the Member
+    noun = described.group().strip()
+    clause = parse_clause(f"{noun} {text[match.end():].strip()}")
+    return (noun, clause) if clause and clause.subject.lower() == noun.lower() else None
+
+
+def relative_questions(text: str) -> list[tuple[str, str]]:
+    """Questions about the facts of a trailing ', which' clause, asked of what it describes (two at
+    most: the main clause's questions come first)."""
+    found = trailing_relative(text)
+    return fact_questions(found[1])[:2] if found else []
 
 
 def verb_phrases(clause: Clause, facts: list[KeyFact]) -> list[Clause]:
@@ -212,7 +241,8 @@ def fact_phrase(text: str, fact: KeyFact, facts: list[KeyFact]) -> tuple[int, in
     if fact.kind in {"code", "phone", "email"}:  # 'on Incident Form IR-3': the form's name goes with it
         named = re.search(r"(?:\b[A-Z][\w-]*\s)+$", text[:start])
         start = named.start() if named and named.start() > 0 else start
-    left = _LEFT.search(text[:start])
+    dated = text[start:start + 1].isdigit() or fact.kind == "day"  # 'on the 25th', 'on the Friday before'
+    left = _LEFT.search(text[:start]) or (_ORDINAL_DATE.search(text[:start]) if dated else None)
     start = left.start() if left else start
     if text[start - 1:start] == "(" and text[end:end + 1] == ")":
         start, end = start - 1, end + 1
@@ -242,7 +272,9 @@ def wh_word(fact: KeyFact, phrase: str, in_subject: bool) -> str | None:
         noun = phrase_noun(phrase, fact)
         if not noun:
             return None
-        pied = prep in {"from", "to", "for", "with", "by", "on", "at", "of", "between", "among"}
+        if prep == "of":
+            return None  # 'up to a maximum of ten items': the count belongs to the noun before it
+        pied = prep in {"from", "to", "for", "with", "by", "on", "at", "between", "among"}
         return f"{upper_first(prep)} how many {noun}" if pied else f"How many {noun}"
     if kind == "measure":
         return next((wh for pattern, wh, _ in _UNIT_WH if re.search(pattern, fact.text)), "What")

@@ -16,20 +16,21 @@ import re
 from dataclasses import dataclass
 
 from ..facts.keyfacts import NUMBER_WORDS
-from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, NEGATIONS, PREPOSITIONS, PRONOUNS,
-                           SUBORDINATORS, base_verb, is_adjective, is_base_verb, is_noun, is_plural_noun, lower_first,
+from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, NEGATIONS, PARTICLES,
+                           PREPOSITIONS, PRONOUNS, SUBORDINATORS, base_verb, is_adjective, is_base_verb, is_noun, is_plural_noun, lower_first,
                            upper_first, verb_forms)
 
 BE = frozenset("is are was were am".split())
 _CONDITIONS = frozenset("if when whenever unless once where".split())
 _WORD = re.compile(r"[^\s()\[\]“”\"]+")
-CLAUSE_BREAK = re.compile(r";|:(?=\s|$)|\s[—–]\s|, (?:of )?which\b|, so\b|, because\b|, but\b|, whereas\b|, although\b"
+CLAUSE_BREAK = re.compile(r";|:(?=\s|$)|\s[—–]\s|, (?:of )?which\b|,? (?:and|or) which\b|, so\b|,? because\b|, for example\b|, e\.g\.|, but\b|, whereas\b|, although\b"
                   r"|, (?:\w+ ){0,2}\w+ing\b"
                   r"|, (?:with|without|including|except|plus|whichever|whether|while|unless|as)\b"
                   r"|, (?:and|or) (?=(?:the|a|an|its|their|your|it|they|you|we|he|she|this|these|no|all|every|each)\b)")
 _LEAD_WORDS = SUBORDINATORS | PREPOSITIONS | {"to", "unlike", "like", "despite", "besides", "following", "regarding",
                                                "throughout", "upon", "towards", "toward", "outside", "inside"}
 _RELATIVES = frozenset("who which that".split())
+_CLAUSE_PRONOUNS = frozenset("it they he she you we i".split())  # after 'after', 'when': a clause, not a phrase
 _CLAUSE_STOPS = SUBORDINATORS | _RELATIVES | PRONOUNS | {"whose", "and", "or", "but", "nor"}
 _EXAMPLES = re.compile(r"\b(?:such as|including|like|e\.g\.|for example)\s", re.IGNORECASE)
 # a verb whose object 'you' is the asker: 'lets you pay' -> 'let me pay'
@@ -202,7 +203,7 @@ def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
     A relative clause in the subject is passed over: in 'Passengers who are also employees add 5p'
     the verb is 'add', agreeing with 'Passengers'."""
     head = ""  # the noun a relative clause describes, once its verb has been passed
-    relative = False
+    relative: bool | str = False  # True inside a relative clause; "auxiliary" once its auxiliary is read
     for i, (word, start, _) in enumerate(words[:_MAX_SUBJECT_WORDS + 1]):
         if i == 0:
             continue
@@ -215,9 +216,18 @@ def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
                 and previous not in DETERMINERS | PREPOSITIONS | AUXILIARIES | PRONOUNS:
             relative, head = True, previous
             continue
-        if relative:
-            relative = not (lower in AUXILIARIES or verb_forms(word) & {"VBZ", "VBD", "VBP"})
+        if lower in SUBORDINATORS and words[i + 1:i + 2] and words[i + 1][0].lower() in _CLAUSE_PRONOUNS:
+            relative = True  # 'A bike not returned 24 hours after it was taken is charged': passed like a relative
             continue
+        if relative:  # it ends after its verb group: 'who cannot move', 'who are (also)', 'who travel'
+            if lower in AUXILIARIES or lower in ADVERBS:
+                relative = "auxiliary" if lower in AUXILIARIES else relative
+                continue
+            ends_group = bool(verb_forms(word)) if relative == "auxiliary" else bool(verb_forms(word) & {"VBZ", "VBD", "VBP"})
+            if relative == "auxiliary" or ends_group:
+                relative = False
+            if relative or ends_group:
+                continue
         if word == "May" and (previous[:1].isdigit() or words[i + 1:i + 2] and words[i + 1][0][:1].isdigit()):
             continue  # the month: 'Updated 20 May 2025'
         if lower in AUXILIARIES - {"need", "needs", "do", "does", "did", "have", "has", "had"} \
@@ -225,7 +235,7 @@ def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
             return i
         if not word.islower() or lower.endswith("ing") or lower in PREPOSITIONS \
                 or previous in DETERMINERS | PREPOSITIONS | {"to", "and", "or"} \
-                or previous in NUMBER_WORDS \
+                or previous in NUMBER_WORDS or previous.endswith(("'s", "’s", "s'", "s’")) \
                 or previous[:1].isdigit() or previous[:1] in "€£$":
             continue
         if text and _EXAMPLES.search(text[:start].rsplit(",", 1)[-1]):
@@ -237,15 +247,27 @@ def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
                 and not reduced_relative(words, i, text) \
                 and not (is_noun(word) and (auxiliary_follows(words, i, text) or list_item(words, i, text))) \
                 and not (lower.endswith("s") and is_noun(word) and (original.islower() or i == 1)
-                         and is_verb_word(following)
-                         and not following.endswith("s")):
+                         and is_verb_word(following) and not following.endswith("s")
+                         and not takes_object(words, i + 1, text)):
             return i
     return None
 
 
+def takes_object(words: list[tuple[str, int, int]], i: int, text: str) -> bool:
+    """Whether ``words[i]``, after a word that may be a plural noun or a verb, reads as that verb's
+    object or particle, so the word before it is the verb: 'covers up to five items', 'takes paper,
+    card and cans' (a verb is seldom followed at once by a list), not 'parks open at 8'."""
+    word, _, end = words[i]
+    after = words[i + 1][0].lower() if i + 1 < len(words) else ""
+    return word.lower() in PARTICLES | PREPOSITIONS or text[end:end + 1] in {",", ";"} or after in {"and", "or"}
+
+
 def list_item(words: list[tuple[str, int, int]], i: int, text: str) -> bool:
-    """A word between commas is an item of a list ('natural disasters, war, and failures')."""
-    return bool(text) and "," in text[words[i - 1][2]:words[i][1]] and text[words[i][2]:words[i][2] + 1] == ","
+    """A word between commas is an item of a list ('natural disasters, war, and failures'), as is one
+    before a comma with no verb after it ('Car parts, tyres and batteries')."""
+    if not text or text[words[i][2]:words[i][2] + 1] != ",":
+        return False
+    return "," in text[words[i - 1][2]:words[i][1]] or not any(is_verb_word(w) for w, _, _ in words[i + 1:])
 
 
 def head_word(words: list[str], default: str) -> str:
@@ -286,11 +308,11 @@ def reduced_relative(words: list[tuple[str, int, int]], i: int, text: str) -> bo
         return False
     if text and "," in text[words[i - 1][2]:words[i][1]]:
         return True
-    for word, start, _ in words[i + 1:i + 10]:
+    for j, (word, start, _) in enumerate(words[i + 1:i + 10], start=i + 1):
         if word.lower() in {"that", "which", "who", "whose"} or "," in text[start - 2:start]:
             return False
-        if word.lower() in BE | MODALS:
-            return True
+        if word.lower() in BE | MODALS:  # not after 'and': 'Subscriptions run from April and are not refunded'
+            return words[j - 1][0].lower() not in {"and", "or"}
     return False
 
 
@@ -336,7 +358,8 @@ def body(clause: Clause, removals: list[tuple[int, int]] = (), positive: bool = 
     if cuts:  # ', with no more than 6 people': after the asked part, a comma starts another thought
         rest = re.split(r",\s", rest, maxsplit=1)[0]
     pieces.append(rest)
-    return cut_tail(" ".join(p.strip() for p in pieces if p.strip()))
+    asked = " ".join(p.strip() for p in pieces if p.strip())
+    return cut_tail(re.sub(r"\s*\([^()]*[\d€£$][^()]*\)", "", asked))  # '(£38 for anyone on ...)': another fact
 
 
 def cut_tail(text: str) -> str:

@@ -25,7 +25,7 @@ from ..facts.keyfacts import fold
 from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, PREPOSITIONS, SUBORDINATORS,
                            base_verb, inflect_verb, is_base_verb, is_noun, is_plural_noun, lower_first, upper_first,
                            verb_forms)
-from .asking import fact_questions
+from .asking import fact_questions, relative_questions
 from .base import Candidate
 from .clauses import Clause, condition_phrase, cut_tail, parse_clause, plural, user_voice
 from .shapes import fragment_clause, label_questions, label_value, row_questions, shape_questions
@@ -42,8 +42,9 @@ PRONOUN_SUBJECTS = frozenset({"it", "they", "this", "these", "he", "she", "that"
 _NOT_TOPICS = PRONOUN_SUBJECTS | {"there", "you", "i", "we", "me"}
 _CLAUSE_SUBJECTS = frozenset({"they", "he", "she", "we", "i"})  # start a clause: 'realise they can be heard'
 _NOT_PHRASE_STARTS = frozenset("or and but nor if unless because while whether which who whom whose what how why "
-                               "where when than so such please".split()) \
+                               "where when than so such please it they he she we i you".split()) \
     | (AUXILIARIES - {"be", "been", "being", "need", "needs"}) | (ADVERBS - {"first"})
+_CLAUSE_WORDS = frozenset("if when unless because so which that and".split())
 _ORDINALS = frozenset("first second third fourth fifth last next other".split())
 
 
@@ -59,7 +60,8 @@ def statement_questions(statement: Statement, topic: Topic, antecedent: str = ""
         raw = label_questions(*label_value(statement))
     else:
         clause = read_clause(statement, topic, antecedent)
-        raw = fact_questions(clause) + shape_questions(clause, statement.text) if clause else []
+        raw = fact_questions(clause) + relative_questions(clause.text) + shape_questions(clause, statement.text) \
+            if clause else []
     raw += item_questions(statement) + fallback_questions(statement, clause, topic)
     return finalize(raw, statement, topic)
 
@@ -71,10 +73,12 @@ def key_phrase(statement: Statement, clause: Clause | None = None) -> str:
         and clause.subject.lower() not in PRONOUN_SUBJECTS | {"you", "we", "i", "there"}
     text = clause.text[clause.subject_start:clause.verb_start] if named else statement.text
     words = re.findall(r"[\w’'-]+", re.split(r"[,;:(]", text)[0].replace("”", "").replace('"', ""))
+    after_determiner = False  # 'An update that says ...': a noun, not 'updating'
     while words and (words[0].lower() in FUNCTION_WORDS | PRONOUN_SUBJECTS | {"be", "been"} or words[0][:1].isdigit()):
-        words = words[1:]
+        after_determiner, words = words[0].lower() in DETERMINERS, words[1:]
     words = words[:5]
-    cut = next((i for i, w in enumerate(words) if w.lower() in AUXILIARIES or w[:1].isdigit()), len(words))
+    cut = next((i for i, w in enumerate(words) if w.lower() in AUXILIARIES | _CLAUSE_WORDS - {"and"}
+                or w[:1].isdigit()), len(words))
     words = words[:cut]
     while words and words[-1].lower() in FUNCTION_WORDS:
         words = words[:-1]
@@ -82,7 +86,7 @@ def key_phrase(statement: Statement, clause: Clause | None = None) -> str:
         return ""
     if len(words) > 1 and verb_forms(words[1]) & {"VBZ", "VBD"}:
         return user_voice(lower_first(words[0]))  # 'Noise carries at night' -> 'noise', not 'noising carries'
-    if not named and is_base_verb(words[0]) and words[0].islower() \
+    if not named and is_base_verb(words[0]) and words[0].islower() and not after_determiner \
             and words[0] not in ADVERBS:  # not 'stilling unhappy'
         words[0] = inflect_verb(words[0], "VBG")
     return user_voice(lower_first(" ".join(words)))
@@ -105,6 +109,8 @@ def verb_phrase(clause: Clause | None) -> str:
     verb = base_verb(words[0].strip(",")) if words else None
     if verb is None:
         return ""
+    if words[1:2] and words[1].lower() in _CLAUSE_WORDS:
+        return ""  # 'explained that ...', 'will not return if ...': the verb alone says nothing
     phrase = re.split(r",|\s(?:if|when|unless|because|so|which|that|and)\s", " ".join(words[1:5]))[0].split()
     had_object = bool(phrase)
     phrase = phrase[:next((i for i, w in enumerate(phrase) if w.lower() in _CLAUSE_SUBJECTS), len(phrase))]
@@ -148,13 +154,18 @@ def read_clause(statement: Statement, topic: Topic, antecedent: str) -> Clause |
     clause = fragment or parse_clause(statement.text, instruction=statement.kind in {"step", "item"})
     if clause and clause.subject.lower() in PRONOUN_SUBJECTS:
         heading = topic.path[-1] if topic.path and not _NOT_A_NAME.match(topic.path[-1]) else ""
-        named = antecedent or (f"the {lower_first(heading)}" if heading else topic.org)
+        named = antecedent or (with_determiner(lower_first(heading)) if heading else topic.org)
         if not named:
             return None  # a question about 'it' would not say what it is about
         clause.subject = named
         if clause.aux in {"do", "does"} and clause.lemma:
             clause.aux = "do" if plural(named) else "does"
     return clause
+
+
+def with_determiner(phrase: str) -> str:
+    """'rent year' -> 'the rent year'; 'your rent year' and 'my account' stay as they are."""
+    return phrase if phrase.split()[0].lower() in DETERMINERS else f"the {phrase}"
 
 
 def finalize(raw: list[tuple[str, str]], statement: Statement, topic: Topic) -> list[Candidate]:

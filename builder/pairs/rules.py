@@ -27,6 +27,7 @@ from ..records import Chunk, words_key
 from ..facts import ChunkStatements, Statement, covers, informative_statements, plain, read_chunks, split_statements
 from ..facts.words import is_base_verb, lower_first
 from .base import Candidate, ChunkResult, ProgressCallback, register
+from .asking import trailing_relative
 from .clauses import condition_phrase, parse_clause
 from .questions import MAX_QUESTIONS, PRONOUN_SUBJECTS, statement_questions
 from .topics import Topic, document_topics
@@ -38,7 +39,8 @@ _DEFINITION = re.compile(rf"^(?:(A|An|The)\s+)?{_TERM}\s+(is|are|means|refers to
 _ACRONYM = re.compile(r"\b((?:[A-Z][\w’'\-]+ )+?(?:(?:of|and|for|the) )?(?:[A-Z][\w’'\-]+ ?)+)\(([A-Z]{2,6})\b")
 _COUNT = re.compile(r"^There (are|were|is) ([\d,.]+|two|three|four|five|six|seven|eight|nine|ten|twelve) "
                     r"([\w’'\- ]{2,40}?)((?: (?:in|on|at|across|per|for|during|over) [\w’'\- ]{2,40}?)?)(?:[,;:.]| who| that| which)")
-_NOUN_PHRASE = re.compile(r"^(?:a|an|the|one|two|three|four|five|six|seven|eight|nine|ten|\d[\d.,]*\s|[A-Z])")
+_NOUN_PHRASE = re.compile(r"^(?:(?:a|an|the|one|two|three|four|five|six|seven|eight|nine|ten|any(?:one|body|thing)?"
+                          r"|every(?:one|body|thing)?|some(?:one|body|thing)?)\s|\d[\d.,]*\s|[A-Z])")
 _NUMBERED = re.compile(r"^\s*\d+[.)]\s+\S")
 _OBJECT = re.compile(r"\s+(?:a|an|the|your)\s+([a-z][\w'-]*(?: [a-z][\w'-]*){0,2}?)"
                      r"(?=\s+(?:in|on|at|to|for|from|with|by|within|online)\b|\s*[.,;]|\s*$)")
@@ -94,7 +96,8 @@ def generate_rules(chunk: Chunk, pairs_cfg: PairsConfig | None = None, topic: To
                 seen.add(words_key(candidate.question))
                 out.append(candidate)
                 kept += 1
-        antecedent = subject_of(statement) or antecedent
+        # a list item without a subject of its own ('Car parts, tyres and batteries') leaves the list's heading
+        antecedent = subject_of(statement) or ("" if statement.kind == "item" else antecedent)
     leftovers = [c for group in grouped.values() for c in group if words_key(c.question) not in seen]
     return out + leftovers
 
@@ -107,7 +110,8 @@ def subject_of(statement: Statement) -> str:
         thing = _OBJECT.match(clause.text[clause.lemma_end:])
         return f"the {thing.group(1)}" if thing and not clause.negation else ""
     if clause is None or clause.subject.lower() in PRONOUN_SUBJECTS | {"there", "you", "we"}:
-        return ""
+        described = trailing_relative(statement.text)  # '..., which is open 8am to 6pm. It is closed on ...'
+        return described[0] if described and statement.kind != "item" else ""
     subject = re.split(r"\s(?:at|in|of|on|for|from|with)\s", clause.subject)[0]
     return lower_first(subject) if len(subject.split()) <= 6 else ""
 
