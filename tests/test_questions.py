@@ -1,4 +1,4 @@
-"""The rules generator's questions: several per fact, self-contained, grounded, on three corpora
+"""The rules generator's questions: several per fact, self-contained, grounded, on four corpora
 written in different styles; and the bad inputs (no facts, one big table, headings only, 200 pages,
 another language, pronouns)."""
 
@@ -23,6 +23,7 @@ from builder.templates import sample_documents
 
 CLINIC = Path(__file__).parent / "corpora" / "larchfield-clinic"
 EXPENSES = Path(__file__).parent / "corpora" / "brightwater-expenses"  # numbered clauses, a rates table, terse prose
+WASTE = Path(__file__).parent / "corpora" / "fernbrook-waste"  # 'which' clauses, lists of things, a metadata line
 DANGLING = re.compile(r"^\w+(?: \w+)? (?:it|they|he|she)\b", re.IGNORECASE)  # 'When is it open?', 'Do they ...?' 
 
 
@@ -46,9 +47,9 @@ def asked(text: str, heading: list[str] | None = None) -> dict[str, str]:
     return {c.question: c.answer for c in generate_rules(chunk(text, heading), PairsConfig())}
 
 
-@pytest.fixture(scope="module", params=["sample", "clinic", "expenses"])
+@pytest.fixture(scope="module", params=["sample", "clinic", "expenses", "waste"])
 def generated(request) -> tuple[list[dict], list]:
-    corpus = {"clinic": CLINIC, "expenses": EXPENSES}.get(request.param)
+    corpus = {"clinic": CLINIC, "expenses": EXPENSES, "waste": WASTE}.get(request.param)
     paths = sorted(corpus.glob("*.[mth]*")) if corpus else sample_documents()
     chunks = corpus_chunks([p for p in paths if p.suffix != ".jsonl"])
     return chunks, GENERATORS["rules"](chunks, PairsConfig(), None)
