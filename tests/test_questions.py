@@ -246,6 +246,8 @@ def test_verbs_after_nouns_that_look_like_verbs_and_clauses_inside_the_subject()
     assert not [q for q in residents if re.search(r"(?i)what do residents who cannot move", q)]
     bike = asked("A bike that has not been returned 24 hours after it was taken is charged a recovery fee of EUR 35.")
     assert bike["Which bike is charged a recovery fee of EUR 35?"].startswith("A bike that has not been returned")
+    scheme = asked("Residents can subscribe to the green bin scheme for £52 a year (£38 on Council Tax Reduction).")
+    assert scheme["How much can residents subscribe to the green bin scheme for?"].startswith("For £52 a year. ")
     complaints = asked("Complaints are acknowledged within 5 working days.")
     assert "What are complaints?" not in complaints  # a passive is not a definition
 

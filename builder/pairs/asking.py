@@ -385,7 +385,10 @@ def wh_question(clause: Clause, fact: KeyFact, facts: list[KeyFact]) -> tuple[st
         return None
     if clause.imperative and not clause.text[clause.lemma_end:start].strip() and not clause.text[end:].strip():
         return None  # 'Welcome to X' -> nothing left to ask about
-    return ask(clause, wh, [(start, end)]), clause.text[start:end]
+    stranded = 4 if wh == "How much" and clause.text[start:end].lower().startswith("for ") \
+        and not clause.text[end:].lstrip().startswith("of ") else 0
+    # 'can subscribe to the scheme for £52' -> 'How much can ... subscribe to the scheme for?'
+    return ask(clause, wh, [(start + stranded, end)]), clause.text[start:end]
 
 
 def subject_question(clause: Clause, fact: KeyFact, wh: str, span: tuple[int, int]) -> tuple[str, str] | None:
