@@ -329,6 +329,22 @@ def test_the_plan_the_wizard_shows_is_the_plan_the_run_trains_with(train_templat
                                                                                      len(plan.splits.train))
 
 
+def test_the_recall_check_asks_trained_facts_and_unseen_passages_with_facts_to_check():
+    from builder.records import Pair
+    from builder.train.loop import MAX_RECALL_QUESTIONS, MAX_UNSEEN_QUESTIONS, check_questions
+
+    def pairs(n: int, role: str, with_facts: bool) -> list[Pair]:
+        answer = "At 10:00. The office opens at 10:00." if with_facts else "Late. The office opens late."
+        return [Pair(id=f"{role}{i}", question=f"When does office {role}{i} open?", answer=answer,
+                     chunk_id="c1") for i in range(n)]
+
+    recall = pairs(5, "vague", False) + pairs(30, "recall", True)
+    asked = check_questions(recall, pairs(12, "unseen", True))
+    assert [p.id[:6] for p in asked] == ["recall"] * MAX_RECALL_QUESTIONS + ["unseen"] * MAX_UNSEEN_QUESTIONS
+    assert len({p.id for p in asked}) == len(asked)  # spread, none twice
+    assert check_questions(pairs(3, "vague", False), []) == []
+
+
 def test_the_recall_check_asks_as_chat_asks(tmp_path):
     """With "Answer from the documents" on, a recall question is asked over the passages search
     finds (the checkpoint kept is the one that answers best in chat); off, closed-book."""

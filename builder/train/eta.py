@@ -8,7 +8,7 @@
     clock.remaining_s(step)             # seconds until the run ends, after ``step`` (its evaluation to come)
 
 Steps and evaluations are timed apart. An evaluation (the eval loss over the held-out rows, then
-the recall check generating up to 16 answers) takes as long as several steps, and comes only a
+the recall check generating up to 24 answers) takes as long as several steps, and comes only a
 few times per run, the first after a fifth of it: a rate over the wall time so far would
 promise too little until then and swing after each one. So a step's time is the mean wall time
 of the steps so far (checkpoint saves included; the first step, slowed by warm-up, left out

@@ -46,6 +46,7 @@ class Prepared:
     fused_loss: bool
     pad_to: int  # every row's length in tokens (compiled flex attention), 0: rows as packed
     recall_pairs: list  # held-out phrasings of trained facts, asked after each evaluation (recall check)
+    unseen_pairs: list  # questions about passages left out of training, asked with them
 
 
 def log(message: str) -> None:
@@ -109,7 +110,7 @@ def prepare(project: Project, run: Run, project_cfg: ProjectConfig | None, resum
     total = tc.max_steps or max(1, math.ceil(per_epoch * tc.epochs))
     return Prepared(plan.run_cfg, plan.tokenizer, model, train_data.rows, eval_data.rows, device, total, per_epoch,
                     os.getpid(), plan.fused_loss, padded_row_tokens(device, tc.longest_row_tokens),
-                    plan.splits.recall)
+                    plan.splits.recall, plan.splits.unseen)
 
 
 def training_data(plan: RunPlan) -> tuple[PreparedData, PreparedData]:
