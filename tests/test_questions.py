@@ -252,6 +252,24 @@ def test_verbs_after_nouns_that_look_like_verbs_and_clauses_inside_the_subject()
     assert "What are complaints?" not in complaints  # a passive is not a definition
 
 
+def test_an_age_is_asked_of_whom_it_describes_and_a_figure_after_of_belongs_to_its_noun():
+    adult = asked("An Adult membership is available to anyone aged 18 or over and costs £34.50 per month.")
+    assert adult["How much does an Adult membership cost?"].startswith("£34.50 per month. ")
+    assert not [q for q in adult if re.search(r"(?i)how old|what age", q)]  # the age is anyone's, not the membership's
+    children = asked("Children aged under 5 travel free.")
+    assert children["Which children travel free?"].startswith("Children aged under 5. ")
+    riders = asked("Riders aged 16 or 17 need the consent of a parent or guardian.")
+    assert "Which riders need the consent of a parent or guardian?" in riders
+    frozen = asked("A membership may be frozen for a minimum of one month and a maximum of three months in any "
+                   "twelve-month period, at a cost of £5 per month.")
+    items = asked("Each additional item is charged at £8, up to a maximum of ten items per booking.")
+    assert not [q for q in [*frozen, *items] if re.search(r"(?i)^of how|a maximum in|the period, at|a maximum\?", q)]
+    otherwise = asked("If you cannot attend, cancel at least 2 hours before. Otherwise a no-show is recorded.")
+    assert "Is a no-show recorded?" in otherwise
+    subject = asked("Subject to clause 3.2, no refunds are given for unused months.")
+    assert not [q for q in subject if re.search(r"(?i)subject to clause 3.2, no", q)]  # a lead, not an instruction
+
+
 def test_a_which_clause_is_asked_of_what_it_describes_and_is_what_it_then_stands_for():
     centre = asked("Rubble and tyres are not collected.\n\n- Car parts, tyres and batteries\n\nThese can be taken "
                    "to Hatherley Lane Recycling Centre, which is open 8am to 6pm from April to September. It is "

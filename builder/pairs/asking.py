@@ -45,11 +45,14 @@ _MEMBER_GAP = re.compile(rf"\s*({_PHRASE}?)\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|
 _OR_MORE = re.compile(r"\s+(?:or|and)\s+(?:longer|shorter|more|less|fewer|over|under|above|below|higher|lower|"
                       r"greater)\b")
 _SECOND_VERB = re.compile(r",?\s(?:and|but)\s+(?:(?:also|then|only|usually)\s+)?([a-z]+)\s+([^\s]+)")
+_QUANTITY_BEFORE = re.compile(r"\b(?:maximum|minimum|total|limit|average|period|block|blocks)\s+$", re.IGNORECASE)
+_BE_FORMS = frozenset("be is are am was were been being".split())
 _WHICH = re.compile(r",\s+which\s+(?=[a-z])")
 _DESCRIBED = re.compile(r"(?:\b(?:the|a|an|this|that|your|our|its|their)\s+(?:[\w’'-]+\s+){0,3}?[\w’'-]+"
                         r"|(?:[A-Z][\w’'-]*\s+){1,4}[A-Z][\w’'-]*)$")  # a noun phrase or a name, last in the text
 _NUMERIC = {"count", "number", "percent", "money", "measure", "duration"}
-_AGE_BEFORE = re.compile(r"\b(?:aged|(?:(?:under|over|above|below)\s+)?the age of)\s*$", re.IGNORECASE)
+_AGE_BEFORE = re.compile(r"\b(?:aged(?:\s+(?:under|over|above|below))?|(?:(?:under|over|above|below)\s+)?the age of)\s*$",
+                         re.IGNORECASE)
 _AGE_SPAN = re.compile(r"^(?:aged|(?:\w+\s+)?the age of)\b|\bold(?:\s+(?:or|and)\s+\w+)?$", re.IGNORECASE)
 _AGE_AFTER = re.compile(r"(?:\s+years?)?(?:\s+old)?(?:\s+(?:or|and)\s+(?:over|above|older|under|younger|below))?")
 _PLACE_PREPOSITIONS = {"at", "in", "from", "to", "near", "outside", "inside", "into", "behind", "next"}
@@ -167,7 +170,7 @@ def member_questions(clause: Clause, members: list, facts: list[KeyFact],
     for (value, qualifier) in members[:1] if second else members:
         fact = next(f for f in facts if value[0] <= f.start < value[1])
         phrase = clause.text[value[0]:value[1]]
-        wh = wh_word(fact, phrase, False)
+        wh = wh_word(fact, phrase, False, clause.text[:value[0]])
         wh = second_wh(wh, fact, clause) if second else wh
         if wh is None or re.search(r"\b(?:that|this|it|these|those|them)\b", clause.text[qualifier[0]:qualifier[1]]):
             continue
@@ -249,13 +252,17 @@ def fact_phrase(text: str, fact: KeyFact, facts: list[KeyFact]) -> tuple[int, in
     return start, end
 
 
-def wh_word(fact: KeyFact, phrase: str, in_subject: bool) -> str | None:
-    """The question phrase for a fact: 'How much', 'How soon', 'How many bikes', 'On which form' ..."""
+def wh_word(fact: KeyFact, phrase: str, in_subject: bool, before: str = "") -> str | None:
+    """The question phrase for a fact: 'How much', 'How soon', 'How many bikes', 'On which form' ...
+    (``before``: the text before ``phrase``)."""
     prep = re.match(rf"\(?({_PREPOSITION})\b", phrase, re.IGNORECASE)
     prep = prep.group(1).lower() if prep else ""
     kind = fact.kind
-    if kind in {"count", "number", "duration"} and _AGE_SPAN.search(phrase):
-        return "How old"  # the span of an age ('aged 21 or over', '16 years old'): ``fact_phrase``
+    if prep == "of" and (kind in {"count", "number"} or kind == "duration" and _QUANTITY_BEFORE.search(before)):
+        return None  # 'up to a maximum of ten items': the figure belongs to the noun before it
+    if kind in {"count", "number", "duration"} and _AGE_SPAN.search(phrase):  # the span of an age: ``fact_phrase``
+        subjects = in_subject or before.split()[-1:] and before.split()[-1].lower() in _BE_FORMS
+        return "How old" if subjects else None  # not 'an adult aged 16 or over': the age is the adult's
     if kind == "money":
         return "How much"
     if kind == "percent":
@@ -272,8 +279,6 @@ def wh_word(fact: KeyFact, phrase: str, in_subject: bool) -> str | None:
         noun = phrase_noun(phrase, fact)
         if not noun:
             return None
-        if prep == "of":
-            return None  # 'up to a maximum of ten items': the count belongs to the noun before it
         pied = prep in {"from", "to", "for", "with", "by", "on", "at", "between", "among"}
         return f"{upper_first(prep)} how many {noun}" if pied else f"How many {noun}"
     if kind == "measure":
@@ -289,8 +294,11 @@ def wh_word(fact: KeyFact, phrase: str, in_subject: bool) -> str | None:
 
 
 def noun_before(text: str) -> str:
-    """The noun phrase that ends ``text``: 'Every Member owns exactly one share' -> 'a share'."""
-    words = text.split()[-4:]
+    """The noun phrase that ends ``text``: 'Every Member owns exactly one share' -> 'a share'; none
+    after a preposition ('..., at a cost' owns nothing)."""
+    words = text.rsplit(",", 1)[-1].split()[-4:]
+    if words and words[0].lower() in PREPOSITIONS:
+        return ""
     while words and (verb_forms(words[0]) & {"VBZ", "VBD", "VBP"} and not is_noun(words[0])
                      or words[0].lower() in FUNCTION_WORDS - {"a", "an", "the", "one"} or words[0].endswith("ly")):
         words = words[1:]
@@ -368,7 +376,7 @@ def wh_question(clause: Clause, fact: KeyFact, facts: list[KeyFact]) -> tuple[st
     complement = clause.copula and clause.body_start <= start <= clause.body_start + 1
     if fact.kind == "name" and complement:  # 'Our Safety Officer is <Name>'
         return (ask(clause, "Who", [(start, end)]), fact.text) if person_like(fact.text) else None
-    wh = wh_word(fact, clause.text[start:end], in_subject)
+    wh = wh_word(fact, clause.text[start:end], in_subject, clause.text[:start])
     if wh is None:
         return None
     if complement and fact.kind in {"count", "number", "percent", "code"} \
@@ -398,7 +406,7 @@ def subject_question(clause: Clause, fact: KeyFact, wh: str, span: tuple[int, in
     if re.search(r"\b(?:who|which|that|whose)\b", clause.text[clause.subject_start:start]):
         head = described_head(clause, start)  # 'Employees who travel more than four times a year can ...'
         return which_question(clause, head) if head else None
-    if fact.kind in {"count", "name"}:
+    if fact.kind in {"count", "name"} and wh != "How old":  # an age describes the subject: 'Which children ...?'
         return ask_subject(clause, wh), clause.subject
     before = clause.text[clause.subject_start:start].strip()
     if fact.kind in {"money", "measure", "percent", "duration"} and before.lower().endswith(" of"):
@@ -450,7 +458,7 @@ def alternative(clause: Clause, ranked: list[KeyFact], facts: list[KeyFact]) -> 
         if members:
             return next(iter(member_questions(clause, members, facts, second=True)), None)
         phrase = clause.text[start:end]
-        first = wh_word(fact, phrase, False)
+        first = wh_word(fact, phrase, False, clause.text[:start])
         wh = second_wh(first, fact, clause)
         if wh:
             return ask(clause, wh, [(start, end)]), phrase

@@ -29,7 +29,11 @@ CLAUSE_BREAK = re.compile(r";|:(?=\s|$)|\s[—–]\s|, (?:of )?which\b|,? (?:and
                   r"|, (?:and|or) (?=(?:the|a|an|its|their|your|it|they|you|we|he|she|this|these|no|all|every|each)\b)")
 _LEAD_WORDS = SUBORDINATORS | PREPOSITIONS | {"to", "unlike", "like", "despite", "besides", "following", "regarding",
                                                "throughout", "upon", "towards", "toward", "outside", "inside"}
+_LEAD_PHRASE = re.compile(r"(?i)(?:subject to|in that case)\b")  # 'Subject to clause 3.2, no refunds ...'
+_SENTENCE_ADVERBS = frozenset("otherwise however instead alternatively meanwhile".split())  # a lead of one word
 _RELATIVES = frozenset("who which that".split())
+_IRREGULAR_PLURALS = frozenset("children people men women police feet teeth mice geese".split())
+_AGE_WORDS = frozenset("or and to under over between years old".split())
 _CLAUSE_PRONOUNS = frozenset("it they he she you we i".split())  # after 'after', 'when': a clause, not a phrase
 _CLAUSE_STOPS = SUBORDINATORS | _RELATIVES | PRONOUNS | {"whose", "and", "or", "but", "nor"}
 _EXAMPLES = re.compile(r"\b(?:such as|including|like|e\.g\.|for example)\s", re.IGNORECASE)
@@ -102,7 +106,7 @@ def split_lead(clause: Clause, offset: int = 0) -> None:
     """Cut a leading adjunct ('Under the Workplace Scheme', 'If the box is dirty') off the clause."""
     text = clause.text[offset:]
     first = text.split()[0].lower().strip(",") if text.split() else ""
-    if first not in _LEAD_WORDS:
+    if first not in _LEAD_WORDS | _SENTENCE_ADVERBS and not _LEAD_PHRASE.match(text):
         return
     depth, cut = 0, -1
     for i, ch in enumerate(text[:200]):
@@ -110,7 +114,9 @@ def split_lead(clause: Clause, offset: int = 0) -> None:
         if ch == "," and depth <= 0 and text[i + 1:i + 2] in {" ", ""}:
             cut = i
             break
-    if first not in _CONDITIONS:
+    if first in _SENTENCE_ADVERBS:
+        cut = len(text.split()[0].rstrip(","))  # 'Otherwise a no-show is recorded'
+    elif first not in _CONDITIONS:
         if cut > 0 and any(w.lower() in AUXILIARIES for w, _, _ in words_of(text[:cut])):
             cut = -1  # 'During a suspension docks do not release bikes, but ...': no adjunct here
         start = noun_phrase_start(text)
@@ -204,13 +210,15 @@ def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
     the verb is 'add', agreeing with 'Passengers'."""
     head = ""  # the noun a relative clause describes, once its verb has been passed
     relative: bool | str = False  # True inside a relative clause; "auxiliary" once its auxiliary is read
+    ages = age_phrases(words)
     for i, (word, start, _) in enumerate(words[:_MAX_SUBJECT_WORDS + 1]):
         if i == 0:
             continue
         lower = word.lower()
         if lower in SUBORDINATORS | _RELATIVES and text and "," in text[words[i - 1][2]:start]:
             return None  # 'Ring for results after 2 pm, when the lines are quiet': no subject before the comma
-        original = next((w for w, _, _ in reversed(words[:i]) if w.lower() not in ADVERBS), "")
+        original = next((w for j, (w, _, _) in reversed(list(enumerate(words[:i])))
+                         if w.lower() not in ADVERBS and j not in ages), "")
         previous = original.lower()
         if lower in _RELATIVES and not head and previous[:1].isalpha() \
                 and previous not in DETERMINERS | PREPOSITIONS | AUXILIARIES | PRONOUNS:
@@ -230,6 +238,8 @@ def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
                 continue
         if word == "May" and (previous[:1].isdigit() or words[i + 1:i + 2] and words[i + 1][0][:1].isdigit()):
             continue  # the month: 'Updated 20 May 2025'
+        if i in ages:
+            continue  # 'Riders aged 16 or 17 need ...': an age, not the verb
         if lower in AUXILIARIES - {"need", "needs", "do", "does", "did", "have", "has", "had"} \
                 or lower in {"do", "does", "did", "have", "has", "had"} and previous not in DETERMINERS:
             return i
@@ -243,7 +253,7 @@ def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
         following = next((w for w, _, _ in words[i + 1:] if w.lower() not in ADVERBS), "")
         name_before = original[:1].isupper() and i > 1  # 'Cairnhold Mutual lets': not the adjective 'mutual'
         if is_finite_verb(word, "" if name_before else previous,
-                          head or head_word([w for w, _, _ in words[:i]], previous)) \
+                          head or head_word([w for j, (w, _, _) in enumerate(words[:i]) if j not in ages], previous)) \
                 and not reduced_relative(words, i, text) \
                 and not (is_noun(word) and (auxiliary_follows(words, i, text) or list_item(words, i, text))) \
                 and not (lower.endswith("s") and is_noun(word) and (original.islower() or i == 1)
@@ -251,6 +261,21 @@ def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
                          and not takes_object(words, i + 1, text)):
             return i
     return None
+
+
+def age_phrases(words: list[tuple[str, int, int]]) -> set[int]:
+    """Indices of the words of an age after a noun: 'aged 16 or 17', 'aged under 5', 'aged 65 or over'."""
+    ages: set[int] = set()
+    for i, (word, _, _) in enumerate(words):
+        following = words[i + 1][0].lower() if i + 1 < len(words) else ""
+        if word.lower() == "aged" and (following[:1].isdigit() or following in NUMBER_WORDS or following in _AGE_WORDS):
+            ages.add(i)
+            for j in range(i + 1, len(words)):
+                lower = words[j][0].lower().strip(",")
+                if not (lower[:1].isdigit() or lower in NUMBER_WORDS or lower in _AGE_WORDS):
+                    break
+                ages.add(j)
+    return ages
 
 
 def takes_object(words: list[tuple[str, int, int]], i: int, text: str) -> bool:
@@ -298,7 +323,8 @@ def is_finite_verb(word: str, previous: str, head: str) -> bool:
     tags = verb_forms(word)
     if not tags & {"VBZ", "VBD", "VBP"} or is_adjective(previous) and not is_noun(previous):
         return False
-    singular_before = not (head.endswith("s") and is_plural_noun(head)) and head not in PRONOUNS
+    plural_head = is_plural_noun(head) and (head.endswith("s") or head in _IRREGULAR_PLURALS)  # not 'data leak'
+    singular_before = not plural_head and head not in PRONOUNS
     return not (tags & {"VBZ", "VBD"} == set() and singular_before and is_noun(word))
 
 
@@ -381,7 +407,8 @@ def ask(clause: Clause, wh: str, removals: list[tuple[int, int]]) -> str:
     words = [word.lower().strip(",.") for word in rest.split()]
     if set(words) & NEGATIONS and all(word in FUNCTION_WORDS for word in words):
         return ""  # 'When has cash not been?': the predicate went with the fact
-    lead = "" if any(s < clause.main_start for s, _ in removals) else clause.lead
+    asked_lead = any(s < clause.main_start for s, _ in removals) or clause.lead.lower() in _SENTENCE_ADVERBS
+    lead = "" if asked_lead else clause.lead
     question = " ".join(p for p in (wh, aux, subject, rest, lower_first(lead) if lead else "") if p)
     return finish(question)
 
