@@ -46,6 +46,9 @@ _OR_MORE = re.compile(r"\s+(?:or|and)\s+(?:longer|shorter|more|less|fewer|over|u
                       r"greater)\b")
 _SECOND_VERB = re.compile(r",?\s(?:and|but)\s+(?:(?:also|then|only|usually)\s+)?([a-z]+)\s+([^\s]+)")
 _QUANTITY_BEFORE = re.compile(r"\b(?:maximum|minimum|total|limit|average|period|block|blocks)\s+$", re.IGNORECASE)
+_DIMENSION = re.compile(r"\s(long|wide|high|tall|deep|thick)$", re.IGNORECASE)
+_DIMENSION_NOUNS = {"How long": "What length", "How wide": "What width", "How high": "What height",
+                    "How tall": "What height", "How deep": "What depth", "How thick": "What thickness"}
 _BE_FORMS = frozenset("be is are am was were been being".split())
 _WHICH = re.compile(r",\s+which\s+(?=[a-z])")
 _DESCRIBED = re.compile(r"(?:\b(?:the|a|an|this|that|your|our|its|their)\s+(?:[\w’'-]+\s+){0,3}?[\w’'-]+"
@@ -222,7 +225,7 @@ def fact_phrase(text: str, fact: KeyFact, facts: list[KeyFact]) -> tuple[int, in
         end = other.end
     if fact.kind in {"money", "count", "measure", "duration", "percent"}:
         tail = _UNIT_TAIL.match(text[end:]) or fact.kind == "money" and _PRICE_TAIL.match(text[end:])
-        end += tail.end() if tail else 0
+        end += unit_tail_end(tail.group()) if tail else 0
         for other in sorted((f for f in facts if f.start >= end), key=lambda f: f.start):
             if other.kind != fact.kind or not re.fullmatch(r"\s+or\s+", text[end:other.start]):
                 break  # '£32.05 for three months or £114.50 for twelve months'
@@ -231,6 +234,9 @@ def fact_phrase(text: str, fact: KeyFact, facts: list[KeyFact]) -> tuple[int, in
     if fact.kind in _NUMERIC:  # '6 hours or longer', '£25 or more'
         more = _OR_MORE.match(text[end:])
         end += more.end() if more else 0
+    if fact.kind == "measure":  # '25 metres long': the dimension goes with its figure
+        dimension = re.match(r"\s+(?:long|wide|high|tall|deep|thick)\b", text[end:])
+        end += dimension.end() if dimension else 0
     if fact.kind == "date":  # 'on Friday 27 February 2026': the day goes with its date
         start = next((f.start for f in facts if f.kind == "day" and f.end <= start
                       and not text[f.end:start].strip(" ,")), start)
@@ -250,6 +256,13 @@ def fact_phrase(text: str, fact: KeyFact, facts: list[KeyFact]) -> tuple[int, in
     if text[start - 1:start] == "(" and text[end:end + 1] == ")":
         start, end = start - 1, end + 1
     return start, end
+
+
+def unit_tail_end(tail: str) -> int:
+    """Where a unit after a figure ends: 'per 3-hour slot', not 'per item applies' (a verb ends it)."""
+    last = tail.split()[-1] if tail.split() else ""
+    verb = len(tail.split()) > 2 and verb_forms(last) & {"VBZ", "VBD", "VBP"} and not is_noun(last)
+    return len(tail) - len(last) - 1 if verb else len(tail)
 
 
 def wh_word(fact: KeyFact, phrase: str, in_subject: bool, before: str = "") -> str | None:
@@ -282,7 +295,9 @@ def wh_word(fact: KeyFact, phrase: str, in_subject: bool, before: str = "") -> s
         pied = prep in {"from", "to", "for", "with", "by", "on", "at", "between", "among"}
         return f"{upper_first(prep)} how many {noun}" if pied else f"How many {noun}"
     if kind == "measure":
-        return next((wh for pattern, wh, _ in _UNIT_WH if re.search(pattern, fact.text)), "What")
+        dimension = _DIMENSION.search(phrase)  # '25 metres long' -> 'How long'
+        return f"How {dimension.group(1).lower()}" if dimension else \
+            next((wh for pattern, wh, _ in _UNIT_WH if re.search(pattern, fact.text)), "What")
     if kind in {"phone", "email", "url", "code"}:
         noun = {"phone": "number", "email": "email address", "url": "website"}.get(kind) or code_noun(fact, phrase)
         return f"{upper_first(prep)} which {noun}" if prep else f"Which {noun}"
@@ -408,11 +423,14 @@ def subject_question(clause: Clause, fact: KeyFact, wh: str, span: tuple[int, in
         return which_question(clause, head) if head else None
     if fact.kind in {"count", "name"} and wh != "How old":  # an age describes the subject: 'Which children ...?'
         return ask_subject(clause, wh), clause.subject
-    before = clause.text[clause.subject_start:start].strip()
+    before, value = clause.text[clause.subject_start:start].strip(), clause.text[start:end]
+    if value.lower().startswith("of "):  # the span took the preposition: 'A joining fee| of £20'
+        before, value = f"{before} of", value[3:]
     if fact.kind in {"money", "measure", "percent", "duration"} and before.lower().endswith(" of"):
         noun = re.sub(r"^(?:a|an|any|each|every)\s+", "the ", lower_first(before[:-3]), flags=re.IGNORECASE)
-        lead = f" {lower_first(clause.lead)}" if clause.lead else ""
-        return finish(f"{wh} is {noun}{lead}"), clause.text[start:end]
+        pointing = re.search(r"(?i)\b(?:that|this|it|these|those|them)\b", clause.lead)  # 'After that': elsewhere
+        lead = f" {lower_first(clause.lead)}" if clause.lead and not pointing else ""
+        return finish(f"{wh} is {noun}{lead}"), value
     if fact.kind == "code":
         noun = clause.text[end:clause.verb_start].strip().split(" ")[0] if end < clause.verb_start else ""
         return (ask_subject(clause, f"Which {noun}"), clause.subject) if noun.islower() and noun else None
@@ -466,6 +484,8 @@ def alternative(clause: Clause, ranked: list[KeyFact], facts: list[KeyFact]) -> 
 
 
 def second_wh(first: str | None, fact: KeyFact, clause: Clause) -> str | None:
+    if fact.kind == "measure" and first in _DIMENSION_NOUNS:
+        return _DIMENSION_NOUNS[first]  # 'How long is the pool?' -> 'What length is the pool?'
     unit = re.sub(r"^\S+[\s-]", "", fact.text).rstrip("s") + "s" if fact.kind == "duration" else ""
     if first == "How much":
         return "What" if clause.copula or clause.lemma in {"cost", "charge", "pay", "earn", "receive", "get"} else None
