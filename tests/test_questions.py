@@ -248,6 +248,16 @@ def test_verbs_after_nouns_that_look_like_verbs_and_clauses_inside_the_subject()
     assert bike["Which bike is charged a recovery fee of EUR 35?"].startswith("A bike that has not been returned")
     scheme = asked("Residents can subscribe to the green bin scheme for £52 a year (£38 on Council Tax Reduction).")
     assert scheme["How much can residents subscribe to the green bin scheme for?"].startswith("For £52 a year. ")
+    downtime = asked("Maintenance is announced 48 hours ahead. It counts as Downtime if it lasts longer than 30 "
+                     "minutes.", ["Service levels"])
+    assert not [q for q in downtime if re.search(r"(?i)if it lasts\?|if it lasts \(", q)]  # the condition's figure
+    shift = asked("Every shift of 6 hours or more includes a 30-minute unpaid break.")
+    assert shift["Which shift includes a 30-minute unpaid break?"].startswith("Every shift of 6 hours or more. ")
+    assert "How long is the shift?" not in shift  # 'every shift of 6 hours or more' is no one shift's length
+    part = asked("The policy is reviewed every year. It forms part of the Subscription Agreement.", ["Scope"])
+    assert not [q for q in part if "parting" in q]  # after a pronoun, 'forms' is the verb
+    level = asked("Level 1 means you may carry out Routine Checks on your own.")
+    assert not [q for q in level if re.search(r"(?i)level 1 means I", q)]
     complaints = asked("Complaints are acknowledged within 5 working days.")
     assert "What are complaints?" not in complaints  # a passive is not a definition
 

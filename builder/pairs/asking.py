@@ -49,6 +49,7 @@ _QUANTITY_BEFORE = re.compile(r"\b(?:maximum|minimum|total|limit|average|period|
 _DIMENSION = re.compile(r"\s(long|wide|high|tall|deep|thick)$", re.IGNORECASE)
 _DIMENSION_NOUNS = {"How long": "What length", "How wide": "What width", "How high": "What height",
                     "How tall": "What height", "How deep": "What depth", "How thick": "What thickness"}
+_CONDITION_BEFORE = re.compile(r"\b(?:if|unless|when|whenever|provided)\b", re.IGNORECASE)  # not 'once a year'
 _BE_FORMS = frozenset("be is are am was were been being".split())
 _WHICH = re.compile(r",\s+which\s+(?=[a-z])")
 _DESCRIBED = re.compile(r"(?:\b(?:the|a|an|this|that|your|our|its|their)\s+(?:[\w’'-]+\s+){0,3}?[\w’'-]+"
@@ -392,8 +393,8 @@ def wh_question(clause: Clause, fact: KeyFact, facts: list[KeyFact]) -> tuple[st
     if fact.kind == "name" and complement:  # 'Our Safety Officer is <Name>'
         return (ask(clause, "Who", [(start, end)]), fact.text) if person_like(fact.text) else None
     wh = wh_word(fact, clause.text[start:end], in_subject, clause.text[:start])
-    if wh is None:
-        return None
+    if wh is None or _CONDITION_BEFORE.search(clause.text[clause.body_start:start]):
+        return None  # '… counts as Downtime if it lasts longer than 30 minutes': the fact is the condition's
     if complement and fact.kind in {"count", "number", "percent", "code"} \
             and clause.subject.lower() != "there":
         wh = "What"  # "The quorum is 150 Members" -> "What is the quorum?"
@@ -426,7 +427,8 @@ def subject_question(clause: Clause, fact: KeyFact, wh: str, span: tuple[int, in
     before, value = clause.text[clause.subject_start:start].strip(), clause.text[start:end]
     if value.lower().startswith("of "):  # the span took the preposition: 'A joining fee| of £20'
         before, value = f"{before} of", value[3:]
-    if fact.kind in {"money", "measure", "percent", "duration"} and before.lower().endswith(" of"):
+    every = before.lower().split()[:1] in (["every"], ["each"], ["any"], ["all"])  # "Every shift of 6 hours or more"
+    if fact.kind in {"money", "measure", "percent", "duration"} and before.lower().endswith(" of") and not every:
         noun = re.sub(r"^(?:a|an|any|each|every)\s+", "the ", lower_first(before[:-3]), flags=re.IGNORECASE)
         pointing = re.search(r"(?i)\b(?:that|this|it|these|those|them)\b", clause.lead)  # 'After that': elsewhere
         lead = f" {lower_first(clause.lead)}" if clause.lead and not pointing else ""
@@ -470,7 +472,8 @@ def alternative(clause: Clause, ranked: list[KeyFact], facts: list[KeyFact]) -> 
     """The first fact asked a second way: 'What time' <-> 'When', 'How long' -> 'How many hours' ..."""
     for fact in ranked[:2]:
         start, end = fact_phrase(clause.text, fact, facts)
-        if end <= clause.main_start or clause.subject_start <= start < clause.verb_start and not clause.imperative:
+        if end <= clause.main_start or clause.subject_start <= start < clause.verb_start and not clause.imperative \
+                or _CONDITION_BEFORE.search(clause.text[clause.body_start:start]):
             continue
         members = enumeration(clause, fact, facts)
         if members:

@@ -246,7 +246,7 @@ def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
         if not word.islower() or lower.endswith("ing") or lower in PREPOSITIONS \
                 or previous in DETERMINERS | PREPOSITIONS | {"to", "and", "or"} \
                 or previous in NUMBER_WORDS or previous.endswith(("'s", "’s", "s'", "s’")) \
-                or previous[:1].isdigit() or previous[:1] in "€£$":
+                or previous[:1].isdigit() and not numbered_name(words, i, ages) or previous[:1] in "€£$":
             continue
         if text and _EXAMPLES.search(text[:start].rsplit(",", 1)[-1]):
             continue  # 'Small adaptations, such as grab rails, ...': an example, not the verb
@@ -257,10 +257,17 @@ def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
                 and not reduced_relative(words, i, text) \
                 and not (is_noun(word) and (auxiliary_follows(words, i, text) or list_item(words, i, text))) \
                 and not (lower.endswith("s") and is_noun(word) and (original.islower() or i == 1)
+                         and previous not in PRONOUNS  # 'It forms part of': after a pronoun, the verb
                          and is_verb_word(following) and not following.endswith("s")
                          and not takes_object(words, i + 1, text)):
             return i
     return None
+
+
+def numbered_name(words: list[tuple[str, int, int]], i: int, ages: set[int]) -> bool:
+    """Whether the number before ``words[i]`` ends a name ('Level 1 means', 'Form 3 asks'), so a
+    verb may follow it; after a bare figure a word is its noun ('3 bikes')."""
+    return i >= 2 and i - 1 not in ages and words[i - 2][0][:1].isupper() and words[i - 2][0].isalpha()
 
 
 def age_phrases(words: list[tuple[str, int, int]]) -> set[int]:

@@ -155,8 +155,9 @@ def read_clause(statement: Statement, topic: Topic, antecedent: str) -> Clause |
     if clause and clause.subject.lower() in PRONOUN_SUBJECTS:
         heading = topic.path[-1] if topic.path and not _NOT_A_NAME.match(topic.path[-1]) else ""
         named = antecedent or (with_determiner(lower_first(heading)) if heading else topic.org)
-        if not named:
-            return None  # a question about 'it' would not say what it is about
+        plural_name = plural(named) or any(is_plural_noun(word) and is_noun(word) for word in named.split())
+        if not named or not antecedent and clause.subject.lower() in {"they", "these", "those"} and not plural_name:
+            return None  # a question about 'it' would not say what it is about; 'they' is no heading 'Your rent year'
         clause.subject = named
         if clause.aux in {"do", "does"} and clause.lemma:
             clause.aux = "do" if plural(named) else "does"
