@@ -33,7 +33,7 @@ _PREPOSITION = (r"(?:at least|at most|(?:no )?more than|no less than|less than|(
                 r"before|until|from|between|during|since|through|at|on|in|by|for|of|every|each|per|over|under|"
                 r"about|around|only|to)")
 _LEFT = re.compile(rf"(?:\b{_PREPOSITION}\s+){{1,2}}(?:the (?:following|next|same|first|last) )?$", re.IGNORECASE)
-_ORDINAL_DATE = re.compile(r"\b(?:on|by|from|until|before|after) the $", re.IGNORECASE)  # 'on the 25th', 'on the Friday'
+_ORDINAL_DATE = re.compile(r"\b(?:on|by|from|until|before|after) the $", re.IGNORECASE)  # 'on the 25th
 _JOIN = re.compile(r"^\s*(?:\([^)]*\)\s*)?(?:,\s*)?(?:and|or|to|until|through|[-–—&])?\s*(?:and\s|or\s)?\s*$")
 _UNIT_TAIL = re.compile(r"^\s*(?:per|a|an|each|every)\s+(?:[\w-]+\s(?!(?:for|and|or|in|on|at|to|of|after|before|with|"
                         r"from|by|until|than|if|when|within)\b))?[\w-]+")
@@ -55,8 +55,8 @@ _WHICH = re.compile(r",\s+which\s+(?=[a-z])")
 _DESCRIBED = re.compile(r"(?:\b(?:the|a|an|this|that|your|our|its|their)\s+(?:[\w’'-]+\s+){0,3}?[\w’'-]+"
                         r"|(?:[A-Z][\w’'-]*\s+){1,4}[A-Z][\w’'-]*)$")  # a noun phrase or a name, last in the text
 _NUMERIC = {"count", "number", "percent", "money", "measure", "duration"}
-_AGE_BEFORE = re.compile(r"\b(?:aged(?:\s+(?:under|over|above|below))?|(?:(?:under|over|above|below)\s+)?the age of)\s*$",
-                         re.IGNORECASE)
+_AGE_BEFORE = re.compile(r"\b(?:aged(?:\s+(?:under|over|above|below))?|(?:(?:under|over|above|below)\s+)?"
+                         r"the age of)\s*$", re.IGNORECASE)
 _AGE_SPAN = re.compile(r"^(?:aged|(?:\w+\s+)?the age of)\b|\bold(?:\s+(?:or|and)\s+\w+)?$", re.IGNORECASE)
 _AGE_AFTER = re.compile(r"(?:\s+years?)?(?:\s+old)?(?:\s+(?:or|and)\s+(?:over|above|older|under|younger|below))?")
 _PLACE_PREPOSITIONS = {"at", "in", "from", "to", "near", "outside", "inside", "into", "behind", "next"}

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 
 from ..facts.keyfacts import NUMBER_WORDS
 from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, NEGATIONS, PARTICLES,
-                           PREPOSITIONS, PRONOUNS, SUBORDINATORS, base_verb, is_adjective, is_base_verb, is_noun, is_plural_noun, lower_first,
-                           upper_first, verb_forms)
+                           PREPOSITIONS, PRONOUNS, SUBORDINATORS, base_verb, is_adjective, is_base_verb, is_noun,
+                           is_plural_noun, lower_first, upper_first, verb_forms)
 
 BE = frozenset("is are was were am".split())
 _CONDITIONS = frozenset("if when whenever unless once where".split())
 _WORD = re.compile(r"[^\s()\[\]“”\"]+")
-CLAUSE_BREAK = re.compile(r";|:(?=\s|$)|\s[—–]\s|, (?:of )?which\b|,? (?:and|or) which\b|, so\b|,? because\b|, for example\b|, e\.g\.|, but\b|, whereas\b|, although\b"
+CLAUSE_BREAK = re.compile(r";|:(?=\s|$)|\s[—–]\s|, (?:of )?which\b|,? (?:and|or) which\b|, so\b|,? because\b"
+                          r"|, for example\b|, e\.g\.|, but\b|, whereas\b|, although\b"
                   r"|, (?:\w+ ){0,2}\w+ing\b"
                   r"|, (?:with|without|including|except|plus|whichever|whether|while|unless|as)\b"
                   r"|, (?:and|or) (?=(?:the|a|an|its|their|your|it|they|you|we|he|she|this|these|no|all|every|each)\b)")
@@ -227,14 +228,14 @@ def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
         if lower in SUBORDINATORS and words[i + 1:i + 2] and words[i + 1][0].lower() in _CLAUSE_PRONOUNS:
             relative = True  # 'A bike not returned 24 hours after it was taken is charged': passed like a relative
             continue
-        if relative:  # it ends after its verb group: 'who cannot move', 'who are (also)', 'who travel'
-            if lower in AUXILIARIES or lower in ADVERBS:
+        if relative:  # passed until its verb group ends: 'who cannot move', 'who are (also)', 'who travel'
+            if lower in AUXILIARIES | ADVERBS:
                 relative = "auxiliary" if lower in AUXILIARIES else relative
                 continue
-            ends_group = bool(verb_forms(word)) if relative == "auxiliary" else bool(verb_forms(word) & {"VBZ", "VBD", "VBP"})
-            if relative == "auxiliary" or ends_group:
-                relative = False
-            if relative or ends_group:
+            verb = bool(verb_forms(word) if relative == "auxiliary" else verb_forms(word) & {"VBZ", "VBD", "VBP"})
+            if verb or relative == "auxiliary":
+                relative = False  # it ends with this verb, or before this word ('who are also employees add')
+            if verb or relative:
                 continue
         if word == "May" and (previous[:1].isdigit() or words[i + 1:i + 2] and words[i + 1][0][:1].isdigit()):
             continue  # the month: 'Updated 20 May 2025'

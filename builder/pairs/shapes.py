@@ -158,7 +158,8 @@ def label_questions(label: str, value: str, statement: Statement) -> list[tuple[
                      f"{label}?"] if noun and person_like(label) else \
             [f"What is the number of {lower_first(label)}?", f"How many {lower_first(label)} were there?"]
     elif kinds & {"date", "year"} and "VBN" in verb_forms(label.split()[-1]):  # 'Last reviewed: March 2026'
-        questions = [f"When was the document {lower_first(label)}?", f"What date was the document {lower_first(label)}?"]
+        label = lower_first(label)
+        questions = [f"When was the document {label}?", f"What date was the document {label}?"]
     elif kinds & {"time", "day"}:
         questions = [f"What are the hours of {noun}?", f"When is {noun} open?"]
     elif kinds & {"code", "name"}:
