@@ -33,7 +33,7 @@ _PREPOSITION = (r"(?:at least|at most|(?:no )?more than|no less than|less than|(
                 r"before|until|from|between|during|since|through|at|on|in|by|for|of|every|each|per|over|under|"
                 r"about|around|only|to)")
 _LEFT = re.compile(rf"(?:\b{_PREPOSITION}\s+){{1,2}}(?:the (?:following|next|same|first|last) )?$", re.IGNORECASE)
-_ORDINAL_DATE = re.compile(r"\b(?:on|by|from|until|before|after) the $", re.IGNORECASE)  # 'on the 25th
+_ORDINAL_DATE = re.compile(r"\b(?:on|by|from|until|before|after) the $", re.IGNORECASE)  # 'on the 25th'
 _JOIN = re.compile(r"^\s*(?:\([^)]*\)\s*)?(?:,\s*)?(?:and|or|to|until|through|[-–—&])?\s*(?:and\s|or\s)?\s*$")
 _UNIT_TAIL = re.compile(r"^\s*(?:per|a|an|each|every)\s+(?:[\w-]+\s(?!(?:for|and|or|in|on|at|to|of|after|before|with|"
                         r"from|by|until|than|if|when|within)\b))?[\w-]+")
@@ -46,10 +46,12 @@ _OR_MORE = re.compile(r"\s+(?:or|and)\s+(?:longer|shorter|more|less|fewer|over|u
                       r"greater)\b")
 _SECOND_VERB = re.compile(r",?\s(?:and|but)\s+(?:(?:also|then|only|usually)\s+)?([a-z]+)\s+([^\s]+)")
 _QUANTITY_BEFORE = re.compile(r"\b(?:maximum|minimum|total|limit|average|period|block|blocks)\s+$", re.IGNORECASE)
-_DIMENSION = re.compile(r"\s(long|wide|high|tall|deep|thick)$", re.IGNORECASE)
+_DIMENSIONS = "long|wide|high|tall|deep|thick"
+_DIMENSION = re.compile(rf"\s({_DIMENSIONS})$", re.IGNORECASE)  # ends a measure's span: '25 metres long'
 _DIMENSION_NOUNS = {"How long": "What length", "How wide": "What width", "How high": "What height",
                     "How tall": "What height", "How deep": "What depth", "How thick": "What thickness"}
 _CONDITION_BEFORE = re.compile(r"\b(?:if|unless|when|whenever|provided)\b", re.IGNORECASE)  # not 'once a year'
+_POINTING = re.compile(r"\b(?:that|this|it|these|those|them)\b", re.IGNORECASE)  # 'after that': points elsewhere
 _BE_FORMS = frozenset("be is are am was were been being".split())
 _WHICH = re.compile(r",\s+which\s+(?=[a-z])")
 _DESCRIBED = re.compile(r"(?:\b(?:the|a|an|this|that|your|our|its|their)\s+(?:[\w’'-]+\s+){0,3}?[\w’'-]+"
@@ -176,7 +178,7 @@ def member_questions(clause: Clause, members: list, facts: list[KeyFact],
         phrase = clause.text[value[0]:value[1]]
         wh = wh_word(fact, phrase, False, clause.text[:value[0]])
         wh = second_wh(wh, fact, clause) if second else wh
-        if wh is None or re.search(r"\b(?:that|this|it|these|those|them)\b", clause.text[qualifier[0]:qualifier[1]]):
+        if wh is None or _POINTING.search(clause.text[qualifier[0]:qualifier[1]]):
             continue
         removals = [(whole[0], qualifier[0]), (qualifier[1], whole[1])]
         value_only = re.sub(rf"^\(?{_PREPOSITION}\s+", "", phrase, flags=re.IGNORECASE)
@@ -236,7 +238,7 @@ def fact_phrase(text: str, fact: KeyFact, facts: list[KeyFact]) -> tuple[int, in
         more = _OR_MORE.match(text[end:])
         end += more.end() if more else 0
     if fact.kind == "measure":  # '25 metres long': the dimension goes with its figure
-        dimension = re.match(r"\s+(?:long|wide|high|tall|deep|thick)\b", text[end:])
+        dimension = re.match(rf"\s+(?:{_DIMENSIONS})\b", text[end:])
         end += dimension.end() if dimension else 0
     if fact.kind == "date":  # 'on Friday 27 February 2026': the day goes with its date
         start = next((f.start for f in facts if f.kind == "day" and f.end <= start
@@ -257,6 +259,12 @@ def fact_phrase(text: str, fact: KeyFact, facts: list[KeyFact]) -> tuple[int, in
     if text[start - 1:start] == "(" and text[end:end + 1] == ")":
         start, end = start - 1, end + 1
     return start, end
+
+
+def in_condition(clause: Clause, start: int) -> bool:
+    """Whether a fact starting at ``start`` is in an 'if/when/unless' clause of the predicate: '… counts
+    as Downtime if it lasts longer than 30 minutes' is not asked 'How long … if it lasts?'."""
+    return bool(_CONDITION_BEFORE.search(clause.text[clause.body_start:start]))
 
 
 def unit_tail_end(tail: str) -> int:
@@ -393,8 +401,8 @@ def wh_question(clause: Clause, fact: KeyFact, facts: list[KeyFact]) -> tuple[st
     if fact.kind == "name" and complement:  # 'Our Safety Officer is <Name>'
         return (ask(clause, "Who", [(start, end)]), fact.text) if person_like(fact.text) else None
     wh = wh_word(fact, clause.text[start:end], in_subject, clause.text[:start])
-    if wh is None or _CONDITION_BEFORE.search(clause.text[clause.body_start:start]):
-        return None  # '… counts as Downtime if it lasts longer than 30 minutes': the fact is the condition's
+    if wh is None or in_condition(clause, start):
+        return None
     if complement and fact.kind in {"count", "number", "percent", "code"} \
             and clause.subject.lower() != "there":
         wh = "What"  # "The quorum is 150 Members" -> "What is the quorum?"
@@ -430,8 +438,7 @@ def subject_question(clause: Clause, fact: KeyFact, wh: str, span: tuple[int, in
     every = before.lower().split()[:1] in (["every"], ["each"], ["any"], ["all"])  # "Every shift of 6 hours or more"
     if fact.kind in {"money", "measure", "percent", "duration"} and before.lower().endswith(" of") and not every:
         noun = re.sub(r"^(?:a|an|any|each|every)\s+", "the ", lower_first(before[:-3]), flags=re.IGNORECASE)
-        pointing = re.search(r"(?i)\b(?:that|this|it|these|those|them)\b", clause.lead)  # 'After that': elsewhere
-        lead = f" {lower_first(clause.lead)}" if clause.lead and not pointing else ""
+        lead = f" {lower_first(clause.lead)}" if clause.lead and not _POINTING.search(clause.lead) else ""
         return finish(f"{wh} is {noun}{lead}"), value
     if fact.kind == "code":
         noun = clause.text[end:clause.verb_start].strip().split(" ")[0] if end < clause.verb_start else ""
@@ -473,7 +480,7 @@ def alternative(clause: Clause, ranked: list[KeyFact], facts: list[KeyFact]) -> 
     for fact in ranked[:2]:
         start, end = fact_phrase(clause.text, fact, facts)
         if end <= clause.main_start or clause.subject_start <= start < clause.verb_start and not clause.imperative \
-                or _CONDITION_BEFORE.search(clause.text[clause.body_start:start]):
+                or in_condition(clause, start):
             continue
         members = enumeration(clause, fact, facts)
         if members:
