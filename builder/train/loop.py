@@ -21,8 +21,8 @@ reference's key facts is logged as ``recall``; the step with the highest recall 
 loss breaking ties. More epochs can overfit (answers drift while the loss on held-out answers
 still looks fine), so the kept adapter is the one that knew most facts. The unseen-passage
 questions measure reading rather than memory: users' questions are worded unlike any trained
-one, and reading them is what memorised phrasings overstate (handbook corpus, the four
-evaluated steps of one run: hand-written questions read right 7, 12, 6 and 6 of 40; the unseen
+one, and reading them is what memorised phrasings overstate (handbook corpus, the five
+evaluated steps of one run: hand-written questions read right 7, 12, 6, 6 and 5 of 40; the unseen
 questions ranked the steps the same way, the recall phrasings alone put the first step last). A ``STOP``
 file or SIGTERM ends training after the current micro-batch: the unfinished step is dropped,
 the last finished one is saved (a stop within seconds, even when a step takes minutes).
