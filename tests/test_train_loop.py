@@ -163,7 +163,7 @@ def test_disk_full_during_checkpoint_keeps_the_previous_one(train_template, tmp_
 
 @pytest.mark.slow
 def test_eval_loss_best_checkpoint_and_early_stopping(train_template, tmp_path):
-    project = copy_project(train_template, tmp_path / "p", max_steps=30, learning_rate=0.9, eval_every_steps=1,
+    project = copy_project(train_template, tmp_path / "p", max_steps=30, learning_rate=0.99, eval_every_steps=1,
                            early_stopping_patience=2)
     status = run_training(project)
     run_dir = next(project.runs_dir.iterdir())
