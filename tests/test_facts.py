@@ -123,8 +123,17 @@ def test_informative_statements_and_the_reason_for_the_others():
                                   "This guide explains how to ride. A Barrow Bay is a covered parking area.", [])
     assert [s.text for s in informative_statements(statements)] == [
         "The fee is €5.", "Monthly passes cannot be paused.", "A Barrow Bay is a covered parking area."]
-    assert uninformative_reason(statements[0]) == "no figure, date, name, rule or definition to ask about"
+    assert uninformative_reason(statements[0]) == "no figure, date, name, rule, definition or list to ask about"
     assert uninformative_reason(statements[3]) == "describes the document itself"
+
+
+def test_a_list_of_things_is_informative_and_a_remark_in_a_list_is_not():
+    statements = split_statements("The blue bin takes paper, card, cans and glass. Thank you for recycling.\n\n"
+                                  "- Asbestos in any form\n- Car parts, tyres and batteries\n- We are sorry.",
+                                  ["Items we cannot take"])
+    assert [s.text for s in informative_statements(statements)] == [
+        "The blue bin takes paper, card, cans and glass.", "Asbestos in any form.", "Car parts, tyres and batteries."]
+    assert not informative_statements(split_statements("- Asbestos in any form", []))  # no heading says what it is
 
 
 def test_coverage_counts_statements_an_answer_states_and_lists_the_rest():

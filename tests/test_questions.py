@@ -292,13 +292,46 @@ def test_a_which_clause_is_asked_of_what_it_describes_and_is_what_it_then_stands
                    "closed on 25 and 26 December.", ["Items we cannot take"])
     assert centre["When is Hatherley Lane Recycling Centre open from April to September?"].startswith("8am to 6pm. ")
     assert "Is Hatherley Lane Recycling Centre closed on 25 and 26 December?" in centre
-    assert not [q for q in centre if re.search(r"(?i)\bcar\b", q)]  # a list item without a verb is no subject
+    assert not [q for q in centre if re.search(r"(?i)\bcar\b.*\b(?:taken|open|closed)\b", q)]  # an item is no subject
     decision = asked("An occupational therapist's letter speeds up the decision, which normally takes 15 working days.")
     assert decision["How long does the decision normally take?"].startswith("15 working days. ")
     payroll = asked("Approved claims are paid with the next payroll, which runs on the 25th of each month.")
     assert payroll["When does the next payroll run?"].startswith("On the 25th of each month. ")
     rebate = asked("The Board proposes a rebate of €3 per Member, which will be credited on 1 May 2024.")
     assert not [q for q in rebate if re.search(r"(?i)will member", q)]  # it describes the rebate, not the Member
+
+
+def test_a_list_of_things_under_a_heading_is_asked_whole_and_item_by_item():
+    items = ["Building rubble, plasterboard and bathroom suites", "Car parts, tyres and batteries",
+             "Asbestos in any form"]
+    listed = generate_rules(chunk("\n".join(f"- {item}" for item in items), ["Bulky waste", "Items we cannot take"]),
+                            PairsConfig())
+    answers = {c.question: c.answer for c in listed}
+    assert all(item in answers["What are the items you cannot take?"] for item in items)
+    assert answers["Can you list the items you cannot take?"] == answers["What are the items you cannot take?"]
+    assert answers["Is asbestos in any form among the items you cannot take?"].startswith("Yes. ")
+    assert {c.fact for c in listed} == {f"{item}." for item in items}  # each item is a fact of its own
+    report = coverage(split_statements("\n".join(f"- {item}" for item in items), ["Items we cannot take"]),
+                      [c.answer for c in listed])
+    assert (report.informative, report.ratio) == (3, 1.0)
+    singular = asked("- A passport or driving licence\n- A recent utility bill", ["Proof of identity"])
+    assert singular["What should I know about proof of identity?"] == "- A passport or driving licence.\n- A recent utility bill."
+    sentences = asked("- Upgrades take effect immediately.\n- Downgrades take effect on your next billing date.",
+                      ["Changing plan"])
+    assert not [q for q in sentences if q.startswith(("What are", "List"))]  # a list of sentences is no list of things
+
+
+def test_a_verb_takes_a_whole_list_as_its_object_but_not_a_run_of_verb_phrases():
+    bins = asked("The blue bin takes paper, card, cans, glass and plastic bottles; it is emptied every two weeks. "
+                 "The grey bin takes general waste and is emptied fortnightly.", ["Your bins"])
+    assert bins["What does the blue bin take?"].startswith("Paper, card, cans, glass and plastic bottles. ")
+    assert bins["What does the grey bin take?"].startswith("General waste. ")  # not '... and is emptied'
+    urgent = asked("The Association treats reports of violence, threats or hate incidents as urgent and will contact "
+                   "you within one working day.")
+    assert urgent["What does the Association treat as urgent?"].startswith(
+        "Reports of violence, threats or hate incidents. ")
+    chores = asked("Caretakers clean the communal areas, check the lighting and clear fly-tipping.")
+    assert chores["What do caretakers clean?"].startswith("The communal areas. ")
 
 
 def test_a_pronoun_after_an_instruction_names_its_object_not_a_condition_heading():

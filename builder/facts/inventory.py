@@ -9,7 +9,8 @@
 
 A statement is informative when it carries a key fact (a figure, date, time, duration, code,
 contact or proper name), a rule or condition (must, may, cannot, only, unless, if ...), a
-definition, or is a step of a procedure or an answer the authors wrote to a question. Remarks
+definition or a list of things ("takes paper, card, cans and glass"), or is a step of a
+procedure, an item of a list under a heading, or an answer the authors wrote to a question. Remarks
 ("Thank you for your time."), sentences about the document itself ("This guide explains ...")
 and bare pronoun statements with nothing to ask about are not.
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 
 from ..records import Chunk
 from .keyfacts import fact_in_answer
-from .statements import Statement, last_table_header, split_statements
+from .statements import Statement, is_listed_thing, last_table_header, split_statements
 from .words import FUNCTION_WORDS, lemmas
 
 MIN_WORD_RECALL = 0.75
@@ -42,6 +43,8 @@ _RULE = re.compile(r"\b(?:must|may|might|can|cannot|can't|could|should|shall|onl
                    r"(?:\w+ed|\w+en|paid|kept|sent|held|met))\b", re.IGNORECASE)
 _DEFINITION = re.compile(r"^(?:[\"“]?[A-Z][\w’'\- ]{1,60}[\"”]? (?:means|refers to|is called|stands for)\b"
                          r"|(?:An?|The) [\w’'\- ]{2,40} (?:is|are) (?:an?|the) )")
+_ENUMERATION = re.compile(r"\w+(?: [\w’'-]+){0,3}, (?:[\w’'-]+(?: [\w’'-]+){0,3}, )*[\w’'-]+(?: [\w’'-]+){0,3},? "
+                          r"(?:and|or) \w")  # three things or more: 'paper, card, cans and glass'
 _LABEL = re.compile(r"(?i)(?:stage|step|part|section|chapter|phase|level|tier|appendix|schedule|option)\s+\w{1,4}[.:]?")
 _META = re.compile(r"^(?:This|These) (?:guide|handbook|document|page|section|chapter|leaflet|manual|policy|terms"
                    r"|procedures?|notes?)\b.{0,30}\b(?:explains?|tells?|describes?|sets? out|covers?|contains?"
@@ -89,15 +92,16 @@ def read_chunks(chunks: list[Chunk]) -> list[ChunkStatements]:
 
 def uninformative_reason(statement: Statement) -> str | None:
     """Why a statement is not worth a question (None when it is informative)."""
-    if statement.kind in {"step", "faq", "row"}:
+    if statement.kind in {"step", "faq", "row"} or is_listed_thing(statement):
         return None
     if _META.match(statement.text):
         return "describes the document itself"
     if _LABEL.fullmatch(statement.text.strip()):
         return "a label of what follows ('Stage 2.'), not a statement"
-    if statement.facts or _RULE.search(statement.text) or _DEFINITION.match(statement.text):
+    if statement.facts or _RULE.search(statement.text) or _DEFINITION.match(statement.text) \
+            or _ENUMERATION.search(statement.text):
         return None
-    return "no figure, date, name, rule or definition to ask about"
+    return "no figure, date, name, rule, definition or list to ask about"
 
 
 def informative_statements(statements: list[Statement]) -> list[Statement]:

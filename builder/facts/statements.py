@@ -32,6 +32,7 @@ _TERMINAL = ".!?:;”\"’)"
 _SHORT_LINE_CHARS = 60
 _MIN_WORDS = 3
 _MIN_CLAUSE_WORDS = 5
+_MAX_THING_WORDS = 10
 _NUMBERED_TITLE = re.compile(r"^[A-Z][a-z]+ \d+[A-Za-z]?\s+[—–-]\s+\S")
 _POSSIBLE_BOUNDARY = re.compile(r"[.!?;][\"”’')\]]*\s+\S")
 _NOT_BEFORE_VERB = DETERMINERS | PREPOSITIONS | {"and", "or", "nor", "to"}
@@ -299,9 +300,19 @@ def is_sentence(text: str) -> bool:
     if len(words) > 1 and is_base_verb(words[0]) and not words[1][:1].isupper() \
             or after_comma and is_base_verb(after_comma[0]):
         return True
+    listed = set(re.findall(r"([A-Za-z][\w’'\-]*)(?:,| and\b| or\b)", text))  # 'Car parts, tyres and ...': nouns
     return any(w.lower() in AUXILIARIES or w.islower() and verb_forms(w) & {"VBZ", "VBD"}
                and prev.lower() not in _NOT_BEFORE_VERB and not (is_adjective(prev) and not is_noun(prev))
+               and not (w in listed and is_noun(w))
                for prev, w in zip(words, words[1:8]))
+
+
+def is_listed_thing(statement: Statement) -> bool:
+    """An item of a list under a heading that names things rather than saying something ('Asbestos
+    in any form' under 'Items we cannot take'): short, no verb, no full stop; its heading says what it is."""
+    return statement.kind == "item" and not statement.lead_in and bool(statement.context) \
+        and len(statement.text.split()) <= _MAX_THING_WORDS and not is_sentence(statement.text) \
+        and not plain(statement.evidence).rstrip().endswith((".", "!", "?"))
 
 
 def tidy(text: str) -> str:

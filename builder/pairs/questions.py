@@ -21,6 +21,7 @@ A Barrow booking costs €6.00 per 3-hour slot."), so it is grounded and covers 
 import re
 
 from ..facts import Statement, key_facts, plain
+from ..facts.statements import is_listed_thing, is_sentence
 from ..facts.keyfacts import fold
 from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, PREPOSITIONS, SUBORDINATORS,
                            base_verb, inflect_verb, is_base_verb, is_noun, is_plural_noun, lower_first, upper_first,
@@ -84,7 +85,7 @@ def key_phrase(statement: Statement, clause: Clause | None = None) -> str:
         words = words[:-1]
     if not words:
         return ""
-    if len(words) > 1 and verb_forms(words[1]) & {"VBZ", "VBD"}:
+    if len(words) > 1 and verb_forms(words[1]) & {"VBZ", "VBD"} and is_sentence(statement.text):
         return user_voice(lower_first(words[0]))  # 'Noise carries at night' -> 'noise', not 'noising carries'
     if not named and is_base_verb(words[0]) and words[0].islower() and not after_determiner \
             and words[0] not in ADVERBS:  # not 'stilling unhappy'
@@ -276,6 +277,8 @@ def fallback_questions(statement: Statement, clause: Clause | None, topic: Topic
     doing = gerund(verb_phrase(clause) or key_phrase(statement, clause))
     heading = lower_first(topic.path[-1]) if topic.path else ""
     phrases = [label[0] if label else subject_phrase(statement, clause, topic), doing, heading, topic.document]
+    if is_listed_thing(statement):
+        phrases = [doing]  # an item of a list: its heading names the whole list (rules.list_pairs)
     np = with_article(next((phrase for phrase in phrases if is_topic(phrase)), ""), statement.text)
     if not np:
         return []

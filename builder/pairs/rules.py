@@ -17,18 +17,19 @@ asked fact first, so they are grounded by construction.
 
 A chunk yields no candidates, with the reason in ``ChunkResult.skipped``, when it is not in
 English (the questions are English) or has no informative statement (only headings, or
-remarks with no figure, name, rule or definition).
+remarks with no figure, name, rule, definition or list).
 """
 
 import re
 
 from ..config import PairsConfig
 from ..records import Chunk, words_key
-from ..facts import ChunkStatements, Statement, covers, informative_statements, plain, read_chunks, split_statements
-from ..facts.words import is_base_verb, lower_first
+from ..facts import (ChunkStatements, Statement, covers, informative_statements, is_listed_thing, plain, read_chunks,
+                     split_statements)
+from ..facts.words import FUNCTION_WORDS, is_base_verb, is_noun, is_plural_noun, lower_first
 from .base import Candidate, ChunkResult, ProgressCallback, register
 from .asking import trailing_relative
-from .clauses import condition_phrase, parse_clause
+from .clauses import condition_phrase, parse_clause, plural, user_voice
 from .questions import MAX_QUESTIONS, PRONOUN_SUBJECTS, statement_questions
 from .topics import Topic, document_topics
 
@@ -53,7 +54,7 @@ _QUESTION_WORDS = ("who", "what", "when", "where", "why", "how", "which", "can",
 _INDIRECT = re.compile(r"^(?i:(when|where|what|how|why)) (?!(?i:can|may|must|should|will|are|is|do|does|to)\b)"
                        r"([\w“”\"’'\- ]+?) (can|may|must|should|will|are|is|do|does)\b ?(.*)$")
 NO_STATEMENTS = "no pairs: the chunk has no statements (only headings or page furniture)"
-NO_FACTS = "no pairs: no statement with a figure, date, name, rule or definition to ask about"
+NO_FACTS = "no pairs: no statement with a figure, date, name, rule, definition or list to ask about"
 
 
 @register("rules")
@@ -85,7 +86,7 @@ def generate_rules(chunk: Chunk, pairs_cfg: PairsConfig | None = None, topic: To
     if statements is None:
         statements = split_statements(chunk.text, chunk.heading_path, header)
     facts = informative_statements(statements)
-    grouped = group_by_fact(structure_candidates(chunk, [s.text for s in statements], topic), facts)
+    grouped = group_by_fact(structure_candidates(chunk, statements, topic), facts)
     out, seen, antecedent = [], set(), ""
     informative = {id(statement) for statement in facts}
     for statement in statements:  # every statement, so a pronoun finds what it stands for
@@ -116,13 +117,14 @@ def subject_of(statement: Statement) -> str:
     return lower_first(subject) if len(subject.split()) <= 6 else ""
 
 
-def structure_candidates(chunk: Chunk, sentences: list[str], topic: Topic) -> list[Candidate]:
-    """Questions the document's structure gives: FAQ blocks, procedures, question headings,
+def structure_candidates(chunk: Chunk, statements: list[Statement], topic: Topic) -> list[Candidate]:
+    """Questions the document's structure gives: FAQ blocks, procedures, lists, question headings,
     definitions, acronyms and counts."""
-    text = chunk.text
+    text, sentences = chunk.text, [s.text for s in statements]
     heading = topic.path[-1] if topic.path else ""
-    return (faq_pairs(text) + procedure_pairs(text, heading) + question_heading_pairs(sentences, heading)
-            + definition_pairs(sentences) + acronym_pairs(sentences) + count_pairs(sentences))
+    return (faq_pairs(text) + procedure_pairs(text, heading) + list_pairs(statements)
+            + question_heading_pairs(sentences, heading) + definition_pairs(sentences) + acronym_pairs(sentences)
+            + count_pairs(sentences))
 
 
 def group_by_fact(candidates: list[Candidate], facts: list[Statement]) -> dict[str, list[Candidate]]:
@@ -219,6 +221,59 @@ def procedure_pairs(text: str, topic: str) -> list[Candidate]:
     return [Candidate(question=question, answer=plain("\n".join(steps)), evidence=steps[0])]
 
 
+def list_pairs(statements: list[Statement]) -> list[Candidate]:
+    """A bulleted list with no lead-in under a heading is asked as a whole: 'Items we cannot take' +
+    '- Asbestos in any form' ... -> 'What are the items you cannot take?', 'Can you list the items you
+    cannot take?', answered by every item. Its items say nothing alone; the heading says what they are."""
+    lists: dict[tuple[str, ...], list[Statement]] = {}
+    for statement in statements:
+        if is_listed_thing(statement):
+            lists.setdefault(statement.context, []).append(statement)
+    out = []
+    for context, items in lists.items():
+        if len(items) >= 2:
+            answer = "\n".join(f"- {item.text}" for item in items)
+            out += [Candidate(question=question, answer=answer, evidence=items[0].evidence)
+                    for question in list_questions(context[-1])]
+            out += [member for item in items for member in member_pairs(item, context[-1])]
+    return out
+
+
+def member_pairs(item: Statement, heading: str) -> list[Candidate]:
+    """'Is asbestos in any form among the items you cannot take?' of an item under a plural heading."""
+    thing = item.text.rstrip(".")
+    named = list_name(heading)
+    if not is_plural_list(named) or thing.split()[0].lower() in FUNCTION_WORDS:
+        return []  # not 'Is for a P2, within two business days among ...
+    verb = "Are" if plural(lower_first(thing)) else "Is"
+    return [Candidate(question=f"{verb} {lower_first(thing)} among the {named}?",
+                      answer=f"Yes. {thing} {verb.lower()} among the {lower_first(heading.rstrip(':.'))}.",
+                      evidence=item.evidence)]
+
+
+def list_questions(heading: str) -> list[str]:
+    """How a user asks for the list under ``heading``: 'Who can apply' -> 'Who can apply?';
+    'Documents you need' -> 'What are the documents I need?' and 'Can you list the documents I need?';
+    any other heading -> 'What should I know about <heading>?'."""
+    if is_question_heading(heading):
+        return [how_question(heading)]
+    named = list_name(heading)
+    if is_plural_list(named):
+        return [f"What are the {named}?", f"Can you list the {named}?"]
+    return [f"What should I know about {named}?"]
+
+
+def list_name(heading: str) -> str:
+    """A list's heading as the asker names it: 'Items we cannot take' -> 'items you cannot take'."""
+    return user_voice(subject(re.sub(r"^(?i:the|your|our) ", "", heading.strip().rstrip(":."))))
+
+
+def is_plural_list(name: str) -> bool:
+    """'opening hours', 'items you cannot take': a plural head noun, first or last."""
+    first = name.split()[0] if name.split() else ""
+    return plural(name) or is_plural_noun(first) and is_noun(first)
+
+
 def steps_question(topic: str) -> str:
     """'What are the steps for a repair request?'; a condition is asked as one: 'If you fall
     behind' -> 'What are the steps if I fall behind?'."""
@@ -262,24 +317,6 @@ def how_question(topic: str) -> str:
     return steps_question(topic)
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def looks_like_name(text: str) -> bool:
     """A proper name or acronym ('Fix-It Thursdays', 'BCC', 'Wickride'), kept capitalised."""
     words = text.split()
@@ -296,8 +333,6 @@ def subject(topic: str) -> str:
 def my(text: str) -> str:
     """The user's voice: 'your member share' -> 'my member share'."""
     return re.sub(r"\byour\b", "my", re.sub(r"\bYour\b", "My", text))
-
-
 
 
 def sentence_case(text: str) -> str:

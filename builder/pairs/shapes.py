@@ -16,7 +16,7 @@
 import re
 
 from ..facts import Statement, key_facts
-from ..facts.words import (AUXILIARIES, PREPOSITIONS, base_verb, inflect_verb, is_dictionary_word, is_noun,
+from ..facts.words import (AUXILIARIES, DETERMINERS, PREPOSITIONS, base_verb, inflect_verb, is_dictionary_word, is_noun,
                            lower_first, upper_first, verb_forms)
 from .asking import person_like
 from .clauses import Clause, ask_yes_no, cut_tail, finish, user_voice
@@ -25,9 +25,13 @@ _ROLE = re.compile(r"\b(?:the |our |your )?((?:[A-Z][\w’'-]+ )*[A-Z][\w’'-]+
                    r"(?=,|\.|$)")
 _LABEL = re.compile(r"^([A-Z][^:]{1,60}?)(?:\s*\([^)]*\))?:\s+(.+)$")
 _DASHED = re.compile(r"^([A-Z][^—–]{1,40}?)(?:\s*\([^)]*\))?\s+[—–]\s+(.+)$")
-_OBJECT = re.compile(r"\s*((?:[^,;:]|[,:](?=\d))*?)(?=\s(?:that|which|who|to|for|in|at|on|with|by|from|before|after"
-                     r"|when|if|until|during|as|because|"
-                     r"so|within|under)\b|[,;:]|$)")
+_OBJECT_END = (r"\s(?:that|which|who|to|for|in|at|on|with|by|from|before|after|when|if|until|during|as|because|so"
+               r"|within|under)\b|\sand (?:is|are|was|were|will|can|may|must|has|have)\b")
+_OBJECT = re.compile(rf"\s*((?:[^,;:]|[,:](?=\d))*?)(?={_OBJECT_END}|[,;:]|$)")
+_ITEM = r"[\w’'-]+(?: [\w’'-]+){0,5}?"
+_LISTED_OBJECT = re.compile(rf"\s*({_ITEM}(?:, {_ITEM})+,? (?:and|or) {_ITEM})(?={_OBJECT_END}|[.;:]|, (?!{_ITEM},)|$)")
+_MAX_OBJECT_WORDS = 10
+_MAX_LIST_WORDS = 25
 _PERSON_NOUN = re.compile(r"(?:er|or|ist|ant|ent|ian|eer)s?$")
 _MAX_LABEL_WORDS = 8
 _CLAUSE_HEADERS = frozenset("when where who what which why how if whether ask see".split())
@@ -57,18 +61,32 @@ def definition_questions(clause: Clause) -> list[tuple[str, str]]:
 
 
 def object_questions(clause: Clause) -> list[tuple[str, str]]:
-    """'All prices include VAT' -> 'What do all prices include?'."""
+    """'All prices include VAT' -> 'What do all prices include?'; a list is the object whole: 'The blue
+    bin takes paper, card and cans' -> 'What does the blue bin take?' -> 'Paper, card and cans'."""
     if not clause.lemma or clause.imperative or clause.negation or clause.lemma in {"be", "do"}:
         return []
-    match = _OBJECT.match(clause.text[clause.lemma_end:])
+    listed = listed_object(clause.text[clause.lemma_end:])
+    match = listed or _OBJECT.match(clause.text[clause.lemma_end:])
     obj = match.group(1).strip() if match else ""
-    if not obj or len(obj.split()) > 10 or obj.split()[0].lower() in PREPOSITIONS | {"up", "out", "back"} \
+    if not obj or len(obj.split()) > (_MAX_LIST_WORDS if listed else _MAX_OBJECT_WORDS) \
+            or obj.split()[0].lower() in PREPOSITIONS | {"up", "out", "back"} \
             or any(f.kind not in {"name", "code"} for f in key_facts(obj)):
         return []  # a figure is asked by its own wh-question
-    rest = clause.text[clause.lemma_end + match.end():].split(",")[0]
+    rest = re.split(r",|\sand\s", clause.text[clause.lemma_end + match.end():])[0]
     rest = "" if re.match(r"\s*(?:that|which|who)\b", rest) else rest
     question = f"What {clause.aux} {lower_first(clause.subject)} {clause.pre_verb} {clause.lemma} {cut_tail(rest)}"
     return [(finish(question), obj)]
+
+
+def listed_object(text: str) -> re.Match | None:
+    """The list a verb takes ('paper, card, cans and glass'), not a run of verb phrases ('the
+    communal areas, check the lighting and ...': an item that is a verb before 'the')."""
+    match = _LISTED_OBJECT.match(text)
+    if not match:
+        return None
+    items = re.split(r",\s*(?:and\s|or\s)?|\s(?:and|or)\s", match.group(1))
+    verb_led = any(len(item.split()) > 1 and item.split()[1].lower() in DETERMINERS for item in items[1:])
+    return None if verb_led else match
 
 
 def agent_questions(clause: Clause) -> list[tuple[str, str]]:
