@@ -332,6 +332,8 @@ def test_a_verb_takes_a_whole_list_as_its_object_but_not_a_run_of_verb_phrases()
         "Reports of violence, threats or hate incidents. ")
     chores = asked("Caretakers clean the communal areas, check the lighting and clear fly-tipping.")
     assert chores["What do caretakers clean?"].startswith("The communal areas. ")
+    visits = asked("An Income Officer visits you at home when the arrears reach £500.")
+    assert not [q for q in visits if q.startswith("What does an Income Officer visit")]  # 'you' is nothing to ask
 
 
 def test_a_pronoun_after_an_instruction_names_its_object_not_a_condition_heading():

@@ -31,6 +31,7 @@ _OBJECT = re.compile(rf"\s*((?:[^,;:]|[,:](?=\d))*?)(?={_OBJECT_END}|[,;:]|$)")
 _ITEM = r"[\w’'-]+(?: [\w’'-]+){0,5}?"
 _LISTED_OBJECT = re.compile(rf"\s*({_ITEM}(?:, {_ITEM})+,? (?:and|or) {_ITEM})(?={_OBJECT_END}|[.;:]|, (?!{_ITEM},)|$)")
 _MAX_OBJECT_WORDS = 10
+_OBJECT_PRONOUNS = frozenset("you us them it him her me".split())  # 'visits you at home': nothing to ask
 _MAX_LIST_WORDS = 25
 _PERSON_NOUN = re.compile(r"(?:er|or|ist|ant|ent|ian|eer)s?$")
 _MAX_LABEL_WORDS = 8
@@ -69,7 +70,7 @@ def object_questions(clause: Clause) -> list[tuple[str, str]]:
     match = listed or _OBJECT.match(clause.text[clause.lemma_end:])
     obj = match.group(1).strip() if match else ""
     if not obj or len(obj.split()) > (_MAX_LIST_WORDS if listed else _MAX_OBJECT_WORDS) \
-            or obj.split()[0].lower() in PREPOSITIONS | {"up", "out", "back"} \
+            or obj.split()[0].lower() in PREPOSITIONS | _OBJECT_PRONOUNS | {"up", "out", "back"} \
             or any(f.kind not in {"name", "code"} for f in key_facts(obj)):
         return []  # a figure is asked by its own wh-question
     rest = re.split(r",|\sand\s", clause.text[clause.lemma_end + match.end():])[0]
