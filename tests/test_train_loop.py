@@ -329,6 +329,23 @@ def test_the_plan_the_wizard_shows_is_the_plan_the_run_trains_with(train_templat
                                                                                      len(plan.splits.train))
 
 
+def test_the_plan_counts_the_steps_and_times_the_run_by_the_speed_measured_here(train_template, tmp_path):
+    from builder.storage import write_jsonl
+    from builder.train.plan import MIN_TIMED_STEPS, expected_train_s, plan_run
+
+    project = copy_project(train_template, tmp_path / "p", max_steps=0, epochs=1.0, preset="custom", max_seq_tokens=1024)
+    plan = plan_run(project, project.load_config())
+    seconds, basis = expected_train_s(project, plan)  # no run yet: a rough CPU rate
+    assert basis.startswith("rough") and seconds > 0
+    assert run_training(project)["state"] == "completed"
+    run_dir = next(project.runs_dir.iterdir())
+    total = read_json(run_dir / "status.json")["total_steps"]
+    assert abs(plan.steps - total) <= max(2, 0.05 * total)  # first-fit packing fills rows a little less
+    assert plan.facts == read_json(run_dir / "data.json")["facts"]
+    write_jsonl(run_dir / "metrics.jsonl", [{"step": MIN_TIMED_STEPS, "tokens_per_s": 50.0}])
+    assert expected_train_s(project, plan) == (plan.tokens / 50.0, f"at the 50 tokens/s run {run_dir.name} measured here")
+
+
 def test_the_recall_check_asks_trained_facts_and_unseen_passages_with_facts_to_check():
     from builder.records import Pair
     from builder.train.loop import MAX_RECALL_QUESTIONS, MAX_UNSEEN_QUESTIONS, check_questions

@@ -529,6 +529,7 @@ def test_plan_shows_the_memory_estimate(trained):
     model = project.load_config().train.base_model
     text = client(url).predict(model, "quick", 1.0, 0, 1e-3, 4, api_name="/train_plan")
     assert "Estimated memory" in text and "GiB" in text and "stops sooner" not in text
+    assert re.search(r"\*\*\d+ pairs about \d+ facts\*\*", text) and "Expected time: **about " in text
     assert project.load_config().train.preset == "quick"
     balanced = client(url).predict(model, "balanced", 1.0, 0, 1e-3, 4, api_name="/train_plan")
     assert "stops sooner when 2 checks in a row find no better answers" in balanced

@@ -7,11 +7,21 @@
     plan.memory_bytes, plan.gradient_checkpointing, plan.warnings
     plan.pairs, plan.splits (train / recall / unseen), plan.mix (the examples: closed-book,
     open-book, abstentions), plan.tokenizer, plan.hardware, plan.fused_loss
+    plan.facts, plan.steps, plan.tokens   # facts taught; optimizer steps and tokens the run trains on
+    expected_train_s(project, plan)       # (seconds, how it was estimated), or None: no basis to say
 
 Training (``setup.prepare``) and the wizard's "Check memory and plan" both call it, so what the
 wizard shows is what the run is made of. Only the model's config is read (``presets.model_shape``),
 never its weights.
+
+The expected time is the run's tokens at the speed the newest run of the same model on the same
+kind of device measured in this project (its all-in rate: evaluations and checkpoints included);
+on a CPU with no such run, at ``CPU_TOKENS_PER_S`` (the bundled 135M model's measured rate on two
+cores) scaled by cores and model size, which is rough; on a GPU with no such run there is none.
 """
+
+import math
+import os
 
 from dataclasses import dataclass, replace
 
@@ -21,7 +31,7 @@ from ..models import load_tokenizer, resolve_model
 from ..pairs import training_pairs
 from ..project import Project
 from ..records import Pair
-from ..runs import chat_settings
+from ..runs import chat_settings, project_runs
 from ..splits import Splits, split_pairs
 from .mix import Mix, training_conversations
 from .presets import Hardware, detect_hardware, model_shape, plan_training
@@ -41,6 +51,30 @@ class RunPlan:
     pairs: list[Pair]  # every usable pair, in the project's order (the data fingerprint)
     splits: Splits
     mix: Mix
+    example_tokens: int  # one pass over the examples, each cut to max_seq_tokens
+    example_rows: int  # the packed rows they fill (an example longer than a row takes one of its own)
+    model_params: int
+
+    @property
+    def facts(self) -> int:
+        return len({p.fact or p.id for p in self.splits.train})
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps: ``max_steps``, else the passes over the packed rows (as the loop counts them)."""
+        tc = self.run_cfg.train
+        per_epoch = max(1, math.ceil(self.example_rows / tc.grad_accum))
+        return tc.max_steps or max(1, math.ceil(per_epoch * tc.epochs))
+
+    @property
+    def tokens(self) -> int:
+        tc = self.run_cfg.train
+        return self.steps * tc.grad_accum * tc.packed_row_tokens if tc.max_steps else round(self.example_tokens * tc.epochs)
+
+
+CPU_TOKENS_PER_S = 135.0  # bundled 135M model, 2 cores, all-in (bench/learn.py on the handbook: 134.5)
+CPU_REFERENCE = (2, 135_000_000)  # (cores, parameters) CPU_TOKENS_PER_S was measured with
+MIN_TIMED_STEPS = 10  # a run's rate after its first steps (model warm-up) is left behind
 
 
 def plan_run(project: Project, project_cfg: ProjectConfig) -> RunPlan:
@@ -58,5 +92,32 @@ def plan_run(project: Project, project_cfg: ProjectConfig) -> RunPlan:
     shape = model_shape(resolve_model(tc.base_model), tc.trust_remote_code)
     plan = plan_training(tc, hardware, shape, lengths, fused_loss=fused_loss)
     run_cfg.train = replace(plan.train, preset="custom")
+    cut = [min(n, run_cfg.train.max_seq_tokens) for n in lengths]
+    row_tokens = run_cfg.train.packed_row_tokens
+    rows = sum(n > row_tokens for n in cut) + math.ceil(sum(n for n in cut if n <= row_tokens) / row_tokens)
     return RunPlan(run_cfg, tc.preset, hardware, plan.memory_bytes, plan.gradient_checkpointing, plan.warnings,
-                   fused_loss, tokenizer, pairs, splits, mix)
+                   fused_loss, tokenizer, pairs, splits, mix, sum(cut), rows, shape.params)
+
+
+def expected_train_s(project: Project, plan: RunPlan) -> tuple[float, str] | None:
+    """Seconds the run should take and the basis of the estimate (see the module docstring)."""
+    rate = measured_rate(project, plan.run_cfg.train.base_model, plan.hardware.device)
+    if rate:
+        return plan.tokens / rate[0], f"at the {rate[0]:.0f} tokens/s run {rate[1]} measured here"
+    if plan.hardware.device == "cpu":
+        cores, params = CPU_REFERENCE
+        rough = CPU_TOKENS_PER_S * (os.cpu_count() or 1) / cores * params / max(plan.model_params, 1)
+        return plan.tokens / rough, f"rough: about {rough:.0f} tokens/s expected on this CPU"
+    return None
+
+
+def measured_rate(project: Project, base_model: str, device: str) -> tuple[float, str] | None:
+    """(tokens/s, run name) of the newest run of ``base_model`` on ``device`` that trained a while."""
+    for run in project_runs(project):  # newest first
+        record = run.data_record()
+        if record.get("base_model") != base_model or record.get("hardware", {}).get("device") != device:
+            continue
+        rates = [m["tokens_per_s"] for m in run.metrics() if m.get("tokens_per_s") and m.get("step", 0) >= MIN_TIMED_STEPS]
+        if rates:
+            return rates[-1], run.name
+    return None

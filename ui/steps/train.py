@@ -22,7 +22,7 @@ from builder.durations import duration
 from builder.project import Project
 from builder.runs import Run, newest_run, pairs_changed, progress_line
 from builder.train.runner import start_training
-from builder.train.plan import plan_run
+from builder.train.plan import RunPlan, expected_train_s, plan_run
 from builder.train.presets import PRESETS as PRESET_VALUES
 from builder.train.presets import detect_hardware, lora_alpha, recommended_models
 
@@ -108,11 +108,34 @@ def on_plan(root: str, *settings):
     tc = plan.run_cfg.train
     sooner = (f" (it stops sooner when {tc.early_stopping_patience} checks in a row find no better answers)"
               if tc.early_stopping_patience else "")
-    lines = [f"Estimated memory: **{plan.memory_bytes / 2**30:.1f} GiB**; {tc.epochs:g} passes{sooner}, learning rate "
+    lines = [data_line(plan), time_line(project, plan),
+             f"Estimated memory: **{plan.memory_bytes / 2**30:.1f} GiB**; {tc.epochs:g} passes{sooner}, learning rate "
              f"{tc.learning_rate:g}, adapter rank {tc.lora_rank}, examples of up to {tc.max_seq_tokens} tokens "
              f"packed into rows of {tc.packed_row_tokens}, {tc.grad_accum} row(s) per step."]
+    pending = sum(p.status == "pending" for p in plan.pairs)
+    if pending:
+        lines.append(f"ℹ️ {pending} of the {len(plan.pairs)} pairs are not reviewed yet; they are trained on as "
+                     "they are. Step 2 shows them.")
     lines += [f"⚠️ {warning}" for warning in plan.warnings]
     return "\n\n".join(lines)
+
+
+def data_line(plan: RunPlan) -> str:
+    """What the run learns from: pairs, facts, the questions held out to check it, the examples."""
+    counts, splits = plan.mix.counts(), plan.splits
+    return (f"**{len(splits.train)} pairs about {plan.facts} facts** ({len(splits.recall)} other phrasings held out "
+            f"to check what it recalls, {len(splits.unseen)} pairs of passages it never sees to check how it reads). "
+            f"It learns from {sum(counts.values())} examples: {counts['closed_book']} questions alone, "
+            f"{counts['open_book']} over passages found by search, {counts['abstain']} over passages without the "
+            f"answer (\"not covered\"); about {plan.steps} steps.")
+
+
+def time_line(project: Project, plan: RunPlan) -> str:
+    expected = expected_train_s(project, plan)
+    if expected is None:
+        return "Expected time: shown once the first steps are measured (no earlier run of this model here to go by)."
+    seconds, basis = expected
+    return f"Expected time: **about {duration(seconds)}** ({basis}); less when it stops early."
 
 
 def preset_values(project: Project, base_model: str, preset: str) -> tuple[float, float, int]:
