@@ -321,6 +321,14 @@ def test_a_list_of_things_under_a_heading_is_asked_whole_and_item_by_item():
     assert not [q for q in sentences if q.startswith(("What are", "List"))]  # a list of sentences is no list of things
 
 
+def test_a_document_with_its_own_name_never_borrows_another_organisation():
+    chunks = [chunk("Brightwell Appliances Ltd repairs kettles. Brightwell Appliances Ltd refunds within 14 days.",
+                    ["Brightwell Appliances Ltd: Warranty Terms"], "s1"),
+              chunk("Loans last 3 weeks.", ["Fernhill Public Library: Lending Policy"], "s2")]
+    topics = document_topics(chunks)
+    assert (topics["s1"].org, topics["s2"].org) == ("Brightwell Appliances Ltd", "")
+
+
 def test_a_verb_takes_a_whole_list_as_its_object_but_not_a_run_of_verb_phrases():
     bins = asked("The blue bin takes paper, card, cans, glass and plastic bottles; it is emptied every two weeks. "
                  "The grey bin takes general waste and is emptied fortnightly.", ["Your bins"])

@@ -62,7 +62,8 @@ def document_topics(chunks: list[Chunk]) -> dict[str, Topic]:
 
     A title's leading name ('Brindlewick Cycle Commons: Staff Handbook') is the organisation only
     when the documents name it again: 'Getting Repairs Done: a guide for tenants' names the guide
-    itself, once. A source without such a name gets the name that most documents mention."""
+    itself, once. A source without such a name gets the name that most documents mention; one whose
+    title has a name of its own, only a name its own text mentions (never another organisation's)."""
     firsts: dict[str, Chunk] = {}
     texts: dict[str, list[str]] = {}
     for chunk in chunks:
@@ -76,8 +77,10 @@ def document_topics(chunks: list[Chunk]) -> dict[str, Topic]:
               for name in set(named.values()) if name}  # (documents, times) naming it
     shared = sorted((name for name, (_, times) in counts.items() if times > 1), key=lambda name: (counts[name], name),
                     reverse=True)
-    for source, topic in topics.items():
-        topic.org = named[source] if named[source] in shared else (shared[0] if shared else "")
+    for (source, topic), text in zip(topics.items(), mentions):
+        # a title with a name of its own ('Fernhill Public Library: ...') borrows only a name its text says
+        borrowed = [name for name in shared if name in text] or ([] if named[source] else shared[:1])
+        topic.org = named[source] if named[source] in shared else (borrowed[0] if borrowed else "")
     return topics
 
 
