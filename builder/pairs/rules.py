@@ -232,18 +232,20 @@ def list_pairs(statements: list[Statement]) -> list[Candidate]:
     out = []
     for context, items in lists.items():
         if len(items) >= 2:
+            heading, named = context[-1], list_name(context[-1])
             answer = "\n".join(f"- {item.text}" for item in items)
             out += [Candidate(question=question, answer=answer, evidence=items[0].evidence)
-                    for question in list_questions(context[-1])]
-            out += [member for item in items for member in member_pairs(item, context[-1])]
+                    for question in list_questions(heading)]
+            if is_plural_list(named):
+                out += [member for item in items for member in member_pairs(item, heading, named)]
     return out
 
 
-def member_pairs(item: Statement, heading: str) -> list[Candidate]:
-    """'Is asbestos in any form among the items you cannot take?' of an item under a plural heading."""
+def member_pairs(item: Statement, heading: str, named: str) -> list[Candidate]:
+    """'Is asbestos in any form among the items you cannot take?' of an item under a plural heading
+    (``named``: the heading as the asker names it, ``list_name``)."""
     thing = item.text.rstrip(".")
-    named = list_name(heading)
-    if not is_plural_list(named) or thing.split()[0].lower() in FUNCTION_WORDS:
+    if thing.split()[0].lower() in FUNCTION_WORDS:
         return []  # not 'Is for a P2, within two business days among ...
     verb = "Are" if plural(lower_first(thing)) else "Is"
     return [Candidate(question=f"{verb} {lower_first(thing)} among the {named}?",

@@ -25,7 +25,7 @@ import os
 
 from dataclasses import dataclass, replace
 
-from ..config import ProjectConfig
+from ..config import ProjectConfig, TrainConfig
 from ..conversation import conversation_lengths
 from ..models import load_tokenizer, resolve_model
 from ..pairs import training_pairs
@@ -61,10 +61,8 @@ class RunPlan:
 
     @property
     def steps(self) -> int:
-        """Optimizer steps: ``max_steps``, else the passes over the packed rows (as the loop counts them)."""
-        tc = self.run_cfg.train
-        per_epoch = max(1, math.ceil(self.example_rows / tc.grad_accum))
-        return tc.max_steps or max(1, math.ceil(per_epoch * tc.epochs))
+        """Optimizer steps over the estimated rows, counted as the run counts them (``optimizer_steps``)."""
+        return optimizer_steps(self.example_rows, self.run_cfg.train)[1]
 
     @property
     def tokens(self) -> int:
@@ -75,6 +73,13 @@ class RunPlan:
 CPU_TOKENS_PER_S = 135.0  # bundled 135M model, 2 cores, all-in (bench/learn.py on the handbook: 134.5)
 CPU_REFERENCE = (2, 135_000_000)  # (cores, parameters) CPU_TOKENS_PER_S was measured with
 MIN_TIMED_STEPS = 10  # a run's rate after its first steps (model warm-up) is left behind
+
+
+def optimizer_steps(rows: int, tc: TrainConfig, world: int = 1) -> tuple[int, int]:
+    """(steps per pass, steps in all) over ``rows`` packed rows on ``world`` ranks: ``max_steps``
+    when set, else the passes (``epochs``)."""
+    per_epoch = max(1, math.ceil(rows / (tc.grad_accum * world)))
+    return per_epoch, tc.max_steps or max(1, math.ceil(per_epoch * tc.epochs))
 
 
 def plan_run(project: Project, project_cfg: ProjectConfig) -> RunPlan:

@@ -11,7 +11,6 @@ changed since the run began (the data fingerprint differs).
 """
 
 import errno
-import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from .checkpoint import complete_checkpoints
 from .data import PreparedData, prepare_rows
 from .distributed import Dist, device_for
 from .lock import acquire_lock, active_lock, busy_error
-from .plan import RunPlan, plan_run
+from .plan import RunPlan, optimizer_steps, plan_run
 from .recipe import build_lora_model, padded_row_tokens
 
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -106,8 +105,7 @@ def prepare(project: Project, run: Run, project_cfg: ProjectConfig | None, resum
         record["quantized_linear_layers"] = sum(type(m).__module__.startswith("bitsandbytes") and type(m).__name__ == "Linear4bit"
                                                  for m in model.modules())
         write_json(run.data_path, record)
-    per_epoch = max(1, math.ceil(len(train_data.rows) / (tc.grad_accum * dist.world)))
-    total = tc.max_steps or max(1, math.ceil(per_epoch * tc.epochs))
+    per_epoch, total = optimizer_steps(len(train_data.rows), tc, dist.world)
     return Prepared(plan.run_cfg, plan.tokenizer, model, train_data.rows, eval_data.rows, device, total, per_epoch,
                     os.getpid(), plan.fused_loss, padded_row_tokens(device, tc.longest_row_tokens),
                     plan.splits.recall, plan.splits.unseen)
@@ -133,7 +131,7 @@ def data_record(plan: RunPlan, train_data: PreparedData, eval_data: PreparedData
     splits = plan.splits
     return {"fingerprint": data_fingerprint(plan.pairs), "train_pairs": len(splits.train),
             "eval_pairs": len(splits.held_out), "recall_pairs": len(splits.recall), "unseen_pairs": len(splits.unseen),
-            "facts": len({p.fact or p.id for p in splits.train}), "examples": plan.mix.counts(),
+            "facts": plan.facts, "examples": plan.mix.counts(),
             "truncated": train_data.truncated + eval_data.truncated,
             "dropped": train_data.dropped + eval_data.dropped, "train_tokens": train_data.tokens,
             "base_model": plan.run_cfg.train.base_model, "preset": preset, "hardware": asdict(plan.hardware),

@@ -18,6 +18,7 @@ import pandas as pd
 
 from builder.config import BUNDLED_MODEL, RECOMMENDED_PRESET
 from builder.errors import BuilderError
+from builder.pairs import unreviewed_count
 from builder.durations import duration
 from builder.project import Project
 from builder.runs import Run, newest_run, pairs_changed, progress_line
@@ -112,7 +113,7 @@ def on_plan(root: str, *settings):
              f"Estimated memory: **{plan.memory_bytes / 2**30:.1f} GiB**; {tc.epochs:g} passes{sooner}, learning rate "
              f"{tc.learning_rate:g}, adapter rank {tc.lora_rank}, examples of up to {tc.max_seq_tokens} tokens "
              f"packed into rows of {tc.packed_row_tokens}, {tc.grad_accum} row(s) per step."]
-    pending = sum(p.status == "pending" for p in plan.pairs)
+    pending = unreviewed_count(plan.pairs)
     if pending:
         lines.append(f"ℹ️ {pending} of the {len(plan.pairs)} pairs are not reviewed yet; they are trained on as "
                      "they are. Step 2 shows them.")
