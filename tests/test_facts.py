@@ -49,6 +49,11 @@ def test_table_rows_carry_their_header_and_a_cut_table_keeps_it():
     header = last_table_header(table)
     assert header == ["Slot", "Time"]
     assert texts("| C | 13:00–16:00 |", header=header) == ["Slot C: time 13:00–16:00."]
+    hours = "| Day | Open |\n|---|---|\n| Monday | 09:00–17:00 |\n| Sunday | closed |"
+    assert texts(hours, header=header) == ["Monday: open 09:00–17:00.", "Sunday: open closed."]
+    two_tables = f"{table}\n\n| Monday to Friday | Saturday |\n|---|---|\n| 8am–6pm | 9am–1pm |"
+    in_section = [s.text for s in split_statements(two_tables, ["Hours"])]
+    assert in_section[2:] == ["Hours: Monday to Friday 8am–6pm; Saturday 9am–1pm."]
 
 
 def test_steps_keep_their_number_and_procedure_heading_and_headings_are_not_statements():

@@ -360,6 +360,16 @@ def test_table_rows_are_never_dropped_and_name_their_table():
     assert "What is the time for Slot A when booking a Cargo Bike?" in {c.question for c in candidates}
 
 
+def test_tables_of_days_ask_for_the_hours_or_thing_on_each_day():
+    by_column = asked("| Monday to Friday | Saturday |\n|---|---|\n| 8am–6pm | 9am–1pm |", ["Reception hours"])
+    assert by_column["What are the reception hours on Saturday?"].startswith("9am–1pm.")
+    assert by_column["When is reception open on Monday to Friday?"].startswith("8am–6pm.")
+    by_row = asked("| Service | Monday | Sunday |\n|---|---|---|\n| Pharmacy | 9am–5pm | closed |\n\n"
+                   "| Day | Collection |\n|---|---|\n| Tuesday | Garden waste |", ["Ashby Vets", "Opening hours"])
+    assert by_row["What are the pharmacy hours on Sunday for the Ashby Vets?"].startswith("Closed.")
+    assert by_row["What is the collection on Tuesday for the Ashby Vets?"].startswith("Garden waste.")
+
+
 def test_a_document_that_is_one_large_table_keeps_its_header_in_every_chunk():
     lines = ["| Zone | Stations | Docks |", "|---|---|---|"] + [f"| Zone {n} | {n + 3} | {n * 10 + 6} |"
                                                                 for n in range(120)]

@@ -19,8 +19,9 @@ matching), ``inventory`` (informative statements, coverage, language check), ``w
 from .inventory import (ChunkStatements, Coverage, content_words, coverage, covers, informative_statements,
                         language_problem, read_chunks, uninformative_reason)
 from .keyfacts import KeyFact, answer_key_facts, fact_in_answer, key_facts, missing_facts
-from .statements import Statement, clean_heading, is_listed_thing, last_table_header, plain, split_statements
+from .statements import (Statement, clean_heading, is_listed_thing, last_table_header, names_days, plain,
+                         split_statements)
 
 __all__ = ["ChunkStatements", "Coverage", "KeyFact", "Statement", "answer_key_facts", "clean_heading", "content_words", "coverage",
            "covers", "fact_in_answer", "informative_statements", "is_listed_thing", "key_facts", "language_problem",
-           "last_table_header", "missing_facts", "plain", "read_chunks", "split_statements", "uninformative_reason"]
+           "last_table_header", "missing_facts", "names_days", "plain", "read_chunks", "split_statements", "uninformative_reason"]

@@ -76,17 +76,18 @@ class ChunkStatements:
 
 def read_chunks(chunks: list[Chunk]) -> list[ChunkStatements]:
     """Every chunk's statements, in order. A table cut by the chunker keeps its header in the next
-    chunk of the same document, and a chunk too short to tell its language takes its document's."""
+    chunk of the same section, and a chunk too short to tell its language takes its document's."""
     languages = {source: language_problem("\n".join(c.text for c in chunks if c.source_id == source))
                  for source in dict.fromkeys(c.source_id for c in chunks)}
-    headers: dict[str, list[str] | None] = {}
+    headers: dict[tuple, list[str] | None] = {}
     out = []
     for chunk in chunks:
-        header = headers.get(chunk.source_id)
+        section = (chunk.source_id, tuple(chunk.heading_path))
+        header = headers.get(section)
         problem = language_problem(chunk.text, fallback=languages[chunk.source_id])
         statements = [] if problem else split_statements(chunk.text, chunk.heading_path, header)
         out.append(ChunkStatements(chunk, statements, f"skipped: {problem}" if problem else None))
-        headers[chunk.source_id] = last_table_header(chunk.text, header)
+        headers[section] = last_table_header(chunk.text, header)
     return out
 
 

@@ -36,6 +36,7 @@ _MAX_THING_WORDS = 10
 _NUMBERED_TITLE = re.compile(r"^[A-Z][a-z]+ \d+[A-Za-z]?\s+[—–-]\s+\S")
 _POSSIBLE_BOUNDARY = re.compile(r"[.!?;][\"”’')\]]*\s+\S")
 _NOT_BEFORE_VERB = DETERMINERS | PREPOSITIONS | {"and", "or", "nor", "to"}
+_TABLE_RULE = re.compile(r"[\s|:\-]+")
 _ABBREVIATION_END = re.compile(r"\b(?:[Nn]o|[Nn]r|[Rr]ef|[Ff]ig|[Vv]ol|[Aa]rt|[Ss]ec|[Tt]el|[Pp]ara)\.$")
 
 
@@ -134,9 +135,12 @@ class Reader:
                      lead_in=self.lead_in)
 
     def read_table(self, lines: list[str]) -> None:
-        lines = [line for line in lines if not re.fullmatch(r"[\s|:\-]+", line)]
+        """Rows with their header. A table whose first row is ruled off (``|---|`` under it) has
+        its own header; only a table cut off by the chunker continues the header before it."""
+        ruled = len(lines) > 1 and _TABLE_RULE.fullmatch(lines[1]) is not None
+        lines = [line for line in lines if not _TABLE_RULE.fullmatch(line)]
         rows = [split_row(line) for line in lines]
-        continues = self.header is not None and len(self.header) == len(rows[0]) and any(
+        continues = not ruled and self.header is not None and len(self.header) == len(rows[0]) and any(
             f.kind not in {"name", "code", "year"} for cell in rows[0] for f in key_facts(cell))
         if not continues:
             self.header, rows, lines = [plain(c) for c in rows[0]], rows[1:], lines[1:]
@@ -145,8 +149,12 @@ class Reader:
         self.lead_in = ""
 
     def add_row(self, row: list[str], line: str) -> None:
+        """One row as 'key: column value; column value.' The key is the first cell, or the section's
+        heading when every column is a day ('| Monday to Friday | Saturday |' over opening times)."""
         header = self.header or [""] * len(row)
         cells = [(plain(h), plain(v)) for h, v in zip(header, row)]
+        if len(cells) >= 2 and all(names_days(h) for h, _ in cells) and self.where():
+            cells = [("", self.where()[-1])] + cells
         key_header, key = cells[0] if cells else ("", "")
         values = [(h, v) for h, v in cells[1:] if v and v not in {"-", "–", "—"}]
         if not key or not values:
@@ -227,6 +235,12 @@ def is_title_like(segment: str) -> bool:
     capitalised = sum(w[0].isupper() for w in words) / len(words)
     numbered = _NUMBERED_TITLE.match(text) is not None  # 'Resolution 2 — Heron fleet expansion'
     return (capitalised >= 0.6 or numbered) and all(f.kind in {"name", "code", "year"} for f in key_facts(text))
+
+
+def names_days(text: str) -> bool:
+    """'Saturday', 'Monday to Friday', 'Bank holidays': a table column or row of days."""
+    return any(f.kind == "day" for f in key_facts(text)) or re.fullmatch(
+        r"(?:bank|public) holidays?|weekdays?|weekends?", text.strip(), re.IGNORECASE) is not None
 
 
 def ends_sentence(text: str) -> bool:

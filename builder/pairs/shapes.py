@@ -15,7 +15,7 @@
 
 import re
 
-from ..facts import Statement, key_facts
+from ..facts import Statement, key_facts, names_days
 from ..facts.words import (AUXILIARIES, DETERMINERS, PREPOSITIONS, base_verb, inflect_verb, is_dictionary_word, is_noun,
                            lower_first, upper_first, verb_forms)
 from .asking import person_like
@@ -192,11 +192,27 @@ def row_questions(statement: Statement) -> list[tuple[str, str]]:
     """A lookup per cell, cells in turn, so that a cap keeps every column: 'How much is the Day Pass?'."""
     row = statement.row or {}
     key, cells = row.get("key", ""), row.get("cells", [])
-    per_cell = [cell_questions(key, column, value) for column, value in cells]
+    heading = statement.context[-1] if statement.context else ""
+    per_cell = [day_questions(key, key, column, value) if names_days(column)
+                else day_questions(heading or column, column, key, value) if names_days(key)
+                else cell_questions(key, column, value) for column, value in cells]
     out = []
     for variant in range(max((len(q) for q in per_cell), default=0)):
         out.extend(qs[variant] for qs in per_cell if variant < len(qs))
     return out
+
+
+def day_questions(place: str, thing: str, day: str, value: str) -> list[tuple[str, str]]:
+    """A table of days. Times are hours of the place ('Reception' | 'Saturday' | '9am–1pm' -> 'What
+    are the reception hours on Saturday?'); anything else is the column's thing on that day."""
+    if not ({f.kind for f in key_facts(value)} & {"time", "duration"} or value.lower() == "closed"):
+        return [(q, value) for q in (f"What is the {lower_first(thing)} on {day}?",
+                                     f"Which {lower_first(thing)} is on {day}?")]
+    place = lower_first(place)
+    hours = place if re.search(r"\b(?:hours|times)$", place) else f"{place} hours"
+    opens = re.sub(r"\s*\b(?:opening |open )?(?:hours|times)$", "", place)
+    questions = [f"What are the {hours} on {day}?"] + ([f"When is {opens} open on {day}?"] if opens else [])
+    return [(q, value) for q in questions]
 
 
 def cell_questions(key: str, column: str, value: str) -> list[tuple[str, str]]:

@@ -146,7 +146,8 @@ def heading_phrase(heading: str) -> str:
         return " to " + user_voice(heading[7:])
     if lower.startswith(_QUESTION_START):
         return ""
-    if words[0].lower().endswith("ing") and "VERB" in lemmas(words[0].lower()):
+    modifier = len(words) == 2 and words[1].islower() and words[1].endswith("s")  # 'Opening hours', 'Parking fees'
+    if words[0].lower().endswith("ing") and "VERB" in lemmas(words[0].lower()) and not modifier:
         return " when " + user_voice(lower_first(heading))
     if is_base_verb(words[0]) and len(words) > 1 and not words[0].lower() in lemmas(words[0]).get("NOUN", ()):
         return " to " + user_voice(lower_first(heading))
