@@ -95,6 +95,14 @@ def test_plain_text_titles_become_headings():
     assert "\n每周工作五天。" in text and "## ÉTÉ 2024" in text
 
 
+def test_price_list_leader_dots_keep_each_label_with_its_value():
+    text = extract("fees.txt", ("BERTHS\n\n  Annual berth (12 months) .... £410 per metre\n"
+                                "  Pump-out . . . . . free to berth holders\nContents ........ 3\n"
+                                "See p. 3... and more\n").encode(), IngestConfig()).text
+    assert "- Annual berth (12 months): £410 per metre" in text and "- Pump-out: free to berth holders" in text
+    assert "Contents ........ 3" in text and "See p. 3... and more" in text  # page numbers and ellipses stay
+
+
 @pytest.mark.parametrize("name,data,error_type,message", [
     ("empty.txt", b"", "UnsupportedDocument", "empty"),
     ("fake.pdf", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "CorruptDocument", "not a PDF"),

@@ -14,7 +14,7 @@ from pypdf.errors import DependencyError, PdfReadError
 from ..config import IngestConfig
 from ..errors import CorruptDocument, DocumentTooLarge, EncryptedDocument, NoTextExtracted
 from .base import ExtractedDocument, register
-from .text import promote_headings
+from .text import leader_lines, promote_headings
 
 
 @register(".pdf")
@@ -35,7 +35,7 @@ def parse_pdf(data: bytes, cfg: IngestConfig) -> ExtractedDocument:
     if empty:
         warnings.append(f"no text on {empty} of {len(texts)} pages (images only?)")
     text = "\n\n".join(t.strip() for t in texts if t.strip())
-    return ExtractedDocument(text=promote_headings(text, numbered=True),
+    return ExtractedDocument(text=promote_headings(leader_lines(text), numbered=True),
                              pages=len(texts), warnings=warnings)
 
 

@@ -87,10 +87,21 @@ def promote_headings(text: str, numbered: bool = False) -> str:
     return "\n".join(out)
 
 
+_LEADER = re.compile(r"^[ \t]*(\S.{0,60}?\S)(?:[ \t]+(?:\.[ \t]?){3,}|(?:\.[ \t]?){5,})[ \t]*(\S.*?)[ \t]*$",
+                     re.MULTILINE)
+
+
+def leader_lines(text: str) -> str:
+    """Write a price-list line joined by leader dots as a list item: 'Annual berth .... £410 per metre'
+    -> '- Annual berth: £410 per metre', so its label stays with its value. A contents line whose
+    value is a bare page number ('Introduction ....... 3') is left as it is."""
+    return _LEADER.sub(lambda m: m[0] if m[2].isdigit() else f"- {m[1]}: {m[2]}", text)
+
+
 @register(".txt", ".text")
 def parse_text(data: bytes, cfg: IngestConfig) -> ExtractedDocument:
     text, warnings = decode_text(data)
-    return ExtractedDocument(text=promote_headings(text), warnings=warnings)
+    return ExtractedDocument(text=promote_headings(leader_lines(text)), warnings=warnings)
 
 
 @register(".md", ".markdown")
