@@ -149,6 +149,22 @@ def test_house_numbers_and_facts_in_the_object_make_no_broken_questions():
     table = "| Priority | Our target |\n|---|---|\n| Emergency | attend within 4 hours |"
     assert "What is the target for Emergency (Repairs)?" in asked(table, ["Repairs"])
 
+def test_coordinated_values_units_and_alternatives_are_asked_whole():
+    club = asked("Holiday club costs £145 for the first child and £110 for each further child.", ["Hollybush Club"])
+    assert club["How much does holiday club cost for each further child?"].startswith("£110.")
+    assert not [q for q in club if "£" in q]
+    charge = asked("A handling charge of 25p per item per day applies.", ["Hollybush Club"])
+    assert charge["How much is the handling charge for the Hollybush Club?"].startswith("25p per item per day.")
+    assert not [q for q in charge if re.search(r"(?i)about applying", q)]  # a verb with nothing after it says nothing
+    returns = asked("Returns are accepted within 30 days or 14 days of delivery, whichever is longer.", ["Returns"])
+    assert returns["How soon are returns accepted?"].startswith("Within 30 days or 14 days of delivery, whichever is "
+                                                                "longer.")
+    fee = asked("The fee is £20 or 5% of the order value, whichever is greater.", ["Returns"])
+    assert fee["What is the fee (Returns)?"].startswith("£20 or 5% of the order value, whichever is greater.")
+    call = asked("Call the office (01632 960 118) to book.", ["Hollybush Club"])
+    assert call and not [q for q in call if "(" in q]
+
+
 def test_listed_values_nouns_that_look_like_verbs_and_relative_clauses_make_whole_questions():
     meals = asked("The daily meal allowance is £45 within the UK and £60 abroad.")
     assert meals["How much is the daily meal allowance within the UK?"].startswith("£45. ")
@@ -363,11 +379,39 @@ def test_table_rows_are_never_dropped_and_name_their_table():
 def test_tables_of_days_ask_for_the_hours_or_thing_on_each_day():
     by_column = asked("| Monday to Friday | Saturday |\n|---|---|\n| 8am–6pm | 9am–1pm |", ["Reception hours"])
     assert by_column["What are the reception hours on Saturday?"].startswith("9am–1pm.")
-    assert by_column["When is reception open on Monday to Friday?"].startswith("8am–6pm.")
+    assert by_column["When is the reception open on Monday to Friday?"].startswith("8am–6pm.")
     by_row = asked("| Service | Monday | Sunday |\n|---|---|---|\n| Pharmacy | 9am–5pm | closed |\n\n"
                    "| Day | Collection |\n|---|---|\n| Tuesday | Garden waste |", ["Ashby Vets", "Opening hours"])
     assert by_row["What are the pharmacy hours on Sunday for the Ashby Vets?"].startswith("Closed.")
     assert by_row["What is the collection on Tuesday for the Ashby Vets?"].startswith("Garden waste.")
+
+
+def test_a_table_of_days_with_a_column_per_service_names_the_service():
+    hours = asked("| Day | Marina office | Fuel dock |\n|---|---|---|\n| Sunday | Closed | 10:00–14:00 |",
+                  ["Opening hours"])
+    assert hours["What are the marina office hours on Sunday?"].startswith("Closed.")
+    assert hours["When is the fuel dock open on Sunday (Opening hours)?"].startswith("10:00–14:00.")
+
+
+def test_price_list_items_ask_how_much_and_units_are_not_names():
+    fees = asked("- Annual berth: £410 per metre\n- Electricity (metered): 34p per kWh", ["Berths"])
+    assert fees["How much is the annual berth?"].startswith("£410 per metre.")
+    assert fees["What does the electricity cost (Berths)?"].startswith("34p per kWh.")
+    assert not [q for q in fees if "among the berths" in q or "Wh?" in q]
+
+
+def test_noun_subjects_fronted_phrases_and_passives_read_as_the_document_means():
+    speed = asked("Speed within the marina is limited to 3 knots.", ["Conduct"])
+    assert "Is speed within the marina limited to 3 knots?" in speed
+    assert not [q for q in speed if "should I speed" in q or "need to speed" in q]
+    duty = asked("Out of hours, the duty master can be raised on VHF channel 80.", ["Conduct"])
+    assert "Can the duty master be raised on VHF channel 80?" in duty
+    assert not [q for q in duty if q.startswith("Can out of hours")]
+    charges = asked("Service charges are based on an estimate of the year's costs.", ["Rent"])
+    assert [q for q in charges if q.startswith("What should I know about service charges being based on an estimate")]
+    credits = asked("Spoke Credits expire 18 months after they are earned.", ["Rewards"])
+    assert credits["When do Spoke Credits expire?"].startswith("18 months after they are earned.")
+    assert [q for q in credits if q.startswith("What should I know about Spoke Credits expiring")]
 
 
 def test_a_document_that_is_one_large_table_keeps_its_header_in_every_chunk():

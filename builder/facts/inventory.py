@@ -38,13 +38,14 @@ MIN_DICTIONARY_SHARE = 0.6
 _RULE = re.compile(r"\b(?:must|may|might|can|cannot|can't|could|should|shall|only|unless|if|never|except|"
                    r"required|compulsory|mandatory|prohibited|forbidden|allowed|permitted|entitled|eligible|"
                    r"need(?:s|ed)?|requires?|leads? to|results? in|not|no one|nobody|at least|no more than|up to|"
-                   r"whichever|in full|free of charge"
+                   r"whichever|in full|free of charge|where (?!\w+ly\b)[^,.]{3,60},"  # 'Where a pay date falls on ...,'
                    r"|(?:is|are|will be|was|were)\s+(?:\w+ly\s+|also\s+|still\s+)?"  # a passive: 'is included'
-                   r"(?:\w+ed|\w+en|paid|kept|sent|held|met))\b", re.IGNORECASE)
+                   r"(?:\w+ed|\w+en|paid|kept|sent|held|met|made|given|done|set|told|put))\b", re.IGNORECASE)
 _DEFINITION = re.compile(r"^(?:[\"“]?[A-Z][\w’'\- ]{1,60}[\"”]? (?:means|refers to|is called|stands for)\b"
                          r"|(?:An?|The) [\w’'\- ]{2,40} (?:is|are) (?:an?|the) )")
 _ENUMERATION = re.compile(r"\w+(?: [\w’'-]+){0,3}, (?:[\w’'-]+(?: [\w’'-]+){0,3}, )*[\w’'-]+(?: [\w’'-]+){0,3},? "
                           r"(?:and|or) \w")  # three things or more: 'paper, card, cans and glass'
+_LABELLED = re.compile(r"[\w’'()-]+(?: [\w’'()-]+){0,5}: \S+ \S")  # a listed value: 'Sunday working: time and a half'
 _LABEL = re.compile(r"(?i)(?:stage|step|part|section|chapter|phase|level|tier|appendix|schedule|option)\s+\w{1,4}[.:]?")
 _META = re.compile(r"^(?:This|These) (?:guide|handbook|document|page|section|chapter|leaflet|manual|policy|terms"
                    r"|procedures?|notes?)\b.{0,30}\b(?:explains?|tells?|describes?|sets? out|covers?|contains?"
@@ -100,7 +101,7 @@ def uninformative_reason(statement: Statement) -> str | None:
     if _LABEL.fullmatch(statement.text.strip()):
         return "a label of what follows ('Stage 2.'), not a statement"
     if statement.facts or _RULE.search(statement.text) or _DEFINITION.match(statement.text) \
-            or _ENUMERATION.search(statement.text):
+            or _ENUMERATION.search(statement.text) or statement.kind == "item" and _LABELLED.match(statement.text):
         return None
     return "no figure, date, name, rule, definition or list to ask about"
 

@@ -90,7 +90,7 @@ _PATTERNS = [
 ]
 _COMPILED = [(kind, re.compile(pattern)) for kind, pattern in _PATTERNS]
 _NAME_WORD = r"(?:\d+-)?(?:Mc|Mac|O’|O')?[A-Z][\w’'\-]*(?<![’'])"
-_NAME = re.compile(rf"{_NAME_WORD}(?:\s(?:(?:of|de|du|da|di|van|von|der|le|la|&)\s(?:the\s)?)?{_NAME_WORD})*")
+_NAME = re.compile(rf"(?<!\w){_NAME_WORD}(?:\s(?:(?:of|de|du|da|di|van|von|der|le|la|&)\s(?:the\s)?)?{_NAME_WORD})*")
 _NOT_NAME_STARTS = frozenset(
     "a an the this that these those there their they it its if when where why how what which who all any each "
     "every some no not our your my his her we you he she i in on at for from by with under during after before "

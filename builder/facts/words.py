@@ -10,6 +10,7 @@ come from lemminflect's English lexicon, a dictionary lookup that ships with the
 from its neighbours.
 """
 
+import re
 from functools import lru_cache
 
 AUXILIARIES = frozenset("is are was were am be been being has have had do does did can cannot could may might must "
@@ -126,3 +127,22 @@ def lower_first(text: str) -> str:
 
 def upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+_CONTRACTIONS = [
+    (re.compile(r"\b([Ww])on[’']t\b"), r"\1ill not"), (re.compile(r"\b([Cc])an[’']t\b"), r"\1annot"),
+    (re.compile(r"\b([Ss])han[’']t\b"), r"\1hall not"), (re.compile(r"\b(\w+)n[’']t\b"), r"\1 not"),
+    (re.compile(r"\b(I|[Yy]ou|[Ww]e|[Tt]hey|[Hh]e|[Ss]he|[Ii]t|[Tt]hat|[Tt]here)[’']ll\b"), r"\1 will"),
+    (re.compile(r"\b([Yy]ou|[Ww]e|[Tt]hey)[’']re\b"), r"\1 are"),
+    (re.compile(r"\b(I|[Yy]ou|[Ww]e|[Tt]hey)[’']ve\b"), r"\1 have"), (re.compile(r"\bI[’']m\b"), "I am"),
+    (re.compile(r"\b([Ii]t|[Tt]hat|[Tt]here|[Hh]ere|[Ww]hat|[Hh]e|[Ss]he)[’']s\b"), r"\1 is"),
+]
+
+
+def expand_contractions(text: str) -> str:
+    """Write out the contractions of conversational documents, so a clause is read word by word:
+    "You'll need a card" -> 'You will need a card', "we won't charge" -> 'we will not charge'.
+    A possessive 's ('the Panel's chair') is left alone; only pronouns take 'is'."""
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    return text

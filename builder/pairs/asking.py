@@ -35,8 +35,8 @@ _PREPOSITION = (r"(?:at least|at most|(?:no )?more than|no less than|less than|(
 _LEFT = re.compile(rf"(?:\b{_PREPOSITION}\s+){{1,2}}(?:the (?:following|next|same|first|last) )?$", re.IGNORECASE)
 _ORDINAL_DATE = re.compile(r"\b(?:on|by|from|until|before|after) the $", re.IGNORECASE)  # 'on the 25th'
 _JOIN = re.compile(r"^\s*(?:\([^)]*\)\s*)?(?:,\s*)?(?:and|or|to|until|through|[-–—&])?\s*(?:and\s|or\s)?\s*$")
-_UNIT_TAIL = re.compile(r"^\s*(?:per|a|an|each|every)\s+(?:[\w-]+\s(?!(?:for|and|or|in|on|at|to|of|after|before|with|"
-                        r"from|by|until|than|if|when|within)\b))?[\w-]+")
+_UNIT_TAIL = re.compile(r"^(?:\s*(?:per|a|an|each|every)\s+(?:[\w-]+\s(?!(?:for|and|or|in|on|at|to|of|after|before|"
+                        r"with|from|by|until|than|if|when|within|per|each|every)\b))?[\w-]+)+(?:\s+each\b)?")  # '25p per item per day'
 _PRICE_TAIL = re.compile(r"^\s*for\s+(?:a|an|one|\d+|[a-z]+)[\s-](?:[a-z]+\s)?(?:hours?|days?|weeks?|months?|years?|"
                          r"nights?|minutes?|items?|people|persons?)\b")
 _RELATIVE_TAIL = re.compile(r"^\s*(?:before|after|ahead|in advance|beforehand|earlier|later|ago|of)\b[^,;:()]*")
@@ -45,6 +45,9 @@ _MEMBER_GAP = re.compile(rf"\s*({_PHRASE}?)\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|
 _OR_MORE = re.compile(r"\s+(?:or|and)\s+(?:longer|shorter|more|less|fewer|over|under|above|below|higher|lower|"
                       r"greater)\b")
 _SECOND_VERB = re.compile(r",?\s(?:and|but)\s+(?:(?:also|then|only|usually)\s+)?([a-z]+)\s+([^\s]+)")
+_WHICHEVER = re.compile(r",?\s+whichever\s+(?:is|comes)\s+(?:the\s+)?(?:\w+er|more|less|first|last|sooner)\b")
+_PERCENT_OF = re.compile(r"\s+of\s+(?:the |your |their |its |each |a |an |any )?[\w-]+(?: [\w-]+){0,3}?"
+                         r"(?=[,;:.)]|$|\s(?:and|or|if|when|unless|for|which|that|is|are)\b)")
 _QUANTITY_BEFORE = re.compile(r"\b(?:maximum|minimum|total|limit|average|period|block|blocks)\s+$", re.IGNORECASE)
 _DIMENSIONS = "long|wide|high|tall|deep|thick"
 _DIMENSION = re.compile(rf"\s({_DIMENSIONS})$", re.IGNORECASE)  # ends a measure's span: '25 metres long'
@@ -190,7 +193,9 @@ def _short_qualifier(text: str) -> bool:
     """What a listed value applies to: a few words, not another clause ('within the UK', 'abroad')."""
     words = text.split()
     return 0 < len(words) <= 10 and not CLAUSE_BREAK.search(text) and not any(
-        w.lower() in AUXILIARIES or verb_forms(w) & {"VBZ", "VBD", "VBP"} and not is_noun(w) for w in words)
+        w.lower() in AUXILIARIES or verb_forms(w) & {"VBZ", "VBD", "VBP"} and not is_noun(w)
+        and before.lower() not in DETERMINERS for before, w in zip([""] + words, words))  # 'each further child'
+
 
 
 def askable(clause: Clause, fact: KeyFact) -> bool:
@@ -234,6 +239,9 @@ def fact_phrase(text: str, fact: KeyFact, facts: list[KeyFact]) -> tuple[int, in
                 break  # '£32.05 for three months or £114.50 for twelve months'
             tail = _UNIT_TAIL.match(text[other.end:]) or _PRICE_TAIL.match(text[other.end:])
             end = other.end + (tail.end() if tail else 0)
+    if any(f.kind == "percent" and f.end == end for f in facts):  # '5% of the order value'
+        share = _PERCENT_OF.match(text[end:])
+        end += share.end() if share else 0
     if fact.kind in _NUMERIC:  # '6 hours or longer', '£25 or more'
         more = _OR_MORE.match(text[end:])
         end += more.end() if more else 0
@@ -258,7 +266,8 @@ def fact_phrase(text: str, fact: KeyFact, facts: list[KeyFact]) -> tuple[int, in
     start = left.start() if left else start
     if text[start - 1:start] == "(" and text[end:end + 1] == ")":
         start, end = start - 1, end + 1
-    return start, end
+    whichever = _WHICHEVER.match(text[end:])  # '30 days or 14 days of delivery, whichever is longer'
+    return start, end + (whichever.end() if whichever else 0)
 
 
 def in_condition(clause: Clause, start: int) -> bool:
@@ -371,7 +380,9 @@ def duration_wh(prep: str, phrase: str) -> str:
         return "How far in advance"
     if prep in {"within", "in"}:
         return "How soon"
-    return "When" if prep in {"after", "until", "by"} else "How long"
+    if prep in {"after", "until", "by"} or re.search(r"\d\S*\s+\S+\s+(?:after|from)\s", phrase):
+        return "When"  # 'after 6 months', '18 months after they are earned': a point in time
+    return "How long"
 
 
 def code_noun(fact: KeyFact, phrase: str) -> str:
@@ -487,13 +498,13 @@ def alternative(clause: Clause, ranked: list[KeyFact], facts: list[KeyFact]) -> 
             return next(iter(member_questions(clause, members, facts, second=True)), None)
         phrase = clause.text[start:end]
         first = wh_word(fact, phrase, False, clause.text[:start])
-        wh = second_wh(first, fact, clause)
+        wh = second_wh(first, fact, clause, phrase)
         if wh:
             return ask(clause, wh, [(start, end)]), phrase
     return None
 
 
-def second_wh(first: str | None, fact: KeyFact, clause: Clause) -> str | None:
+def second_wh(first: str | None, fact: KeyFact, clause: Clause, phrase: str = "") -> str | None:
     if fact.kind == "measure" and first in _DIMENSION_NOUNS:
         return _DIMENSION_NOUNS[first]  # 'How long is the pool?' -> 'What length is the pool?'
     unit = re.sub(r"^\S+[\s-]", "", fact.text).rstrip("s") + "s" if fact.kind == "duration" else ""
@@ -503,8 +514,9 @@ def second_wh(first: str | None, fact: KeyFact, clause: Clause) -> str | None:
              "How far in advance": f"How many {unit} in advance", "How often": "How frequently",
              "What percentage": "How much", "How old": "At what age"}
     if first == "When":
-        return {"time": "What time", "date": "On what date", "day": "On which days", "year": "In which year"}.get(
-            fact.kind)
+        return {"time": "What time", "date": "On what date", "day": "On which days", "year": "In which year",
+                "duration": None if phrase.split()[:1] and phrase.split()[0].lower() in PREPOSITIONS
+                else f"How many {unit}"}.get(fact.kind)
     if first in swaps:
         return swaps[first]
     return next((alt for pattern, wh, alt in _UNIT_WH if wh == first), None)

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from ..facts.keyfacts import NUMBER_WORDS
-from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, NEGATIONS, PARTICLES,
+from ..facts.words import (ADVERBS, expand_contractions, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, NEGATIONS, PARTICLES,
                            PREPOSITIONS, PRONOUNS, SUBORDINATORS, base_verb, is_adjective, is_base_verb, is_noun,
                            is_plural_noun, lower_first, upper_first, verb_forms)
 
@@ -41,7 +41,7 @@ _EXAMPLES = re.compile(r"\b(?:such as|including|like|e\.g\.|for example)\s", re.
 # a verb whose object 'you' is the asker: 'lets you pay' -> 'let me pay'
 _OBJECT_VERBS = frozenset("let allow help make ask tell remind require expect want invite encourage advise permit "
                           "enable contact send give show charge email call".split())
-_REPLY = re.compile(r"^(?:yes|no)[.,!]\s+", re.IGNORECASE)
+_REPLY = re.compile(r"^(?:yes|no)(?:[.,!]|\s+[-–—])\s+", re.IGNORECASE)  # 'Yes, ...', 'No - ...'
 _MAX_SUBJECT_WORDS = 14
 
 
@@ -82,7 +82,7 @@ def words_of(text: str, start: int = 0) -> list[tuple[str, int, int]]:
 
 def parse_clause(sentence: str, instruction: bool = False) -> Clause | None:
     """The clause of ``sentence``; ``instruction`` hints that it is a list step ('Check the tyres')."""
-    text = _REPLY.sub("", sentence.strip()).rstrip(".!;:").strip()
+    text = _REPLY.sub("", expand_contractions(sentence.strip())).rstrip(".!;:").strip()
     text = re.sub(r"^(?:[Pp]lease|[Ss]imply|[Jj]ust)\s+(?=[a-z])", lambda m: "", text)
     text = upper_first(text)
     clause = Clause(text=text)
@@ -107,7 +107,7 @@ def split_lead(clause: Clause, offset: int = 0) -> None:
     """Cut a leading adjunct ('Under the Workplace Scheme', 'If the box is dirty') off the clause."""
     text = clause.text[offset:]
     first = text.split()[0].lower().strip(",") if text.split() else ""
-    if first not in _LEAD_WORDS | _SENTENCE_ADVERBS and not _LEAD_PHRASE.match(text):
+    if first not in _LEAD_WORDS | _SENTENCE_ADVERBS and not _LEAD_PHRASE.match(text) and not short_adjunct(text):
         return
     depth, cut = 0, -1
     for i, ch in enumerate(text[:200]):
@@ -129,6 +129,16 @@ def split_lead(clause: Clause, offset: int = 0) -> None:
     clause.lead = text[:cut].strip(" ,")
     clause.condition = first in _CONDITIONS
     clause.main_start = offset + cut + (text[cut] == ",")
+
+
+def short_adjunct(text: str) -> bool:
+    """Whether the text opens with a few verbless words, a comma, then a subject: 'Out of hours, the
+    duty master ...', 'Each spring, we ...' (not a list of names: 'Monday, Tuesday and Friday')."""
+    head, comma, rest = text.partition(", ")
+    words = head.split()
+    return bool(comma) and 0 < len(words) <= 4 and rest.split()[:1] != [] \
+        and rest.split()[0].lower() in (DETERMINERS | PRONOUNS) - {"it", "this", "that", "which", "what", "whose"} \
+        and not any(w.lower() in AUXILIARIES or verb_forms(w) & {"VBZ", "VBD"} and not is_noun(w) for w in words)
 
 
 def noun_phrase_start(text: str, pronouns_only: bool = False) -> int:
@@ -159,12 +169,24 @@ def looks_imperative(words: list[tuple[str, int, int]], instruction: bool, after
         return False
     if first[:1].isupper() and following[:1].isupper():
         return False  # a name: 'Corn Exchange', 'Canal Basin'
-    opens_object = following.lower() in DETERMINERS | PREPOSITIONS | PRONOUNS | ADVERBS | {"up", "out", "back", "off"} \
+    opens_object = following.lower() in DETERMINERS | PREPOSITIONS | PRONOUNS | ADVERBS | PARTICLES | {"along"} \
         or following[:1].isdigit()
     if following.lower() not in DETERMINERS | PRONOUNS | PREPOSITIONS | ADVERBS and is_noun(first) \
             and find_verb(words) is not None:
         return False  # 'Level 1 mechanics are ...', 'Ride credit is used first'
+    if following.lower() in PREPOSITIONS and is_noun(first) and finite_verb_follows(words[2:10]):
+        return False  # 'Speed within the marina is limited to 3 knots'
     return opens_object or not is_noun(first) or instruction
+
+
+def finite_verb_follows(words: list[tuple[str, int, int]]) -> bool:
+    """Whether an auxiliary comes before any clause word: the first words were a subject, not an order."""
+    for word, _, _ in words:
+        if word.lower() in _CLAUSE_STOPS:
+            return False
+        if word.lower() in AUXILIARIES - {"be", "been", "being", "need", "needs", "do"}:
+            return True
+    return False
 
 
 def imperative(clause: Clause, words: list[tuple[str, int, int]]) -> Clause:

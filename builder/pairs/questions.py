@@ -23,9 +23,9 @@ import re
 from ..facts import Statement, key_facts, plain
 from ..facts.statements import is_listed_thing, is_sentence
 from ..facts.keyfacts import fold
-from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, PREPOSITIONS, SUBORDINATORS,
-                           base_verb, inflect_verb, is_base_verb, is_noun, is_plural_noun, lower_first, upper_first,
-                           verb_forms)
+from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, PARTICLES, PREPOSITIONS,
+                           SUBORDINATORS, base_verb, expand_contractions, inflect_verb, is_base_verb, is_noun,
+                           is_plural_noun, lower_first, upper_first, verb_forms)
 from .asking import fact_questions, relative_questions
 from .base import Candidate
 from .clauses import Clause, condition_phrase, cut_tail, parse_clause, plural, user_voice
@@ -72,7 +72,7 @@ def key_phrase(statement: Statement, clause: Clause | None = None) -> str:
     Never past the verb of a statement read as subject + verb ('Members pay ...' -> 'members')."""
     named = clause and not clause.imperative and clause.verb_start \
         and clause.subject.lower() not in PRONOUN_SUBJECTS | {"you", "we", "i", "there"}
-    text = clause.text[clause.subject_start:clause.verb_start] if named else statement.text
+    text = clause.text[clause.subject_start:clause.verb_start] if named else expand_contractions(statement.text)
     words = re.findall(r"[\w’'-]+", re.split(r"[,;:(]", text)[0].replace("”", "").replace('"', ""))
     after_determiner = False  # 'An update that says ...': a noun, not 'updating'
     while words and (words[0].lower() in FUNCTION_WORDS | PRONOUN_SUBJECTS | {"be", "been"} or words[0][:1].isdigit()):
@@ -81,13 +81,15 @@ def key_phrase(statement: Statement, clause: Clause | None = None) -> str:
     cut = next((i for i, w in enumerate(words) if w.lower() in AUXILIARIES | _CLAUSE_WORDS - {"and"}
                 or w[:1].isdigit()), len(words))
     words = words[:cut]
-    while words and words[-1].lower() in FUNCTION_WORDS:
+    while words and words[-1].lower() in FUNCTION_WORDS | PARTICLES | {"least", "than"}:  # 'bookings of up to'
         words = words[:-1]
-    if not words:
-        return ""
-    if len(words) > 1 and verb_forms(words[1]) & {"VBZ", "VBD"} and is_sentence(statement.text):
+    if not words or after_determiner and len(words) == 1 and not is_noun(words[0]):
+        return ""  # 'A swollen, dropped or damaged battery': not 'swollen'
+    if len(words) > 1 and verb_forms(words[1]) & {"VBZ", "VBD"} and words[1].islower() and is_sentence(statement.text):
         return user_voice(lower_first(words[0]))  # 'Noise carries at night' -> 'noise', not 'noising carries'
-    if not named and is_base_verb(words[0]) and words[0].islower() and not after_determiner \
+    ordered = clause and clause.imperative and words[0].lower() == clause.lemma and len(words) > 1 \
+        and words[1].lower() in DETERMINERS | PREPOSITIONS | PRONOUN_SUBJECTS  # 'Check with the desk' -> 'checking with the desk'
+    if not named and is_base_verb(words[0]) and (words[0].islower() or ordered) and not after_determiner \
             and words[0] not in ADVERBS:  # not 'stilling unhappy'
         words[0] = inflect_verb(words[0], "VBG")
     return user_voice(lower_first(" ".join(words)))
@@ -97,37 +99,57 @@ def verb_phrase(clause: Clause | None) -> str:
     """What the statement says is done, as a gerund: 'We will contact you sooner if ...' -> 'contacting me sooner'."""
     if clause is None or clause.imperative:
         return ""
-    if clause.copula:  # 'The share is refunded within 60 days' -> 'the share being refunded'
-        words = [w for w in clause.text[clause.body_start:].split() if w.lower() not in ADVERBS]
-        if not words or "VBN" not in verb_forms(words[0]) or len(clause.subject.split()) > 5:
-            return ""
-        return user_voice(f"{lower_first(clause.subject)} being {words[0].strip(',')}")
+    body = [w for w in clause.text[clause.body_start:].split() if w.lower() not in ADVERBS | {"not", "never"}]
+    if clause.copula:
+        return passive_phrase(clause.subject, body)
+    passive = passive_phrase(clause.subject, body[1:]) if body[:1] in (["be"], ["been"]) and not clause.lemma \
+        and clause.subject.lower() not in PRONOUN_SUBJECTS | {"you", "we", "i"} else ""
+    if passive:  # 'the duty master can be raised on VHF' -> 'the duty master being raised on VHF'
+        return passive
     if clause.lemma:
         words = [clause.lemma] + clause.text[clause.lemma_end:].split()
     else:
         words = [w for w in clause.text[clause.body_start:].split()
                  if w.lower() not in ADVERBS | {"not", "never", "be", "been", "have"}]
     verb = base_verb(words[0].strip(",")) if words else None
-    if verb is None:
+    if verb is None or verb in {"mean", "refer"}:  # a definition: its term is the topic, not 'meaning a person'
         return ""
     if words[1:2] and words[1].lower() in _CLAUSE_WORDS:
         return ""  # 'explained that ...', 'will not return if ...': the verb alone says nothing
-    phrase = re.split(r",|\s(?:if|when|unless|because|so|which|that|and)\s", " ".join(words[1:5]))[0].split()
-    had_object = bool(phrase)
+    phrase = object_words(words[1:5])
+    if not phrase and re.match(r"\S*\d\S*\s+\S+\s+(?:after|before|from)\s", " ".join(words[1:])) \
+            and 0 < len(clause.subject.split()) <= 4 and clause.subject.lower() not in PRONOUN_SUBJECTS | {"you", "we"}:
+        return user_voice(f"{lower_first(clause.subject)} {inflect_verb(verb, 'VBG')}")  # 'credits expiring'
+    if not phrase:
+        return ""  # 'holds 12 Barrows', 'a charge applies': not a bare 'holding', 'applying'
+    return user_voice(f"{inflect_verb(verb, 'VBG')} {' '.join(phrase)}".strip())
+
+
+def passive_phrase(subject: str, words: list[str]) -> str:
+    """'The share is refunded within 60 days' -> 'the share being refunded'; 'Charges are based on an
+    estimate' -> 'charges being based on an estimate'. Empty unless the words open with a participle."""
+    if not words or "VBN" not in verb_forms(words[0]) or len(subject.split()) > 5:
+        return ""
+    complement = object_words(words[1:6]) if words[1:2] and words[1].lower() in PREPOSITIONS else []
+    return user_voice(" ".join([lower_first(subject), "being", words[0].strip(","), *complement]))
+
+
+def object_words(words: list[str]) -> list[str]:
+    """The words after a verb that say what it acts on, up to a clause break, a new subject or a figure
+    ('on an estimate of the costs' -> 'on an estimate'; 'within 60 days' -> nothing)."""
+    phrase = re.split(r",|\s(?:if|when|unless|because|so|which|that|and)\s", " ".join(words))[0].split()
     phrase = phrase[:next((i for i, w in enumerate(phrase) if w.lower() in _CLAUSE_SUBJECTS), len(phrase))]
     phrase = phrase[:next((i for i, w in enumerate(phrase) if w[:1].isdigit() or w[:1] in "€£$"), len(phrase))]
     while phrase and (phrase[-1].lower() in FUNCTION_WORDS | PREPOSITIONS or phrase[-1].lower() == "least"):
         phrase = phrase[:-1]
-    if had_object and not phrase:
-        return ""  # 'holds 12 Barrows', 'realise they can be heard': not a bare 'holding', 'realising'
-    return user_voice(f"{inflect_verb(verb, 'VBG')} {' '.join(phrase)}".strip())
+    return phrase
 
 
 def listed_item(statement: Statement) -> str:
     """The item of 'Each report gets one of these codes: F2 Tyres and wheels.' ('F2 Tyres and wheels')."""
     if not statement.lead_in or ": " not in statement.text:
         return ""
-    item = statement.text.split(": ", 1)[1].rstrip(".")
+    item = statement.text.split(": ", 1)[1].rstrip(".").split(": ")[0]  # 'The exceptions are: 3D printer: 4 hours'
     return item if len(item.split()) <= 8 else ""
 
 
@@ -198,15 +220,21 @@ def subject_phrase(statement: Statement, clause: Clause | None, topic: Topic) ->
     """What the statement is about, as a noun phrase for plain questions."""
     if clause and clause.imperative:
         first_fact = min((f.start for f in key_facts(clause.text) if f.start >= clause.lemma_end), default=None)
-        rest = clause.text[clause.lemma_end:first_fact]
+        rest = re.split(r"\s*[(\[]|\s(?:if|when|unless|because|until|so that)\s",  # 'the office (01632 ...)'
+                        clause.text[clause.lemma_end:first_fact])[0]
         rest = re.sub(r"(?:\s+(?:at least|at most|no more than|up to|within|after|before|by|at|on|in|for|from))+\s*$",
                       "", " ".join(rest.split()[:6]).strip(" ,"), flags=re.IGNORECASE)
         return user_voice(cut_tail(f"{inflect_verb(clause.lemma, 'VBG')} {rest}"))
     if clause and clause.lead.lower().startswith("to ") and clause.subject.lower() in {"you", "i", "we"}:
         words = clause.lead.split()
         return user_voice(" ".join([inflect_verb(words[1].lower(), "VBG")] + words[2:]))
-    if clause and 0 < len(clause.subject.split()) <= 8 and clause.subject.lower() not in _NOT_TOPICS:
-        return user_voice(lower_first(re.sub(r"\s*\([^)]*\)?", "", clause.subject)))
+    subject = re.sub(r"\s+(?:of|at|for|from|above|over|under|below|after|before|within)\s+"
+                     r"(?:up to |at least |more than |less than )?\S*\d.*$", "",
+                     clause.subject) if clause else ""  # 'a charge of 25p ...', 'entertainment above £300 ...'
+    subject = re.sub(r"\s*\([^)]*\)?|[\"“”]|\s+aged$", "", subject)
+    figures = any(f.kind not in {"name", "code"} for f in key_facts(subject))  # 'Up to two children', 'Ring 01632 ...'
+    if clause and 0 < len(subject.split()) <= 8 and subject.lower() not in _NOT_TOPICS and not figures:
+        return user_voice(lower_first(subject))
     if statement.row:
         return statement.row["key"]
     names = [f.text for f in statement.facts if f.kind in {"name", "code"}]
@@ -283,7 +311,7 @@ def fallback_questions(statement: Statement, clause: Clause | None, topic: Topic
     if not np:
         return []
     doing = "" if not is_topic(doing) else with_article(doing, statement.text)
-    doing = "" if doing.lower() == np.lower() else doing
+    doing = "" if re.sub(r"^(?:an?|the) ", "", doing.lower()) == re.sub(r"^(?:an?|the) ", "", np.lower()) else doing
     out = [f"What should I know about {np}?"] + ([f"What should I know about {doing}?"] if doing else [])
     document = topic.document
     if names_a_document(document) and not document.lower().startswith(("how ", "what ", "who ", "when ", "why ")) \

@@ -31,6 +31,7 @@ from .base import Candidate, ChunkResult, ProgressCallback, register
 from .asking import trailing_relative
 from .clauses import condition_phrase, parse_clause, plural, user_voice
 from .questions import MAX_QUESTIONS, PRONOUN_SUBJECTS, statement_questions
+from .shapes import label_value
 from .topics import Topic, document_topics
 
 _FAQ = re.compile(r"^\s*(?:\*\*)?Q(?:uestion)?[:.](?:\*\*)?\s*(.+?)\s*\n\s*(?:\*\*)?A(?:nswer)?[:.](?:\*\*)?\s*(.+?)"
@@ -245,8 +246,8 @@ def member_pairs(item: Statement, heading: str, named: str) -> list[Candidate]:
     """'Is asbestos in any form among the items you cannot take?' of an item under a plural heading
     (``named``: the heading as the asker names it, ``list_name``)."""
     thing = item.text.rstrip(".")
-    if thing.split()[0].lower() in FUNCTION_WORDS:
-        return []  # not 'Is for a P2, within two business days among ...
+    if thing.split()[0].lower() in FUNCTION_WORDS or label_value(item):
+        return []  # not 'Is for a P2, within two business days among ...', nor 'Is pump-out: free among ...
     verb = "Are" if plural(lower_first(thing)) else "Is"
     return [Candidate(question=f"{verb} {lower_first(thing)} among the {named}?",
                       answer=f"Yes. {thing} {verb.lower()} among the {lower_first(heading.rstrip(':.'))}.",

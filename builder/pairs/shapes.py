@@ -130,9 +130,11 @@ def rule_questions(clause: Clause) -> list[tuple[str, str]]:
         else:
             direct = f"Yes, {qualifier}" if tail else "Yes."
         out.append((ask_yes_no(clause, removal), direct))
-    if clause.condition and clause.lead:
+    if clause.condition and clause.lead and any(w.lower() in AUXILIARIES or verb_forms(w) & {"VBZ", "VBD", "VBP"}
+                                                for w in clause.lead.split()[1:]):  # not 'Where a child, ...'
         main = cut_tail(clause.text[clause.main_start:])
-        out.append((finish(f"What happens {lower_first(clause.lead)}"), upper_first(user_voice(main).strip())))
+        lead = re.sub(r"^(?i:where|in cases where|in the event that)\s", "if ", clause.lead)  # 'Where a date falls'
+        out.append((finish(f"What happens {lower_first(lead)}"), upper_first(main.strip())))  # the document speaks
     return out
 
 
@@ -181,6 +183,8 @@ def label_questions(label: str, value: str, statement: Statement) -> list[tuple[
         questions = [f"When was the document {label}?", f"What date was the document {label}?"]
     elif kinds & {"time", "day"}:
         questions = [f"What are the hours of {noun}?", f"When is {noun} open?"]
+    elif "money" in kinds:
+        questions = [f"How much is {noun}?", f"What does {noun} cost?"]
     elif kinds & {"code", "name"}:
         questions = [f"Where is {noun}?", f"What is the address of {noun}?"]
     else:
@@ -194,12 +198,19 @@ def row_questions(statement: Statement) -> list[tuple[str, str]]:
     key, cells = row.get("key", ""), row.get("cells", [])
     heading = statement.context[-1] if statement.context else ""
     per_cell = [day_questions(key, key, column, value) if names_days(column)
-                else day_questions(heading or column, column, key, value) if names_days(key)
+                else day_questions(day_place(column, heading, len(cells)), column, key, value) if names_days(key)
                 else cell_questions(key, column, value) for column, value in cells]
     out = []
     for variant in range(max((len(q) for q in per_cell), default=0)):
         out.extend(qs[variant] for qs in per_cell if variant < len(qs))
     return out
+
+
+def day_place(column: str, heading: str, columns: int) -> str:
+    """Whose hours a column of a row keyed by a day gives: the column's own name when the row has
+    several ('Fuel dock' beside 'Marina office'), else the section's heading ('Opening hours')."""
+    generic = re.fullmatch(r"(?i)(?:opening\s+)?(?:hours|times|open|value)", column.strip())
+    return column if columns > 1 and not generic or not heading else heading
 
 
 def day_questions(place: str, thing: str, day: str, value: str) -> list[tuple[str, str]]:
@@ -211,6 +222,7 @@ def day_questions(place: str, thing: str, day: str, value: str) -> list[tuple[st
     place = lower_first(place)
     hours = place if re.search(r"\b(?:hours|times)$", place) else f"{place} hours"
     opens = re.sub(r"\s*\b(?:opening |open )?(?:hours|times)$", "", place)
+    opens = f"the {opens}" if opens[:1].islower() and opens.split()[0] not in DETERMINERS else opens
     questions = [f"What are the {hours} on {day}?"] + ([f"When is {opens} open on {day}?"] if opens else [])
     return [(q, value) for q in questions]
 
