@@ -414,6 +414,18 @@ def test_noun_subjects_fronted_phrases_and_passives_read_as_the_document_means()
     assert [q for q in credits if q.startswith("What should I know about Spoke Credits expiring")]
 
 
+def test_labelled_items_after_a_lead_in_are_asked_for_what_the_lead_in_names():
+    overtime = asked("3.1 Overtime must be authorised in advance.\n3.2 Overtime is paid at the following rates:\n"
+                     "  (a) Sunday working: time and three-quarters;\n  (b) work on a bank holiday: double time.\n"
+                     "3.3 Employees on grade 7 and above are not eligible for paid overtime.", ["Overtime"])
+    assert overtime["What is the rate for Sunday working?"].startswith("Time and three-quarters. ")
+    assert [q for q in overtime if q.startswith("What is the rate for work on a bank holiday")]
+    assert "Are employees on grade 7 and above eligible for paid overtime?" in overtime  # the nested list has ended
+    uptime = asked("We commit to the following Monthly Uptime Percentage:\n\n- Business: 99.9%\n- Team: 99.5%",
+                   ["Uptime"])
+    assert uptime["What is the Monthly Uptime Percentage for Team?"].startswith("99.5%. ")
+
+
 def test_a_document_that_is_one_large_table_keeps_its_header_in_every_chunk():
     lines = ["| Zone | Stations | Docks |", "|---|---|---|"] + [f"| Zone {n} | {n + 3} | {n * 10 + 6} |"
                                                                 for n in range(120)]

@@ -36,6 +36,7 @@ _MAX_THING_WORDS = 10
 _NUMBERED_TITLE = re.compile(r"^[A-Z][a-z]+ \d+[A-Za-z]?\s+[—–-]\s+\S")
 _POSSIBLE_BOUNDARY = re.compile(r"[.!?;][\"”’')\]]*\s+\S")
 _NOT_BEFORE_VERB = DETERMINERS | PREPOSITIONS | {"and", "or", "nor", "to"}
+_LABELLED_ITEM = re.compile(r"[^:]{1,60}: \S")
 _TABLE_RULE = re.compile(r"[\s|:\-]+")
 _ABBREVIATION_END = re.compile(r"\b(?:[Nn]o|[Nn]r|[Rr]ef|[Ff]ig|[Vv]ol|[Aa]rt|[Ss]ec|[Tt]el|[Pp]ara)\.$")
 
@@ -81,6 +82,7 @@ class Reader:
         self.context = [clean_heading(h) for h in heading_path]
         self.local: str = ""
         self.lead_in: str = ""
+        self.lead_marker: str = ""  # the marker of an item that is itself a lead-in ('3.2 ... rates:')
         self.header = carried_header
         self.text = ""
         self.out: list[Statement] = []
@@ -120,6 +122,8 @@ class Reader:
                     self.add(sentence, sentence, kind="sentence" if ends_sentence(sentence) else "line")
 
     def read_item(self, lines: list[str]) -> None:
+        if self.lead_marker and marker_style(lines[0]) == self.lead_marker:
+            self.lead_in, self.lead_marker = "", ""  # a sibling of the item that led in: its list has ended
         marker = _STEP.match(lines[0])
         body = " ".join(line.strip() for line in [_ITEM.sub("", lines[0], count=1)] + lines[1:])
         body = plain(body).rstrip(";,").strip()
@@ -128,11 +132,14 @@ class Reader:
         kind = "step" if marker else "item"
         evidence = lines[0] if len(lines) == 1 else lines[0].strip()
         sentences = split_sentences(body) or [body]
-        if self.lead_in:
-            sentences[0] = join_lead_in(self.lead_in, sentences[0])
+        lead_in = self.lead_in if not self.lead_marker or _LABELLED_ITEM.match(sentences[0]) else ""
+        if lead_in:  # an item's own lead-in reads on only into 'label: value' items; other items are a list
+            sentences[0] = join_lead_in(lead_in, sentences[0])
+        opens_list = not self.lead_in and plain(sentences[-1]).endswith(":")  # '3.2 Overtime is paid at these rates:'
         for sentence in sentences:
-            self.add(sentence, evidence if len(sentences) == 1 else sentence, kind=kind, step=step,
-                     lead_in=self.lead_in)
+            self.add(sentence, evidence if len(sentences) == 1 else sentence, kind=kind, step=step, lead_in=lead_in)
+        if opens_list:
+            self.lead_in, self.lead_marker = plain(sentences[-1]), marker_style(lines[0])
 
     def read_table(self, lines: list[str]) -> None:
         """Rows with their header. A table whose first row is ruled off (``|---|`` under it) has
@@ -198,6 +205,20 @@ def blocks(text: str) -> list[tuple[str, list[str]]]:
         else:
             out.append((kind, [line]))
     return [(kind, lines) for kind, lines in out if kind != "blank"]
+
+
+def marker_style(line: str) -> str:
+    """The kind of an item's marker: 'dotted1' ('2.1'), 'number' ('3.'), 'letter' ('(a)'), 'roman'
+    ('(iv)') or 'bullet', so that a nested list is told from its parent's."""
+    match = _ITEM.match(line)
+    token = match.group(0).strip() if match else ""
+    if re.fullmatch(r"\d+(?:\.\d+)+\.?", token):
+        return f"dotted{token.rstrip('.').count('.')}"
+    if re.fullmatch(r"\d+[.)]", token):
+        return "number"
+    if re.fullmatch(r"\(?[ivx]{2,4}\)", token):
+        return "roman"
+    return "letter" if re.fullmatch(r"\(?[a-z]\)", token) else "bullet"
 
 
 def line_kind(line: str) -> str:
@@ -298,6 +319,9 @@ def join_lead_in(lead_in: str, item: str) -> str:
     An item that is a sentence of its own ('Wear safety boots.') stays as it is; other items
     read on from the lead-in."""
     lead = lead_in.rstrip(":").rstrip()
+    label = item.split(": ", 1)[0]
+    if _LABELLED_ITEM.match(item) and (label[:1].islower() or not is_sentence(label)):
+        return f"{lead}: {item}"  # 'Overtime is paid at these rates: Sunday working: time and three-quarters'
     if item[:1].islower():
         return f"{lead} {item}"
     if is_sentence(item):

@@ -22,7 +22,7 @@ import re
 
 from ..facts import Statement, key_facts, plain
 from ..facts.statements import is_listed_thing, is_sentence
-from ..facts.keyfacts import fold
+from ..facts.keyfacts import NUMBER_WORDS, fold
 from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, PARTICLES, PREPOSITIONS,
                            SUBORDINATORS, base_verb, expand_contractions, inflect_verb, is_base_verb, is_noun,
                            is_plural_noun, lower_first, upper_first, verb_forms)
@@ -73,19 +73,23 @@ def key_phrase(statement: Statement, clause: Clause | None = None) -> str:
     named = clause and not clause.imperative and clause.verb_start \
         and clause.subject.lower() not in PRONOUN_SUBJECTS | {"you", "we", "i", "there"}
     text = clause.text[clause.subject_start:clause.verb_start] if named else expand_contractions(statement.text)
-    words = re.findall(r"[\w’'-]+", re.split(r"[,;:(]", text)[0].replace("”", "").replace('"', ""))
+    text = re.sub(r"\S+@\S+|\bhttps?://\S+", "", text)  # an address is no phrase: not 'billing tallystack example'
+    words = re.findall(r"[\w’'-]+", re.split(r"[,;:(—–]", text)[0].replace("”", "").replace('"', ""))
     after_determiner = False  # 'An update that says ...': a noun, not 'updating'
     while words and (words[0].lower() in FUNCTION_WORDS | PRONOUN_SUBJECTS | {"be", "been"} or words[0][:1].isdigit()):
         after_determiner, words = words[0].lower() in DETERMINERS, words[1:]
-    words = words[:5]
+    words, cut_short = words[:5], len(words) > 5
     cut = next((i for i, w in enumerate(words) if w.lower() in AUXILIARIES | _CLAUSE_WORDS - {"and"}
                 or w[:1].isdigit()), len(words))
     words = words[:cut]
-    while words and words[-1].lower() in FUNCTION_WORDS | PARTICLES | {"least", "than"}:  # 'bookings of up to'
+    while cut_short and cut == 5 and len(words) > 1 and words[-1].islower() and not is_noun(words[-1]):
+        words = words[:-1]  # 'two seats on the seven-member [Board]': not ending on a modifier
+    while words and words[-1].lower() in FUNCTION_WORDS | PARTICLES | ADVERBS | {"least", "than"}:  # 'of up to'
         words = words[:-1]
     if not words or after_determiner and len(words) == 1 and not is_noun(words[0]):
         return ""  # 'A swollen, dropped or damaged battery': not 'swollen'
-    if len(words) > 1 and verb_forms(words[1]) & {"VBZ", "VBD"} and words[1].islower() and is_sentence(statement.text):
+    if len(words) > 1 and verb_forms(words[1]) & {"VBZ", "VBD"} and words[1].islower() and is_sentence(statement.text) \
+            and words[0].lower() not in NUMBER_WORDS:  # 'Two seats on the Board were ...' is no 'two'
         return user_voice(lower_first(words[0]))  # 'Noise carries at night' -> 'noise', not 'noising carries'
     ordered = clause and clause.imperative and words[0].lower() == clause.lemma and len(words) > 1 \
         and words[1].lower() in DETERMINERS | PREPOSITIONS | PRONOUN_SUBJECTS  # 'Check with the desk' -> 'checking with the desk'
@@ -302,7 +306,7 @@ def gerund(phrase: str) -> str:
 def fallback_questions(statement: Statement, clause: Clause | None, topic: Topic) -> list[tuple[str, str]]:
     """Plain questions about what the statement is about, so every fact has several phrasings."""
     label = label_value(statement)
-    doing = gerund(verb_phrase(clause) or key_phrase(statement, clause))
+    doing = "" if label and statement.lead_in else gerund(verb_phrase(clause) or key_phrase(statement, clause))
     heading = lower_first(topic.path[-1]) if topic.path else ""
     phrases = [label[0] if label else subject_phrase(statement, clause, topic), doing, heading, topic.document]
     if is_listed_thing(statement):

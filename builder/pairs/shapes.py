@@ -16,11 +16,13 @@
 import re
 
 from ..facts import Statement, key_facts, names_days
-from ..facts.words import (AUXILIARIES, DETERMINERS, PREPOSITIONS, base_verb, inflect_verb, is_dictionary_word, is_noun,
-                           lower_first, upper_first, verb_forms)
+from ..facts.words import (AUXILIARIES, DETERMINERS, FUNCTION_WORDS, PREPOSITIONS, base_verb, inflect_verb,
+                           is_dictionary_word, is_noun, is_plural_noun, lemmas, lower_first, upper_first, verb_forms)
 from .asking import person_like
 from .clauses import Clause, ask_yes_no, cut_tail, finish, user_voice
 
+_LISTED_SUBJECT = re.compile(r"^(?:the |our |your )?([a-z][a-z -]{2,40}?)(?: (?:for|in|from) [^,:]*)?(?:, [^:]*)? "
+                             r"(?:are|is):?$", re.IGNORECASE)
 _ROLE = re.compile(r"\b(?:the |our |your )?((?:[A-Z][\w’'-]+ )*[A-Z][\w’'-]+), ((?:[A-Z][\w’'-]+ ){1,3}[A-Z][\w’'-]+)"
                    r"(?=,|\.|$)")
 _LABEL = re.compile(r"^([A-Z][^:]{1,60}?)(?:\s*\([^)]*\))?:\s+(.+)$")
@@ -149,19 +151,44 @@ def role_questions(text: str) -> list[tuple[str, str]]:
 
 
 def label_value(statement: Statement) -> tuple[str, str, Statement] | None:
-    """'Customer Desk: Saltmarket Depot, ...' -> ('Customer Desk', 'Saltmarket Depot, ...')."""
-    if statement.lead_in or statement.kind not in {"line", "item", "sentence"}:
+    """'Customer Desk: Saltmarket Depot, ...' -> ('Customer Desk', 'Saltmarket Depot, ...'); a listed
+    'Sunday working: time and three-quarters' after a lead-in ('... at these rates:') too."""
+    if statement.kind not in {"line", "item", "sentence"}:
         return None
-    match = _LABEL.match(statement.text) or _DASHED.match(statement.text)
+    lead = statement.lead_in.rstrip(":").rstrip()
+    if statement.lead_in and not statement.text.startswith(f"{lead}: "):
+        return None
+    text = statement.text[len(lead) + 2:] if statement.lead_in else statement.text
+    match = _LABEL.match(upper_first(text)) if statement.lead_in else _LABEL.match(text) or _DASHED.match(text)
     if not match or len(match.group(1).split()) > _MAX_LABEL_WORDS \
             or any(w.lower() in AUXILIARIES for w in match.group(1).split()):
         return None
     if match.re is _DASHED and not any(f.kind == "name" and f.start == 0 for f in statement.facts):
         return None
-    return match.group(1).strip(), match.group(2).rstrip("."), statement
+    label = match.group(1).strip() if not statement.lead_in else text[:len(match.group(1).strip())]
+    return label, match.group(2).rstrip("."), statement
+
+
+def lead_noun(lead_in: str) -> str:
+    """What a lead-in says its items give: 'Overtime is paid at the following rates:' -> 'rate'."""
+    subject = _LISTED_SUBJECT.match(lead_in.strip())  # 'Average weekly rents for 2025/26 are:' -> 'average weekly rent'
+    words = re.findall(r"[A-Za-z]+", subject.group(1) if subject else lead_in)
+    if not words or not is_noun(words[-1]) or words[-1].lower() in FUNCTION_WORDS | {"follows", "following"}:
+        return ""
+    if subject:
+        return " ".join([lower_first(" ".join(words[:-1])), *(lemmas(words[-1].lower()).get("NOUN") or [words[-1]])[:1]
+                         ]).strip()
+    term = re.search(r"(?:[A-Z][a-z]+ )*[A-Z][a-z]+$", " ".join(words))  # 'the following Monthly Uptime Percentage'
+    if term and term.group(0) != words[0] and " " in term.group(0):
+        return term.group(0)
+    return (lemmas(words[-1].lower()).get("NOUN") or [words[-1].lower()])[0]
 
 
 def label_questions(label: str, value: str, statement: Statement) -> list[tuple[str, str]]:
+    listed = lead_noun(statement.lead_in) if statement.lead_in else ""
+    if listed:  # 'What is the rate for Sunday working?'
+        how = "How much is" if any(f.kind == "money" for f in key_facts(value)) else "What is"
+        return [(f"{how} the {listed} for {label}?", value), (f"What {listed} applies to {label}?", value)]
     kinds = {f.kind for f in key_facts(value)}
     named = label.split()[0].lower() in {"the", "a", "an"} or person_like(label)  # no 'the' before a person
     noun = label if named else f"the {lower_first(label)}"
@@ -184,7 +211,8 @@ def label_questions(label: str, value: str, statement: Statement) -> list[tuple[
     elif kinds & {"time", "day"}:
         questions = [f"What are the hours of {noun}?", f"When is {noun} open?"]
     elif "money" in kinds:
-        questions = [f"How much is {noun}?", f"What does {noun} cost?"]
+        many = is_plural_noun(label.split()[-1]) and is_noun(label.split()[-1])  # 'two-bedroom houses'
+        questions = [f"How much {'are' if many else 'is'} {noun}?", f"What {'do' if many else 'does'} {noun} cost?"]
     elif kinds & {"code", "name"}:
         questions = [f"Where is {noun}?", f"What is the address of {noun}?"]
     else:
