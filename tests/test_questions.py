@@ -426,6 +426,16 @@ def test_labelled_items_after_a_lead_in_are_asked_for_what_the_lead_in_names():
     assert uptime["What is the Monthly Uptime Percentage for Team?"].startswith("99.5%. ")
 
 
+def test_clauses_listed_after_a_colon_are_asked_one_by_one():
+    costs = asked("You only pay for materials: 3D printing is 8p per gram of filament, laser cutting is 60p per "
+                  "minute of cutting time, and a sheet of 3mm plywood from us costs 150p.", ["Costs"])
+    first = {q.split(" (")[0].rstrip("?"): a for q, a in costs.items()}  # without the heading that qualifies it
+    assert first["How much is 3D printing"].startswith("8p per gram of filament. 3D printing is 8p")
+    assert first["How much does a sheet of 3mm plywood from you cost"].startswith("150p. ")
+    assert first["How much is laser cutting"].startswith("60p per minute of cutting time. ")
+    assert not [q for q in costs if q.startswith(("How far", "How long")) or "of filament?" in q]
+
+
 def test_a_document_that_is_one_large_table_keeps_its_header_in_every_chunk():
     lines = ["| Zone | Stations | Docks |", "|---|---|---|"] + [f"| Zone {n} | {n + 3} | {n * 10 + 6} |"
                                                                 for n in range(120)]

@@ -36,6 +36,7 @@ _MAX_THING_WORDS = 10
 _NUMBERED_TITLE = re.compile(r"^[A-Z][a-z]+ \d+[A-Za-z]?\s+[—–-]\s+\S")
 _POSSIBLE_BOUNDARY = re.compile(r"[.!?;][\"”’')\]]*\s+\S")
 _NOT_BEFORE_VERB = DETERMINERS | PREPOSITIONS | {"and", "or", "nor", "to"}
+_LISTED_CLAUSE = re.compile(r",\s+(?:and\s+|or\s+)?(?=[a-z0-9])")  # 'printing is 8p a gram, and a sheet costs 150p'
 _LABELLED_ITEM = re.compile(r"[^:]{1,60}: \S")
 _TABLE_RULE = re.compile(r"[\s|:\-]+")
 _ABBREVIATION_END = re.compile(r"\b(?:[Nn]o|[Nn]r|[Rr]ef|[Ff]ig|[Vv]ol|[Aa]rt|[Ss]ec|[Tt]el|[Pp]ara)\.$")
@@ -272,7 +273,7 @@ def split_sentences(text: str) -> list[str]:
     """Sentence boundaries by pysbd (abbreviations, decimals and initials handled)."""
     text = " ".join(text.split())
     if not _POSSIBLE_BOUNDARY.search(text):
-        return [text] if text else []
+        return split_clauses(text) if text else []
     out: list[str] = []
     for sentence in (s.strip() for s in segmenter().segment(text) if s.strip()):
         if out and _ABBREVIATION_END.search(out[-1]):
@@ -283,10 +284,16 @@ def split_sentences(text: str) -> list[str]:
 
 
 def split_clauses(sentence: str) -> list[str]:
-    """'Bikes are released at 05:30; returns are possible at any time.' -> two statements."""
+    """'Bikes are released at 05:30; returns are possible at any time.' -> two statements; 'You pay for
+    materials: printing is 8p a gram, cutting is 60p a minute.' -> the lead, then one per clause."""
     parts = [p.strip() for p in sentence.split("; ")]
     if len(parts) > 1 and all(len(p.split()) >= _MIN_CLAUSE_WORDS for p in parts) and parts[1][:1].islower():
         return [f"{p[:1].upper()}{p[1:]}".rstrip(".") + "." for p in parts]
+    lead, colon, rest = sentence.partition(": ")
+    listed = [p.strip() for p in _LISTED_CLAUSE.split(rest.rstrip("."))] if colon else []
+    if len(listed) > 1 and len(lead.split()) >= 4 and all(
+            len(p.split()) >= _MIN_WORDS and is_sentence(p) and any(key_facts(p)) for p in listed):
+        return [f"{lead}."] + [f"{p[:1].upper()}{p[1:]}." for p in listed]
     return [sentence]
 
 

@@ -36,7 +36,9 @@ _LEFT = re.compile(rf"(?:\b{_PREPOSITION}\s+){{1,2}}(?:the (?:following|next|sam
 _ORDINAL_DATE = re.compile(r"\b(?:on|by|from|until|before|after) the $", re.IGNORECASE)  # 'on the 25th'
 _JOIN = re.compile(r"^\s*(?:\([^)]*\)\s*)?(?:,\s*)?(?:and|or|to|until|through|[-–—&])?\s*(?:and\s|or\s)?\s*$")
 _UNIT_TAIL = re.compile(r"^(?:\s*(?:per|a|an|each|every)\s+(?:[\w-]+\s(?!(?:for|and|or|in|on|at|to|of|after|before|"
-                        r"with|from|by|until|than|if|when|within|per|each|every)\b))?[\w-]+)+(?:\s+each\b)?")  # '25p per item per day'
+                        r"with|from|by|until|than|if|when|within|per|each|every)\b))?[\w-]+)+"
+                        r"(?:\s+of\s+(?!the\b|your\b|our\b|their\b)[a-z]+(?:\s(?!(?:for|and|or|in|on|at|to|if|when)\b)[a-z]+)?)?"
+                        r"(?:\s+each\b)?")  # '25p per item per day', '8p per gram of filament'
 _PRICE_TAIL = re.compile(r"^\s*for\s+(?:a|an|one|\d+|[a-z]+)[\s-](?:[a-z]+\s)?(?:hours?|days?|weeks?|months?|years?|"
                          r"nights?|minutes?|items?|people|persons?)\b")
 _RELATIVE_TAIL = re.compile(r"^\s*(?:before|after|ahead|in advance|beforehand|earlier|later|ago|of)\b[^,;:()]*")
@@ -211,6 +213,9 @@ def askable(clause: Clause, fact: KeyFact) -> bool:
         return False  # 'gave 3,460 hours and carried out 2,930 checks': a second verb phrase
     if CLAUSE_BREAK.search(before):
         return False
+    if fact.kind == "measure" and re.match(r"\s+[a-z]+\b", text[fact.end:]) and is_noun(text[fact.end:].split()[0]) \
+            and re.search(r"\b(?:of|a|an|the)\s+$", before):
+        return False  # 'a sheet of 3mm plywood': the measure says which plywood, it is not asked for
     # a relative clause after the verb trails off; one in the subject is asked by ``described_head``
     relative = r"|\b(?:that|which|who|whose)\b" if fact.start >= clause.verb_start else ""
     return not re.search(rf";|:\s{relative}|, (?:\w+ ){0,3}\w+ing\b"

@@ -161,7 +161,8 @@ def label_value(statement: Statement) -> tuple[str, str, Statement] | None:
     text = statement.text[len(lead) + 2:] if statement.lead_in else statement.text
     match = _LABEL.match(upper_first(text)) if statement.lead_in else _LABEL.match(text) or _DASHED.match(text)
     if not match or len(match.group(1).split()) > _MAX_LABEL_WORDS \
-            or any(w.lower() in AUXILIARIES for w in match.group(1).split()):
+            or any(w.lower() in AUXILIARIES for w in match.group(1).split()) \
+            or match.group(1).split()[0].lower() in {"you", "we", "i", "they", "it"}:  # 'You only pay for materials:'
         return None
     if match.re is _DASHED and not any(f.kind == "name" and f.start == 0 for f in statement.facts):
         return None
