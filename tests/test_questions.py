@@ -436,6 +436,20 @@ def test_clauses_listed_after_a_colon_are_asked_one_by_one():
     assert not [q for q in costs if q.startswith(("How far", "How long")) or "of filament?" in q]
 
 
+def test_rules_ask_what_or_who_they_are_about_and_what_is_needed_for_what():
+    rules = asked("The hand tools, sewing machines and the vinyl cutter don't need an induction. Barbecues are not "
+                  "permitted on the pontoons. Only Level 3 mechanics may open a battery case. Most riders never pay "
+                  "anything beyond their pass. You'll need a valid library card to use the Workshop.", ["Rules"])
+    first = {q.split(" (")[0].rstrip("?"): a for q, a in rules.items()}
+    assert first["What does not need an induction"].startswith("The hand tools, sewing machines and the vinyl cutter. ")
+    assert first["What is not permitted on the pontoons"].startswith("Barbecues. ")
+    assert first["Who may open a battery case"].startswith("Only Level 3 mechanics. ")
+    assert first["Who never pays anything beyond their pass"].startswith("Most riders. ")
+    assert first["What do I need to use the Workshop"].startswith("A valid library card. ")
+    assert "What does not need an induction" not in {q.split(" (")[0].rstrip("?") for q in asked(
+        "You don't need an induction.", ["Rules"])}  # 'you' is the asker, not an answer
+
+
 def test_a_document_that_is_one_large_table_keeps_its_header_in_every_chunk():
     lines = ["| Zone | Stations | Docks |", "|---|---|---|"] + [f"| Zone {n} | {n + 3} | {n * 10 + 6} |"
                                                                 for n in range(120)]

@@ -83,7 +83,7 @@ _PATTERNS = [
              rf"|{_CODE_PREFIX}?\b[A-Z]{{1,6}}[-‐]?\d+[A-Z]?(?:[.\-/]\w+)*\b(?:\s[A-Z]\d+(?:\.\d+)?\b)?"
              rf"|{_CODE_PREFIX}[A-Z0-9][A-Z0-9.\-/]*\d[A-Z0-9.\-/]*\b|\b[A-Z]\d+[A-Z]\d*\b"
              rf"|\b(?!(?:{'|'.join(_DAYS + _MONTHS)})\b)[A-Z][a-z]+ \d+(?:\.\d+)?\b(?![:.,]?\d)"),
-    ("day", rf"\b{_DAY}\b"),
+    ("day", rf"\b{_DAY}(?:\s(?:mornings?|afternoons?|evenings?|nights?|lunchtimes?))?\b"),  # 'Tuesday evenings'
     ("year", r"\b(?:19|20)\d{2}(?:[/–-]\d{2}(?!\d))?\b"),  # '2024', the financial year '2025/26'
     ("count", rf"(?:(?<![\w.,]){_NUM}(?!\w|-[A-Z])|\b(?i:{_WORDNUM})\b)"
               r"(?:\s(?:[a-z][\w-]*|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?))?"),

@@ -322,7 +322,25 @@ def list_item(words: list[tuple[str, int, int]], i: int, text: str) -> bool:
     before a comma with no verb after it ('Car parts, tyres and batteries')."""
     if not text or text[words[i][2]:words[i][2] + 1] != ",":
         return False
-    return "," in text[words[i - 1][2]:words[i][1]] or not any(is_verb_word(w) for w, _, _ in words[i + 1:])
+    return "," in text[words[i - 1][2]:words[i][1]] or not any(is_verb_word(w) for w, _, _ in words[i + 1:]) \
+        or listed_subject_follows(words[i + 1:i + 12])
+
+
+def listed_subject_follows(words: list[tuple[str, int, int]]) -> bool:
+    """'[The hand tools], sewing machines and the vinyl cutter do not need ...': after the comma, more
+    things, 'and' or 'or', then the verb: the word before the comma was the first of the things."""
+    if not words or words[0][0].lower() in {"and", "or", "but", "then", "so"}:
+        return False
+    coordinated = False
+    for word, _, _ in words:
+        lower = word.lower()
+        if lower in {"and", "or"}:
+            coordinated = True
+        elif lower in AUXILIARIES:
+            return coordinated
+        elif lower in _CLAUSE_STOPS or verb_forms(word) & {"VBZ", "VBD"} and not is_noun(word):
+            return False
+    return False
 
 
 def head_word(words: list[str], default: str) -> str:
@@ -336,11 +354,13 @@ def auxiliary_follows(words: list[tuple[str, int, int]], i: int, text: str) -> b
     """Whether a modal or 'is'/'are' comes a few words after ``words[i]`` in the same clause: then a
     word that can be a noun or a verb is the noun ('Personal purchases on the card must be repaid')."""
     for j, (word, _, end) in enumerate(words[i + 1:i + 8], start=i + 1):
-        coordinated_noun = word.lower() in {"and", "or"} and j + 1 < len(words) and is_noun(words[j + 1][0]) \
-            and words[j + 1][0].lower() not in AUXILIARIES  # 'Parking charges and tolls are ...'
+        after = next((w for w, _, _ in words[j + 1:j + 3] if w.lower() not in DETERMINERS), "")
+        coordinated_noun = word.lower() in {"and", "or"} and is_noun(after) \
+            and after.lower() not in AUXILIARIES  # 'Parking charges and (the) tolls are ...'
         if word.lower() in _CLAUSE_STOPS and not coordinated_noun:
             return False
-        if word.lower() in MODALS | BE:
+        if word.lower() in MODALS | BE or word.lower() in {"do", "does", "did"} and words[j + 1:j + 2] \
+                and words[j + 1][0].lower() in NEGATIONS:  # '... and the vinyl cutter do not need'
             return True
         if text[end:end + 1] in {",", ";", ":"}:
             return False

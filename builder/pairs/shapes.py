@@ -16,13 +16,23 @@
 import re
 
 from ..facts import Statement, key_facts, names_days
-from ..facts.words import (AUXILIARIES, DETERMINERS, FUNCTION_WORDS, PREPOSITIONS, base_verb, inflect_verb,
-                           is_dictionary_word, is_noun, is_plural_noun, lemmas, lower_first, upper_first, verb_forms)
+from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, NEGATIONS, PREPOSITIONS,
+                           SUBORDINATORS, base_verb, inflect_verb, is_base_verb, is_dictionary_word, is_noun,
+                           is_plural_noun, lemmas, lower_first, upper_first, verb_forms)
 from .asking import person_like
-from .clauses import Clause, ask_yes_no, cut_tail, finish, user_voice
+from .clauses import Clause, ask_yes_no, cut_tail, finish, plural, user_voice
 
 _LISTED_SUBJECT = re.compile(r"^(?:the |our |your )?([a-z][a-z -]{2,40}?)(?: (?:for|in|from) [^,:]*)?(?:, [^:]*)? "
                              r"(?:are|is):?$", re.IGNORECASE)
+_SINGULAR_AUX = {"do": "does", "are": "is", "were": "was", "have": "has"}  # 'What does not need an induction?'
+_PEOPLE = frozenset("people person persons anyone everyone someone staff member members customer customers resident "
+                    "residents tenant tenants leaseholder leaseholders rider riders employee employees worker workers "
+                    "volunteer volunteers student students patient patients visitor visitors user users owner owners "
+                    "manager managers agent agents applicant applicants parent parents child children adult adults "
+                    "officer officers mechanic mechanics holder holders subscriber subscribers crew crews driver "
+                    "drivers guest guests client clients contractor contractors".split())  # 'Who can register?'
+_NOT_ASKED_SUBJECTS = {"i", "you", "we", "they", "it", "he", "she", "this", "that", "these", "those", "there", "who",
+                       "everyone", "anyone", "someone", "nobody", "no one"}
 _ROLE = re.compile(r"\b(?:the |our |your )?((?:[A-Z][\w’'-]+ )*[A-Z][\w’'-]+), ((?:[A-Z][\w’'-]+ ){1,3}[A-Z][\w’'-]+)"
                    r"(?=,|\.|$)")
 _LABEL = re.compile(r"^([A-Z][^:]{1,60}?)(?:\s*\([^)]*\))?:\s+(.+)$")
@@ -43,7 +53,57 @@ RULE_MODALS = frozenset({"must", "may", "can", "cannot", "should", "shall"})
 
 def shape_questions(clause: Clause, text: str) -> list[tuple[str, str]]:
     return (rule_questions(clause) + definition_questions(clause) + object_questions(clause)
-            + agent_questions(clause) + role_questions(text))
+            + agent_questions(clause) + subject_rule_questions(clause) + purpose_questions(clause)
+            + role_questions(text))
+
+
+def purpose_questions(clause: Clause) -> list[tuple[str, str]]:
+    """What is needed for what: "You'll need a valid library card to use the Workshop" -> 'What do I
+    need to use the Workshop?' -> 'A valid library card'."""
+    verb, rest = clause.lemma, clause.text[clause.lemma_end:]
+    if not verb:  # 'You will need ...': 'need' read as an auxiliary
+        verb, _, rest = clause.text[clause.body_start:].strip().partition(" ")
+        verb, rest = base_verb(verb) or "", f" {rest}"
+    if verb not in {"need", "require"} or clause.negation or clause.imperative:
+        return []
+    match = re.match(r"\s+((?:an?|the|your|their|some|proof|two|one)\b[^,;:]*?)\s+(?:in order )?to\s+([a-z]+)\b([^,;]*)",
+                     rest)
+    if not match or len(match.group(1).split()) > 8 or not is_base_verb(match.group(2)):
+        return []
+    subject = lower_first(clause.subject) if clause.subject not in {"I"} else "I"
+    does = "do" if subject.lower() in {"you", "i", "we", "they"} or plural(subject) else "does"
+    purpose = f"{match.group(2)}{match.group(3)}".strip()
+    return [(finish(user_voice(f"What {does} {subject} {verb} to {purpose}")), upper_first(match.group(1)))]
+
+
+def subject_rule_questions(clause: Clause) -> list[tuple[str, str]]:
+    """What a rule is about, asked for: 'PVC and anything containing chlorine cannot go in the laser
+    cutter' -> 'What cannot go in the laser cutter?'; 'Barbecues are not permitted on the pontoons'
+    -> 'What is not permitted on the pontoons?'."""
+    subject = re.sub(r",\s*(?:on the other hand|however|though|therefore|in particular)$", "", clause.subject)
+    named = [w.lower() for w in re.findall(r"[\w’'-]+", subject)]
+    if clause.imperative or clause.lead or not (clause.negation or clause.aux in MODALS) or not named \
+            or " ".join(named) in _NOT_ASKED_SUBJECTS or named[0] in SUBORDINATORS or len(named) > 10 \
+            or set(named) & {"you", "we", "i", "they", "following"} \
+            or any(verb_forms(w) & {"VBZ", "VBD"} and not is_noun(w) for w in named[1:]) \
+            or any(f.kind not in {"name", "code"} for f in key_facts(subject)):
+        return []  # a figure in the subject is asked by its own question; 'A Member asked why ...' is misread
+    start = min(clause.verb_start, clause.negation[0]) if clause.negation else clause.verb_start  # 'never sells'
+    predicate = re.split(r"[,;:]|\s(?:if|unless|when|until|because|so that|but)\s|\s(?:and|or)\s(?=(?:can|cannot|must|"
+                         r"may|will|is|are|do|does)\b)", clause.text[start:])[0]
+    if clause.text[start + len(predicate):].startswith(":"):
+        return []  # 'A Support Team Lead must call back:' the list says when
+    words = predicate.split()
+    verb = next((i for i, w in enumerate(words) if w.lower() not in ADVERBS | NEGATIONS), None)
+    if verb is not None and words[verb].lower() not in AUXILIARIES and "VBP" in verb_forms(words[verb]):
+        words[verb] = inflect_verb(base_verb(words[verb]) or words[verb], "VBZ")  # 'Most riders never pay' -> 'never pays'
+    content = [w for w in words[1:] if w.lower() not in AUXILIARIES | NEGATIONS | ADVERBS]
+    if not 2 <= len(words) <= 12 or not content or {w.lower() for w in words} & (_OBJECT_PRONOUNS | {"this", "that"}) \
+            or any(verb_forms(w) & {"VBZ", "VBD"} and not is_noun(w) for w in content[1:]):
+        return []  # 'may do this', 'are not', 'may register depends on': nothing to ask, or a misread clause
+    words[0] = _SINGULAR_AUX.get(words[0].lower(), words[0].lower())
+    wh = "Who" if "who" in named or set(named) & _PEOPLE else "What"
+    return [(finish(f"{wh} {' '.join(words)}"), upper_first(subject))]
 
 
 def definition_questions(clause: Clause) -> list[tuple[str, str]]:
