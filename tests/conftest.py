@@ -61,6 +61,7 @@ def review_template(tmp_path_factory):
 def smol_shaped_run(tmp_path_factory):
     """A tiny random Llama with the bundled model's BPE tokenizer (one llama.cpp knows), and a run
     folder with a LoRA adapter for it."""
+    import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from builder.models import load_tokenizer
@@ -70,6 +71,7 @@ def smol_shaped_run(tmp_path_factory):
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True,
                          bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    torch.manual_seed(0)  # the same random weights every run: what a random model writes is then reproducible
     LlamaForCausalLM(config).save_pretrained(base)
     tokenizer.save_pretrained(base)
     run = tmp_path_factory.mktemp("smol-run")

@@ -202,10 +202,12 @@ def test_second_training_is_refused_while_one_holds_the_lock(train_template, tmp
 @pytest.mark.slow
 def test_cpu_4bit_training_learns(train_template, tmp_path):
     project = copy_project(train_template, tmp_path / "p", quantize="4bit", max_steps=6, eval_every_steps=100)
+    with project.edit_pairs() as pairs:
+        pairs[:] = pairs[:4]  # the same few rows each step: the loss falls on what was learned, not on easier rows
     status = run_training(project)
     assert status["state"] == "completed"
     curve = losses(next(project.runs_dir.iterdir()))
-    assert len(curve) == 6 and sum(curve[-2:]) < sum(curve[:2]), curve
+    assert len(curve) == 6 and sum(curve[-2:]) < sum(curve[:2]) * 0.9, curve
     data = read_json(next(project.runs_dir.iterdir()) / "data.json")
     assert data["quantized_linear_layers"] == 14, "2 layers x 7 projections loaded in 4-bit"
 

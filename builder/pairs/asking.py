@@ -381,8 +381,9 @@ def phrase_noun(phrase: str, fact: KeyFact) -> str:
 def duration_wh(prep: str, phrase: str) -> str:
     if prep in {"every", "each"}:
         return "How often"
-    if re.search(r"\b(?:before|ahead|in advance|beforehand)\b", phrase):
-        return "How far in advance"
+    if re.search(r"\d\S*\s+\S+\s+(?:before|ahead|in advance|beforehand)\b", phrase) \
+            or prep not in {"within", "in"} and re.search(r"\b(?:before|ahead|in advance|beforehand)\b", phrase):
+        return "How far in advance"  # not for 'within 30 days of invoice or before the vessel leaves'
     if prep in {"within", "in"}:
         return "How soon"
     if prep in {"after", "until", "by"} or re.search(r"\d\S*\s+\S+\s+(?:after|from)\s", phrase):

@@ -109,7 +109,7 @@ def subject_rule_questions(clause: Clause) -> list[tuple[str, str]]:
 def definition_questions(clause: Clause) -> list[tuple[str, str]]:
     """'A Barrow Bay is a covered ... area' -> 'What is a Barrow Bay?', 'What is a covered ... area called?'."""
     predicate = clause.text[clause.body_start:].strip()
-    subject = lower_first(clause.subject)
+    subject = lower_first(clause.subject.strip("\"“”'‘’ "))
     if clause.lemma == "mean" and len(subject.split()) <= 6:
         return [(finish(f"What does {subject} mean"), predicate[len("means"):].strip())]
     if not clause.copula or clause.negation or clause.lead or not re.match(r"(?:an?|the)\s+\w", predicate) \
@@ -126,8 +126,8 @@ def definition_questions(clause: Clause) -> list[tuple[str, str]]:
 def object_questions(clause: Clause) -> list[tuple[str, str]]:
     """'All prices include VAT' -> 'What do all prices include?'; a list is the object whole: 'The blue
     bin takes paper, card and cans' -> 'What does the blue bin take?' -> 'Paper, card and cans'."""
-    if not clause.lemma or clause.imperative or clause.negation or clause.lemma in {"be", "do"}:
-        return []
+    if not clause.lemma or clause.imperative or clause.negation or clause.lemma in {"be", "do", "mean", "refer"}:
+        return []  # a definition is asked by ``definition_questions``
     listed = listed_object(clause.text[clause.lemma_end:])
     match = listed or _OBJECT.match(clause.text[clause.lemma_end:])
     obj = match.group(1).strip() if match else ""
