@@ -450,6 +450,23 @@ def test_rules_ask_what_or_who_they_are_about_and_what_is_needed_for_what():
         "You don't need an induction.", ["Rules"])}  # 'you' is the asker, not an answer
 
 
+def test_contacts_roles_notice_and_lead_ins_with_facts_are_asked():
+    contacts = asked("Payroll queries should be directed to Harriet Okonkwo, Payroll Manager (harriet.okonkwo@ardent.example"
+                     "). Leave records are held by HR Advisor Tomasz Wiśniewski. Employees must give 4 weeks' notice.",
+                     ["Contacts"])
+    first = {q.split(" (")[0].rstrip("?"): a for q, a in contacts.items()}
+    assert first["Who is the Payroll Manager"].startswith("Harriet Okonkwo. ")
+    assert first["What is the email address of the Payroll Manager"].startswith("harriet.okonkwo@ardent.example. ")
+    assert first["Who is the HR Advisor"].startswith("Tomasz Wiśniewski. ")
+    assert first["To whom should payroll queries be directed"].startswith("To Harriet Okonkwo")
+    assert first["How much notice must employees give"].startswith("4 weeks' notice. ")
+    assert not [q for q in contacts if "@" in q or "' notice" in q.replace("weeks' notice", "")]
+    leave = asked("Entitlement is in addition to the 8 UK bank holidays and increases with service as follows:\n\n"
+                  "- less than 2 years: 25 days", ["Leave"])
+    assert leave["What is the entitlement for less than 2 years?"].startswith("25 days. ")
+    assert any("8 UK bank holidays" in answer for answer in leave.values())  # the lead-in's own fact is kept
+
+
 def test_a_document_that_is_one_large_table_keeps_its_header_in_every_chunk():
     lines = ["| Zone | Stations | Docks |", "|---|---|---|"] + [f"| Zone {n} | {n + 3} | {n * 10 + 6} |"
                                                                 for n in range(120)]

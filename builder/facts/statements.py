@@ -118,6 +118,8 @@ class Reader:
             for sentence in split_sentences(segment):
                 if plain(sentence).endswith(":"):
                     self.lead_in = plain(sentence)
+                    if key_facts(sentence):  # 'Entitlement is in addition to the 8 UK bank holidays and ...:'
+                        self.add(f"{plain(sentence).rstrip(':').rstrip()}.", sentence, kind="sentence")
                 else:
                     self.lead_in = ""
                     self.add(sentence, sentence, kind="sentence" if ends_sentence(sentence) else "line")

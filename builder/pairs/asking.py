@@ -50,6 +50,7 @@ _SECOND_VERB = re.compile(r",?\s(?:and|but)\s+(?:(?:also|then|only|usually)\s+)?
 _WHICHEVER = re.compile(r",?\s+whichever\s+(?:is|comes)\s+(?:the\s+)?(?:\w+er|more|less|first|last|sooner)\b")
 _PERCENT_OF = re.compile(r"\s+of\s+(?:the |your |their |its |each |a |an |any )?[\w-]+(?: [\w-]+){0,3}?"
                          r"(?=[,;:.)]|$|\s(?:and|or|if|when|unless|for|which|that|is|are)\b)")
+_POSSESSIVE_NOUN = re.compile(r"(?:'s|’s|'|’)\s+[a-z]+\b")  # "4 weeks' notice": what the duration measures
 _QUANTITY_BEFORE = re.compile(r"\b(?:maximum|minimum|total|limit|average|period|block|blocks)\s+$", re.IGNORECASE)
 _DIMENSIONS = "long|wide|high|tall|deep|thick"
 _DIMENSION = re.compile(rf"\s({_DIMENSIONS})$", re.IGNORECASE)  # ends a measure's span: '25 metres long'
@@ -247,6 +248,8 @@ def fact_phrase(text: str, fact: KeyFact, facts: list[KeyFact]) -> tuple[int, in
     if any(f.kind == "percent" and f.end == end for f in facts):  # '5% of the order value'
         share = _PERCENT_OF.match(text[end:])
         end += share.end() if share else 0
+    possessive = _POSSESSIVE_NOUN.match(text[end:]) if fact.kind == "duration" else None
+    end += possessive.end() if possessive else 0  # "4 weeks' notice", "1 week’s pay"
     if fact.kind in _NUMERIC:  # '6 hours or longer', '£25 or more'
         more = _OR_MORE.match(text[end:])
         end += more.end() if more else 0
@@ -310,7 +313,8 @@ def wh_word(fact: KeyFact, phrase: str, in_subject: bool, before: str = "") -> s
     if kind == "frequency":
         return "How many times" if fact.text.endswith("times") else "How often"
     if kind == "duration":
-        return duration_wh(prep, phrase)
+        possessive = re.search(r"(?:'s|’s|'|’)\s+([a-z]+)$", phrase)
+        return f"How much {possessive.group(1)}" if possessive else duration_wh(prep, phrase)
     if kind in {"count", "number"}:
         noun = phrase_noun(phrase, fact)
         if not noun:
@@ -325,6 +329,9 @@ def wh_word(fact: KeyFact, phrase: str, in_subject: bool, before: str = "") -> s
         noun = {"phone": "number", "email": "email address", "url": "website"}.get(kind) or code_noun(fact, phrase)
         return f"{upper_first(prep)} which {noun}" if prep else f"Which {noun}"
     if kind == "name":
+        if prep in {"to", "with", "from"} and not in_subject and person_name(fact.text) \
+                and re.match(rf"\(?{prep}\s+{re.escape(fact.text)}", phrase, re.IGNORECASE):
+            return f"{upper_first(prep)} whom"  # 'directed to Harriet Okonkwo' -> 'To whom ... directed?'
         if prep in _PLACE_PREPOSITIONS and not in_subject:
             return "Where"
         return ("Who" if person_like(fact.text) else None) if in_subject else None
@@ -399,6 +406,14 @@ def code_noun(fact: KeyFact, phrase: str) -> str:
     words = re.findall(r"[A-Za-z]+", phrase[:phrase.find(fact.text)] + fact.text)
     named = next((w for w in words if w[:1].isupper() and is_dictionary_word(w) and w.lower() not in {"no"}), "")
     return named.lower() or "code"
+
+
+def person_name(name: str) -> bool:
+    """A person's name, stricter than ``person_like``: a title, or a last word that is no English word
+    ('Harriet Okonkwo', not 'Hatherley Lane Recycling Centre')."""
+    words = name.split()
+    return person_like(name) and len(words) <= 4 and (
+        words[0].lower() in {"mr", "ms", "mrs", "dr", "miss"} or not is_dictionary_word(words[-1].split("-")[0]))
 
 
 def person_like(name: str) -> bool:
@@ -514,6 +529,8 @@ def second_wh(first: str | None, fact: KeyFact, clause: Clause, phrase: str = ""
     if fact.kind == "measure" and first in _DIMENSION_NOUNS:
         return _DIMENSION_NOUNS[first]  # 'How long is the pool?' -> 'What length is the pool?'
     unit = re.sub(r"^\S+[\s-]", "", fact.text).rstrip("s") + "s" if fact.kind == "duration" else ""
+    if fact.kind == "duration" and first and first.startswith("How much "):
+        return f"How many {unit}' {first.split()[-1]}"  # "How many weeks' notice ...?"
     if first == "How much":
         return "What" if clause.copula or clause.lemma in {"cost", "charge", "pay", "earn", "receive", "get"} else None
     swaps = {"What time": "When", "How long": f"How many {unit}", "How soon": f"Within how many {unit}",

@@ -492,6 +492,7 @@ def plural(noun_phrase: str) -> bool:
 
 def finish(question: str) -> str:
     """One space between words, user's voice, a capital first letter and one question mark."""
+    question = re.sub(r"\s*\([^()]*(?:@|\d{3}|www\.)[^()]*\)", "", question)  # '(harriet@...)', '(01632 ...)'
     question = " ".join(question.replace(" ,", ",").split()).strip(" ,;:.")
     return upper_first(user_voice(question)) + "?"
 

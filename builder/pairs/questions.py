@@ -216,7 +216,7 @@ def answer_text(direct: str, statement: Statement) -> str:
     direct = re.sub(r"^(?:of|and|or)\s+", "", plain(direct).strip(" ,;:()"), flags=re.IGNORECASE)
     if not direct or statement.kind == "faq" or fold(direct) == fold(statement.text.rstrip(".")):
         return statement.text
-    direct = upper_first(direct)
+    direct = direct if re.match(r"\S+@|https?://|www\.", direct) else upper_first(direct)  # an address as written
     return f"{direct}{'' if direct.endswith(('.', '!', '?')) else '.'} {statement.text}"
 
 

@@ -20,7 +20,7 @@ from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MO
                            SUBORDINATORS, base_verb, inflect_verb, is_base_verb, is_dictionary_word, is_noun,
                            is_plural_noun, lemmas, lower_first, upper_first, verb_forms)
 from .asking import person_like
-from .clauses import Clause, ask_yes_no, cut_tail, finish, plural, user_voice
+from .clauses import Clause, ask_yes_no, cut_tail, finish, parse_clause, plural, user_voice
 
 _LISTED_SUBJECT = re.compile(r"^(?:the |our |your )?([a-z][a-z -]{2,40}?)(?: (?:for|in|from) [^,:]*)?(?:, [^:]*)? "
                              r"(?:are|is):?$", re.IGNORECASE)
@@ -33,8 +33,11 @@ _PEOPLE = frozenset("people person persons anyone everyone someone staff member 
                     "drivers guest guests client clients contractor contractors".split())  # 'Who can register?'
 _NOT_ASKED_SUBJECTS = {"i", "you", "we", "they", "it", "he", "she", "this", "that", "these", "those", "there", "who",
                        "everyone", "anyone", "someone", "nobody", "no one"}
-_ROLE = re.compile(r"\b(?:the |our |your )?((?:[A-Z][\w’'-]+ )*[A-Z][\w’'-]+), ((?:[A-Z][\w’'-]+ ){1,3}[A-Z][\w’'-]+)"
-                   r"(?=,|\.|$)")
+_ROLE = re.compile(r"\b(?:[Tt]he |[Oo]ur |[Yy]our )?((?:[A-Z][\w’'-]+ (?:of )?)*[A-Z][\w’'-]+), "
+                   r"((?:[A-Z][\w’'-]+ ){1,3}[A-Z][\w’'-]+)(?=\s*[(,.;]|$)")
+_PERSON = r"(?:(?:Mr|Ms|Mrs|Dr|Miss) )?[A-Z][\w’'-]+(?: [A-Z][\w’'-]+){1,2}"
+_NAME_ROLE = re.compile(rf"\b({_PERSON}), ((?:[A-Z][\w’'-]+ (?:of )?){{0,3}}[A-Z][\w’'-]+)(?=\s*[(,.;]|$)")
+_ROLE_NAME = re.compile(rf"\b((?:[A-Z][\w’'-]+ ){{1,3}})({_PERSON})(?=\s*[(,.;]|$)")  # 'HR Advisor Tomasz W'
 _LABEL = re.compile(r"^([A-Z][^:]{1,60}?)(?:\s*\([^)]*\))?:\s+(.+)$")
 _DASHED = re.compile(r"^([A-Z][^—–]{1,40}?)(?:\s*\([^)]*\))?\s+[—–]\s+(.+)$")
 _OBJECT_END = (r"\s(?:that|which|who|to|for|in|at|on|with|by|from|before|after|when|if|until|during|as|because|so"
@@ -201,13 +204,27 @@ def rule_questions(clause: Clause) -> list[tuple[str, str]]:
 
 
 def role_questions(text: str) -> list[tuple[str, str]]:
-    """'the Fleet Lead, Priya Ashdown-Mbeki,' -> 'Who is the Fleet Lead?'."""
+    """'the Fleet Lead, Priya Ashdown-Mbeki,' / 'Harriet Okonkwo, Payroll Manager' / 'HR Advisor
+    Tomasz Wiśniewski' -> 'Who is the Fleet Lead?' (the Payroll Manager, the HR Advisor); an email
+    address in brackets after the name -> 'What is the email address of the Payroll Manager?'."""
     out = []
-    for match in _ROLE.finditer(text):
-        role, name = match.group(1), match.group(2)
-        if person_like(name) and all(is_dictionary_word(w) for w in role.split()):
-            out.append((f"Who is the {role}?", name))
+    for pattern, role_group in ((_ROLE, 1), (_NAME_ROLE, 2), (_ROLE_NAME, 1)):
+        for match in pattern.finditer(text):
+            role, name = match.group(role_group).strip(), match.group(3 - role_group)
+            if person_like(name) and is_role(role):
+                out.append((f"Who is the {role}?", name))
+                email = re.match(r"\s*\(([^()\s]+@[^()\s]+)\)", text[match.end():])
+                out += [(f"What is the email address of the {role}?", email.group(1))] if email else []
     return out
+
+
+def is_role(words: str) -> bool:
+    """'Payroll Manager', 'Head of People', 'HR Advisor': capitalised words of the dictionary (or an
+    acronym), 'of' between them."""
+    parts = words.split()
+    return 0 < len(parts) <= 4 and parts[-1][:1].isupper() and all(
+        w == "of" or w[:1].isupper() and (is_dictionary_word(w) or re.fullmatch(r"[A-Z]{2,4}", w)) for w in parts) \
+        and not all(re.fullmatch(r"[A-Z]{2,4}", w) for w in parts)
 
 
 def label_value(statement: Statement) -> tuple[str, str, Statement] | None:
@@ -245,11 +262,24 @@ def lead_noun(lead_in: str) -> str:
     return (lemmas(words[-1].lower()).get("NOUN") or [words[-1].lower()])[0]
 
 
+def parse_lead(lead_in: str) -> str:
+    """The subject of a lead-in sentence, when it is a short noun phrase ('Entitlement', 'the fee')."""
+    clause = parse_clause(lead_in.rstrip(":")) if lead_in else None
+    subject = re.sub(r"^(?i:the|your|our)\s+", "", clause.subject) if clause and not clause.imperative \
+        and not clause.lead else ""  # not 'If the uptime falls below ..., the customer may claim ... as follows:'
+    words = subject.split()
+    return lower_first(subject) if 0 < len(words) <= 4 and words[0].lower() not in _NOT_ASKED_SUBJECTS \
+        and is_noun(words[-1]) else ""
+
+
 def label_questions(label: str, value: str, statement: Statement) -> list[tuple[str, str]]:
     listed = lead_noun(statement.lead_in) if statement.lead_in else ""
     if listed:  # 'What is the rate for Sunday working?'
         how = "How much is" if any(f.kind == "money" for f in key_facts(value)) else "What is"
         return [(f"{how} the {listed} for {label}?", value), (f"What {listed} applies to {label}?", value)]
+    lead = parse_lead(statement.lead_in)
+    if lead:  # 'Entitlement increases with service as follows:' + 'less than 2 years: 25 days'
+        return [(f"What is the {lead} for {label}?", value)]
     kinds = {f.kind for f in key_facts(value)}
     named = label.split()[0].lower() in {"the", "a", "an"} or person_like(label)  # no 'the' before a person
     noun = label if named else f"the {lower_first(label)}"
