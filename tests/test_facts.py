@@ -125,11 +125,14 @@ def test_reference_key_facts_leave_out_what_the_question_gives_away():
 
 def test_informative_statements_and_the_reason_for_the_others():
     statements = split_statements("Thank you for your time. The fee is €5. Monthly passes cannot be paused. "
-                                  "This guide explains how to ride. A Barrow Bay is a covered parking area.", [])
+                                  "This guide explains how to ride. A Barrow Bay is a covered parking area. "
+                                  "Bikes are blue and quiet. Welcome to Kestrel Quay.", [])
     assert [s.text for s in informative_statements(statements)] == [
         "The fee is €5.", "Monthly passes cannot be paused.", "A Barrow Bay is a covered parking area."]
-    assert uninformative_reason(statements[0]) == "no figure, date, name, rule, definition or list to ask about"
+    assert uninformative_reason(statements[5]) == "no figure, date, name, rule, definition or list to ask about"
     assert uninformative_reason(statements[3]) == "describes the document itself"
+    assert uninformative_reason(statements[0]) == uninformative_reason(statements[6]) == \
+        "a greeting ('Welcome to ...'), not a fact"  # though 'Kestrel Quay' is a name
 
 
 def test_a_list_of_things_is_informative_and_a_remark_in_a_list_is_not():

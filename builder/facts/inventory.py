@@ -50,6 +50,7 @@ _LABEL = re.compile(r"(?i)(?:stage|step|part|section|chapter|phase|level|tier|ap
 _META = re.compile(r"^(?:This|These) (?:guide|handbook|document|page|section|chapter|leaflet|manual|policy|terms"
                    r"|procedures?|notes?)\b.{0,30}\b(?:explains?|tells?|describes?|sets? out|covers?|contains?"
                    r"|gives?|is for|are for|lists?)\b")
+_GREETING = re.compile(r"(?i)(?:welcome|thank you|thanks|hello|hi|dear)\b[^.!?]{0,60}[.!?]?$")
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -98,6 +99,8 @@ def uninformative_reason(statement: Statement) -> str | None:
         return None
     if _META.match(statement.text):
         return "describes the document itself"
+    if _GREETING.match(statement.text):
+        return "a greeting ('Welcome to ...'), not a fact"
     if _LABEL.fullmatch(statement.text.strip()):
         return "a label of what follows ('Stage 2.'), not a statement"
     if statement.facts or _RULE.search(statement.text) or _DEFINITION.match(statement.text) \

@@ -207,8 +207,8 @@ def askable(clause: Clause, fact: KeyFact) -> bool:
     before = text[max(clause.verb_start, clause.main_start):fact.start]
     if fact.start < clause.verb_start:
         before = text[clause.main_start:fact.start]
-    if before.count("(") > before.count(")") or re.search(r"\b(?:and|or)\s+$", before):
-        return False
+    if before.count("(") > before.count(")") or re.search(r"\b(?:and|or)\s+(?:(?:in|at|on|by|for|with)\s+)?$", before):
+        return False  # 'in full or in two equal instalments': one of two alternatives
     if any(verb_forms(m.group(1)) & {"VBD", "VBZ"} and not is_noun(m.group(1))
            for m in re.finditer(r"\s(?:and|or)\s+(\w+)", before)):
         return False  # 'gave 3,460 hours and carried out 2,930 checks': a second verb phrase

@@ -214,6 +214,7 @@ def finalize(raw: list[tuple[str, str]], statement: Statement, topic: Topic) -> 
 def answer_text(direct: str, statement: Statement) -> str:
     """The asked fact first, then the statement: '€6.00 per 3-hour slot. A Barrow booking costs ...'."""
     direct = re.sub(r"^(?:of|and|or)\s+", "", plain(direct).strip(" ,;:()"), flags=re.IGNORECASE)
+    direct += ")" * (direct.count("(") - direct.count(")"))  # 'Accounts office (01752 604 120)' keeps its bracket
     if not direct or statement.kind == "faq" or fold(direct) == fold(statement.text.rstrip(".")):
         return statement.text
     direct = direct if re.match(r"\S+@|https?://|www\.", direct) else upper_first(direct)  # an address as written

@@ -33,6 +33,8 @@ _PEOPLE = frozenset("people person persons anyone everyone someone staff member 
                     "drivers guest guests client clients contractor contractors".split())  # 'Who can register?'
 _NOT_ASKED_SUBJECTS = {"i", "you", "we", "they", "it", "he", "she", "this", "that", "these", "those", "there", "who",
                        "everyone", "anyone", "someone", "nobody", "no one"}
+_ABOUT_LABEL = re.compile(r"(?i)(?:questions|queries|enquiries|problems|complaints|concerns)\b")
+_DOCUMENT_SUBJECT = re.compile(r"(?i)(?:the|this) (?:handbook|policy|guide|document|agreement|sla|schedule|terms)$")
 _ROLE = re.compile(r"\b(?:[Tt]he |[Oo]ur |[Yy]our )?((?:[A-Z][\w’'-]+ (?:of )?)*[A-Z][\w’'-]+), "
                    r"((?:[A-Z][\w’'-]+ ){1,3}[A-Z][\w’'-]+)(?=\s*[(,.;]|$)")
 _PERSON = r"(?:(?:Mr|Ms|Mrs|Dr|Miss) )?[A-Z][\w’'-]+(?: [A-Z][\w’'-]+){1,2}"
@@ -87,6 +89,7 @@ def subject_rule_questions(clause: Clause) -> list[tuple[str, str]]:
     named = [w.lower() for w in re.findall(r"[\w’'-]+", subject)]
     if clause.imperative or clause.lead or not (clause.negation or clause.aux in MODALS) or not named \
             or " ".join(named) in _NOT_ASKED_SUBJECTS or named[0] in SUBORDINATORS or len(named) > 10 \
+            or _DOCUMENT_SUBJECT.match(subject) \
             or set(named) & {"you", "we", "i", "they", "following"} \
             or any(verb_forms(w) & {"VBZ", "VBD"} and not is_noun(w) for w in named[1:]) \
             or any(f.kind not in {"name", "code"} for f in key_facts(subject)):
@@ -283,7 +286,9 @@ def label_questions(label: str, value: str, statement: Statement) -> list[tuple[
     kinds = {f.kind for f in key_facts(value)}
     named = label.split()[0].lower() in {"the", "a", "an"} or person_like(label)  # no 'the' before a person
     noun = label if named else f"the {lower_first(label)}"
-    if "phone" in kinds:
+    if "phone" in kinds and _ABOUT_LABEL.match(label):  # 'Questions about this schedule: accounts office (01752 ...)'
+        questions = [f"Which number do I call with {lower_first(label)}?", f"Who do I call with {lower_first(label)}?"]
+    elif "phone" in kinds:
         questions = [f"What is the phone number of {noun}?", f"Which number do I call for {noun}?"]
     elif "email" in kinds:
         questions = [f"What is the email address for {lower_first(label)}?",
