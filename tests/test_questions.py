@@ -467,6 +467,16 @@ def test_contacts_roles_notice_and_lead_ins_with_facts_are_asked():
     assert any("8 UK bank holidays" in answer for answer in leave.values())  # the lead-in's own fact is kept
 
 
+def test_lists_limits_ranges_and_once_are_asked_as_meant():
+    services = asked("## Services\n\n- Electricity (metered): 34p per kWh\n- Liveaboard supplement: £95 per month\n"
+                     "- Pump-out: free to berth holders", ["Fees", "Services"])
+    assert services["What are the services?"].count("\n- ") == 2  # every item of the list, the longer one too
+    rules = asked("Engines must not be run in gear for more than 10 minutes. The summer season runs from 1 April to "
+                  "30 September. Young people can use the space once a parent has signed form MS-2.", ["Rules"])
+    assert not [q for q in rules if q.startswith(("How long must", "How many minutes must", "How often", "How frequently"))]
+    assert [q for q in rules if q.startswith("Between which dates does the summer season run")]
+
+
 def test_a_document_that_is_one_large_table_keeps_its_header_in_every_chunk():
     lines = ["| Zone | Stations | Docks |", "|---|---|---|"] + [f"| Zone {n} | {n + 3} | {n * 10 + 6} |"
                                                                 for n in range(120)]

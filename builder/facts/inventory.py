@@ -50,6 +50,7 @@ _LABEL = re.compile(r"(?i)(?:stage|step|part|section|chapter|phase|level|tier|ap
 _META = re.compile(r"^(?:This|These) (?:guide|handbook|document|page|section|chapter|leaflet|manual|policy|terms"
                    r"|procedures?|notes?)\b.{0,30}\b(?:explains?|tells?|describes?|sets? out|covers?|contains?"
                    r"|gives?|is for|are for|lists?)\b")
+_HERE_IS = re.compile(r"(?i)here(?: is|'s|’s| are) (?:what|how|some|a few|the)\b")  # 'Here's what you need to know'
 _GREETING = re.compile(r"(?i)(?:welcome|thank you|thanks|hello|hi|dear)\b[^.!?]{0,60}[.!?]?$")
 _WORD = re.compile(r"[^\W\d_]+")
 
@@ -97,7 +98,7 @@ def uninformative_reason(statement: Statement) -> str | None:
     """Why a statement is not worth a question (None when it is informative)."""
     if statement.kind in {"step", "faq", "row"} or is_listed_thing(statement):
         return None
-    if _META.match(statement.text):
+    if _META.match(statement.text) or _HERE_IS.match(statement.text):
         return "describes the document itself"
     if _GREETING.match(statement.text):
         return "a greeting ('Welcome to ...'), not a fact"

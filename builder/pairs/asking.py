@@ -31,7 +31,7 @@ _PRIORITY = ["money", "duration", "time", "date", "count", "measure", "percent",
 _TEMPORAL = {"time", "date", "day", "year", "duration"}
 _PREPOSITION = (r"(?:at least|at most|(?:no )?more than|no less than|less than|(?:no )?\w+er than|up to|within|after|"
                 r"before|until|from|between|during|since|through|at|on|in|by|for|of|every|each|per|over|under|"
-                r"about|around|only|to)")
+                r"about|around|only|to|using|via)")
 _LEFT = re.compile(rf"(?:\b{_PREPOSITION}\s+){{1,2}}(?:the (?:following|next|same|first|last) )?$", re.IGNORECASE)
 _ORDINAL_DATE = re.compile(r"\b(?:on|by|from|until|before|after) the $", re.IGNORECASE)  # 'on the 25th'
 _JOIN = re.compile(r"^\s*(?:\([^)]*\)\s*)?(?:,\s*)?(?:and|or|to|until|through|[-–—&])?\s*(?:and\s|or\s)?\s*$")
@@ -50,6 +50,9 @@ _SECOND_VERB = re.compile(r",?\s(?:and|but)\s+(?:(?:also|then|only|usually)\s+)?
 _WHICHEVER = re.compile(r",?\s+whichever\s+(?:is|comes)\s+(?:the\s+)?(?:\w+er|more|less|first|last|sooner)\b")
 _PERCENT_OF = re.compile(r"\s+of\s+(?:the |your |their |its |each |a |an |any )?[\w-]+(?: [\w-]+){0,3}?"
                          r"(?=[,;:.)]|$|\s(?:and|or|if|when|unless|for|which|that|is|are)\b)")
+_DATE_RANGE = re.compile(r"\bfrom\b.*\b(?:to|until)\b|\bbetween\b.*\band\b|\d\s*[–-]\s*\d|\d\w*\s+(?:\w+\s+)?(?:to|until)\s+\w*\d")
+_LIMIT = re.compile(r"\(?(?:for |in |by )?(?:(?:no )?more than|longer than|over|under|less than|fewer than|above|below)\b",
+                    re.IGNORECASE)  # a bound, which a negated clause turns around
 _POSSESSIVE_NOUN = re.compile(r"(?:'s|’s|'|’)\s+[a-z]+\b")  # "4 weeks' notice": what the duration measures
 _QUANTITY_BEFORE = re.compile(r"\b(?:maximum|minimum|total|limit|average|period|block|blocks)\s+$", re.IGNORECASE)
 _DIMENSIONS = "long|wide|high|tall|deep|thick"
@@ -435,6 +438,8 @@ def wh_question(clause: Clause, fact: KeyFact, facts: list[KeyFact]) -> tuple[st
     wh = wh_word(fact, clause.text[start:end], in_subject, clause.text[:start])
     if wh is None or in_condition(clause, start):
         return None
+    if clause.negation and _LIMIT.match(clause.text[start:end]):
+        return None  # 'must not be run for more than 10 minutes': 'How long must ... not be run?' misleads
     if complement and fact.kind in {"count", "number", "percent", "code"} \
             and clause.subject.lower() != "there":
         wh = "What"  # "The quorum is 150 Members" -> "What is the quorum?"
@@ -518,6 +523,8 @@ def alternative(clause: Clause, ranked: list[KeyFact], facts: list[KeyFact]) -> 
         if members:
             return next(iter(member_questions(clause, members, facts, second=True)), None)
         phrase = clause.text[start:end]
+        if clause.negation and _LIMIT.match(phrase):
+            continue  # as in ``wh_question``
         first = wh_word(fact, phrase, False, clause.text[:start])
         wh = second_wh(first, fact, clause, phrase)
         if wh:
@@ -536,6 +543,8 @@ def second_wh(first: str | None, fact: KeyFact, clause: Clause, phrase: str = ""
     swaps = {"What time": "When", "How long": f"How many {unit}", "How soon": f"Within how many {unit}",
              "How far in advance": f"How many {unit} in advance", "How often": "How frequently",
              "What percentage": "How much", "How old": "At what age"}
+    if first == "When" and fact.kind == "date" and "," not in phrase and _DATE_RANGE.search(phrase):
+        return "Between which dates"  # 'from 1 April to 30 September', not a list of dates
     if first == "When":
         return {"time": "What time", "date": "On what date", "day": "On which days", "year": "In which year",
                 "duration": None if phrase.split()[:1] and phrase.split()[0].lower() in PREPOSITIONS

@@ -120,7 +120,7 @@ def verb_phrase(clause: Clause | None) -> str:
         return ""
     if words[1:2] and words[1].lower() in _CLAUSE_WORDS:
         return ""  # 'explained that ...', 'will not return if ...': the verb alone says nothing
-    phrase = object_words(words[1:5])
+    phrase = object_words(words[1:], 4)
     if not phrase and re.match(r"\S*\d\S*\s+\S+\s+(?:after|before|from)\s", " ".join(words[1:])) \
             and 0 < len(clause.subject.split()) <= 4 and clause.subject.lower() not in PRONOUN_SUBJECTS | {"you", "we"}:
         return user_voice(f"{lower_first(clause.subject)} {inflect_verb(verb, 'VBG')}")  # 'credits expiring'
@@ -134,17 +134,29 @@ def passive_phrase(subject: str, words: list[str]) -> str:
     estimate' -> 'charges being based on an estimate'. Empty unless the words open with a participle."""
     if not words or "VBN" not in verb_forms(words[0]) or len(subject.split()) > 5:
         return ""
-    complement = object_words(words[1:6]) if words[1:2] and words[1].lower() in PREPOSITIONS else []
+    complement = object_words(words[1:], 5) if words[1:2] and words[1].lower() in PREPOSITIONS else []
     return user_voice(" ".join([lower_first(subject), "being", words[0].strip(","), *complement]))
 
 
-def object_words(words: list[str]) -> list[str]:
-    """The words after a verb that say what it acts on, up to a clause break, a new subject or a figure
-    ('on an estimate of the costs' -> 'on an estimate'; 'within 60 days' -> nothing)."""
-    phrase = re.split(r",|\s(?:if|when|unless|because|so|which|that|and)\s", " ".join(words))[0].split()
+def object_words(words: list[str], most: int) -> list[str]:
+    """The words after a verb that say what it acts on, up to a clause break, a new subject or a figure,
+    at most ``most`` of them and not ending on a modifier ('on an estimate of the costs' -> 'on an
+    estimate'; 'moorings in the outer [river]' -> 'moorings'; 'within 60 days' -> nothing)."""
+    def upto(count: int) -> list[str]:
+        return re.split(r",|\s(?:if|when|unless|because|so|which|that|and)\s", " ".join(words[:count]))[0].split()
+
+    def dangling(phrase: list[str]) -> bool:  # cut after a modifier: 'the new-patient [health questionnaire]'
+        return bool(phrase) and len(words) > len(phrase) and phrase[-1].islower() and not is_noun(phrase[-1]) \
+            and phrase[-1].lower() not in FUNCTION_WORDS | PREPOSITIONS
+
+    phrase = upto(most)
+    for longer in (most + 1, most + 2):  # reach the noun a couple of words on, else stop before the modifier
+        phrase = upto(longer) if len(phrase) == longer - 1 and dangling(phrase) else phrase
+    while len(phrase) >= most and dangling(phrase):
+        phrase = phrase[:-1]
     phrase = phrase[:next((i for i, w in enumerate(phrase) if w.lower() in _CLAUSE_SUBJECTS), len(phrase))]
     phrase = phrase[:next((i for i, w in enumerate(phrase) if w[:1].isdigit() or w[:1] in "€£$"), len(phrase))]
-    while phrase and (phrase[-1].lower() in FUNCTION_WORDS | PREPOSITIONS or phrase[-1].lower() == "least"):
+    while phrase and (phrase[-1].lower() in FUNCTION_WORDS | PREPOSITIONS | {"least", "using", "via"}):
         phrase = phrase[:-1]
     return phrase
 
@@ -227,8 +239,8 @@ def subject_phrase(statement: Statement, clause: Clause | None, topic: Topic) ->
         first_fact = min((f.start for f in key_facts(clause.text) if f.start >= clause.lemma_end), default=None)
         rest = re.split(r"\s*[(\[]|\s(?:if|when|unless|because|until|so that)\s",  # 'the office (01632 ...)'
                         clause.text[clause.lemma_end:first_fact])[0]
-        rest = re.sub(r"(?:\s+(?:at least|at most|no more than|up to|within|after|before|by|at|on|in|for|from))+\s*$",
-                      "", " ".join(rest.split()[:6]).strip(" ,"), flags=re.IGNORECASE)
+        rest = re.sub(r"(?:\s+(?:at least|at most|no more than|up to|within|after|before|by|at|on|in|for|from|using|"
+                      r"via|with))+\s*$", "", " ".join(rest.split()[:6]).strip(" ,"), flags=re.IGNORECASE)
         return user_voice(cut_tail(f"{inflect_verb(clause.lemma, 'VBG')} {rest}"))
     if clause and clause.lead.lower().startswith("to ") and clause.subject.lower() in {"you", "i", "we"}:
         words = clause.lead.split()

@@ -225,20 +225,22 @@ def procedure_pairs(text: str, topic: str) -> list[Candidate]:
 def list_pairs(statements: list[Statement]) -> list[Candidate]:
     """A bulleted list with no lead-in under a heading is asked as a whole: 'Items we cannot take' +
     '- Asbestos in any form' ... -> 'What are the items you cannot take?', 'Can you list the items you
-    cannot take?', answered by every item. Its items say nothing alone; the heading says what they are."""
+    cannot take?', answered by every item (a longer item of the same list too). Its items say nothing
+    alone; the heading says what they are."""
     lists: dict[tuple[str, ...], list[Statement]] = {}
     for statement in statements:
-        if is_listed_thing(statement):
+        if statement.kind == "item" and not statement.lead_in and statement.context:
             lists.setdefault(statement.context, []).append(statement)
     out = []
     for context, items in lists.items():
-        if len(items) >= 2:
+        if sum(map(is_listed_thing, items)) >= 2:  # its answer is the whole list: 'Electricity (metered): 34p ...' too
             heading, named = context[-1], list_name(context[-1])
             answer = "\n".join(f"- {item.text}" for item in items)
             out += [Candidate(question=question, answer=answer, evidence=items[0].evidence)
                     for question in list_questions(heading)]
             if is_plural_list(named):
-                out += [member for item in items for member in member_pairs(item, heading, named)]
+                out += [member for item in items if is_listed_thing(item)
+                        for member in member_pairs(item, heading, named)]
     return out
 
 
