@@ -101,6 +101,7 @@ def test_a_gap_prefills_a_pair_that_trains(project):
     outputs = refresh(str(project.root))
     line, documents, gaps_table, gaps = outputs[5:PAGE_OUTPUTS]
     assert "No pair from menu.md" in line and list(gaps_table["document"]) == ["menu.md"]
+    assert "1 passage(s) gave no pair, each with the reason" in line and "statement(s)" not in line
     assert documents.set_index("document").loc["menu.md", "pairs"] == 0
     question, answer, passage, box, shown = on_gap(gaps, str(project.root), gr.SelectData(None, {"index": [0, 2], "value": ""}))
     assert passage == gaps[0]["chunk_id"] and "Home | About | Contact" in shown and box.open is True

@@ -70,6 +70,7 @@ class Gap:
     text: str       # the statement, or the start of the passage
     why: str
     statement: str  # an uncovered statement of the passage ("" when there is none): a ready answer
+    whole_passage: bool = False  # the passage has no pair at all (else: one statement of it is not stated)
 
 
 def coverage_gaps(project: Project, pairs: list[Pair]) -> tuple[dict, list[Gap]]:
@@ -84,7 +85,7 @@ def coverage_gaps(project: Project, pairs: list[Pair]) -> tuple[dict, list[Gap]]
     names, covered = document_names(project), {p.chunk_id for p in used}
     reasons = passage_reasons(load_report(project), {p.chunk_id for p in pairs})
     gaps = [Gap(c.id, names[c.id], c.heading, preview(c.text), reasons.get(c.id, "no pairs generated yet"),
-                first_uncovered.get(c.id, "")) for c in chunks if c.id not in covered]
+                first_uncovered.get(c.id, ""), whole_passage=True) for c in chunks if c.id not in covered]
     gaps += [Gap(u["chunk_id"], u["document"], u["heading"], u["statement"], "no answer states this", u["statement"])
              for u in cov["uncovered"] if u["chunk_id"] in covered]
     return cov, gaps

@@ -17,7 +17,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from builder.pairs.overview import PairSource, coverage_gaps, documents_overview
+from builder.pairs.overview import Gap, PairSource, coverage_gaps, documents_overview
 from builder.project import Project
 from builder.records import Pair
 
@@ -29,8 +29,8 @@ MAX_GAPS_SHOWN = 200
 NO_PASSAGE = "<p><i>Not tied to a passage.</i></p>"
 
 
-def summary(cov: dict, documents: list[dict], gaps: int) -> str:
-    """One paragraph: statements covered, documents with no pair named, gaps to look at."""
+def summary(cov: dict, documents: list[dict], gaps: list[Gap]) -> str:
+    """One paragraph: statements covered, documents with no pair named, what the list below holds."""
     if not documents:
         return "No documents yet."
     line = (f"**Coverage:** {cov['covered']} of {cov['informative']} informative statements "
@@ -38,8 +38,13 @@ def summary(cov: dict, documents: list[dict], gaps: int) -> str:
     empty = [row["document"] for row in documents if row["passages"] and not row["passages_with_pairs"]]
     if empty:
         line += f" ⚠️ **No pair from {', '.join(empty)}.**"
-    if gaps:
-        line += f" {gaps} gap(s) below: click one to write a pair for it."
+    passages = sum(g.whole_passage for g in gaps)
+    statements = len(gaps) - passages
+    if statements:
+        line += f" Below: {statements} statement(s) no answer states yet; click one to write a pair for it."
+    if passages:
+        line += (f" {passages} passage(s) gave no pair, each with the reason (often nothing to ask about, such as "
+                 "a welcome); click one if it does hold something worth asking.")
     return line
 
 
@@ -48,7 +53,7 @@ def view(project: Project, pairs: list[Pair], uses: dict[str, str]) -> tuple:
     cov, gaps = coverage_gaps(project, pairs)
     documents = documents_overview(project, pairs, uses)
     gaps = gaps[:MAX_GAPS_SHOWN]
-    return (summary(cov, documents, len(gaps)),
+    return (summary(cov, documents, gaps),
             pd.DataFrame([[row[key] for key in ("document", "passages", "passages_with_pairs", "pairs", "training",
                                                 "evaluation")] for row in documents], columns=DOCUMENT_COLUMNS),
             pd.DataFrame([[g.document, g.heading, g.text, g.why] for g in gaps], columns=GAP_COLUMNS),
