@@ -47,6 +47,17 @@ def asked(text: str, heading: list[str] | None = None) -> dict[str, str]:
     return {c.question: c.answer for c in generate_rules(chunk(text, heading), PairsConfig())}
 
 
+def assert_answers(questions: dict[str, str], starts: dict[str, str]) -> None:
+    """Each of ``starts``' questions is asked, and its answer starts with the words given."""
+    for question, start in starts.items():
+        assert questions[question].startswith(start), (question, questions[question])
+
+
+def plainly(questions: dict[str, str]) -> dict[str, str]:
+    """``asked``'s questions without the '(Heading)' that qualifies some of them, and without '?'."""
+    return {q.split(" (")[0].rstrip("?"): a for q, a in questions.items()}
+
+
 @pytest.fixture(scope="module", params=["sample", "clinic", "expenses", "waste"])
 def generated(request) -> tuple[list[dict], list]:
     corpus = {"clinic": CLINIC, "expenses": EXPENSES, "waste": WASTE}.get(request.param)
@@ -429,7 +440,7 @@ def test_labelled_items_after_a_lead_in_are_asked_for_what_the_lead_in_names():
 def test_clauses_listed_after_a_colon_are_asked_one_by_one():
     costs = asked("You only pay for materials: 3D printing is 8p per gram of filament, laser cutting is 60p per "
                   "minute of cutting time, and a sheet of 3mm plywood from us costs 150p.", ["Costs"])
-    first = {q.split(" (")[0].rstrip("?"): a for q, a in costs.items()}  # without the heading that qualifies it
+    first = plainly(costs)
     assert first["How much is 3D printing"].startswith("8p per gram of filament. 3D printing is 8p")
     assert first["How much does a sheet of 3mm plywood from you cost"].startswith("150p. ")
     assert first["How much is laser cutting"].startswith("60p per minute of cutting time. ")
@@ -440,26 +451,23 @@ def test_rules_ask_what_or_who_they_are_about_and_what_is_needed_for_what():
     rules = asked("The hand tools, sewing machines and the vinyl cutter don't need an induction. Barbecues are not "
                   "permitted on the pontoons. Only Level 3 mechanics may open a battery case. Most riders never pay "
                   "anything beyond their pass. You'll need a valid library card to use the Workshop.", ["Rules"])
-    first = {q.split(" (")[0].rstrip("?"): a for q, a in rules.items()}
-    assert first["What does not need an induction"].startswith("The hand tools, sewing machines and the vinyl cutter. ")
-    assert first["What is not permitted on the pontoons"].startswith("Barbecues. ")
-    assert first["Who may open a battery case"].startswith("Only Level 3 mechanics. ")
-    assert first["Who never pays anything beyond their pass"].startswith("Most riders. ")
-    assert first["What do I need to use the Workshop"].startswith("A valid library card. ")
-    assert "What does not need an induction" not in {q.split(" (")[0].rstrip("?") for q in asked(
-        "You don't need an induction.", ["Rules"])}  # 'you' is the asker, not an answer
+    assert_answers(plainly(rules), {
+        "What does not need an induction": "The hand tools, sewing machines and the vinyl cutter. ",
+        "What is not permitted on the pontoons": "Barbecues. ", "Who may open a battery case": "Only Level 3 mechanics. ",
+        "Who never pays anything beyond their pass": "Most riders. ",
+        "What do I need to use the Workshop": "A valid library card. "})
+    assert "What does not need an induction" not in plainly(asked("You don't need an induction.", ["Rules"]))
 
 
 def test_contacts_roles_notice_and_lead_ins_with_facts_are_asked():
     contacts = asked("Payroll queries should be directed to Harriet Okonkwo, Payroll Manager (harriet.okonkwo@ardent.example"
                      "). Leave records are held by HR Advisor Tomasz Wiśniewski. Employees must give 4 weeks' notice.",
                      ["Contacts"])
-    first = {q.split(" (")[0].rstrip("?"): a for q, a in contacts.items()}
-    assert first["Who is the Payroll Manager"].startswith("Harriet Okonkwo. ")
-    assert first["What is the email address of the Payroll Manager"].startswith("harriet.okonkwo@ardent.example. ")
-    assert first["Who is the HR Advisor"].startswith("Tomasz Wiśniewski. ")
-    assert first["To whom should payroll queries be directed"].startswith("To Harriet Okonkwo")
-    assert first["How much notice must employees give"].startswith("4 weeks' notice. ")
+    assert_answers(plainly(contacts), {
+        "Who is the Payroll Manager": "Harriet Okonkwo. ",
+        "What is the email address of the Payroll Manager": "harriet.okonkwo@ardent.example. ",
+        "Who is the HR Advisor": "Tomasz Wiśniewski. ", "To whom should payroll queries be directed": "To Harriet Okonkwo",
+        "How much notice must employees give": "4 weeks' notice. "})
     assert not [q for q in contacts if "@" in q or "' notice" in q.replace("weeks' notice", "")]
     leave = asked("Entitlement is in addition to the 8 UK bank holidays and increases with service as follows:\n\n"
                   "- less than 2 years: 25 days", ["Leave"])
