@@ -45,7 +45,7 @@ _DEFINITION = re.compile(r"^(?:[\"“]?[A-Z][\w’'\- ]{1,60}[\"”]? (?:means|r
                          r"|(?:An?|The) [\w’'\- ]{2,40} (?:is|are) (?:an?|the) )")
 _ENUMERATION = re.compile(r"\w+(?: [\w’'-]+){0,3}, (?:[\w’'-]+(?: [\w’'-]+){0,3}, )*[\w’'-]+(?: [\w’'-]+){0,3},? "
                           r"(?:and|or) \w")  # three things or more: 'paper, card, cans and glass'
-_LABELLED = re.compile(r"[\w’'()-]+(?: [\w’'()-]+){0,5}: \S+ \S")  # a listed value: 'Sunday working: time and a half'
+_LABELLED = re.compile(r"[\w’'()-]+(?: [\w’'()-]+){0,5}: \S+ \S")  # 'Sunday working: time and a half'
 _LABEL = re.compile(r"(?i)(?:stage|step|part|section|chapter|phase|level|tier|appendix|schedule|option)\s+\w{1,4}[.:]?")
 _META = re.compile(r"^(?:This|These) (?:guide|handbook|document|page|section|chapter|leaflet|manual|policy|terms"
                    r"|procedures?|notes?)\b.{0,30}\b(?:explains?|tells?|describes?|sets? out|covers?|contains?"

@@ -37,7 +37,8 @@ _ORDINAL_DATE = re.compile(r"\b(?:on|by|from|until|before|after) the $", re.IGNO
 _JOIN = re.compile(r"^\s*(?:\([^)]*\)\s*)?(?:,\s*)?(?:and|or|to|until|through|[-–—&])?\s*(?:and\s|or\s)?\s*$")
 _UNIT_TAIL = re.compile(r"^(?:\s*(?:per|a|an|each|every)\s+(?:[\w-]+\s(?!(?:for|and|or|in|on|at|to|of|after|before|"
                         r"with|from|by|until|than|if|when|within|per|each|every)\b))?[\w-]+)+"
-                        r"(?:\s+of\s+(?!the\b|your\b|our\b|their\b)[a-z]+(?:\s(?!(?:for|and|or|in|on|at|to|if|when)\b)[a-z]+)?)?"
+                        r"(?:\s+of\s+(?!the\b|your\b|our\b|their\b)[a-z]+"
+                        r"(?:\s(?!(?:for|and|or|in|on|at|to|if|when)\b)[a-z]+)?)?"
                         r"(?:\s+each\b)?")  # '25p per item per day', '8p per gram of filament'
 _PRICE_TAIL = re.compile(r"^\s*for\s+(?:a|an|one|\d+|[a-z]+)[\s-](?:[a-z]+\s)?(?:hours?|days?|weeks?|months?|years?|"
                          r"nights?|minutes?|items?|people|persons?)\b")
@@ -50,8 +51,10 @@ _SECOND_VERB = re.compile(r",?\s(?:and|but)\s+(?:(?:also|then|only|usually)\s+)?
 _WHICHEVER = re.compile(r",?\s+whichever\s+(?:is|comes)\s+(?:the\s+)?(?:\w+er|more|less|first|last|sooner)\b")
 _PERCENT_OF = re.compile(r"\s+of\s+(?:the |your |their |its |each |a |an |any )?[\w-]+(?: [\w-]+){0,3}?"
                          r"(?=[,;:.)]|$|\s(?:and|or|if|when|unless|for|which|that|is|are)\b)")
-_DATE_RANGE = re.compile(r"\bfrom\b.*\b(?:to|until)\b|\bbetween\b.*\band\b|\d\s*[–-]\s*\d|\d\w*\s+(?:\w+\s+)?(?:to|until)\s+\w*\d")
-_LIMIT = re.compile(r"\(?(?:for |in |by )?(?:(?:no )?more than|longer than|over|under|less than|fewer than|above|below)\b",
+_DATE_RANGE = re.compile(r"\bfrom\b.*\b(?:to|until)\b|\bbetween\b.*\band\b|\d\s*[–-]\s*\d"
+                         r"|\d\w*\s+(?:\w+\s+)?(?:to|until)\s+\w*\d")
+_LIMIT = re.compile(r"\(?(?:for |in |by )?(?:(?:no )?more than|longer than|over|under|less than|fewer than|above|"
+                    r"below)\b",
                     re.IGNORECASE)  # a bound, which a negated clause turns around
 _POSSESSIVE_NOUN = re.compile(r"(?:'s|’s|'|’)\s+[a-z]+\b")  # "4 weeks' notice": what the duration measures
 _QUANTITY_BEFORE = re.compile(r"\b(?:maximum|minimum|total|limit|average|period|block|blocks)\s+$", re.IGNORECASE)

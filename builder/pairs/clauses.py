@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass
 
 from ..facts.keyfacts import NUMBER_WORDS
-from ..facts.words import (ADVERBS, expand_contractions, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, NEGATIONS, PARTICLES,
-                           PREPOSITIONS, PRONOUNS, SUBORDINATORS, base_verb, is_adjective, is_base_verb, is_noun,
-                           is_plural_noun, lower_first, upper_first, verb_forms)
+from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, NEGATIONS, PARTICLES,
+                           PREPOSITIONS, PRONOUNS, SUBORDINATORS, base_verb, expand_contractions, is_adjective,
+                           is_base_verb, is_noun, is_plural_noun, lower_first, upper_first, verb_forms)
 
 BE = frozenset("is are was were am".split())
 _CONDITIONS = frozenset("if when whenever unless once where".split())

@@ -89,10 +89,10 @@ def key_phrase(statement: Statement, clause: Clause | None = None) -> str:
     if not words or after_determiner and len(words) == 1 and not is_noun(words[0]):
         return ""  # 'A swollen, dropped or damaged battery': not 'swollen'
     if not named and len(words) > 1 and verb_forms(words[1]) & {"VBZ", "VBD"} and words[1].islower() \
-            and is_sentence(statement.text) and words[0].lower() not in NUMBER_WORDS:  # 'Two seats on the Board were ...' is no 'two'
+            and is_sentence(statement.text) and words[0].lower() not in NUMBER_WORDS:  # 'Two seats were' is no 'two'
         return user_voice(lower_first(words[0]))  # 'Noise carries at night' -> 'noise', not 'noising carries'
     ordered = clause and clause.imperative and words[0].lower() == clause.lemma and len(words) > 1 \
-        and words[1].lower() in DETERMINERS | PREPOSITIONS | PRONOUN_SUBJECTS  # 'Check with the desk' -> 'checking with the desk'
+        and words[1].lower() in DETERMINERS | PREPOSITIONS | PRONOUN_SUBJECTS  # 'Check with' -> 'checking with'
     if not named and is_base_verb(words[0]) and (words[0].islower() or ordered) and not after_determiner \
             and words[0] not in ADVERBS:  # not 'stilling unhappy'
         words[0] = inflect_verb(words[0], "VBG")

@@ -71,8 +71,8 @@ def purpose_questions(clause: Clause) -> list[tuple[str, str]]:
         verb, rest = base_verb(verb) or "", f" {rest}"
     if verb not in {"need", "require"} or clause.negation or clause.imperative:
         return []
-    match = re.match(r"\s+((?:an?|the|your|their|some|proof|two|one)\b[^,;:]*?)\s+(?:in order )?to\s+([a-z]+)\b([^,;]*)",
-                     rest)
+    match = re.match(r"\s+((?:an?|the|your|their|some|proof|two|one)\b[^,;:]*?)\s+(?:in order )?to\s+([a-z]+)\b"
+                     r"([^,;]*)", rest)
     if not match or len(match.group(1).split()) > 8 or not is_base_verb(match.group(2)):
         return []
     subject = lower_first(clause.subject) if clause.subject not in {"I"} else "I"
@@ -102,7 +102,7 @@ def subject_rule_questions(clause: Clause) -> list[tuple[str, str]]:
     words = predicate.split()
     verb = next((i for i, w in enumerate(words) if w.lower() not in ADVERBS | NEGATIONS), None)
     if verb is not None and words[verb].lower() not in AUXILIARIES and "VBP" in verb_forms(words[verb]):
-        words[verb] = inflect_verb(base_verb(words[verb]) or words[verb], "VBZ")  # 'Most riders never pay' -> 'never pays'
+        words[verb] = inflect_verb(base_verb(words[verb]) or words[verb], "VBZ")  # 'riders never pay' -> 'never pays'
     content = [w for w in words[1:] if w.lower() not in AUXILIARIES | NEGATIONS | ADVERBS]
     if not 2 <= len(words) <= 12 or not content or {w.lower() for w in words} & (_OBJECT_PRONOUNS | {"this", "that"}) \
             or any(verb_forms(w) & {"VBZ", "VBD"} and not is_noun(w) for w in content[1:]):
