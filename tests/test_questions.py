@@ -485,6 +485,14 @@ def test_lists_limits_ranges_and_once_are_asked_as_meant():
     assert [q for q in rules if q.startswith("Between which dates does the summer season run")]
 
 
+def test_yes_no_questions_keep_their_condition_and_turn_no_subjects_around():
+    assert_answers(asked("If an annual berth is given up before 1 March, no fee is charged. No one may smoke here. "
+                         "If you feel able to, speak to your neighbour first.", ["Fees"]), {
+        "Is any fee charged if an annual berth is given up before 1 March?": "No. ",
+        "Can anyone smoke here (Fees)?": "No. ",
+        "Do I need to speak to my neighbour first if I feel able to (Fees)?": "Yes. "})
+
+
 def test_a_document_that_is_one_large_table_keeps_its_header_in_every_chunk():
     lines = ["| Zone | Stations | Docks |", "|---|---|---|"] + [f"| Zone {n} | {n + 3} | {n * 10 + 6} |"
                                                                 for n in range(120)]

@@ -471,12 +471,12 @@ def ask_subject(clause: Clause, wh: str) -> str:
 
 def ask_yes_no(clause: Clause, removals: list[tuple[int, int]] = ()) -> str:
     """'Monthly Passes cannot be paused' -> 'Can Monthly Passes be paused?'."""
-    if clause.imperative:
+    purpose = f" {lower_first(clause.lead)}" if clause.lead.lower().startswith("to ") or clause.condition else ""
+    if clause.imperative:  # the condition stays: 'Is any fee charged if ...?' is not 'Is any fee charged?'
         verb = "Can I" if clause.negation else "Do I need to"
-        return finish(f"{verb} {body(clause, removals, positive=True)}")
+        return finish(f"{verb} {body(clause, removals, positive=True)}{purpose}")
     aux = {"must": "have to", "cannot": "can", "may": "can", "might": "can"}.get(clause.aux, clause.aux)
     subject = lower_first(clause.subject)
-    purpose = f" {lower_first(clause.lead)}" if clause.lead.lower().startswith("to ") else ""
     if aux == "have to":
         do = "does" if clause.subject.lower() not in {"i", "you", "we", "they"} and not plural(subject) else "do"
         return finish(f"{upper_first(do)} {subject} have to {body(clause, removals, positive=True)}{purpose}")

@@ -13,6 +13,7 @@
 - "label: value" lines ("Customer Desk: 12 Ropewalk Lane") and table rows, one lookup per cell.
 """
 
+import dataclasses
 import re
 
 from ..facts import Statement, key_facts, names_days
@@ -189,15 +190,19 @@ def rule_questions(clause: Clause) -> list[tuple[str, str]]:
     participle = (clause.text[clause.body_start:].split() or [""])[0].strip(",.")
     passive = clause.copula and "VBN" in verb_forms(participle) and not is_noun(participle)  # 'is included'
     rule = clause.aux in RULE_MODALS or clause.negation or clause.imperative or obliged or passive
+    none = re.match(r"(?i)no\s+|nobody\b", clause.subject)  # 'no fee is charged' -> 'Is any fee charged?' -> 'No.'
     if rule:
         tail = re.search(r"\b(only|unless|except)\b[^,;]*", clause.text[clause.body_start:])
         removal = [(clause.body_start + tail.start(), clause.body_start + tail.end())] if tail else []
         qualifier = tail.group(0) if tail else ""
-        if clause.negation:
+        anyone = re.sub(r"(?i)^(?:no one|nobody)\b", "anyone", clause.subject)
+        asked = dataclasses.replace(clause, subject=anyone if anyone != clause.subject
+                                    else f"any {clause.subject[none.end():]}") if none else clause
+        if clause.negation or none:
             direct = f"No, {qualifier}" if tail and tail.group(1) != "only" else "No."
         else:
             direct = f"Yes, {qualifier}" if tail else "Yes."
-        out.append((ask_yes_no(clause, removal), direct))
+        out.append((ask_yes_no(asked, removal), direct))
     if clause.condition and clause.lead and any(w.lower() in AUXILIARIES or verb_forms(w) & {"VBZ", "VBD", "VBP"}
                                                 for w in clause.lead.split()[1:]):  # not 'Where a child, ...'
         main = cut_tail(clause.text[clause.main_start:])
