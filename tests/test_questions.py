@@ -432,6 +432,9 @@ def test_labelled_items_after_a_lead_in_are_asked_for_what_the_lead_in_names():
     assert overtime["What is the rate for Sunday working?"].startswith("Time and three-quarters. ")
     assert [q for q in overtime if q.startswith("What is the rate for work on a bank holiday")]
     assert "Are employees on grade 7 and above eligible for paid overtime?" in overtime  # the nested list has ended
+    after = split_statements("3.2 Overtime is paid at the following rates:\n  (a) Sunday working: time and a half\n\n"
+                             "To book you must:\n\n- be aged 21 or over", ["Overtime"])
+    assert after[-1].text == "To book you must be aged 21 or over."  # a later lead-in reads on into its own list
     uptime = asked("We commit to the following Monthly Uptime Percentage:\n\n- Business: 99.9%\n- Team: 99.5%",
                    ["Uptime"])
     assert uptime["What is the Monthly Uptime Percentage for Team?"].startswith("99.5%. ")

@@ -104,10 +104,10 @@ class Reader:
 
     def read_heading(self, lines: list[str]) -> None:
         self.local = clean_heading(lines[0].lstrip("#"))
-        self.lead_in = ""
+        self.lead_in, self.lead_marker = "", ""
 
     def read_paragraph(self, lines: list[str]) -> None:
-        self.lead_in = ""
+        self.lead_in, self.lead_marker = "", ""
         for segment in segments(lines):
             if is_title_like(segment):
                 self.local, self.lead_in = clean_heading(segment), ""
@@ -156,7 +156,7 @@ class Reader:
             self.header, rows, lines = [plain(c) for c in rows[0]], rows[1:], lines[1:]
         for row, line in zip(rows, lines):
             self.add_row(row, line)
-        self.lead_in = ""
+        self.lead_in, self.lead_marker = "", ""
 
     def add_row(self, row: list[str], line: str) -> None:
         """One row as 'key: column value; column value.' The key is the first cell, or the section's
