@@ -15,6 +15,7 @@ from ui import projects
 from ui.engines import history_messages
 from ui.progress import current_step, progress_html, project_progress, step_open
 from ui.ratelimit import ProxyTrust, RateLimiter, visitor_key
+from ui.steps.train import data_line
 
 
 def test_steps_open_in_order():
@@ -22,7 +23,28 @@ def test_steps_open_in_order():
     assert step_open("pairs", done) and not step_open("train", done)
     assert not step_open("share", done) and current_step(done) == "pairs"
     html = progress_html(done, "<b>x</b>")
-    assert "1 of 5 steps done" in html and "(locked)" in html and "&lt;b&gt;x" in html
+    assert "1 of 5 steps done" in html and "(locked: opens after 2. Pairs)" in html and "&lt;b&gt;x" in html
+
+
+def test_locked_steps_say_what_opens_them():
+    html = progress_html({"documents": True, "pairs": True}, "x")
+    assert "(locked: opens after 3. Train)" in html and html.count("opens after 3. Train") == 2
+
+
+def test_the_plan_leaves_out_what_it_does_not_have():
+    """A one-file corpus keeps no passage back: the plan does not say "0 questions about passages"."""
+    def plan(unseen: int, abstain: int):
+        mix = SimpleNamespace(counts=lambda: {"closed_book": 40, "open_book": 5, "abstain": abstain})
+        splits = SimpleNamespace(train=[None] * 30, recall=[None] * 4, unseen=[None] * unseen)
+        return SimpleNamespace(mix=mix, splits=splits, facts=12, steps=9)
+
+    small = data_line(plan(unseen=0, abstain=0))
+    assert small.startswith("**30 pairs about 12 facts** to learn from.")
+    assert "4 other wordings of questions it learns" in small and "passages it never trains on" not in small
+    assert "Training examples: 45 (40 questions on their own, 5 with passages found by search)" in small
+    assert " 0 " not in small and "about 9 steps" in small
+    full = data_line(plan(unseen=3, abstain=2))
+    assert "3 questions about passages it never trains on" in full and "2 with passages that lack the answer" in full
 
 
 def test_fresh_project_progress(project_dir):

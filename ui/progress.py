@@ -61,6 +61,16 @@ def step_state(step: str, done: dict[str, bool]) -> str:
     return "open" if step_open(step, done) else "locked"
 
 
+def badge_note(step: str, state: str) -> str:
+    """The small text in a step's badge: its state, and for a locked step what opens it."""
+    if state == "changed":
+        return CHANGED
+    if state == "locked":
+        need = NEEDS[step]
+        return f"locked: opens after {WIZARD_STEPS.index(need) + 1}. {LABELS[need]}"
+    return state
+
+
 def progress_html(done: dict[str, bool], project_name: str) -> str:
     """A row of five labelled step badges plus a one-line "what next" hint."""
     badges = []
@@ -70,7 +80,7 @@ def progress_html(done: dict[str, bool], project_name: str) -> str:
         badges.append(f'<span class="dab-step dab-{state}" style="background:{bg};color:{fg};padding:6px 12px;'
                       f'border-radius:999px;margin-right:6px;display:inline-block;font-weight:600">'
                       f'{mark} {number}. {escape(LABELS[step])} <small style="color:inherit">'
-                      f'({CHANGED if state == "changed" else state})</small></span>')
+                      f'({escape(badge_note(step, state))})</small></span>')
     finished = sum(bool(done.get(s)) for s in WIZARD_STEPS)
     hint = f"Next: <b>{escape(LABELS[current_step(done)])}</b>" if finished < len(WIZARD_STEPS) else "All steps done."
     return (f'<div id="dab-progress"><div>Project <b>{escape(project_name)}</b> · {finished} of '

@@ -274,11 +274,10 @@ def build_review() -> dict:
         w["accept_all"] = gr.Button("Accept all shown")
         w["reject_all"] = gr.Button("Reject all shown")
     w["notice"] = gr.Markdown(elem_id="pairs-notice")
-    with gr.Group():
-        w["detail"] = gr.HTML(pair_html(None, "", None), elem_id="pairs-detail")
-        with gr.Row():
-            w["actions"] = {name: gr.Button(label, size="sm", elem_id=f"pair-{name}")
-                            for name, (label, _, _) in PAIR_ACTIONS.items()}
+    w["detail"] = gr.HTML(pair_html(None, "", None), elem_id="pairs-detail")
+    with gr.Row():  # outside a Group, whose flat style made the buttons read as plain text
+        w["actions"] = {name: gr.Button(label, size="sm", variant="stop" if name == "reject" else "secondary",
+                                        elem_id=f"pair-{name}") for name, (label, _, _) in PAIR_ACTIONS.items()}
     w["chosen"] = gr.Textbox(visible=False, elem_id="pairs-chosen")  # the clicked pair's id
     return w
 

@@ -122,13 +122,22 @@ def on_plan(root: str, *settings):
 
 
 def data_line(plan: RunPlan) -> str:
-    """What the run learns from: pairs, facts, the questions held out to check it, the examples."""
+    """What the run learns from, in plain words: pairs and facts, the questions kept back to check
+    it, and the examples it trains on; a part with nothing in it is left unsaid."""
     counts, splits = plan.mix.counts(), plan.splits
-    return (f"**{len(splits.train)} pairs about {plan.facts} facts** ({len(splits.recall)} other phrasings held out "
-            f"to check what it recalls, {len(splits.unseen)} pairs of passages it never sees to check how it reads). "
-            f"It learns from {sum(counts.values())} examples: {counts['closed_book']} questions alone, "
-            f"{counts['open_book']} over passages found by search, {counts['abstain']} over passages without the "
-            f"answer (\"not covered\"); about {plan.steps} steps.")
+    checks = counted([(len(splits.recall), "other wordings of questions it learns (does it remember?)"),
+                      (len(splits.unseen), "questions about passages it never trains on (can it read a new one?)")])
+    kinds = counted([(counts["closed_book"], "questions on their own"),
+                     (counts["open_book"], "with passages found by search"),
+                     (counts["abstain"], "with passages that lack the answer, so it learns to say so")])
+    held = f" Kept back to test it as it trains: {' and '.join(checks)}." if checks else ""
+    return (f"**{len(splits.train)} pairs about {plan.facts} facts** to learn from.{held} "
+            f"Training examples: {sum(counts.values())} ({', '.join(kinds)}), about {plan.steps} steps.")
+
+
+def counted(parts: list[tuple[int, str]]) -> list[str]:
+    """``"<n> <what>"`` for each part whose count is not zero."""
+    return [f"{n} {what}" for n, what in parts if n]
 
 
 def time_line(project: Project, plan: RunPlan) -> str:
