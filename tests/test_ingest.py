@@ -93,6 +93,10 @@ def test_plain_text_titles_become_headings():
                    .encode(), IngestConfig()).text
     assert "## WELCOME" in text and "## 3. THE INDUCTION" in text and "Hello all." in text
     assert "\n每周工作五天。" in text and "## ÉTÉ 2024" in text
+    clauses = extract("terms.txt", b"ACME FERRIES\nTERMS\n\n1. TICKETS\n1.1 A ticket is valid for one day.\n\n"
+                      b"NOTE THAT PRICES CHANGE.\nAsk us.", IngestConfig()).text
+    assert "## 1. TICKETS\n1.1 A ticket" in clauses  # a numbered title right above its first clause
+    assert "## ACME" not in clauses and "## NOTE" not in clauses  # a title block, a shouted sentence: as written
 
 
 def test_price_list_leader_dots_keep_each_label_with_its_value():

@@ -37,7 +37,7 @@ _NUMBERED_TITLE = re.compile(r"^[A-Z][a-z]+ \d+[A-Za-z]?\s+[—–-]\s+\S")
 _POSSIBLE_BOUNDARY = re.compile(r"[.!?;][\"”’')\]]*\s+\S")
 _NOT_BEFORE_VERB = DETERMINERS | PREPOSITIONS | {"and", "or", "nor", "to"}
 _LISTED_CLAUSE = re.compile(r",\s+(?:and\s+|or\s+)?(?=[a-z0-9])")  # 'printing is 8p a gram, and a sheet costs 150p'
-_LABELLED_ITEM = re.compile(r"[^:]{1,60}: \S")
+_LABELLED_ITEM = re.compile(r"[^:]{1,80}: \S")
 _TABLE_RULE = re.compile(r"[\s|:\-]+")
 _ABBREVIATION_END = re.compile(r"\b(?:[Nn]o|[Nn]r|[Rr]ef|[Ff]ig|[Vv]ol|[Aa]rt|[Ss]ec|[Tt]el|[Pp]ara)\.$")
 

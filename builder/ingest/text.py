@@ -59,25 +59,28 @@ def guess_encoding(data: bytes) -> tuple[str, str]:
 
 
 _CAPS_TITLE = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?[^a-z]{3,80}$")
+_SECTION_NUMBER = re.compile(r"^\d+(?:\.\d+)*\.?\s")
 _NUMBERED_TITLE = re.compile(r"^\d+(?:\.\d+)*\.?\s+[A-Z][^.:;!?]{1,60}$")
 
 
 def promote_headings(text: str, numbered: bool = False) -> str:
     """Mark plain-text section titles as Markdown headings, so chunks keep a heading path.
 
-    A title is a short line in capitals standing alone between blank lines (``WELCOME``,
-    ``3. THE INDUCTION``; a line in a script without capitals, such as Chinese, is never one)
-    or, with ``numbered``, a short numbered line without final punctuation (``2. Definitions``,
-    as PDF text usually has no blank lines). Numbered titles with a dotted number (``2.1``)
-    become a level deeper.
+    A title is a short line in capitals (``WELCOME``, ``3. THE INDUCTION``; a line in a script
+    without capitals, such as Chinese, is never one) standing alone between blank lines, or a
+    numbered one opening a block (``1. TICKETS`` right above ``1.1 A ticket is ...``), or, with
+    ``numbered``, a short numbered line without final punctuation (``2. Definitions``, as PDF
+    text usually has no blank lines). Numbered titles with a dotted number (``2.1``) become a
+    level deeper.
     """
     lines = text.split("\n")
     out = []
     for i, line in enumerate(lines):
         stripped = line.strip()
-        alone = (i == 0 or not lines[i - 1].strip()) and (i + 1 == len(lines) or not lines[i + 1].strip())
-        caps = (alone and _CAPS_TITLE.match(stripped) and stripped.isupper()
-                and sum(c.isalpha() for c in stripped) >= 3)
+        opens = i == 0 or not lines[i - 1].strip()
+        alone = opens and (i + 1 == len(lines) or not lines[i + 1].strip())
+        caps = (_CAPS_TITLE.match(stripped) and stripped.isupper() and sum(c.isalpha() for c in stripped) >= 3
+                and (alone or opens and _SECTION_NUMBER.match(stripped) and not stripped.endswith(tuple(".,;:!?"))))
         titled = numbered and _NUMBERED_TITLE.match(stripped) and len(stripped.split()) <= 8
         if caps or titled:
             level = 3 if re.match(r"^\d+\.\d+", stripped) else 2

@@ -41,7 +41,7 @@ _ROLE = re.compile(r"\b(?:[Tt]he |[Oo]ur |[Yy]our )?((?:[A-Z][\w’'-]+ (?:of )?
 _PERSON = r"(?:(?:Mr|Ms|Mrs|Dr|Miss) )?[A-Z][\w’'-]+(?: [A-Z][\w’'-]+){1,2}"
 _NAME_ROLE = re.compile(rf"\b({_PERSON}), ((?:[A-Z][\w’'-]+ (?:of )?){{0,3}}[A-Z][\w’'-]+)(?=\s*[(,.;]|$)")
 _ROLE_NAME = re.compile(rf"\b((?:[A-Z][\w’'-]+ ){{1,3}})({_PERSON})(?=\s*[(,.;]|$)")  # 'HR Advisor Tomasz W'
-_LABEL = re.compile(r"^([A-Z][^:]{1,60}?)(?:\s*\([^)]*\))?:\s+(.+)$")
+_LABEL = re.compile(r"^([A-Z0-9][^:]{1,80}?)(?:\s*\([^)]*\))?:\s+(.+)$")
 _DASHED = re.compile(r"^([A-Z][^—–]{1,40}?)(?:\s*\([^)]*\))?\s+[—–]\s+(.+)$")
 _OBJECT_END = (r"\s(?:that|which|who|to|for|in|at|on|with|by|from|before|after|when|if|until|during|as|because|so"
                r"|within|under)\b|\sand (?:is|are|was|were|will|can|may|must|has|have)\b")
@@ -53,6 +53,7 @@ _OBJECT_PRONOUNS = frozenset("you us them it him her me".split())  # 'visits you
 _MAX_LIST_WORDS = 25
 _PERSON_NOUN = re.compile(r"(?:er|or|ist|ant|ent|ian|eer)s?$")
 _MAX_LABEL_WORDS = 8
+_MAX_LISTED_LABEL_WORDS = 12  # an item after a lead-in: 'less than 48 hours but not less than 2 hours before departure'
 _CLAUSE_HEADERS = frozenset("when where who what which why how if whether ask see".split())
 RULE_MODALS = frozenset({"must", "may", "can", "cannot", "should", "shall"})
 
@@ -245,7 +246,9 @@ def label_value(statement: Statement) -> tuple[str, str, Statement] | None:
         return None
     text = statement.text[len(lead) + 2:] if statement.lead_in else statement.text
     match = _LABEL.match(upper_first(text)) if statement.lead_in else _LABEL.match(text) or _DASHED.match(text)
-    if not match or len(match.group(1).split()) > _MAX_LABEL_WORDS \
+    most_words, most_chars = (_MAX_LISTED_LABEL_WORDS, 80) if statement.lead_in else (_MAX_LABEL_WORDS, 60)
+    if not match or len(match.group(1).split()) > most_words or len(match.group(1)) > most_chars \
+            or not statement.lead_in and not match.group(1)[:1].isalpha() \
             or any(w.lower() in AUXILIARIES for w in match.group(1).split()) \
             or match.group(1).split()[0].lower() in {"you", "we", "i", "they", "it"}:  # 'You only pay for materials:'
         return None
@@ -280,6 +283,14 @@ def parse_lead(lead_in: str) -> str:
         and is_noun(words[-1]) else ""
 
 
+def lead_condition(lead_in: str) -> str:
+    """The condition a lead-in opens with, without its 'if/where/when': 'Where a passenger cancels a
+    booking, the fare shall be refunded as follows:' -> 'a passenger cancels a booking'; else ''."""
+    clause = parse_clause(lead_in.rstrip(":")) if lead_in else None
+    words = clause.lead.split(None, 1) if clause and clause.condition else []
+    return words[1] if len(words) == 2 and words[0].lower() in {"if", "where", "when", "whenever"} else ""
+
+
 def label_questions(label: str, value: str, statement: Statement) -> list[tuple[str, str]]:
     listed = lead_noun(statement.lead_in) if statement.lead_in else ""
     if listed:  # 'What is the rate for Sunday working?'
@@ -288,6 +299,9 @@ def label_questions(label: str, value: str, statement: Statement) -> list[tuple[
     lead = parse_lead(statement.lead_in)
     if lead:  # 'Entitlement increases with service as follows:' + 'less than 2 years: 25 days'
         return [(f"What is the {lead} for {label}?", value)]
+    condition = lead_condition(statement.lead_in)
+    if condition:  # 'Where a passenger cancels, the fare is refunded as follows:' + '48 hours or more before: 90%'
+        return [(f"What happens if {condition} {lower_first(label)}?", value)]
     kinds = {f.kind for f in key_facts(value)}
     named = label.split()[0].lower() in {"the", "a", "an"} or person_like(label)  # no 'the' before a person
     noun = label if named else f"the {lower_first(label)}"
