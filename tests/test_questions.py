@@ -496,6 +496,32 @@ def test_yes_no_questions_keep_their_condition_and_turn_no_subjects_around():
         "Do I need to speak to my neighbour first if I feel able to (Fees)?": "Yes. "})
 
 
+def test_what_a_sentence_points_back_to_and_what_a_figure_counts_as_are_read_as_meant():
+    fees = asked("Annual berths may be given up by 1 March without charge. After that date a cancellation fee of "
+                 "£150 applies. A late payment fee of £25 applies after 14 days. Thereafter a fee of €5.00 per ticket "
+                 "is payable. Vessels under 8 metres are charged as 8 metres. Overdue accounts attract interest at 2% "
+                 "per month. A return costs twice the single fare. The crossing from Port Aveline to Skerrin takes "
+                 "about 40 minutes. Vehicles must report not later than 30 minutes before departure.", ["Fees"])
+    assert_answers(plainly(fees), {
+        "How much is the cancellation fee after 1 March": "£150. After that date",  # 'that date': the one before
+        "How much is the late payment fee": "£25. ", "How much is the fee thereafter": "€5.00 per ticket. ",
+        "At what rate do overdue accounts attract interest": "At 2% per month. ",
+        "How far in advance must vehicles report": "Not later than 30 minutes before departure. "})
+    assert not [q for q in fees if q.startswith(("How far are", "What distance", "How often", "Who", "What percentage"))
+                or q.endswith(" not?")]
+
+
+def test_labelled_items_after_a_conditional_lead_in_ask_what_happens():
+    refunds = asked("2.1 Where a passenger cancels a booking, the fare shall be refunded as follows:\n"
+                    "    (a) 48 hours or more before departure: 90% of the fare;\n"
+                    "    (b) less than 48 hours but not less than 2 hours before departure: 50% of the fare;\n",
+                    ["Refunds"])
+    assert_answers(refunds, {
+        "What happens if a passenger cancels a booking 48 hours or more before departure?": "90% of the fare. ",
+        "What happens if a passenger cancels a booking less than 48 hours but not less than 2 hours before "
+        "departure?": "50% of the fare. "})
+
+
 def test_a_document_that_is_one_large_table_keeps_its_header_in_every_chunk():
     lines = ["| Zone | Stations | Docks |", "|---|---|---|"] + [f"| Zone {n} | {n + 3} | {n * 10 + 6} |"
                                                                 for n in range(120)]

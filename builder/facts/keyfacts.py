@@ -76,7 +76,8 @@ _PATTERNS = [
     ("duration", rf"{_QUANT}(?:\s|-)(?:{_QUALIFIER}\s)?{_DURATION_UNIT}\b"),
     ("frequency", rf"(?<!\bat )\b(?:once(?!\s+(?:you|we|they|it|he|she|I|the|your|our|their|this|that)\b)"
                   r"(?!\s+an?\s+(?!(?:day|week|month|year|fortnight|night|term|quarter|season|session|shift)\b))"
-                  rf"|twice|{_QUANT} times)\b(?:\s(?:a|an|per|each|every|in each)\s[a-z]+)?"
+                  rf"|(?:twice|{_QUANT} times)(?!\s+(?:the|as|your|our|their|its|that|this)\b))"  # not 'twice the fare'
+                  r"\b(?:\s(?:a|an|per|each|every|in each)\s[a-z]+)?"
                   r"|\b(?:daily|weekly|fortnightly|monthly|quarterly|annually|yearly|hourly)\b"
                   rf"|\bevery (?:other )?(?:day|week|month|year|morning|evening|night|weekday|{_DAY})\b"
                   r"(?: (?:morning|afternoon|evening|night))?"),

@@ -29,7 +29,8 @@ MAX_FACT_QUESTIONS = 3
 _PRIORITY = ["money", "duration", "time", "date", "count", "measure", "percent", "phone", "email", "code",
              "frequency", "day", "number", "year", "url", "name"]
 _TEMPORAL = {"time", "date", "day", "year", "duration"}
-_PREPOSITION = (r"(?:at least|at most|(?:no )?more than|no less than|less than|(?:no )?\w+er than|up to|within|after|"
+_PREPOSITION = (r"(?:at least|at most|(?:no |not )?more than|(?:no |not )?less than|(?:no |not )?\w+er than|"
+                r"(?:not )?exceeding|up to|within|after|"
                 r"before|until|from|between|during|since|through|at|on|in|by|for|of|every|each|per|over|under|"
                 r"about|around|only|to|using|via)")
 _LEFT = re.compile(rf"(?:\b{_PREPOSITION}\s+){{1,2}}(?:the (?:following|next|same|first|last) )?$", re.IGNORECASE)
@@ -64,6 +65,8 @@ _DIMENSION_NOUNS = {"How long": "What length", "How wide": "What width", "How hi
                     "How tall": "What height", "How deep": "What depth", "How thick": "What thickness"}
 _CONDITION_BEFORE = re.compile(r"\b(?:if|unless|when|whenever|provided)\b", re.IGNORECASE)  # not 'once a year'
 _POINTING = re.compile(r"\b(?:that|this|it|these|those|them)\b", re.IGNORECASE)  # 'after that': points elsewhere
+_COUNTED_AS = re.compile(r"\bas\s+$", re.IGNORECASE)
+_BEFORE_A_NAME = frozenset({"", "the", "our", "your", "only"})
 _BE_FORMS = frozenset("be is are am was were been being".split())
 _WHICH = re.compile(r",\s+which\s+(?=[a-z])")
 _DESCRIBED = re.compile(r"(?:\b(?:the|a|an|this|that|your|our|its|their)\s+(?:[\w’'-]+\s+){0,3}?[\w’'-]+"
@@ -305,13 +308,15 @@ def wh_word(fact: KeyFact, phrase: str, in_subject: bool, before: str = "") -> s
     kind = fact.kind
     if prep == "of" and (kind in {"count", "number"} or kind == "duration" and _QUANTITY_BEFORE.search(before)):
         return None  # 'up to a maximum of ten items': the figure belongs to the noun before it
+    if kind == "measure" and _COUNTED_AS.search(before):
+        return None  # 'vessels are charged as 8 metres': what a thing counts as, not a distance to ask for
     if kind in {"count", "number", "duration"} and _AGE_SPAN.search(phrase):  # the span of an age: ``fact_phrase``
         subjects = in_subject or before.split()[-1:] and before.split()[-1].lower() in _BE_FORMS
         return "How old" if subjects else None  # not 'an adult aged 16 or over': the age is the adult's
     if kind == "money":
         return "How much"
     if kind == "percent":
-        return "What percentage"
+        return "At what rate" if prep == "at" else "What percentage"  # 'attract interest at 2% a month'
     if kind == "time":
         return "What time" if prep in {"at", "by", "until", "before", "after"} else "When"
     if kind in {"date", "day", "year"}:
@@ -470,6 +475,9 @@ def subject_question(clause: Clause, fact: KeyFact, wh: str, span: tuple[int, in
     if re.search(r"\b(?:who|which|that|whose)\b", clause.text[clause.subject_start:start]):
         head = described_head(clause, start)  # 'Employees who travel more than four times a year can ...'
         return which_question(clause, head) if head else None
+    named = clause.text[clause.subject_start:start].strip()
+    if fact.kind == "name" and named.lower() not in _BEFORE_A_NAME and not named.endswith(","):
+        return None  # 'The crossing from Port Aveline takes ...': no 'Who' (but 'The Manager, Mr Colm Ash, is ...')
     if fact.kind in {"count", "name"} and wh != "How old":  # an age describes the subject: 'Which children ...?'
         return ask_subject(clause, wh), clause.subject
     before, value = clause.text[clause.subject_start:start].strip(), clause.text[start:end]
@@ -550,7 +558,7 @@ def second_wh(first: str | None, fact: KeyFact, clause: Clause, phrase: str = ""
         return "Between which dates"  # 'from 1 April to 30 September', not a list of dates
     if first == "When":
         return {"time": "What time", "date": "On what date", "day": "On which days", "year": "In which year",
-                "duration": None if phrase.split()[:1] and phrase.split()[0].lower() in PREPOSITIONS
+                "duration": None if re.match(rf"\(?{_PREPOSITION}\s", phrase, re.IGNORECASE)
                 else f"How many {unit}"}.get(fact.kind)
     if first in swaps:
         return swaps[first]

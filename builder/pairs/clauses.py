@@ -31,7 +31,8 @@ CLAUSE_BREAK = re.compile(r";|:(?=\s|$)|\s[—–]\s|, (?:of )?which\b|,? (?:and
 _LEAD_WORDS = SUBORDINATORS | PREPOSITIONS | {"to", "unlike", "like", "despite", "besides", "following", "regarding",
                                                "throughout", "upon", "towards", "toward", "outside", "inside"}
 _LEAD_PHRASE = re.compile(r"(?i)(?:subject to|in that case)\b")  # 'Subject to clause 3.2, no refunds ...'
-_SENTENCE_ADVERBS = frozenset("otherwise however instead alternatively meanwhile".split())  # a lead of one word
+_SENTENCE_ADVERBS = frozenset("otherwise however instead alternatively meanwhile thereafter afterwards "
+                               "subsequently".split())  # a lead of one word
 _RELATIVES = frozenset("who which that".split())
 _IRREGULAR_PLURALS = frozenset("children people men women police feet teeth mice geese".split())
 _AGE_WORDS = frozenset("or and to under over between years old".split())
@@ -269,7 +270,8 @@ def find_verb(words: list[tuple[str, int, int]], text: str = "") -> int | None:
         if not word.islower() or lower.endswith("ing") or lower in PREPOSITIONS \
                 or previous in DETERMINERS | PREPOSITIONS | {"to", "and", "or"} \
                 or previous in NUMBER_WORDS or previous.endswith(("'s", "’s", "s'", "s’")) \
-                or previous[:1].isdigit() and not numbered_name(words, i, ages) or previous[:1] in "€£$":
+                or (previous[:1].isdigit() or previous[:1] in "€£$") and not numbered_name(words, i, ages) \
+                and not verb_after_figure(word, previous):
             continue
         if text and _EXAMPLES.search(text[:start].rsplit(",", 1)[-1]):
             continue  # 'Small adaptations, such as grab rails, ...': an example, not the verb
@@ -291,6 +293,13 @@ def numbered_name(words: list[tuple[str, int, int]], i: int, ages: set[int]) -> 
     """Whether the number before ``words[i]`` ends a name ('Level 1 means', 'Form 3 asks'), so a
     verb may follow it; after a bare figure a word is its noun ('3 bikes')."""
     return i >= 2 and i - 1 not in ages and words[i - 2][0][:1].isupper() and words[i - 2][0].isalpha()
+
+
+def verb_after_figure(word: str, figure: str) -> bool:
+    """Whether ``word`` after a figure is a verb, not the noun the figure counts: 'a fee of £25
+    applies' (only a verb), 'a fee of £25 covers' (after money), not '3 bikes', '£5 notes are'."""
+    forms = verb_forms(word) & {"VBZ", "VBD", "VBP"}
+    return bool(forms) and (not is_noun(word) or figure[:1] in "€£$" and "VBZ" in forms)
 
 
 def age_phrases(words: list[tuple[str, int, int]]) -> set[int]:

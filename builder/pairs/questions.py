@@ -46,12 +46,15 @@ _NOT_PHRASE_STARTS = frozenset("or and but nor if unless because while whether w
                                "where when than so such please it they he she we i you".split()) \
     | (AUXILIARIES - {"be", "been", "being", "need", "needs"}) | (ADVERBS - {"first"})
 _CLAUSE_WORDS = frozenset("if when unless because so which that and".split())
+_THAT_DATE = re.compile(r"\b(?:that|this|the same) (?:date|day)\b", re.IGNORECASE)
 _ORDINALS = frozenset("first second third fourth fifth last next other".split())
 
 
-def statement_questions(statement: Statement, topic: Topic, antecedent: str = "") -> list[Candidate]:
+def statement_questions(statement: Statement, topic: Topic, antecedent: str = "",
+                        earlier_date: str = "") -> list[Candidate]:
     """Distinct candidates for one informative statement, most specific first (at least ``MIN_QUESTIONS``;
-    the caller keeps ``MAX_QUESTIONS`` once questions repeated across statements are gone)."""
+    the caller keeps ``MAX_QUESTIONS`` once questions repeated across statements are gone).
+    ``antecedent``: what a pronoun subject stands for; ``earlier_date``: what 'that date' means."""
     clause = None
     if statement.kind == "row":
         raw = row_questions(statement)
@@ -60,7 +63,7 @@ def statement_questions(statement: Statement, topic: Topic, antecedent: str = ""
     elif label_value(statement):
         raw = label_questions(*label_value(statement))
     else:
-        clause = read_clause(statement, topic, antecedent)
+        clause = read_clause(statement, topic, antecedent, earlier_date)
         raw = fact_questions(clause) + relative_questions(clause.text) + shape_questions(clause, statement.text) \
             if clause else []
     raw += item_questions(statement) + fallback_questions(statement, clause, topic)
@@ -187,10 +190,12 @@ def tally_questions(statement: Statement) -> list[tuple[str, str]]:
     return [(f"What were the results for {where}?", value), (f"What were the figures for {where}?", value)] + counts
 
 
-def read_clause(statement: Statement, topic: Topic, antecedent: str) -> Clause | None:
-    """The statement's clause, with a pronoun subject replaced by what it stands for."""
+def read_clause(statement: Statement, topic: Topic, antecedent: str, earlier_date: str = "") -> Clause | None:
+    """The statement's clause, with a pronoun subject replaced by what it stands for, and 'that date'
+    by ``earlier_date`` ('... by 1 March. After that date a fee applies' -> 'After 1 March a fee applies')."""
     fragment = fragment_clause(statement.text, f"the {lower_first(topic.document)}") if topic.document.strip() else None
-    clause = fragment or parse_clause(statement.text, instruction=statement.kind in {"step", "item"})
+    text = _THAT_DATE.sub(earlier_date, statement.text) if earlier_date else statement.text
+    clause = fragment or parse_clause(text, instruction=statement.kind in {"step", "item"})
     if clause and clause.subject.lower() in PRONOUN_SUBJECTS:
         heading = topic.path[-1] if topic.path and not _NOT_A_NAME.match(topic.path[-1]) else ""
         named = antecedent or (with_determiner(lower_first(heading)) if heading else topic.org)
@@ -201,6 +206,12 @@ def read_clause(statement: Statement, topic: Topic, antecedent: str) -> Clause |
         if clause.aux in {"do", "does"} and clause.lemma:
             clause.aux = "do" if plural(named) else "does"
     return clause
+
+
+def only_date(statement: Statement) -> str:
+    """The one date a statement names (what 'that date' in the next one means), else ''."""
+    dates = {f.text for f in statement.facts if f.kind == "date"}
+    return dates.pop() if len(dates) == 1 else ""
 
 
 def with_determiner(phrase: str) -> str:

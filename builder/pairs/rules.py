@@ -30,7 +30,7 @@ from ..facts.words import FUNCTION_WORDS, is_base_verb, is_noun, is_plural_noun,
 from .base import Candidate, ChunkResult, ProgressCallback, register
 from .asking import trailing_relative
 from .clauses import condition_phrase, parse_clause, plural, user_voice
-from .questions import MAX_QUESTIONS, PRONOUN_SUBJECTS, statement_questions
+from .questions import MAX_QUESTIONS, PRONOUN_SUBJECTS, only_date, statement_questions
 from .shapes import label_value
 from .topics import Topic, document_topics
 
@@ -88,11 +88,11 @@ def generate_rules(chunk: Chunk, pairs_cfg: PairsConfig | None = None, topic: To
         statements = split_statements(chunk.text, chunk.heading_path, header)
     facts = informative_statements(statements)
     grouped = group_by_fact(structure_candidates(chunk, statements, topic), facts)
-    out, seen, antecedent = [], set(), ""
+    out, seen, antecedent, earlier_date = [], set(), "", ""
     informative = {id(statement) for statement in facts}
     for statement in statements:  # every statement, so a pronoun finds what it stands for
         kept = 0
-        asked = statement_questions(statement, topic, antecedent) if id(statement) in informative else []
+        asked = statement_questions(statement, topic, antecedent, earlier_date) if id(statement) in informative else []
         for candidate in grouped.pop(statement.text, []) + asked:
             if words_key(candidate.question) not in seen and kept < MAX_QUESTIONS:
                 seen.add(words_key(candidate.question))
@@ -100,6 +100,7 @@ def generate_rules(chunk: Chunk, pairs_cfg: PairsConfig | None = None, topic: To
                 kept += 1
         # a list item without a subject of its own ('Car parts, tyres and batteries') leaves the list's heading
         antecedent = subject_of(statement) or ("" if statement.kind == "item" else antecedent)
+        earlier_date = only_date(statement)
     leftovers = [c for group in grouped.values() for c in group if words_key(c.question) not in seen]
     return out + leftovers
 
