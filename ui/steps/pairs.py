@@ -276,7 +276,7 @@ def build_review() -> dict:
     w["notice"] = gr.Markdown(elem_id="pairs-notice")
     w["detail"] = gr.HTML(pair_html(None, "", None), elem_id="pairs-detail")
     with gr.Row():  # outside a Group, whose flat style made the buttons read as plain text
-        w["actions"] = {name: gr.Button(label, size="sm", variant="stop" if name == "reject" else "secondary",
+        w["actions"] = {name: gr.Button(label, size="sm", variant={"accept": "primary", "reject": "stop"}.get(name, "secondary"),
                                         elem_id=f"pair-{name}") for name, (label, _, _) in PAIR_ACTIONS.items()}
     w["chosen"] = gr.Textbox(visible=False, elem_id="pairs-chosen")  # the clicked pair's id
     return w
