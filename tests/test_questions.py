@@ -511,6 +511,22 @@ def test_what_a_sentence_points_back_to_and_what_a_figure_counts_as_are_read_as_
                 or q.endswith(" not?")]
 
 
+def test_question_headings_greetings_team_lists_and_no_subjects_read_as_written():
+    faq = asked("Yes. Dr Ferreira holds exotics clinics on Tuesday afternoons.", ["Do you see exotic pets?"])
+    assert "Do you see exotic pets?" in faq and not [q for q in faq if q.startswith("How do I do")]
+    hours = asked("We're open Monday to Friday from 8am to 7pm.", ["Welcome to Hollybank Vets", "When we're open"])
+    assert not [q for q in hours if "for the welcome" in q or q.startswith("When we")]
+    team = asked("- Dr Amara Lindqvist, Clinical Director\n- Jo Whitlock, Head Nurse\n", ["Meet the team"])
+    assert_answers(team, {"Who is the Clinical Director?": "Dr Amara Lindqvist. ", "Who is the Head Nurse?": "Jo Whitlock. "})
+    office = asked("Issued by Imogen Tarrow-Vance, Head of Billing Operations, Quenfield Digital Ltd.\n\n"
+                   "Head office: Quenfield Digital Ltd, 7 Carrow Mews, Oszmere OZ4 2HT", ["Contact"])
+    assert_answers(plainly(office), {"Who is the Head of Billing Operations": "Imogen Tarrow-Vance. ",
+                                     "Where is the head office": "Quenfield Digital Ltd, 7 Carrow Mews"})
+    assert not [q for q in office if q.startswith(("Who is the head office", "How many"))]  # a company, an address
+    luggage = asked("No single item weighing more than 32 kg will be accepted as passenger luggage.", ["Luggage"])
+    assert not [q for q in luggage if q.startswith("Which")]  # 'Which single item will be accepted?' says the opposite
+
+
 def test_labelled_items_after_a_conditional_lead_in_ask_what_happens():
     refunds = asked("2.1 Where a passenger cancels a booking, the fare shall be refunded as follows:\n"
                     "    (a) 48 hours or more before departure: 90% of the fare;\n"

@@ -66,6 +66,7 @@ _DIMENSION_NOUNS = {"How long": "What length", "How wide": "What width", "How hi
 _CONDITION_BEFORE = re.compile(r"\b(?:if|unless|when|whenever|provided)\b", re.IGNORECASE)  # not 'once a year'
 _POINTING = re.compile(r"\b(?:that|this|it|these|those|them)\b", re.IGNORECASE)  # 'after that': points elsewhere
 _COUNTED_AS = re.compile(r"\bas\s+$", re.IGNORECASE)
+_COMPANY = frozenset("ltd limited plc llp inc llc gmbh co corp".split())
 _BEFORE_A_NAME = frozenset({"", "the", "our", "your", "only"})
 _BE_FORMS = frozenset("be is are am was were been being".split())
 _WHICH = re.compile(r",\s+which\s+(?=[a-z])")
@@ -428,9 +429,11 @@ def person_name(name: str) -> bool:
 
 
 def person_like(name: str) -> bool:
-    """'Priya Ashdown-Mbeki', 'Ms Vossberg': capitalised words, one of them not an English word."""
+    """'Priya Ashdown-Mbeki', 'Ms Vossberg': capitalised words, one of them not an English word;
+    not a company ('Quenfield Digital Ltd')."""
     words = name.split()
-    return len(words) >= 2 and all(w[:1].isupper() for w in words) and (
+    company = bool(words) and words[-1].lower().strip(".") in _COMPANY
+    return len(words) >= 2 and all(w[:1].isupper() for w in words) and not company and (
         words[0].lower() in {"mr", "ms", "mrs", "dr"} or any(not is_dictionary_word(w) for w in words))
 
 
@@ -472,6 +475,9 @@ def subject_question(clause: Clause, fact: KeyFact, wh: str, span: tuple[int, in
     """'Only Level 3 mechanics may open ...' -> 'Which mechanics may open ...'; 'a fee of €20 may be
     charged' -> 'How much is the fee?'."""
     start, end = span
+    first_two = clause.subject.lower().split()[:2]
+    if first_two[:1] == ["no"] and first_two[1:] not in (["more"], ["fewer"], ["less"]):  # 'No more than 12': a limit
+        return None  # 'No single item over 32 kg will be accepted': 'Which item will be accepted?' says the opposite
     if re.search(r"\b(?:who|which|that|whose)\b", clause.text[clause.subject_start:start]):
         head = described_head(clause, start)  # 'Employees who travel more than four times a year can ...'
         return which_question(clause, head) if head else None

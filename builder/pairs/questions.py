@@ -29,7 +29,8 @@ from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MO
 from .asking import fact_questions, relative_questions
 from .base import Candidate
 from .clauses import Clause, condition_phrase, cut_tail, parse_clause, plural, user_voice
-from .shapes import fragment_clause, label_questions, label_value, row_questions, shape_questions
+from .shapes import (fragment_clause, label_questions, label_value, role_questions, row_questions,
+                     shape_questions)
 from .topics import Topic, anchored, names_a_document
 from ..records import words_key
 
@@ -65,7 +66,7 @@ def statement_questions(statement: Statement, topic: Topic, antecedent: str = ""
     else:
         clause = read_clause(statement, topic, antecedent, earlier_date)
         raw = fact_questions(clause) + relative_questions(clause.text) + shape_questions(clause, statement.text) \
-            if clause else []
+            if clause else role_questions(statement.text, strict=True)  # a line without a verb: 'Jo Whitlock, Head Nurse'
     raw += item_questions(statement) + fallback_questions(statement, clause, topic)
     return finalize(raw, statement, topic)
 

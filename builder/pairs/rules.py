@@ -26,7 +26,8 @@ from ..config import PairsConfig
 from ..records import Chunk, words_key
 from ..facts import (ChunkStatements, Statement, covers, informative_statements, is_listed_thing, plain, read_chunks,
                      split_statements)
-from ..facts.words import FUNCTION_WORDS, is_base_verb, is_noun, is_plural_noun, lower_first
+from ..facts.words import (FUNCTION_WORDS, expand_contractions, is_base_verb, is_noun, is_plural_noun,
+                           lower_first)
 from .base import Candidate, ChunkResult, ProgressCallback, register
 from .asking import trailing_relative
 from .clauses import condition_phrase, parse_clause, plural, user_voice
@@ -54,7 +55,7 @@ _QUESTION_WORDS = ("who", "what", "when", "where", "why", "how", "which", "can",
                    "may", "should", "will")
 _INDIRECT = re.compile(r"^(?i:(when|where|what|how|why)) (?!(?i:can|may|must|should|will|are|is|do|does|to)\b)"
                        r"([\w“”\"’'\- ]+?) (can|may|must|should|will|are|is|do|does)\b ?(.*)$")
-NO_STATEMENTS = "no pairs: the chunk has no statements (only headings or page furniture)"
+NO_STATEMENTS = "no pairs: this passage has only headings, page headers or footers, no sentences to ask about"
 NO_FACTS = "no pairs: no statement with a figure, date, name, rule, definition or list to ask about"
 
 
@@ -302,8 +303,11 @@ def is_procedure_heading(topic: str) -> bool:
 
 
 def how_question(topic: str) -> str:
-    """'How to renew' / 'Renew your pass' -> 'How do I renew ...?'; 'Booking a bike' -> 'How does booking a bike work?'."""
-    topic = my(topic.strip().rstrip("?.:"))
+    """'How to renew' / 'Renew your pass' -> 'How do I renew ...?'; 'Booking a bike' -> 'How does booking a bike work?';
+    'When we're open' -> 'When are you open?'; a heading that asks already ('Do you see exotic pets?') as it is."""
+    if topic.strip().endswith("?"):
+        return sentence_case(topic.strip())
+    topic = my(expand_contractions(topic.strip().rstrip(".:")))
     first, _, rest = lower_first(topic).partition(" ")
     if topic.lower().startswith("how to "):
         return f"How do I {topic[7:]}?"
@@ -312,7 +316,7 @@ def how_question(topic: str) -> str:
     inverted = _INDIRECT.match(topic)
     if inverted:
         wh, subj, aux, rest = inverted.groups()
-        subj = "I" if subj.lower() == "you" else subj
+        subj = {"you": "I", "we": "you"}.get(subj.lower(), subj)
         return " ".join(part for part in (sentence_case(wh.lower()), aux, subj, rest) if part) + "?"
     if is_question_heading(topic):
         return sentence_case(topic) + "?"

@@ -20,7 +20,7 @@ from ..facts import Statement, key_facts, names_days
 from ..facts.words import (ADVERBS, AUXILIARIES, DETERMINERS, FUNCTION_WORDS, MODALS, NEGATIONS, PREPOSITIONS,
                            SUBORDINATORS, base_verb, inflect_verb, is_base_verb, is_dictionary_word, is_noun,
                            is_plural_noun, lemmas, lower_first, upper_first, verb_forms)
-from .asking import person_like
+from .asking import person_like, person_name
 from .clauses import Clause, ask_yes_no, cut_tail, finish, parse_clause, plural, user_voice
 
 _LISTED_SUBJECT = re.compile(r"^(?:the |our |your )?([a-z][a-z -]{2,40}?)(?: (?:for|in|from) [^,:]*)?(?:, [^:]*)? "
@@ -212,15 +212,18 @@ def rule_questions(clause: Clause) -> list[tuple[str, str]]:
     return out
 
 
-def role_questions(text: str) -> list[tuple[str, str]]:
+def role_questions(text: str, strict: bool = False) -> list[tuple[str, str]]:
     """'the Fleet Lead, Priya Ashdown-Mbeki,' / 'Harriet Okonkwo, Payroll Manager' / 'HR Advisor
     Tomasz Wiśniewski' -> 'Who is the Fleet Lead?' (the Payroll Manager, the HR Advisor); an email
-    address in brackets after the name -> 'What is the email address of the Payroll Manager?'."""
+    address in brackets after the name -> 'What is the email address of the Payroll Manager?'.
+    ``strict`` (a line without a verb, such as an address): only a clear person's name counts
+    ('Jo Whitlock, Head Nurse', not 'Income Team, Hollin Vale House')."""
     out = []
+    is_person = person_name if strict else person_like
     for pattern, role_group in ((_ROLE, 1), (_NAME_ROLE, 2), (_ROLE_NAME, 1)):
         for match in pattern.finditer(text):
             role, name = match.group(role_group).strip(), match.group(3 - role_group)
-            if person_like(name) and is_role(role):
+            if is_person(name) and is_role(role):
                 out.append((f"Who is the {role}?", name))
                 email = re.match(r"\s*\(([^()\s]+@[^()\s]+)\)", text[match.end():])
                 out += [(f"What is the email address of the {role}?", email.group(1))] if email else []
@@ -314,6 +317,9 @@ def label_questions(label: str, value: str, statement: Statement) -> list[tuple[
                      f"Who do I email about {lower_first(label)}?"]
     elif "name" in kinds and person_like(value.split(",")[0]):
         questions = [f"Who is {noun}?", f"What is the name of {noun}?"]
+    elif "code" in kinds and "," in value and any(f.kind == "name" and f.start == 0 for f in key_facts(value)):
+        # an address: 'Head office: Quenfield Digital Ltd, 7 Carrow Mews, Oszmere OZ4 2HT'
+        questions = [f"Where is {noun}?", f"What is the address of {noun}?"]
     elif kinds & {"count", "number"}:
         count = next(f for f in key_facts(value) if f.kind in {"count", "number"})
         noun = count.text.split(" ", 1)[1] if " " in count.text else ""

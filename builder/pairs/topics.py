@@ -146,6 +146,8 @@ def heading_phrase(heading: str) -> str:
         return " to " + user_voice(heading[7:])
     if lower.startswith(_QUESTION_START):
         return ""
+    if lower.startswith("welcome to ") and len(words) > 2:
+        return f" at {heading[11:]}"  # 'Welcome to Hollybank Veterinary Centre': a greeting names the place
     modifier = len(words) == 2 and words[1].islower() and words[1].endswith("s")  # 'Opening hours', 'Parking fees'
     if words[0].lower().endswith("ing") and "VERB" in lemmas(words[0].lower()) and not modifier:
         return " when " + user_voice(lower_first(heading))
