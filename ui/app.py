@@ -35,6 +35,7 @@ log = logging.getLogger("dab.ui")
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 STEP_MODULES = {"documents": documents, "pairs": pairs, "train": train, "evaluate": chat, "share": share}
 PANELS = {"pairs": datasets}  # extra panels under a step; after their actions the step reloads
+FOLLOWERS = {"documents": ["pairs"]}  # steps that reload after another step's changes (the pairs' coverage view)
 CACHE_CLEAN_S = (3600, 3600)  # every hour, delete cached uploads older than an hour
 
 
@@ -65,6 +66,10 @@ def build_app(home: Path, initial: str) -> gr.Blocks:
                         for event in panel["changed"]:
                             event.success(*built[step]["refresh"], api_visibility="private")
                 tab_list.append(tab)
+        for step, followers in FOLLOWERS.items():
+            for event in built[step]["changed"]:
+                for follower in followers:
+                    event.success(*built[follower]["refresh"], api_visibility="private")
         wire_refresh(app, home, root, bar, built, [progress, tabs, *tab_list])
     return app
 
