@@ -163,8 +163,9 @@ def test_disk_full_during_checkpoint_keeps_the_previous_one(train_template, tmp_
 
 @pytest.mark.slow
 def test_eval_loss_best_checkpoint_and_early_stopping(train_template, tmp_path):
+    """Without the recall check (which ranks checkpoints first), the lowest eval loss is kept."""
     project = copy_project(train_template, tmp_path / "p", max_steps=30, learning_rate=0.99, eval_every_steps=1,
-                           early_stopping_patience=2)
+                           early_stopping_patience=2, recall_check=False)
     status = run_training(project)
     run_dir = next(project.runs_dir.iterdir())
     evals = [row for row in read_jsonl(run_dir / "metrics.jsonl") if "eval_loss" in row]
