@@ -238,6 +238,8 @@ PAIR_ACTIONS = {  # button label, the change, what the message says after it
     "eval": ("Use for evaluation", lambda project, ids: move_pairs(project, ids, "eval"), "Now held out for evaluation"),
 }
 
+ACTION_VARIANTS = {"accept": "primary", "reject": "stop"}  # the others are plain (secondary) buttons
+
 
 def build_generation(root: gr.State) -> dict:
     """Teacher, domain, the replace choice, Generate, and the confirmation box replacing opens."""
@@ -276,7 +278,7 @@ def build_review() -> dict:
     w["notice"] = gr.Markdown(elem_id="pairs-notice")
     w["detail"] = gr.HTML(pair_html(None, "", None), elem_id="pairs-detail")
     with gr.Row():  # outside a Group, whose flat style made the buttons read as plain text
-        w["actions"] = {name: gr.Button(label, size="sm", variant={"accept": "primary", "reject": "stop"}.get(name, "secondary"),
+        w["actions"] = {name: gr.Button(label, size="sm", variant=ACTION_VARIANTS.get(name, "secondary"),
                                         elem_id=f"pair-{name}") for name, (label, _, _) in PAIR_ACTIONS.items()}
     w["chosen"] = gr.Textbox(visible=False, elem_id="pairs-chosen")  # the clicked pair's id
     return w
